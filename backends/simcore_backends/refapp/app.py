@@ -1,0 +1,249 @@
+"""Routes of the reference social app (FastAPI over :mod:`.store`).
+
+Build an app with :func:`create_app`, or serve one with
+``uvicorn --factory simcore_backends.refapp.app:app_from_env`` (database path from the
+``SIMCORE_APP_DB`` environment variable).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import pathlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .schemas import ErrorOut, HealthOut, PostIn, PostOut, PostPage, UserIn, UserOut
+from .store import IdempotencyConflictError, Outcome, Store
+
+__all__ = ["DB_ENV_VAR", "app_from_env", "create_app", "decode_cursor", "encode_cursor"]
+
+DB_ENV_VAR = "SIMCORE_APP_DB"
+DEFAULT_DB = "simcore-app.db"
+
+_bearer = HTTPBearer(auto_error=False, description="The token returned by `POST /users`.")
+
+_E401: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or invalid bearer token"}
+}
+_E403: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorOut, "description": "Caller is not the post's author"}
+}
+_E404: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No such post (or deleted)"}
+}
+_LOCATION: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "Created",
+        "headers": {
+            "Location": {"description": "URL of the new post", "schema": {"type": "string"}}
+        },
+    }
+}
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description=(
+            "Retrying with the same key returns the first answer and creates nothing;"
+            " reusing a key with a different body is a 422."
+        ),
+    ),
+]
+
+
+def encode_cursor(last_id: int) -> str:
+    """Encode the last post id of a page as an opaque cursor."""
+    return base64.urlsafe_b64encode(f"p{last_id}".encode()).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    """Decode a cursor made by :func:`encode_cursor`; raise ``ValueError`` if malformed."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(cursor) from exc
+    if not raw.startswith("p") or not raw[1:].isdigit():
+        raise ValueError(cursor)
+    last_id = int(raw[1:])
+    if encode_cursor(last_id) != cursor:  # only canonical cursors (no padding, no junk)
+        raise ValueError(cursor)
+    return last_id
+
+
+def get_store(request: Request) -> Store:
+    """Dependency: the app's :class:`Store`."""
+    store = request.app.state.store
+    if not isinstance(store, Store):  # pragma: no cover - wiring error
+        raise RuntimeError("app.state.store is not a Store")
+    return store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def current_user(
+    store: StoreDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> int:
+    """Dependency: the id of the user whose bearer token came with the request (else 401)."""
+    user_id = None if credentials is None else store.user_for_token(credentials.credentials)
+    if user_id is None:
+        raise HTTPException(
+            status_code=401,
+            detail="missing or invalid bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user_id
+
+
+UserDep = Annotated[int, Depends(current_user)]
+
+router = APIRouter()
+
+
+def _conflict(key: str) -> HTTPException:
+    return HTTPException(
+        status_code=422, detail=f"Idempotency-Key {key!r} was already used with another request"
+    )
+
+
+@router.get("/health", response_model=HealthOut, tags=["meta"])
+async def health() -> HealthOut:
+    """Liveness probe (no authentication)."""
+    return HealthOut(status="ok")
+
+
+@router.post("/users", response_model=UserOut, status_code=201, tags=["users"])
+async def sign_up(body: UserIn, store: StoreDep, idempotency_key: IdempotencyKey = None) -> Any:
+    """Create a user and return their bearer token."""
+    try:
+        return store.create_user(body.name, body.external_id, idempotency_key)
+    except IdempotencyConflictError as exc:
+        raise _conflict(str(exc)) from exc
+
+
+@router.get("/posts", response_model=PostPage, responses=_E401, tags=["posts"])
+async def list_posts(
+    store: StoreDep,
+    _user: UserDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
+    ] = None,
+    author: Annotated[int | None, Query(description="Only posts by this user id.")] = None,
+) -> Any:
+    """The feed: live posts, newest first, cursor-paginated, optionally by one author."""
+    before_id = None
+    if cursor is not None:
+        try:
+            before_id = decode_cursor(cursor)
+        except ValueError as exc:
+            raise HTTPException(status_code=422, detail="invalid cursor") from exc
+    rows = store.list_posts(limit + 1, before_id=before_id, author_id=author)
+    items = rows[:limit]
+    next_cursor = encode_cursor(items[-1]["id"]) if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/posts/{post_id}", response_model=PostOut, responses=_E401 | _E404, tags=["posts"])
+async def read_post(post_id: int, store: StoreDep, _user: UserDep) -> Any:
+    """Read one post; counts as one view."""
+    post = store.read_post(post_id)
+    if post is None:
+        raise HTTPException(status_code=404, detail="post not found")
+    return post
+
+
+@router.post(
+    "/posts",
+    response_model=PostOut,
+    status_code=201,
+    responses=_LOCATION | _E401,
+    tags=["posts"],
+)
+async def create_post(
+    body: PostIn,
+    response: Response,
+    store: StoreDep,
+    user_id: UserDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Publish a post as the caller; the ``Location`` header points at it."""
+    try:
+        post = store.create_post(user_id, body.content, idempotency_key)
+    except IdempotencyConflictError as exc:
+        raise _conflict(str(exc)) from exc
+    response.headers["Location"] = f"/posts/{post['id']}"
+    return post
+
+
+def _changed_or_raise(outcome: Outcome) -> None:
+    if outcome is Outcome.NOT_FOUND:
+        raise HTTPException(status_code=404, detail="post not found")
+    if outcome is Outcome.FORBIDDEN:
+        raise HTTPException(status_code=403, detail="only the author may change this post")
+
+
+@router.put(
+    "/posts/{post_id}",
+    response_model=PostOut,
+    responses=_E401 | _E403 | _E404,
+    tags=["posts"],
+)
+async def update_post(post_id: int, body: PostIn, store: StoreDep, user_id: UserDep) -> Any:
+    """Replace the content of one of the caller's posts."""
+    change = store.update_post(post_id, user_id, body.content)
+    _changed_or_raise(change.outcome)
+    return change.post
+
+
+@router.delete(
+    "/posts/{post_id}",
+    status_code=204,
+    response_class=Response,
+    responses=_E401 | _E403 | _E404,
+    tags=["posts"],
+)
+async def delete_post(post_id: int, store: StoreDep, user_id: UserDep) -> Response:
+    """Delete one of the caller's posts."""
+    change = store.delete_post(post_id, user_id)
+    _changed_or_raise(change.outcome)
+    return Response(status_code=204)
+
+
+def create_app(db_path: str | pathlib.Path = DEFAULT_DB) -> FastAPI:
+    """Build the reference app over the SQLite database at ``db_path`` (created if missing)."""
+    store = Store(db_path)
+    store.open()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        store.open()
+        try:
+            yield
+        finally:
+            store.close()
+
+    app = FastAPI(
+        title="simcore reference social app",
+        version="1.0.0",
+        description="Users, bearer tokens and posts over SQLite: the target simcore drives.",
+        lifespan=lifespan,
+    )
+    app.state.store = store
+    app.include_router(router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """``uvicorn --factory`` entry point: the DB path comes from ``$SIMCORE_APP_DB``."""
+    return create_app(os.environ.get(DB_ENV_VAR, DEFAULT_DB))

@@ -1,0 +1,78 @@
+"""Pydantic models for the reference social app's requests and responses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "MAX_CONTENT",
+    "MAX_NAME",
+    "ErrorOut",
+    "HealthOut",
+    "PostIn",
+    "PostOut",
+    "PostPage",
+    "UserIn",
+    "UserOut",
+]
+
+MAX_NAME = 64
+MAX_CONTENT = 2000
+
+
+class UserIn(BaseModel):
+    """Body of ``POST /users``."""
+
+    name: str = Field(min_length=1, max_length=MAX_NAME, description="Display name.")
+    external_id: int | None = Field(
+        default=None, description="The caller's own id for this user (e.g. a simulator index)."
+    )
+
+
+class UserOut(BaseModel):
+    """A signed-up user and the bearer token that authenticates them."""
+
+    id: int
+    name: str
+    token: str = Field(description="Send as `Authorization: Bearer <token>`.")
+
+
+class PostIn(BaseModel):
+    """Body of ``POST /posts`` and ``PUT /posts/{id}``."""
+
+    content: str = Field(min_length=1, max_length=MAX_CONTENT)
+
+
+class PostOut(BaseModel):
+    """A post as the API shows it."""
+
+    id: int
+    author_id: int
+    content: str
+    created_at: datetime
+    updated_at: datetime | None = Field(description="Set by the last edit; null if never edited.")
+    version: int = Field(description="1 on creation, +1 per edit.")
+    views: int = Field(description="How many times `GET /posts/{id}` returned the post.")
+
+
+class PostPage(BaseModel):
+    """One page of the feed, newest first."""
+
+    items: list[PostOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class HealthOut(BaseModel):
+    """Body of ``GET /health``."""
+
+    status: str = "ok"
+
+
+class ErrorOut(BaseModel):
+    """An error answer (401, 403, 404, idempotency conflicts)."""
+
+    detail: str

@@ -1,0 +1,322 @@
+"""SQLite access for the reference social app.
+
+One :class:`Store` wraps one ``sqlite3`` connection (WAL, ``synchronous=NORMAL``, foreign
+keys on) guarded by a :class:`threading.Lock`. Every statement is parameterised; every
+write runs in its own ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction, so several processes
+may share one database file.
+
+Idempotency keys are stored with a fingerprint of the request and a snapshot of the
+original response body, so a retried request is answered with exactly the first answer.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import pathlib
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+__all__ = [
+    "Change",
+    "IdempotencyConflictError",
+    "Outcome",
+    "PostRecord",
+    "Store",
+    "UserRecord",
+    "fingerprint",
+]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT    NOT NULL,
+    external_id INTEGER,
+    token       TEXT    NOT NULL UNIQUE,
+    created_at  TEXT    NOT NULL
+);
+CREATE TABLE IF NOT EXISTS posts (
+    id         INTEGER PRIMARY KEY,
+    author_id  INTEGER NOT NULL REFERENCES users(id),
+    content    TEXT    NOT NULL,
+    created_at TEXT    NOT NULL,
+    updated_at TEXT,
+    version    INTEGER NOT NULL DEFAULT 1,
+    views      INTEGER NOT NULL DEFAULT 0,
+    deleted    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS idx_posts_author ON posts(author_id, id);
+CREATE INDEX IF NOT EXISTS idx_posts_live ON posts(id) WHERE deleted = 0;
+CREATE TABLE IF NOT EXISTS idempotency (
+    scope       TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    response    TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (scope, key)
+) WITHOUT ROWID;
+"""
+
+_POST_COLUMNS = "id, author_id, content, created_at, updated_at, version, views"
+_SIGNUP_SCOPE = "users"
+_TOKEN_CACHE_MAX = 100_000
+
+PostRecord = dict[str, Any]
+"""A post as a JSON-ready dict with the keys of the public post schema."""
+
+UserRecord = dict[str, Any]
+"""A signed-up user as a JSON-ready dict: ``id``, ``name``, ``token``."""
+
+
+class Outcome(enum.Enum):
+    """Why a change to a post did or did not happen."""
+
+    OK = "ok"
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+
+
+class IdempotencyConflictError(Exception):
+    """An ``Idempotency-Key`` was reused with a different request."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """The result of an update or delete: an outcome and, on success, the post."""
+
+    outcome: Outcome
+    post: PostRecord | None = None
+
+
+def fingerprint(*parts: object) -> str:
+    """Return a stable digest of a request's meaningful parts (for idempotency checks)."""
+    raw = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _post(row: sqlite3.Row) -> PostRecord:
+    return {
+        "id": row["id"],
+        "author_id": row["author_id"],
+        "content": row["content"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "version": row["version"],
+        "views": row["views"],
+    }
+
+
+class Store:
+    """The app's persistence: users, posts and idempotency records in one SQLite file."""
+
+    def __init__(self, db_path: str | pathlib.Path) -> None:
+        """Remember the path; the connection is opened by :meth:`open` (or lazily)."""
+        self.db_path = str(db_path)
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._tokens: dict[str, int] = {}
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the connection, set the pragmas and create the schema if missing."""
+        with self._lock:
+            self._connect()
+
+    def close(self) -> None:
+        """Close the connection (a later call reopens it)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.executescript(_SCHEMA)
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._connect()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """Hold the lock and run the body in one immediate transaction."""
+        with self._lock:
+            conn = self._connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- idempotency -----------------------------------------------------------------
+
+    @staticmethod
+    def _replay(
+        conn: sqlite3.Connection, scope: str, key: str | None, digest: str
+    ) -> dict[str, Any] | None:
+        if key is None:
+            return None
+        row = conn.execute(
+            "SELECT fingerprint, response FROM idempotency WHERE scope = ? AND key = ?",
+            (scope, key),
+        ).fetchone()
+        if row is None:
+            return None
+        if row["fingerprint"] != digest:
+            raise IdempotencyConflictError(key)
+        body: dict[str, Any] = json.loads(row["response"])
+        return body
+
+    @staticmethod
+    def _remember(
+        conn: sqlite3.Connection, scope: str, key: str | None, digest: str, body: dict[str, Any]
+    ) -> None:
+        if key is None:
+            return
+        conn.execute(
+            "INSERT INTO idempotency (scope, key, fingerprint, response, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (scope, key, digest, json.dumps(body, ensure_ascii=False), _now()),
+        )
+
+    # -- users -----------------------------------------------------------------------
+
+    def create_user(
+        self, name: str, external_id: int | None, idempotency_key: str | None = None
+    ) -> UserRecord:
+        """Sign a user up and return ``{id, name, token}``.
+
+        With an idempotency key already seen, return the first answer and create nothing;
+        raise :class:`IdempotencyConflictError` if the key came with another request.
+        """
+        digest = fingerprint("POST /users", name, external_id)
+        with self._write() as conn:
+            replay = self._replay(conn, _SIGNUP_SCOPE, idempotency_key, digest)
+            if replay is not None:
+                return replay
+            token = secrets.token_urlsafe(32)
+            cur = conn.execute(
+                "INSERT INTO users (name, external_id, token, created_at) VALUES (?, ?, ?, ?)",
+                (name, external_id, token, _now()),
+            )
+            user: UserRecord = {"id": cur.lastrowid, "name": name, "token": token}
+            self._remember(conn, _SIGNUP_SCOPE, idempotency_key, digest, user)
+            return user
+
+    def user_for_token(self, token: str) -> int | None:
+        """Return the id of the user holding ``token``, or ``None``."""
+        cached = self._tokens.get(token)
+        if cached is not None:
+            return cached
+        with self._read() as conn:
+            row = conn.execute("SELECT id FROM users WHERE token = ?", (token,)).fetchone()
+        if row is None:
+            return None
+        user_id = int(row["id"])
+        if len(self._tokens) >= _TOKEN_CACHE_MAX:
+            self._tokens.clear()
+        self._tokens[token] = user_id
+        return user_id
+
+    # -- posts -----------------------------------------------------------------------
+
+    def create_post(
+        self, author_id: int, content: str, idempotency_key: str | None = None
+    ) -> PostRecord:
+        """Create a post by ``author_id`` and return it (or replay an idempotent retry)."""
+        digest = fingerprint("POST /posts", content)
+        scope = f"posts:{author_id}"
+        with self._write() as conn:
+            replay = self._replay(conn, scope, idempotency_key, digest)
+            if replay is not None:
+                return replay
+            row = conn.execute(
+                "INSERT INTO posts (author_id, content, created_at) VALUES (?, ?, ?)"
+                f" RETURNING {_POST_COLUMNS}",
+                (author_id, content, _now()),
+            ).fetchone()
+            post = _post(row)
+            self._remember(conn, scope, idempotency_key, digest, post)
+            return post
+
+    def read_post(self, post_id: int) -> PostRecord | None:
+        """Count one view of a live post and return it; ``None`` if missing or deleted."""
+        with self._write() as conn:
+            row = conn.execute(
+                "UPDATE posts SET views = views + 1 WHERE id = ? AND deleted = 0"
+                f" RETURNING {_POST_COLUMNS}",
+                (post_id,),
+            ).fetchone()
+            return None if row is None else _post(row)
+
+    def list_posts(
+        self, limit: int, before_id: int | None = None, author_id: int | None = None
+    ) -> list[PostRecord]:
+        """Return up to ``limit`` live posts, newest first, with ids below ``before_id``."""
+        sql = f"SELECT {_POST_COLUMNS} FROM posts WHERE deleted = 0"
+        params: list[int] = []
+        if before_id is not None:
+            sql += " AND id < ?"
+            params.append(before_id)
+        if author_id is not None:
+            sql += " AND author_id = ?"
+            params.append(author_id)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [_post(row) for row in rows]
+
+    def _owned(self, conn: sqlite3.Connection, post_id: int, user_id: int) -> Outcome:
+        row = conn.execute(
+            "SELECT author_id FROM posts WHERE id = ? AND deleted = 0", (post_id,)
+        ).fetchone()
+        if row is None:
+            return Outcome.NOT_FOUND
+        return Outcome.OK if row["author_id"] == user_id else Outcome.FORBIDDEN
+
+    def update_post(self, post_id: int, user_id: int, content: str) -> Change:
+        """Replace a post's content if ``user_id`` wrote it: bumps version and updated_at."""
+        with self._write() as conn:
+            outcome = self._owned(conn, post_id, user_id)
+            if outcome is not Outcome.OK:
+                return Change(outcome)
+            row = conn.execute(
+                "UPDATE posts SET content = ?, updated_at = ?, version = version + 1"
+                f" WHERE id = ? RETURNING {_POST_COLUMNS}",
+                (content, _now(), post_id),
+            ).fetchone()
+            return Change(Outcome.OK, _post(row))
+
+    def delete_post(self, post_id: int, user_id: int) -> Change:
+        """Soft-delete a post if ``user_id`` wrote it; a deleted post behaves as gone."""
+        with self._write() as conn:
+            outcome = self._owned(conn, post_id, user_id)
+            if outcome is Outcome.OK:
+                conn.execute(
+                    "UPDATE posts SET deleted = 1, updated_at = ? WHERE id = ?", (_now(), post_id)
+                )
+            return Change(outcome)

@@ -40,9 +40,7 @@ _E404: dict[int | str, dict[str, Any]] = {
 _LOCATION: dict[int | str, dict[str, Any]] = {
     201: {
         "description": "Created",
-        "headers": {
-            "Location": {"description": "URL of the new post", "schema": {"type": "string"}}
-        },
+        "headers": {"Location": {"description": "URL of the new post", "schema": {"type": "string"}}},
     }
 }
 

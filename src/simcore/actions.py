@@ -1,0 +1,139 @@
+"""Action kinds, the :class:`ActionBatch` one tick produces, and sampling of kinds.
+
+A batch is a struct of arrays in its canonical order: by sub-tick offset, then
+user id. That order fixes the ids of new posts and the order in which effects
+apply, and it is the same however users are sharded (design.md, "Time").
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any
+
+import numpy as np
+from attrs import define, field
+from numpy.typing import NDArray
+
+from simcore import rng
+from simcore.config import CHOICE_KINDS, Config
+
+
+class ActionKind(enum.IntEnum):
+    """What a user does; the value is the code stored in batches and snapshots."""
+
+    SIGN_UP = 0
+    BROWSE_FEED = 1
+    READ_POST = 2
+    CREATE_POST = 3
+    UPDATE_POST = 4
+    DELETE_POST = 5
+
+    @property
+    def label(self) -> str:
+        """The name used in configs and logs (``read_post``)."""
+        return self.name.lower()
+
+
+KIND_NAMES: tuple[str, ...] = tuple(k.label for k in ActionKind)
+#: The reference API's method and path template for each kind (routes are configurable later).
+METHODS: tuple[str, ...] = ("POST", "GET", "GET", "POST", "PUT", "DELETE")
+PATHS: tuple[str, ...] = ("/users", "/posts", "/posts/{id}", "/posts", "/posts/{id}", "/posts/{id}")
+#: Kinds that need an existing target post.
+TARGETED = (ActionKind.READ_POST, ActionKind.UPDATE_POST, ActionKind.DELETE_POST)
+_CHOICE_CODES = np.array([KIND_NAMES.index(k) for k in CHOICE_KINDS], dtype=np.uint8)
+
+
+def _empty(dtype: type[np.generic]) -> Any:
+    return field(factory=lambda: np.zeros(0, dtype=dtype))
+
+
+@define
+class ActionBatch:
+    """Every action of one tick, in canonical order, one array per attribute."""
+
+    tick: int
+    user: NDArray[np.int32] = _empty(np.int32)
+    kind: NDArray[np.uint8] = _empty(np.uint8)
+    post: NDArray[np.int32] = _empty(np.int32)  # target post, or the new post's id; -1 if none
+    offset_ms: NDArray[np.int32] = _empty(np.int32)  # milliseconds into the tick
+    state: NDArray[np.uint8] = _empty(np.uint8)
+    profile: NDArray[np.uint8] = _empty(np.uint8)
+    seq0: int = 0  # sequence number of the first action in the run
+
+    ARRAYS = ("user", "kind", "post", "offset_ms", "state", "profile")
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+    @property
+    def seq(self) -> NDArray[np.int64]:
+        """Run-wide sequence numbers of the actions."""
+        return self.seq0 + np.arange(len(self), dtype=np.int64)
+
+    def take(self, index: NDArray[np.integer[Any]]) -> ActionBatch:
+        """The actions at ``index`` (an order or a mask's indices), same tick and seq0."""
+        parts = {name: getattr(self, name)[index] for name in self.ARRAYS}
+        return ActionBatch(tick=self.tick, seq0=self.seq0, **parts)
+
+    def canonical_order(self) -> NDArray[np.intp]:
+        """The permutation that sorts by (offset_ms, user)."""
+        key = (self.offset_ms.astype(np.int64) << 32) | self.user.astype(np.int64)
+        return np.argsort(key)
+
+    def counts(self) -> NDArray[np.int64]:
+        """Actions of each kind, indexed by :class:`ActionKind` value."""
+        return np.bincount(self.kind, minlength=len(ActionKind)).astype(np.int64)
+
+    def equals(self, other: ActionBatch) -> bool:
+        """Same tick, seq0 and arrays."""
+        return (
+            self.tick == other.tick
+            and self.seq0 == other.seq0
+            and all(np.array_equal(getattr(self, n), getattr(other, n)) for n in self.ARRAYS)
+        )
+
+    @classmethod
+    def concat(cls, tick: int, parts: list[ActionBatch]) -> ActionBatch:
+        """Join batches of the same tick (unordered; call :meth:`canonical_order` after)."""
+        if not parts:
+            return cls(tick=tick)
+        arrays = {n: np.concatenate([getattr(p, n) for p in parts]) for n in cls.ARRAYS}
+        return cls(tick=tick, seq0=parts[0].seq0, **arrays)
+
+
+class KindTables:
+    """Per (profile, state) cumulative weights over the choice kinds, for vectorised sampling."""
+
+    def __init__(self, config: Config, state_names: tuple[str, ...]) -> None:
+        profiles = list(config.profiles.values())
+        n_kinds = len(CHOICE_KINDS)
+        weights = np.zeros((len(profiles), len(state_names), n_kinds), dtype=np.float64)
+        for p, profile in enumerate(profiles):
+            for s, state in enumerate(state_names):
+                row = profile.weights.get(state, {})
+                weights[p, s] = [max(row.get(k, 0.0), 0.0) for k in CHOICE_KINDS]
+        totals = weights.sum(axis=2, keepdims=True)
+        self.probabilities = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+        self.cumulative = np.cumsum(self.probabilities, axis=2)
+        self.cumulative[..., -1] = np.where(totals[..., 0] > 0, 1.0, 0.0)
+        self.opener = np.array(
+            [255 if p.opens_with == "none" else KIND_NAMES.index(p.opens_with) for p in profiles],
+            dtype=np.int64,
+        )
+
+    def sample(
+        self,
+        seed: int,
+        stream: int,
+        tick: int,
+        users: NDArray[np.int64],
+        profile: NDArray[np.uint8],
+        state: NDArray[np.uint8],
+    ) -> NDArray[np.uint8]:
+        """Draw one choice kind per user from its profile's weights in its state."""
+        u = rng.uniform(seed, stream, tick, users)
+        cum = self.cumulative[profile, state]  # (k, n_kinds)
+        idx = (u[:, None] >= cum).sum(axis=1)
+        idx = np.minimum(idx, len(CHOICE_KINDS) - 1)
+        out: NDArray[np.uint8] = _CHOICE_CODES[idx]
+        return out

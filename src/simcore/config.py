@@ -1,0 +1,436 @@
+"""The simulation's configuration: frozen attrs classes loaded from TOML by cattrs.
+
+``load_config(path)`` reads a profile file, structures it strictly (unknown keys,
+wrong types) and then checks its meaning (ranges, references between tables,
+schedules that cover each day exactly once). Every problem is reported with its
+TOML key path and a fix, all at once, as one :class:`~simcore.errors.ConfigError`.
+``dump_config`` writes the fully resolved config back as TOML that loads to an
+equal config.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import sys
+from pathlib import Path
+from typing import Any
+
+import attrs
+import cattrs
+import tomli_w
+from attrs import field, frozen
+from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
+from simcore.durations import DURATION_HELP, parse_ticks
+from simcore.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
+
+#: Action kinds a profile can weight (``sign_up`` is a user's arrival, not a choice).
+CHOICE_KINDS = ("browse_feed", "read_post", "create_post", "update_post", "delete_post")
+CURVES = ("constant", "linear", "logistic")
+
+
+@frozen
+class Block:
+    """A time block of a schedule: from ``start`` to ``end`` (``HH:MM``; may wrap midnight)."""
+
+    start: str
+    end: str
+    state: str
+
+
+@frozen
+class StateSpec:
+    """A routine state; ``activity`` scales how often users in it start sessions (0 = never)."""
+
+    activity: float = 1.0
+
+
+def _default_states() -> dict[str, StateSpec]:
+    return {
+        "sleeping": StateSpec(0.0),
+        "working": StateSpec(0.25),
+        "relaxing": StateSpec(1.0),
+    }
+
+
+def _weekday() -> tuple[Block, ...]:
+    return (
+        Block("23:00", "07:00", "sleeping"),
+        Block("07:00", "09:00", "relaxing"),
+        Block("09:00", "12:30", "working"),
+        Block("12:30", "13:30", "relaxing"),
+        Block("13:30", "17:30", "working"),
+        Block("17:30", "23:00", "relaxing"),
+    )
+
+
+def _weekend() -> tuple[Block, ...]:
+    return (
+        Block("00:30", "09:00", "sleeping"),
+        Block("09:00", "00:30", "relaxing"),
+    )
+
+
+@frozen
+class Routine:
+    """The states and the weekday and weekend schedules every profile shifts and jitters."""
+
+    states: dict[str, StateSpec] = field(factory=_default_states)
+    weekday: tuple[Block, ...] = field(factory=_weekday)
+    weekend: tuple[Block, ...] = field(factory=_weekend)
+
+
+@frozen
+class Arrivals:
+    """New users arrive as a Poisson process whose hourly rate follows ``curve``.
+
+    constant: ``rate_per_hour``; linear: ``rate_per_hour + slope_per_day * days``;
+    logistic: ``rate_per_hour / (1 + exp(-steepness_per_day * (days - midpoint_days)))``.
+    """
+
+    curve: str = "constant"
+    rate_per_hour: float = 10.0
+    slope_per_day: float = 0.0
+    midpoint_days: float = 3.0
+    steepness_per_day: float = 1.5
+
+
+def _default_mix() -> dict[str, float]:
+    return {"lurker": 0.6, "chatterbox": 0.15, "night_owl": 0.1, "content_curator": 0.15}
+
+
+@frozen
+class Population:
+    """Who is there at the start, who arrives, and in what mix of profiles."""
+
+    initial_users: int = 1000
+    max_users: int = 1_000_000
+    arrivals: Arrivals = field(factory=Arrivals)
+    mix: dict[str, float] = field(factory=_default_mix)
+    factions: tuple[str, ...] = ("aurora", "ember", "tide", "grove")
+
+
+@frozen
+class Profile:
+    """A personality: when its users live, how much they act, and what they do by state."""
+
+    shift_minutes: float = 0.0
+    shift_spread_minutes: float = 30.0
+    jitter_minutes: float = 10.0
+    activity: float = 0.5
+    activity_spread: float = 1.0
+    session_actions: float = 4.0
+    think_seconds: float = 45.0
+    opens_with: str = "browse_feed"
+    weights: dict[str, dict[str, float]] = field(factory=dict)
+
+
+def _weights(feed: float, read: float, post: float, edit: float, delete: float) -> dict[str, float]:
+    return {
+        "browse_feed": feed,
+        "read_post": read,
+        "create_post": post,
+        "update_post": edit,
+        "delete_post": delete,
+    }
+
+
+def _default_profiles() -> dict[str, Profile]:
+    return {
+        "lurker": Profile(
+            activity=0.4,
+            session_actions=4.0,
+            weights={
+                "working": _weights(5, 6, 0.02, 0.005, 0.002),
+                "relaxing": _weights(4, 8, 0.05, 0.01, 0.005),
+            },
+        ),
+        "chatterbox": Profile(
+            activity=1.2,
+            session_actions=6.0,
+            think_seconds=30.0,
+            weights={
+                "working": _weights(3, 4, 1.5, 0.4, 0.1),
+                "relaxing": _weights(3, 5, 2.5, 0.6, 0.15),
+            },
+        ),
+        "night_owl": Profile(
+            shift_minutes=180.0,
+            shift_spread_minutes=60.0,
+            jitter_minutes=20.0,
+            activity=0.8,
+            weights={
+                "working": _weights(4, 5, 0.3, 0.05, 0.02),
+                "relaxing": _weights(3, 6, 0.8, 0.15, 0.05),
+            },
+        ),
+        "content_curator": Profile(
+            activity=0.6,
+            session_actions=5.0,
+            weights={
+                "working": _weights(2, 3, 1.0, 0.8, 0.3),
+                "relaxing": _weights(2, 4, 2.0, 1.0, 0.4),
+            },
+        ),
+    }
+
+
+@frozen
+class Targets:
+    """How actions pick the posts they act on."""
+
+    popular_share: float = 0.5
+    popular_memory: int = 4096
+    recent_half_life: str = "6h"
+    newest_own_post: float = 0.7
+
+
+@frozen
+class Output:
+    """Where a run writes its directory and its action log."""
+
+    directory: str = "runs"
+    log: str = "actions.jsonl"
+
+
+@frozen
+class Backend:
+    """Which backend executes the actions (a name from the ``simcore.backends`` entry points)."""
+
+    name: str = "mock"
+
+
+@frozen
+class Config:
+    """A whole simulation scenario."""
+
+    seed: int = 42
+    tick_seconds: int = 60
+    start: dt.datetime = dt.datetime(2026, 1, 5, 0, 0, 0)
+    duration: str = "1d"
+    population: Population = field(factory=Population)
+    routine: Routine = field(factory=Routine)
+    profiles: dict[str, Profile] = field(factory=_default_profiles)
+    targets: Targets = field(factory=Targets)
+    backend: Backend = field(factory=Backend)
+    output: Output = field(factory=Output)
+
+    @property
+    def duration_ticks(self) -> int:
+        """The run's length in ticks."""
+        return parse_ticks(self.duration, self.tick_seconds)
+
+
+# --- structuring -----------------------------------------------------------------
+
+
+class _TypeProblem(TypeError):
+    def __init__(self, expected: str, value: object) -> None:
+        super().__init__(f"expected {expected}, got {value!r} ({_toml_type(value)})")
+
+
+def _toml_type(value: object) -> str:
+    names = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array"}
+    if isinstance(value, dict):
+        return "table"
+    if isinstance(value, dt.datetime):
+        return "datetime"
+    return names.get(type(value), type(value).__name__)
+
+
+def _strict_int(value: object, _: type) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _TypeProblem("an integer", value)
+    return value
+
+
+def _strict_float(value: object, _: type) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _TypeProblem("a number", value)
+    return float(value)
+
+
+def _strict_str(value: object, _: type) -> str:
+    if not isinstance(value, str):
+        raise _TypeProblem("a string", value)
+    return value
+
+
+def _datetime(value: object, _: type) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value).replace(tzinfo=None)
+        except ValueError:
+            pass
+    raise _TypeProblem("a date-time such as 2026-01-05T00:00:00", value)
+
+
+def _make_converter() -> cattrs.Converter:
+    conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+    conv.register_structure_hook(int, _strict_int)
+    conv.register_structure_hook(float, _strict_float)
+    conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(dt.datetime, _datetime)
+    conv.register_unstructure_hook(dt.datetime, lambda d: d)
+    return conv
+
+
+converter = _make_converter()
+
+
+def _key(name: object) -> str:
+    text = str(name)
+    bare = text.replace("_", "").replace("-", "").isalnum() and text.isascii()
+    return text if bare else f'"{text}"'
+
+
+def _join(path: str, name: object) -> str:
+    return f"{path}.{_key(name)}" if path else _key(name)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, ForbiddenExtraKeysError):
+        known = [a.name for a in attrs.fields(exc.cl)]
+        parts = []
+        for extra in sorted(exc.extra_fields):
+            near = difflib.get_close_matches(extra, known, n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            parts.append(f"unknown key '{extra}'{hint}")
+        return "; ".join(parts) + f"; known keys here: {', '.join(known)}"
+    if isinstance(exc, KeyError):
+        return "required key is missing"
+    if isinstance(exc, _TypeProblem):
+        return str(exc)
+    if isinstance(exc, AttributeError) and "items" in str(exc):
+        return "expected a table"
+    if isinstance(exc, TypeError) and "not iterable" in str(exc):
+        return "expected an array"
+    return str(exc) or type(exc).__name__
+
+
+def _walk(exc: BaseException, path: str, out: list[tuple[str, str]]) -> None:
+    if isinstance(exc, ClassValidationError):
+        with_notes, without = exc.group_exceptions()
+        for sub, note in with_notes:
+            _walk(sub, _join(path, note.name), out)
+        for sub in without:
+            _walk(sub, path, out)
+    elif isinstance(exc, IterableValidationError):
+        with_idx, without_idx = exc.group_exceptions()
+        for sub, inote in with_idx:
+            index = inote.index
+            _walk(sub, f"{path}[{index}]" if isinstance(index, int) else _join(path, index), out)
+        for sub in without_idx:
+            _walk(sub, path, out)
+    elif isinstance(exc, ForbiddenExtraKeysError):
+        known = [a.name for a in attrs.fields(exc.cl)]
+        for extra in sorted(exc.extra_fields):
+            near = difflib.get_close_matches(extra, known, n=1)
+            hint = f"did you mean '{near[0]}'?" if near else f"known keys: {', '.join(known)}"
+            out.append((_join(path, extra), f"unknown key; {hint}"))
+    else:
+        out.append((path or "(top level)", _describe(exc)))
+
+
+def structure(data: dict[str, Any], source: str | None = None) -> Config:
+    """Turn parsed TOML into a :class:`Config`, then check it; raise :class:`ConfigError`."""
+    try:
+        config = converter.structure(data, Config)
+    except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
+        problems: list[tuple[str, str]] = []
+        _walk(exc, "", problems)
+        raise ConfigError(problems, source) from None
+    from simcore.validate import problems_in
+
+    found = problems_in(config)
+    if found:
+        raise ConfigError(found, source)
+    return config
+
+
+def loads_config(text: str, source: str | None = None) -> Config:
+    """Parse and check TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([("", f"TOML syntax error: {exc}; fix the file's syntax")], source) from None
+    return structure(data, source)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read, parse and check a TOML profile file."""
+    p = Path(path)
+    if not p.is_file():
+        what = "is a directory" if p.is_dir() else "is not a file" if p.exists() else "does not exist"
+        hint = "pass a TOML file, e.g. profiles/default.toml"
+        raise ConfigError([("", f"config file '{p}' {what}; {hint}")], str(p))
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([("", f"cannot read '{p}': {exc}")], str(p)) from None
+    return loads_config(text, str(p))
+
+
+def to_dict(config: Config) -> dict[str, Any]:
+    """The fully resolved config as plain data (every default filled in)."""
+    data: dict[str, Any] = converter.unstructure(config)
+    return data
+
+
+def dump_config(config: Config) -> str:
+    """The fully resolved config as TOML text that :func:`loads_config` reads back equal."""
+    return tomli_w.dumps(to_dict(config))
+
+
+def with_overrides(config: Config, **changes: Any) -> Config:
+    """A copy of ``config`` with top-level or dotted (``population.initial_users``) changes."""
+    nested: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in changes.items():
+        if "__" in key:
+            head, tail = key.split("__", 1)
+            nested.setdefault(head, {})[tail] = value
+        else:
+            top[key] = value
+    for head, sub in nested.items():
+        top[head] = attrs.evolve(getattr(config, head), **sub)
+    new = attrs.evolve(config, **top)
+    from simcore.validate import problems_in
+
+    found = problems_in(new)
+    if found:
+        raise ConfigError(found, "command-line options")
+    return new
+
+
+__all__ = [
+    "CHOICE_KINDS",
+    "CURVES",
+    "DURATION_HELP",
+    "Arrivals",
+    "Backend",
+    "Block",
+    "Config",
+    "Output",
+    "Population",
+    "Profile",
+    "Routine",
+    "StateSpec",
+    "Targets",
+    "dump_config",
+    "load_config",
+    "loads_config",
+    "structure",
+    "to_dict",
+    "with_overrides",
+]

@@ -1,0 +1,339 @@
+"""The deciding core: ``Simulation.step()`` turns (config, seed, state, tick) into an ActionBatch.
+
+Per tick, in this order:
+
+1. *wake*: users whose calendar entry (``next_event``) is due; of those, the ones
+   at a block edge change state (and, if their activity changed, redraw the time
+   to their next session: exponential waits are memoryless);
+2. *act*: users whose ``next_session`` is due take one action: a session opener
+   or a kind drawn from their profile's weights in their state, with a target
+   from the world as it stood at the start of the tick;
+3. *arrive*: new users (the initial population at tick 0, then Poisson arrivals
+   along the growth curve) sign up;
+4. *order and apply*: the batch is sorted by (sub-tick offset, user), new posts
+   get ids in that order, and the effects apply to the world.
+
+Only the users whose edge or action is due are touched, so the cost follows
+the actions, not users × ticks. No I/O, no wall clock, no global RNG: every
+draw is keyed by (seed, stream, tick, user).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from simcore import rng
+from simcore.actions import ActionBatch, ActionKind, KindTables
+from simcore.config import Config
+from simcore.durations import parse_seconds
+from simcore.routine import MINUTES_PER_DAY, NEVER, CompiledRoutine
+from simcore.targets import own_targets, read_targets
+from simcore.user import Population
+from simcore.world import World
+
+S_SPAWN = rng.stream_id("population.spawn")
+S_PROFILE = rng.stream_id("user.profile")
+S_SHIFT = rng.stream_id("user.shift")
+S_LEVEL = rng.stream_id("user.level")
+S_JITTER = rng.stream_id("routine.jitter")
+S_GAP_NEW = rng.stream_id("session.gap.new")
+S_GAP_EDGE = rng.stream_id("session.gap.edge")
+S_GAP = rng.stream_id("session.gap")
+S_LENGTH = rng.stream_id("session.length")
+S_THINK = rng.stream_id("session.think")
+S_KIND = rng.stream_id("action.kind")
+S_OFFSET = rng.stream_id("action.offset")
+S_UPDATE = rng.stream_id("target.update")
+S_DELETE = rng.stream_id("target.delete")
+
+_BROWSE = np.uint8(ActionKind.BROWSE_FEED)
+
+
+def arrival_rate(config: Config, tick: int) -> float:
+    """Expected arrivals per hour at the middle of ``tick``, following the growth curve."""
+    a = config.population.arrivals
+    days = (tick + 0.5) * config.tick_seconds / 86400.0
+    if a.curve == "linear":
+        return max(0.0, a.rate_per_hour + a.slope_per_day * days)
+    if a.curve == "logistic":
+        z = -a.steepness_per_day * (days - a.midpoint_days)
+        return a.rate_per_hour / (1.0 + math.exp(min(z, 700.0)))
+    return a.rate_per_hour
+
+
+class Simulation:
+    """The whole deciding state of a run, stepped one tick at a time."""
+
+    def __init__(self, config: Config, seed: int | None = None) -> None:
+        self.config = config
+        self.seed = int(config.seed if seed is None else seed)
+        self.routine = CompiledRoutine.build(config.routine, config.start)
+        self.kinds = KindTables(config, self.routine.state_names)
+        self.profile_names = tuple(config.profiles)
+        profiles = list(config.profiles.values())
+
+        def per_profile(attr: str) -> NDArray[np.float64]:
+            return np.array([getattr(p, attr) for p in profiles], dtype=np.float64)
+
+        self.rate_per_hour = per_profile("activity")
+        self.shift_mean = per_profile("shift_minutes")
+        self.shift_spread = per_profile("shift_spread_minutes")
+        self.jitter = per_profile("jitter_minutes")
+        self.level_spread = per_profile("activity_spread")
+        self.session_actions = per_profile("session_actions")
+        self.think_ticks = per_profile("think_seconds") / config.tick_seconds
+        mix = np.array([max(config.population.mix.get(n, 0.0), 0.0) for n in self.profile_names])
+        self.mix_cumulative = np.cumsum(mix / mix.sum())
+        self.minutes_per_tick = config.tick_seconds / 60.0
+        self.half_life_ticks = parse_seconds(config.targets.recent_half_life, config.tick_seconds) / (
+            config.tick_seconds
+        )
+        self.population = Population(max(config.population.initial_users, 1024))
+        self.world = World(memory=config.targets.popular_memory)
+        self.tick = 0
+        self.seq = 0
+
+    # --- time ---------------------------------------------------------------------
+
+    def sim_minute(self, tick: int) -> int:
+        """Whole simulated minutes from the start to the beginning of ``tick``."""
+        return math.floor(tick * self.minutes_per_tick)
+
+    def _edge_tick(
+        self, users: NDArray[np.int64], local_edge: NDArray[np.int64], tick: int
+    ) -> NDArray[np.int64]:
+        """The tick a user's (jittered) edge takes effect: the first tick starting at or after it."""
+        pop = self.population
+        sd = self.jitter[pop.profile[users]]
+        key = (users.astype(np.uint64) << np.uint64(32)) | (
+            local_edge.astype(np.uint64) & np.uint64(0xFFFFFFFF)
+        )
+        jitter = np.clip(rng.normal(self.seed, S_JITTER, 0, key), -3.0, 3.0) * sd
+        sim_minute = local_edge - self.routine.start_minute + pop.shift[users].astype(np.int64) + jitter
+        ticks = np.ceil(sim_minute / self.minutes_per_tick - 1e-9)
+        ticks = np.where(local_edge >= NEVER, NEVER, ticks)
+        return np.clip(ticks, tick + 1, NEVER).astype(np.int64)
+
+    def _schedule_edge(self, users: NDArray[np.int64], local_now: NDArray[np.int64], tick: int) -> None:
+        nxt = self.routine.next_edge(local_now)
+        self.population.edge_minute[users] = np.where(nxt >= NEVER, NEVER, nxt)
+        self.population.next_edge[users] = self._edge_tick(users, nxt, tick)
+
+    def _session_gap(
+        self, users: NDArray[np.int64], tick: int, stream: int, k: int = 0
+    ) -> NDArray[np.int64]:
+        """Whole ticks until the next session starts at the users' current rates (NEVER at rate 0)."""
+        pop = self.population
+        prof = pop.profile[users]
+        per_tick = (
+            self.rate_per_hour[prof]
+            * pop.level[users].astype(np.float64)
+            * self.routine.activity[pop.state[users]]
+            * (self.config.tick_seconds / 3600.0)
+        )
+        wait = rng.exponential(self.seed, stream, tick, users, k)
+        with np.errstate(divide="ignore"):
+            gap = np.floor(np.where(per_tick > 0, wait / per_tick, np.inf))
+        return np.minimum(gap, NEVER).astype(np.int64)
+
+    def _set_next_session(self, users: NDArray[np.int64], ticks: NDArray[np.int64]) -> None:
+        pop = self.population
+        clipped = np.minimum(ticks, NEVER)
+        pop.next_session[users] = clipped
+        pop.next_event[users] = np.minimum(clipped, pop.next_edge[users])
+
+    # --- the tick's phases --------------------------------------------------------
+
+    def _cross_edges(self, due: NDArray[np.int64], tick: int) -> None:
+        pop = self.population
+        rounds = 0
+        while True:
+            users = due[pop.next_edge[due] <= tick]
+            if len(users) == 0:
+                break
+            edge = pop.edge_minute[users].astype(np.int64)
+            old_activity = self.routine.activity[pop.state[users]]
+            pop.state[users] = self.routine.state_of(edge)
+            new_activity = self.routine.activity[pop.state[users]]
+            self._schedule_edge(users, edge, tick)
+            changed = new_activity != old_activity
+            in_session = pop.session_left[users] > 0
+            asleep = changed & in_session & (new_activity == 0)
+            pop.session_left[users[asleep]] = 0
+            redraw = users[changed & (~in_session | asleep)]
+            gap = self._session_gap(redraw, tick, S_GAP_EDGE, rounds)
+            pop.next_session[redraw] = np.minimum(tick + gap, NEVER)
+            rounds += 1
+        pop.next_event[due] = np.minimum(pop.next_session[due], pop.next_edge[due])
+
+    def _act(self, users: NDArray[np.int64], tick: int) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+        pop, seed = self.population, self.seed
+        prof = pop.profile[users]
+        state = pop.state[users]
+        left = pop.session_left[users].astype(np.int64)
+        starting = np.flatnonzero(left == 0)
+        kind = self.kinds.sample(seed, S_KIND, tick, users, prof, state)
+        opener = self.kinds.opener[prof[starting]]
+        opens = opener != 255
+        kind[starting[opens]] = opener[opens].astype(np.uint8)
+        mean_length = self.session_actions[prof[starting]]
+        left[starting] = rng.geometric(seed, S_LENGTH, tick, users[starting], mean_length)
+        left -= 1
+        pop.session_left[users] = np.minimum(left, np.iinfo(np.uint16).max)
+        going_on = left > 0
+        nxt = np.empty(len(users), dtype=np.int64)
+        on, off = users[going_on], users[~going_on]
+        think = rng.exponential(seed, S_THINK, tick, on) * self.think_ticks[prof[going_on]]
+        nxt[going_on] = tick + np.maximum(np.ceil(think), 1).astype(np.int64)
+        nxt[~going_on] = tick + 1 + self._session_gap(off, tick, S_GAP)
+        self._set_next_session(users, nxt)
+
+        post = np.full(len(users), -1, dtype=np.int64)
+        targets = self.config.targets
+        read = np.flatnonzero(kind == ActionKind.READ_POST)
+        post[read] = read_targets(
+            seed, tick, users[read], self.world, targets.popular_share, self.half_life_ticks
+        )
+        for code, stream in (
+            (ActionKind.UPDATE_POST, S_UPDATE),
+            (ActionKind.DELETE_POST, S_DELETE),
+        ):
+            own = np.flatnonzero(kind == code)
+            post[own] = own_targets(
+                seed, stream, tick, users[own], pop, self.world, targets.newest_own_post
+            )
+        missing = (post < 0) & (
+            (kind == ActionKind.READ_POST)
+            | (kind == ActionKind.UPDATE_POST)
+            | (kind == ActionKind.DELETE_POST)
+        )
+        kind[missing] = _BROWSE
+        return kind, post
+
+    def _arrive(self, tick: int) -> NDArray[np.int64]:
+        pop, cfg, seed = self.population, self.config, self.seed
+        count = cfg.population.initial_users if tick == 0 else 0
+        count += rng.poisson(seed, S_SPAWN, tick, arrival_rate(cfg, tick) * cfg.tick_seconds / 3600.0)
+        count = min(count, cfg.population.max_users - pop.n)
+        if count <= 0:
+            return np.zeros(0, dtype=np.int64)
+        ids = pop.grow_to(pop.n + count)
+        pop.created_tick[ids] = tick
+        prof = rng.choice(seed, S_PROFILE, 0, ids, self.mix_cumulative).astype(np.uint8)
+        pop.profile[ids] = prof
+        shift = self.shift_mean[prof] + self.shift_spread[prof] * rng.normal(seed, S_SHIFT, 0, ids)
+        half = MINUTES_PER_DAY // 2
+        pop.shift[ids] = (np.round(shift).astype(np.int64) + half) % MINUTES_PER_DAY - half
+        pop.level[ids] = np.exp(self.level_spread[prof] * rng.normal(seed, S_LEVEL, 0, ids))
+        local = self.routine.local_minute(
+            np.full(count, self.sim_minute(tick), np.int64), pop.shift[ids]
+        )
+        pop.state[ids] = self.routine.state_of(local)
+        self._schedule_edge(ids, local, tick)
+        self._set_next_session(ids, tick + 1 + self._session_gap(ids, tick, S_GAP_NEW))
+        return ids
+
+    def decide(self, tick: int, shard: int = 0, shards: int = 1) -> ActionBatch:
+        """Wake, cross edges and act for one shard of users (ids ``shard`` modulo ``shards``)."""
+        pop = self.population
+        due = np.flatnonzero(pop.next_event[: pop.n] <= tick)
+        if shards > 1:
+            due = due[due % shards == shard]
+        self._cross_edges(due, tick)
+        acting = due[pop.next_session[due] <= tick]
+        kind, post = self._act(acting, tick)
+        return self._batch(tick, acting, kind, post)
+
+    def _batch(
+        self, tick: int, users: NDArray[np.int64], kind: NDArray[np.uint8], post: NDArray[np.int64]
+    ) -> ActionBatch:
+        pop = self.population
+        offset = rng.integers(self.seed, S_OFFSET, tick, users, self.config.tick_seconds * 1000)
+        return ActionBatch(
+            tick=tick,
+            user=users.astype(np.int32),
+            kind=kind.astype(np.uint8),
+            post=post.astype(np.int32),
+            offset_ms=offset.astype(np.int32),
+            state=pop.state[users],
+            profile=pop.profile[users],
+        )
+
+    def step(self, shards: int = 1) -> ActionBatch:
+        """Advance one tick and return its actions in canonical order.
+
+        ``shards`` > 1 decides each shard of users (by id modulo) separately and
+        merges them, as distributed workers would; the result is the same.
+        """
+        tick = self.tick
+        parts = [self.decide(tick, i, shards) for i in range(max(shards, 1))]
+        arrivals = self._arrive(tick)
+        signups = self._batch(
+            tick,
+            arrivals,
+            np.full(len(arrivals), ActionKind.SIGN_UP, np.uint8),
+            np.full(len(arrivals), -1, np.int64),
+        )
+        merged = ActionBatch.concat(tick, [*parts, signups])
+        batch = merged.take(merged.canonical_order())
+        batch.seq0 = self.seq
+        self.apply(batch)
+        self.seq += len(batch)
+        self.tick += 1
+        return batch
+
+    def apply(self, batch: ActionBatch) -> None:
+        """Apply a canonical batch's effects to the world, assigning new post ids in order."""
+        pop, world, tick = self.population, self.world, batch.tick
+        kind, post = batch.kind, batch.post
+        creates = np.flatnonzero(kind == ActionKind.CREATE_POST)
+        deletes = np.flatnonzero(kind == ActionKind.DELETE_POST)
+        reads = np.flatnonzero(kind == ActionKind.READ_POST)
+        updates = np.flatnonzero(kind == ActionKind.UPDATE_POST)
+
+        read_ok = visible_reads(post, reads, deletes)
+        counted = post[reads[read_ok]].astype(np.int64)
+        viewed, times = np.unique(counted, return_counts=True)
+        world.views[viewed] += times.astype(np.int32)
+        world.remember_reads(counted)
+        world.updated_tick[post[updates]] = tick
+        world.deleted_tick[post[deletes]] = tick
+
+        authors = batch.user[creates]
+        ids = world.add_posts(authors, tick, pop.last_post[authors])
+        post[creates] = ids
+        pop.last_post[authors] = ids
+        pop.n_posts[authors] += 1
+        world.close_tick(tick)
+        acted = batch.user[kind != ActionKind.SIGN_UP]
+        pop.n_actions[acted] += 1
+
+    # --- views ----------------------------------------------------------------------
+
+    def state_arrays(self) -> dict[str, Any]:
+        """Everything a snapshot needs besides the config: clock, users, world."""
+        return {
+            "clock": np.array([self.tick, self.seq, self.seed], dtype=np.int64),
+            **{f"users.{k}": v for k, v in self.population.arrays().items()},
+            **{f"posts.{k}": v for k, v in self.world.arrays().items()},
+        }
+
+
+def visible_reads(
+    post: NDArray[np.int32], reads: NDArray[np.intp], deletes: NDArray[np.intp]
+) -> NDArray[np.bool_]:
+    """Which reads (positions in a canonical batch) come before any delete of their target."""
+    if len(deletes) == 0 or len(reads) == 0:
+        return np.ones(len(reads), dtype=bool)
+    order = np.argsort(post[deletes], kind="stable")
+    deleted_posts = post[deletes][order]
+    deleted_at = deletes[order]
+    where = np.searchsorted(deleted_posts, post[reads])
+    where = np.minimum(where, len(deleted_posts) - 1)
+    hit = deleted_posts[where] == post[reads]
+    visible: NDArray[np.bool_] = ~hit | (reads < deleted_at[where])
+    return visible

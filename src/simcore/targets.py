@@ -1,0 +1,104 @@
+"""Which post an action acts on, chosen from the world as it stood at the start of the tick.
+
+Reads mix two choices: with probability ``popular_share`` they copy the target
+of a random recent read (so popular posts get more popular: preferential
+attachment), otherwise they pick a post created an exponentially distributed
+time ago (recency). Updates and deletes only ever target the actor's own live
+posts: the newest one with probability ``newest_own_post``, else one further back.
+Every function returns -1 where no valid target exists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from simcore import rng
+from simcore.user import Population
+from simcore.world import World
+
+S_READ_MODE = rng.stream_id("target.read.mode")
+S_READ_RING = rng.stream_id("target.read.ring")
+S_READ_AGE = rng.stream_id("target.read.age")
+S_READ_PICK = rng.stream_id("target.read.pick")
+S_OWN_NEWEST = rng.stream_id("target.own.newest")
+S_OWN_BACK = rng.stream_id("target.own.back")
+READ_ROUNDS = 4
+
+
+def read_targets(
+    seed: int,
+    tick: int,
+    users: NDArray[np.int64],
+    world: World,
+    popular_share: float,
+    half_life_ticks: float,
+) -> NDArray[np.int64]:
+    """A live post for each reader, or -1 when a few keyed tries find none."""
+    target = np.full(len(users), -1, dtype=np.int64)
+    n = world.n
+    if n == 0 or len(users) == 0:
+        return target
+    remembered = world.remembered()
+    mean_age = half_life_ticks / np.log(2.0)
+    pending = np.arange(len(users))
+    for attempt in range(READ_ROUNDS):
+        who = users[pending]
+        popular = rng.uniform(seed, S_READ_MODE, tick, who, attempt) < popular_share
+        popular &= remembered > 0
+        ring = rng.integers(seed, S_READ_RING, tick, who, max(remembered, 1), attempt)
+        from_ring = world.recent_reads[ring].astype(np.int64)
+        age = np.floor(rng.exponential(seed, S_READ_AGE, tick, who, attempt) * mean_age)
+        lo, hi = world.posts_created_at((tick - 1 - age).astype(np.int64))
+        pick = rng.uniform(seed, S_READ_PICK, tick, who, attempt)
+        recent = np.where(hi > lo, lo + (pick * (hi - lo)).astype(np.int64), hi - 1)
+        candidate = np.where(popular, from_ring, recent)
+        valid = (candidate >= 0) & (candidate < n)
+        valid[valid] &= world.deleted_tick[candidate[valid]] < 0
+        target[pending[valid]] = candidate[valid]
+        pending = pending[~valid]
+        if len(pending) == 0:
+            break
+    return target
+
+
+def _first_live(posts: NDArray[np.int64], world: World) -> NDArray[np.int64]:
+    """Walk each author chain back from ``posts`` to the first live post (or -1)."""
+    p: NDArray[np.int64] = posts.copy()
+    dead = p >= 0
+    dead[dead] = world.deleted_tick[p[dead]] >= 0
+    while dead.any():
+        p[dead] = world.prev_by_author[p[dead]]
+        dead &= p >= 0
+        dead[dead] = world.deleted_tick[p[dead]] >= 0
+    return p
+
+
+def own_targets(
+    seed: int,
+    stream: int,
+    tick: int,
+    users: NDArray[np.int64],
+    population: Population,
+    world: World,
+    newest_share: float,
+) -> NDArray[np.int64]:
+    """One of each user's own live posts, or -1 if it has none."""
+    p = _first_live(population.last_post[users].astype(np.int64), world)
+    back = np.where(
+        rng.uniform(seed, stream, tick, users, 0) < newest_share,
+        0,
+        rng.geometric(seed, stream, tick, users, 2.0, 1),
+    )
+    walking = (back > 0) & (p >= 0)
+    while walking.any():
+        prev = world.prev_by_author[p[walking]].astype(np.int64)
+        older = _first_live(prev, world)
+        idx = np.flatnonzero(walking)
+        found = older >= 0
+        p[idx[found]] = older[found]
+        back[idx] -= 1
+        walking[idx[~found]] = False
+        walking &= back > 0
+    found_posts: NDArray[np.int64] = p
+    return found_posts

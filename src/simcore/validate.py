@@ -1,0 +1,237 @@
+"""Checks of a structured config's meaning, each reported with its TOML key path and a fix."""
+
+from __future__ import annotations
+
+import difflib
+import math
+
+import numpy as np
+
+from simcore.config import CHOICE_KINDS, CURVES, Block, Config, Profile
+from simcore.durations import DURATION_HELP, parse_seconds
+from simcore.routine import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
+
+Problems = list[tuple[str, str]]
+
+MAX_USERS = 2**31 - 2
+
+
+def _did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
+    near = difflib.get_close_matches(name, list(known), n=1)
+    if near:
+        return f"did you mean '{near[0]}'?"
+    return f"expected one of: {', '.join(known)}" if known else "none are defined"
+
+
+def _range(
+    out: Problems,
+    path: str,
+    value: float,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+) -> None:
+    if not math.isfinite(value):
+        out.append((path, f"got {value}, expected a finite number"))
+        return
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and value > high
+    if too_low or too_high:
+        lo = "" if low is None else (f"> {low}" if low_open else f">= {low}")
+        hi = "" if high is None else f"<= {high}"
+        bounds = " and ".join(b for b in (lo, hi) if b)
+        out.append((path, f"got {value}, expected a value {bounds}"))
+
+
+def _clock_text(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _schedule(out: Problems, path: str, blocks: tuple[Block, ...], states: list[str]) -> None:
+    if not blocks:
+        out.append((path, "the schedule is empty; give blocks covering 00:00 to 24:00"))
+        return
+    valid: list[Block] = []
+    for i, block in enumerate(blocks):
+        ok = True
+        for key in ("start", "end"):
+            try:
+                parse_clock(getattr(block, key))
+            except ValueError as exc:
+                out.append((f"{path}[{i}].{key}", str(exc)))
+                ok = False
+        if block.state not in states:
+            out.append(
+                (
+                    f"{path}[{i}].state",
+                    f"unknown state '{block.state}'; "
+                    f"{_did_you_mean(block.state, states)} (states are [routine.states.*])",
+                )
+            )
+        if ok:
+            valid.append(block)
+    if len(valid) != len(blocks):
+        return
+    counts = coverage(valid)
+    uncovered = np.flatnonzero(counts == 0)
+    if len(uncovered):
+        first = int(uncovered[0])
+        run_end = first
+        while run_end + 1 < MINUTES_PER_DAY and counts[run_end + 1] == 0:
+            run_end += 1
+        out.append(
+            (
+                path,
+                f"no block covers {_clock_text(first)}–{_clock_text(run_end + 1)} "
+                f"({len(uncovered)} minutes of the day uncovered); add a block for them",
+            )
+        )
+    overlap = np.flatnonzero(counts > 1)
+    if len(overlap):
+        first = int(overlap[0])
+        who = [i for i, b in enumerate(valid) if first in set(block_minutes(b).tolist())]
+        out.append(
+            (
+                path,
+                f"blocks {who} overlap at {_clock_text(first)} "
+                f"({len(overlap)} minutes covered twice); make each minute belong to one block",
+            )
+        )
+
+
+def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None:
+    _range(out, f"{path}.shift_minutes", profile.shift_minutes, -1440, 1440)
+    _range(out, f"{path}.shift_spread_minutes", profile.shift_spread_minutes, 0, 720)
+    _range(out, f"{path}.jitter_minutes", profile.jitter_minutes, 0, 240)
+    _range(out, f"{path}.activity", profile.activity, 0, 3600)
+    _range(out, f"{path}.activity_spread", profile.activity_spread, 0, 4)
+    _range(out, f"{path}.session_actions", profile.session_actions, 1, 10_000)
+    _range(out, f"{path}.think_seconds", profile.think_seconds, 0, 86_400, low_open=True)
+    if profile.opens_with != "none" and profile.opens_with not in CHOICE_KINDS:
+        out.append(
+            (
+                f"{path}.opens_with",
+                f"got '{profile.opens_with}'; "
+                f"{_did_you_mean(profile.opens_with, (*CHOICE_KINDS, 'none'))}",
+            )
+        )
+    states = config.routine.states
+    for state, row in profile.weights.items():
+        if state not in states:
+            out.append(
+                (
+                    f"{path}.weights.{state}",
+                    f"unknown state '{state}'; {_did_you_mean(state, list(states))}",
+                )
+            )
+            continue
+        for kind, weight in row.items():
+            if kind not in CHOICE_KINDS:
+                out.append(
+                    (
+                        f"{path}.weights.{state}.{kind}",
+                        f"unknown action '{kind}'; {_did_you_mean(kind, CHOICE_KINDS)}",
+                    )
+                )
+            else:
+                _range(out, f"{path}.weights.{state}.{kind}", weight, 0)
+    for state, spec in states.items():
+        if spec.activity <= 0:
+            continue
+        if state not in profile.weights:
+            out.append(
+                (
+                    f"{path}.weights",
+                    f"no weights for state '{state}' (activity "
+                    f"{spec.activity}); add [{path}.weights.{state}] with action weights",
+                )
+            )
+        elif sum(w for k, w in profile.weights[state].items() if k in CHOICE_KINDS and w > 0) <= 0:
+            out.append(
+                (
+                    f"{path}.weights.{state}",
+                    "the weights are all zero; give at least "
+                    "one action a positive weight, e.g. browse_feed = 1",
+                )
+            )
+
+
+def problems_in(config: Config) -> Problems:
+    """Every problem in ``config``'s values, as ``(toml key path, message with the fix)``."""
+    out: Problems = []
+    _range(out, "tick_seconds", config.tick_seconds, 1, 3600)
+    if not out:
+        try:
+            seconds = parse_seconds(config.duration, config.tick_seconds)
+            if seconds <= 0:
+                out.append(("duration", f"got {config.duration!r}, expected a positive duration"))
+        except ValueError:
+            out.append(("duration", f"got {config.duration!r}, expected {DURATION_HELP}"))
+    pop = config.population
+    _range(out, "population.initial_users", pop.initial_users, 0, MAX_USERS)
+    _range(out, "population.max_users", pop.max_users, 1, MAX_USERS)
+    if pop.max_users < pop.initial_users:
+        out.append(
+            (
+                "population.max_users",
+                f"got {pop.max_users}, expected at least population.initial_users ({pop.initial_users})",
+            )
+        )
+    arr = pop.arrivals
+    if arr.curve not in CURVES:
+        out.append(
+            ("population.arrivals.curve", f"got '{arr.curve}'; {_did_you_mean(arr.curve, CURVES)}")
+        )
+    _range(out, "population.arrivals.rate_per_hour", arr.rate_per_hour, 0, 1e9)
+    _range(out, "population.arrivals.slope_per_day", arr.slope_per_day, -1e9, 1e9)
+    _range(out, "population.arrivals.midpoint_days", arr.midpoint_days, -1e6, 1e6)
+    _range(out, "population.arrivals.steepness_per_day", arr.steepness_per_day, 0, 1e3, low_open=True)
+    if not pop.factions:
+        out.append(("population.factions", "the list is empty; name at least one faction"))
+    profiles = list(config.profiles)
+    if not profiles:
+        out.append(("profiles", "no profiles are defined; add at least one [profiles.NAME] table"))
+    if len(profiles) > 255:
+        out.append(("profiles", f"got {len(profiles)} profiles, expected at most 255"))
+    for name, share in pop.mix.items():
+        if name not in config.profiles:
+            out.append(
+                (
+                    f"population.mix.{name}",
+                    f"unknown profile '{name}'; {_did_you_mean(name, profiles)}",
+                )
+            )
+        _range(out, f"population.mix.{name}", share, 0)
+    if not pop.mix or sum(max(v, 0.0) for v in pop.mix.values()) <= 0:
+        out.append(("population.mix", "the shares are all zero; give a profile a positive share"))
+    states = list(config.routine.states)
+    if not states:
+        out.append(("routine.states", "no states are defined; add e.g. [routine.states.relaxing]"))
+    if len(states) > 255:
+        out.append(("routine.states", f"got {len(states)} states, expected at most 255"))
+    for name, spec in config.routine.states.items():
+        _range(out, f"routine.states.{name}.activity", spec.activity, 0, 1000)
+    _schedule(out, "routine.weekday", config.routine.weekday, states)
+    _schedule(out, "routine.weekend", config.routine.weekend, states)
+    for name, profile in config.profiles.items():
+        _profile(out, f"profiles.{name}", profile, config)
+    tg = config.targets
+    _range(out, "targets.popular_share", tg.popular_share, 0, 1)
+    _range(out, "targets.popular_memory", tg.popular_memory, 1, 10_000_000)
+    _range(out, "targets.newest_own_post", tg.newest_own_post, 0, 1)
+    try:
+        if parse_seconds(tg.recent_half_life, max(config.tick_seconds, 1)) <= 0:
+            raise ValueError
+    except ValueError:
+        out.append(
+            (
+                "targets.recent_half_life",
+                f"got {tg.recent_half_life!r}, expected a positive {DURATION_HELP}",
+            )
+        )
+    if not config.backend.name:
+        out.append(("backend.name", "empty; name a backend such as 'mock'"))
+    if not config.output.log:
+        out.append(("output.log", "empty; give a file name such as 'actions.jsonl', or 'none'"))
+    return out

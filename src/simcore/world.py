@@ -1,0 +1,139 @@
+"""The world: every post so far, as growable arrays, and what recent readers looked at.
+
+Post ids are array slots, assigned in batch order at the end of each tick, so
+they are chronological: ``created_tick`` is sorted. ``prev_by_author`` links each
+post to its author's previous one, so a user's own posts are a chain starting
+at ``Population.last_post``. ``recent_reads`` is a ring of the targets of the
+latest reads: copying a random recent read is preferential attachment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+POST_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
+    ("author", np.int32),
+    ("created_tick", np.int32),
+    ("updated_tick", np.int32),  # -1 until the first edit
+    ("deleted_tick", np.int32),  # -1 while live
+    ("views", np.int32),
+    ("prev_by_author", np.int32),  # the author's previous post, -1 if none
+)
+
+
+class World:
+    """All posts and the recent-reads ring."""
+
+    author: NDArray[np.int32]
+    created_tick: NDArray[np.int32]
+    updated_tick: NDArray[np.int32]
+    deleted_tick: NDArray[np.int32]
+    views: NDArray[np.int32]
+    prev_by_author: NDArray[np.int32]
+
+    def __init__(self, memory: int = 4096, capacity: int = 1024) -> None:
+        self.n = 0
+        cap = max(int(capacity), 16)
+        for name, dtype in POST_FIELDS:
+            setattr(self, name, np.zeros(cap, dtype=dtype))
+        self.recent_reads = np.full(int(memory), -1, dtype=np.int32)
+        self.reads_total = 0  # reads ever pushed into the ring
+        # tick_start[t]: how many posts were created before tick t (derived; rebuilt on load)
+        self.tick_start = np.zeros(1024, dtype=np.int64)
+        self.ticks_seen = 0
+
+    @property
+    def capacity(self) -> int:
+        """Allocated post rows."""
+        return len(self.author)
+
+    def live(self) -> NDArray[np.bool_]:
+        """Which of the ``n`` posts are not deleted."""
+        return self.deleted_tick[: self.n] < 0
+
+    def posts_created_at(self, ticks: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """For each (past) tick, the id range ``[lo, hi)`` of the posts created in it."""
+        t = np.clip(ticks, 0, self.ticks_seen)
+        lo = self.tick_start[t]
+        hi = self.tick_start[np.minimum(t + 1, self.ticks_seen)]
+        return np.where(ticks < 0, 0, lo), np.where(ticks < 0, 0, hi)
+
+    def close_tick(self, tick: int) -> None:
+        """Record that every post of ``tick`` (and before) now exists."""
+        if tick + 2 > len(self.tick_start):
+            grown = np.zeros(max(2 * len(self.tick_start), tick + 2), dtype=np.int64)
+            grown[: len(self.tick_start)] = self.tick_start
+            self.tick_start = grown
+        self.tick_start[self.ticks_seen + 1 : tick + 2] = self.n
+        self.ticks_seen = tick + 1
+
+    def add_posts(
+        self, authors: NDArray[np.int32], tick: int, prev: NDArray[np.int32]
+    ) -> NDArray[np.int64]:
+        """Append posts (in order) and return their ids."""
+        n_new = len(authors)
+        end = self.n + n_new
+        if end > self.capacity:
+            cap = self.capacity
+            while cap < end:
+                cap *= 2
+            for name, dtype in POST_FIELDS:
+                old = getattr(self, name)
+                new = np.zeros(cap, dtype=dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        ids = np.arange(self.n, end, dtype=np.int64)
+        self.author[ids] = authors
+        self.created_tick[ids] = tick
+        self.updated_tick[ids] = -1
+        self.deleted_tick[ids] = -1
+        self.views[ids] = 0
+        self.prev_by_author[ids] = prev
+        self.n = end
+        return ids
+
+    def remember_reads(self, targets: NDArray[np.int64]) -> None:
+        """Push read targets, in batch order, into the recent-reads ring."""
+        size = len(self.recent_reads)
+        if len(targets) == 0:
+            return
+        if len(targets) >= size:
+            keep = targets[-size:]
+            start = (self.reads_total + len(targets) - size) % size
+            positions = (start + np.arange(size)) % size
+            self.recent_reads[positions] = keep
+        else:
+            positions = (self.reads_total + np.arange(len(targets))) % size
+            self.recent_reads[positions] = targets
+        self.reads_total += len(targets)
+
+    def remembered(self) -> int:
+        """How many ring entries hold a read."""
+        return min(self.reads_total, len(self.recent_reads))
+
+    def arrays(self) -> dict[str, NDArray[Any]]:
+        """The live rows of every post attribute, plus the ring (views, not copies)."""
+        out: dict[str, NDArray[Any]] = {name: getattr(self, name)[: self.n] for name, _ in POST_FIELDS}
+        out["recent_reads"] = self.recent_reads
+        out["reads_total"] = np.array([self.reads_total], dtype=np.int64)
+        return out
+
+    def load(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Replace the contents with ``arrays`` (as returned by :meth:`arrays`)."""
+        n = len(arrays["author"])
+        self.n = 0
+        self.add_posts(np.zeros(n, np.int32), 0, np.zeros(n, np.int32))
+        for name, dtype in POST_FIELDS:
+            getattr(self, name)[:n] = np.asarray(arrays[name], dtype=dtype)
+        self.recent_reads = np.asarray(arrays["recent_reads"], dtype=np.int32).copy()
+        self.reads_total = int(np.asarray(arrays["reads_total"])[0])
+
+    def rebuild_tick_index(self, ticks_seen: int) -> None:
+        """Derive ``tick_start`` from ``created_tick`` after a load."""
+        self.tick_start = np.zeros(max(1024, ticks_seen + 2), dtype=np.int64)
+        edges = np.arange(ticks_seen + 1)
+        self.tick_start[: ticks_seen + 1] = np.searchsorted(self.created_tick[: self.n], edges)
+        self.ticks_seen = ticks_seen

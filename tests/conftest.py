@@ -1,0 +1,43 @@
+"""Shared test setup: hypothesis profiles and small configs.
+
+HYPOTHESIS_PROFILE selects how hard property tests try: ``fast`` (default, for
+`make test`), ``ci`` (same budget, no deadline, derandomised) or ``thorough``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from simcore.config import Config, load_config, with_overrides
+
+settings.register_profile("fast", max_examples=25, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PROFILE = ROOT / "profiles" / "default.toml"
+
+
+@pytest.fixture(scope="session")
+def default_config() -> Config:
+    """profiles/default.toml as loaded."""
+    return load_config(DEFAULT_PROFILE)
+
+
+@pytest.fixture(scope="session")
+def small_config(default_config: Config) -> Config:
+    """The default profile cut down to 200 users and 6 simulated hours from 06:00."""
+    import datetime as dt
+
+    return with_overrides(
+        default_config, population__initial_users=200, duration="6h",
+        start=dt.datetime(2026, 1, 5, 6, 0),
+    )

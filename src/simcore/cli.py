@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -11,23 +12,18 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from simcore import __version__, rundir
+from simcore import __version__, control, rundir
+from simcore import snapshot as snapshots
 from simcore.actionlog import JsonlSink
 from simcore.backend import available_backends, load_backend
+from simcore.clock import SPEED_HELP, Pacer, format_speed, parse_speed
 from simcore.config import Config, dump_config, load_config, with_overrides
-from simcore.controller import Controller, HourReport, Sink
+from simcore.controller import Controller, Sink
+from simcore.dashboard import SHORT, Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import SimcoreError, UsageError
+from simcore.session import RunResult, RunSession
 from simcore.simulation import Simulation
-
-SHORT = {
-    "sign_up": "signup",
-    "browse_feed": "feed",
-    "read_post": "read",
-    "create_post": "post",
-    "update_post": "edit",
-    "delete_post": "delete",
-}
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -77,16 +73,6 @@ def _apply_options(config: Config, seed: int | None, duration: str | None, users
     return with_overrides(config, **changes) if changes else config
 
 
-def _hour_line(console: Console, report: HourReport) -> None:
-    kinds = "  ".join(f"{SHORT.get(k, k)} {v:,}" for k, v in report.actions.items() if v)
-    failed = f"  [red]failed {report.failed:,}[/]" if report.failed else ""
-    console.print(
-        f"[dim]{report.time:%a %Y-%m-%d %H:%M}[/]  users [bold]{report.users:,}[/]  "
-        f"posts {report.posts:,}  actions {sum(report.actions.values()):,}  [dim]{kinds}[/]{failed}",
-        highlight=False,
-    )
-
-
 def _summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="run summary", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -108,11 +94,54 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         "wall time",
         f"{summary['wall_seconds']:.2f} s" + (f"  ({rate:,.0f} actions/s)" if rate else ""),
     )
+    pacing = summary.get("pacing")
+    if pacing and (pacing["speed"] != "max" or pacing["max_lag_seconds"] > 0):
+        table.add_row(
+            "pacing",
+            f"speed {pacing['speed']}  lag {pacing['lag_seconds']:.2f} s (max {pacing['max_lag_seconds']:.2f} s)"
+            f"  paused {pacing['paused_seconds']:.1f} s",
+        )
+    if summary.get("snapshot"):
+        table.add_row("snapshot", str(summary["snapshot"]))
     return table
 
 
+def _resume_dir(snap: snapshots.Snapshot) -> Path:
+    """The run directory a snapshot belongs to (snapshots live in RUN_DIR/snapshots/)."""
+    parent = snap.path.resolve().parent
+    return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
+
+
+def _snapshot_every(text: str | None, tick_seconds: int) -> int | None:
+    if text is None or text.lower() in ("none", "never", "0"):
+        return None
+    try:
+        return max(1, parse_ticks(text, tick_seconds))
+    except ValueError:
+        raise UsageError(f"--snapshot-every: got {text!r}, expected {DURATION_HELP}") from None
+
+
+def _stop_message(result: RunResult, controller: Controller, log_file: Path | None) -> str:
+    last = result.tick - 1
+    when = controller.sim_time(result.tick)
+    how = "at once" if result.hard else "gracefully"
+    lines = [
+        f"stopped {how} by {result.stopped_by} after tick {last:,} (simulated {when:%Y-%m-%d %H:%M}); "
+        + (f"every finished tick is in {log_file}" if log_file else "no action log was kept")
+    ]
+    if result.snapshot is not None:
+        lines.append(f"snapshot: {result.snapshot}")
+        lines.append(f"continue with: simcore run --resume {result.snapshot}")
+    else:
+        lines.append("no snapshot was written (a tick was cut short); resume from an earlier one if any")
+    return "\n".join(lines)
+
+
+_STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+
 @main.command()
-@click.argument("config_file", metavar="CONFIG", type=click.Path(path_type=Path))
+@click.argument("config_file", metavar="[CONFIG]", required=False, type=click.Path(path_type=Path))
 @click.option("--seed", type=int, help="Random seed (overrides the config's `seed`).")
 @click.option(
     "--backend",
@@ -127,7 +156,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     "out_dir",
     type=click.Path(path_type=Path),
     metavar="DIR",
-    help="Run directory (default: output.directory/PROFILE-seedN).",
+    help="Run directory (default: output.directory/PROFILE-seedN; on --resume, the snapshot's run).",
 )
 @click.option(
     "--log",
@@ -136,8 +165,34 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     help="Action log file, or 'none' (default: RUN_DIR/actions.jsonl).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
+@click.option("--speed", "speed_text", metavar="max|N", help=f"Pacing: {SPEED_HELP} (default max).")
+@click.option(
+    "--snapshot-every",
+    "snapshot_every",
+    metavar="DURATION",
+    help="Write a snapshot every DURATION of simulated time (e.g. 1h); one is always written at a stop.",
+)
+@click.option(
+    "--resume",
+    "resume_from",
+    type=click.Path(path_type=Path),
+    metavar="SNAPSHOT|RUN_DIR",
+    help="Continue the run a snapshot (or a run directory's latest one) was taken of.",
+)
+@click.option("--force", is_flag=True, help="With --resume: continue even if the config changed.")
+@click.option(
+    "--dashboard/--no-dashboard",
+    default=None,
+    help="Live dashboard (default: on when stdout is a terminal; plain lines otherwise).",
+)
+@click.option(
+    "--control/--no-control",
+    "control_socket",
+    default=True,
+    help="Serve RUN_DIR/control.sock for `simcore ctl` (default: on).",
+)
 def run(
-    config_file: Path,
+    config_file: Path | None,
     seed: int | None,
     backend_name: str | None,
     duration: str | None,
@@ -145,52 +200,138 @@ def run(
     out_dir: Path | None,
     log_path: str | None,
     quiet: bool,
+    speed_text: str | None,
+    snapshot_every: str | None,
+    resume_from: Path | None,
+    force: bool,
+    dashboard: bool | None,
+    control_socket: bool,
 ) -> None:
-    """Run the simulation described by CONFIG (a TOML profile)."""
-    config = _apply_options(load_config(config_file), seed, duration, users)
-    backend = load_backend(backend_name or config.backend.name)
-    directory = out_dir or rundir.choose(Path(config.output.directory), config_file.stem, config.seed)
+    """Run the simulation described by CONFIG (a TOML profile), or continue one with --resume.
+
+    \b
+    While it runs: space pauses/resumes, +/- change the speed, q stops (dashboard);
+    `simcore ctl RUN_DIR pause|resume|stop|speed N|status` from another terminal;
+    Ctrl-C stops after the current tick and writes a snapshot (twice: at once).
+    """
+    if config_file is None and resume_from is None:
+        raise UsageError("give a CONFIG file (e.g. profiles/default.toml), or --resume SNAPSHOT")
+    snap = snapshots.load(resume_from) if resume_from is not None else None
+    base = load_config(config_file) if config_file is not None else snap.config  # type: ignore[union-attr]
+    config = _apply_options(base, seed, duration, users)
+    name = backend_name or config.backend.name
+    changes = snapshots.check_resume(snap, config, name, force) if snap is not None else []
+    speed = parse_speed(speed_text)
+    every = _snapshot_every(snapshot_every, config.tick_seconds)
+    backend = load_backend(name)
+    if snap is not None:
+        directory = out_dir or _resume_dir(snap)
+    else:
+        stem = config_file.stem if config_file is not None else "run"
+        directory = out_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
     rundir.prepare(directory, config)
     sim = Simulation(config)
     console = Console(highlight=False, soft_wrap=True)
-    sinks: list[Sink] = []
-    log_choice = log_path if log_path is not None else config.output.log
+    live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
+
     log_file: Path | None = None
-    if log_choice.lower() != "none":
-        log_file = Path(log_choice) if log_path is not None else directory / log_choice
-        sinks.append(
-            JsonlSink(
-                log_file,
-                config.start,
-                config.tick_seconds,
-                sim.profile_names,
-                sim.routine.state_names,
-            )
-        )
-    on_hour = None if quiet else (lambda report: _hour_line(console, report))
-    controller = Controller(sim, backend, sinks, on_hour=on_hour)
+    append = False
+    if log_path is not None:
+        log_file = None if log_path.lower() == "none" else Path(log_path)
+    elif snap is not None:
+        saved = (snap.manifest.get("log") or {}).get("path")
+        if saved is not None:
+            log_file = directory / saved
+            snapshots.truncate_log(log_file, int(snap.manifest["log"]["bytes"]))
+            append = True
+    elif config.output.log.lower() != "none":
+        log_file = directory / config.output.log
+    sinks: list[Sink] = []
+    if log_file is not None:
+        names = (sim.profile_names, sim.routine.state_names)
+        sinks.append(JsonlSink(log_file, config.start, config.tick_seconds, *names, append=append))
+    stats = LiveStats()
+    if live:
+        sinks.append(stats)
+
+    ctl = control.RunControl(speed)
+    pacer = Pacer(config.tick_seconds, speed, flags=ctl)
+    plain = PlainLines(console, pacer)
+    on_hour = plain.hour if not (quiet or live) else None
+    controller = Controller(sim, backend, sinks, on_hour=on_hour, pacer=pacer)
+    if snap is not None:
+        snapshots.restore(snap, controller)
+    view: Dashboard | None = None
+    on_event: Any = None
+    if live:
+        view = Dashboard(controller, stats, ctl, pacer, config.duration_ticks, console)
+        on_event = view.note
+    elif not quiet:
+        on_event = plain.event
+    session = RunSession(
+        controller,
+        directory,
+        ctl,
+        log_file=log_file,
+        snapshot_every=every,
+        serve_control=control_socket,
+        on_event=on_event,
+    )
     if not quiet:
+        what = str(config_file) if config_file is not None else "resumed run"
         console.print(
-            f"[bold]simcore[/] {config_file} seed {config.seed} · backend {backend.name} · "
-            f"{config.duration_ticks:,} ticks of {config.tick_seconds}s · run dir {directory}"
+            f"[bold]simcore[/] {what} seed {config.seed} · backend {backend.name} · "
+            f"{config.duration_ticks:,} ticks of {config.tick_seconds}s · speed {format_speed(speed)} · "
+            f"run dir {directory}"
         )
-    interrupted = False
+        if snap is not None:
+            console.print(
+                f"resuming from {snap.path} at tick {sim.tick:,} ({controller.sim_time(sim.tick)})"
+            )
+        for change in changes:
+            console.print(f"[yellow]--force: continuing despite {escape(change)}[/]")
+    keys = KeyReader(ctl)
+    result: RunResult | None = None
     try:
-        controller.run(config.duration_ticks)
-    except KeyboardInterrupt:
-        interrupted = True
+        if view is not None:
+            view.start()
+            keys.start()
+        result = session.run(max(config.duration_ticks - sim.tick, 0))
     finally:
+        keys.stop()
+        if view is not None:
+            view.stop()
         controller.close()
         summary = controller.summary()
         summary["log"] = str(log_file) if log_file else None
+        summary["pacing"] = pacer.summary()
+        summary["stopped_by"] = result.stopped_by if result else "error"
+        summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
+        if snap is not None:
+            summary["resumed_from"] = str(snap.path)
         summary_path = rundir.write_summary(directory, summary)
     console.print(_summary_table(summary))
     console.print(f"[dim]summary: {summary_path}" + (f"   log: {log_file}" if log_file else "") + "[/]")
-    if interrupted:
-        console.print(
-            f"[yellow]stopped by Ctrl-C after tick {sim.tick - 1}; everything up to it is in the log[/]"
-        )
-        sys.exit(130)
+    if result.stopped_by is not None:
+        console.print(f"[yellow]{escape(_stop_message(result, controller, log_file))}[/]")
+        sys.exit(_STOP_CODES.get(result.stopped_by, 0))
+
+
+@main.command("ctl")
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
+@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "status"]))
+@click.argument("value", required=False, metavar="[N]")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's status as JSON.")
+def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
+    """Control a live run from another terminal: pause, resume, stop, speed N (or max), status."""
+    if command == "speed" and value is None:
+        raise UsageError(f"simcore ctl {run_dir} speed: give the new speed, {SPEED_HELP}")
+    status = control.send(run_dir, command, value)
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+        return
+    for key, item in status.items():
+        click.echo(f"{key:16} {item}")
 
 
 @main.group()

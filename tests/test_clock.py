@@ -221,3 +221,32 @@ def test_stop_mid_tick_finishes_the_tick_at_once(busy_config: Config) -> None:
     assert controller.sim.tick == 1 and controller.stopped_early
     assert sum(c[2] for c in backend.calls) == controller.totals.actions > 0
     assert clock.now() - start < 60.0
+
+
+class SelfPaced(Recorder):
+    """A backend that paces itself: it gets the whole batch and each action's delay."""
+
+    def __init__(self, clock: FakeTime) -> None:
+        super().__init__(clock)
+        self.delays: list[np.ndarray] = []
+
+    def execute_paced(self, batch: ActionBatch, delays: np.ndarray) -> Outcomes:
+        self.delays.append(delays)
+        return self.execute(batch)
+
+
+def test_self_pacing_backends_get_per_action_delays(busy_config: Config) -> None:
+    """execute_paced receives the batch once, at its first due time, with each action's delay."""
+    clock = FakeTime()
+    backend = SelfPaced(clock)
+    speed = 30.0
+    pacer = Pacer(busy_config.tick_seconds, speed, clock=clock)
+    controller = Controller(Simulation(busy_config), backend, [], pacer=pacer)
+    start = clock.now()
+    batches = [controller.run_tick()[0] for _ in range(4)]
+    assert len(backend.calls) == 4  # one call per tick, not slices
+    for batch, delays, (when, *_) in zip(batches, backend.delays, backend.calls):
+        assert len(delays) == len(batch)
+        due = start + (batch.tick * 60 + batch.offset_ms / 1000.0) / speed
+        assert np.allclose(when + delays, due)
+        assert delays[0] == pytest.approx(0.0) and np.all(np.diff(delays) >= 0)

@@ -130,3 +130,27 @@ def test_forced_dashboard_runs_through_the_cli(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "top posters" in result.output and "run summary" in result.output
+
+
+def test_key_reader_reads_a_real_terminal() -> None:
+    """On a (pseudo) terminal, a key press reaches the control without Enter."""
+    import os
+    import time
+
+    master, slave = os.openpty()
+    control = RunControl(speed=60.0)
+    with os.fdopen(slave, "rb", buffering=0) as tty_in:
+        keys = KeyReader(control, stream=tty_in).start()
+        try:
+            os.write(master, b" ")
+            deadline = time.monotonic() + 5
+            while not control.paused and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert control.paused
+            os.write(master, b"q")
+            while not control.stopping and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert control.stop_reason == "key q"
+        finally:
+            keys.stop()
+    os.close(master)

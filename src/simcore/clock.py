@@ -28,7 +28,7 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -131,6 +131,21 @@ class Flags(Protocol):
     @property
     def stopping(self) -> bool:
         """Finish the tick at once, without waiting."""
+
+
+class PacedBackend(Protocol):
+    """A backend that spreads a batch over real time itself (e.g. an async HTTP client).
+
+    ``delays[i]`` is how many real seconds after the call action ``i`` is due
+    (<= 0: now). It is measured on the pacer's clock, so an asyncio backend can
+    schedule action ``i`` at ``loop.time() + delays[i]`` when the call begins.
+    It must still return one outcome per action, in the batch's order.
+    """
+
+    def execute_paced(
+        self, batch: ActionBatch, delays: NDArray[np.float64]
+    ) -> Outcomes | Awaitable[Outcomes]:
+        """Carry out ``batch``, sending each action at its delay."""
 
 
 ExecuteFn = Callable[[ActionBatch], Outcomes]

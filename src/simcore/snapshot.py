@@ -231,6 +231,7 @@ def write(path: Path, manifest: dict[str, Any], arrays: dict[str, NDArray[Any]])
                         )
                 zf.writestr(MANIFEST, json.dumps(manifest, indent=1, default=str))
             raw.flush()
+            os.fchmod(raw.fileno(), 0o644)
             os.fsync(raw.fileno())
         os.replace(tmp, path)
     except BaseException:

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from simcore_backends.mock import MockBackend
 
 from simcore import snapshot
 from simcore.actions import ActionBatch
@@ -28,6 +27,7 @@ from simcore.config import Config, load_config, with_overrides
 from simcore.control import RunControl, RunGate
 from simcore.controller import Controller
 from simcore.simulation import Simulation
+from simcore_backends.mock import MockBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,7 +91,9 @@ class _Timed:
 
 def bench_pacing(users: int, speeds: list[float], seconds: float) -> None:
     print(f"\npaced dispatch on the real clock ({users:,} evening users, ~{seconds:g} s per speed)")
-    print(f"{'speed':>7} {'ticks':>6} {'calls':>7} {'late p50 ms':>12} {'p99 ms':>8} {'max ms':>8} {'early':>6}")
+    print(
+        f"{'speed':>7} {'ticks':>6} {'calls':>7} {'late p50 ms':>12} {'p99 ms':>8} {'max ms':>8} {'early':>6}"
+    )
     for speed in speeds:
         config = _config(users)
         backend = _Timed()
@@ -116,7 +118,9 @@ def bench_pacing(users: int, speeds: list[float], seconds: float) -> None:
         took = time.monotonic() - began
         expected = ticks * config.tick_seconds / speed
         assert took >= expected * 0.99, (took, expected, first_tick)
-        print(f"{speed:>6g}x {ticks:>6} {len(late):>7} {p50:>12.2f} {p99:>8.2f} {worst:>8.2f} {early:>6}")
+        print(
+            f"{speed:>6g}x {ticks:>6} {len(late):>7} {p50:>12.2f} {p99:>8.2f} {worst:>8.2f} {early:>6}"
+        )
 
 
 def _nothing(batch: ActionBatch) -> Outcomes:
@@ -168,8 +172,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter pacing runs")
     args = parser.parse_args()
-    print(f"simcore run-control benchmarks · {platform.node()} · {platform.processor() or platform.machine()}")
-    print(f"python {sys.version.split()[0]} · numpy {np.__version__} · {dt.datetime.now():%Y-%m-%d %H:%M}")
+    print(
+        f"simcore run-control benchmarks · {platform.node()} · {platform.processor() or platform.machine()}"
+    )
+    print(
+        f"python {sys.version.split()[0]} · numpy {np.__version__} · {dt.datetime.now():%Y-%m-%d %H:%M}"
+    )
     bench_snapshots([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
     bench_pacing(1000, [60.0, 600.0, 3600.0], 1.0 if args.quick else 3.0)
     bench_overhead(1000 if args.quick else 10_000)

@@ -154,3 +154,19 @@ def test_key_reader_reads_a_real_terminal() -> None:
         finally:
             keys.stop()
     os.close(master)
+
+
+def test_plain_lines_report_progress_between_slow_hours(small_config: Config) -> None:
+    """Paced slowly, a progress line still appears every `every` real seconds."""
+    from simcore.dashboard import PlainLines
+
+    console = Console(record=True, width=160, color_system=None)
+    pacer = Pacer(small_config.tick_seconds, 1.0)
+    plain = PlainLines(console, pacer, every=0.0)
+    controller = Controller(Simulation(small_config), MockBackend(), [plain], on_hour=plain.hour)
+    plain.controller = controller
+    for _ in range(3):
+        controller.run_tick()
+    lines = console.export_text().splitlines()
+    assert len(lines) == 3 and lines[-1].startswith("Mon 2026-01-05 06:03  tick 3  users 200")
+    assert "speed 1x lag" in lines[-1]

@@ -228,6 +228,15 @@ def test_corrupt_and_foreign_files_get_clear_errors(good: Path, tmp_path: Path) 
 
     cases["other"] = (_rewrite(good, tmp_path / "other.npz", other_format), "not a simcore-snapshot")
 
+    def edited(name: str, body: bytes) -> bytes:
+        if name != snapshot.MANIFEST:
+            return body
+        m = json.loads(body)
+        m["config"] = m["config"].replace("seed = 42", "seed = 43")
+        return json.dumps(m).encode()
+
+    cases["edited"] = (_rewrite(good, tmp_path / "edited.npz", edited), "SHA-256")
+
     def pickled(name: str, body: bytes) -> bytes:
         if name != "clock.npy":
             return body

@@ -236,16 +236,24 @@ def run(
 
     log_file: Path | None = None
     append = False
+    saved_log = (snap.manifest.get("log") or {}).get("path") if snap is not None else None
     if log_path is not None:
         log_file = None if log_path.lower() == "none" else Path(log_path)
     elif snap is not None:
-        saved = (snap.manifest.get("log") or {}).get("path")
-        if saved is not None:
-            log_file = directory / saved
-            snapshots.truncate_log(log_file, int(snap.manifest["log"]["bytes"]))
-            append = True
+        log_file = directory / saved_log if saved_log is not None else None
     elif config.output.log.lower() != "none":
         log_file = directory / config.output.log
+    own_log = directory / saved_log if saved_log is not None else None
+    if (
+        snap is not None
+        and log_file is not None
+        and own_log is not None
+        and log_file.resolve() == own_log.resolve()
+    ):
+        snapshots.truncate_log(
+            log_file, int(snap.manifest["log"]["bytes"])
+        )  # continue the run's own log
+        append = True
     sinks: list[Sink] = []
     if log_file is not None:
         names = (sim.profile_names, sim.routine.state_names)
@@ -259,6 +267,9 @@ def run(
     plain = PlainLines(console, pacer)
     on_hour = plain.hour if not (quiet or live) else None
     controller = Controller(sim, backend, sinks, on_hour=on_hour, pacer=pacer)
+    if on_hour is not None:
+        plain.controller = controller
+        controller.sinks.append(plain)
     if snap is not None:
         snapshots.restore(snap, controller)
     view: Dashboard | None = None

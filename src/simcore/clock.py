@@ -227,6 +227,12 @@ class Pacer:
         assert self.speed is not None and self._anchor_real is not None
         return self._anchor_real + (sim_seconds - self._anchor_sim) / self.speed
 
+    def sim_seconds_now(self) -> float | None:
+        """Simulated seconds since the start that the schedule has reached now (None: not paced)."""
+        if self.speed is None or self._anchor_real is None:
+            return None
+        return self._anchor_sim + (self.clock.now() - self._anchor_real) * self.speed
+
     def _anchor(self, tick: int) -> None:
         if self._anchor_real is None:
             self._anchor_real = self.clock.now()

@@ -136,16 +136,31 @@ class Dashboard:
         self.began = time.monotonic()
         self.notes: deque[str] = deque(maxlen=3)
         self._live: Live | None = None
+        self._frozen: dt.datetime | None = None
 
     def note(self, event: str) -> None:
         """Show a control event (paused, snapshot written…) for a while."""
         self.notes.append(f"{dt.datetime.now():%H:%M:%S} {event}")
 
+    def _sim_now(self) -> dt.datetime:
+        """The simulated time now: between tick edges too when paced; frozen while paused."""
+        ctl = self.controller
+        tick_seconds = ctl.sim.config.tick_seconds
+        done = ctl.sim.tick - (1 if ctl.mid_tick else 0)
+        seconds = float(done * tick_seconds)
+        reached = self.pacer.sim_seconds_now() if self.pacer is not None else None
+        if reached is not None and ctl.mid_tick:
+            seconds = min(max(reached, seconds), seconds + tick_seconds)
+        if self.control.paused and self._frozen is not None:
+            return self._frozen
+        self._frozen = ctl.sim.config.start + dt.timedelta(seconds=int(seconds))
+        return self._frozen
+
     def _header(self) -> Table:
         ctl = self.controller
         sim = ctl.sim
-        now = ctl.sim_time(sim.tick)
-        day = (sim.tick * sim.config.tick_seconds) // 86400 + 1
+        now = self._sim_now()
+        day = (now.date() - sim.config.start.date()).days + 1
         table = Table.grid(padding=(0, 2))
         state = "[bold yellow]PAUSED[/]" if self.control.paused else "[bold green]running[/]"
         if self.control.stopping:
@@ -342,26 +357,54 @@ class KeyReader:
 
 
 class PlainLines:
-    """Periodic plain lines for logs and pipes: one per simulated hour, one per control event."""
+    """Periodic plain lines for logs and pipes.
 
-    def __init__(self, console: Console, pacer: Pacer | None = None) -> None:
+    One line per simulated hour (``on_hour``), one per control event, and, when
+    paced slowly enough that hours are far apart, a progress line at least every
+    ``every`` real seconds (it is a sink, to see each tick go by).
+    """
+
+    def __init__(self, console: Console, pacer: Pacer | None = None, every: float = 10.0) -> None:
         self.console = console
         self.pacer = pacer
+        self.every = every
+        self.controller: Controller | None = None
+        self._last = time.monotonic()
+
+    def _pace(self) -> str:
+        if self.pacer is not None and self.pacer.paced:
+            return f"  [dim]speed {format_speed(self.pacer.speed)} lag {self.pacer.lag:.2f}s[/]"
+        return ""
 
     def hour(self, report: HourReport) -> None:
         """One line for a finished simulated hour."""
         kinds = "  ".join(f"{SHORT.get(k, k)} {v:,}" for k, v in report.actions.items() if v)
         failed = f"  [red]failed {report.failed:,}[/]" if report.failed else ""
-        pace = ""
-        if self.pacer is not None and self.pacer.paced:
-            pace = f"  [dim]speed {format_speed(self.pacer.speed)} lag {self.pacer.lag:.2f}s[/]"
         self.console.print(
             f"[dim]{report.time:%a %Y-%m-%d %H:%M}[/]  users [bold]{report.users:,}[/]  "
             f"posts {report.posts:,}  actions {sum(report.actions.values()):,}  [dim]{kinds}[/]"
-            f"{failed}{pace}",
+            f"{failed}{self._pace()}",
             highlight=False,
         )
+        self._last = time.monotonic()
 
     def event(self, text: str) -> None:
         """One line for a control event."""
         self.console.print(f"[yellow]{escape(text)}[/]", highlight=False)
+        self._last = time.monotonic()
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        """A progress line if nothing was printed for ``every`` real seconds."""
+        ctl = self.controller
+        if ctl is None or time.monotonic() - self._last < self.every:
+            return
+        when = ctl.sim_time(batch.tick + 1)
+        self.console.print(
+            f"[dim]{when:%a %Y-%m-%d %H:%M}[/]  tick {batch.tick + 1:,}  users {ctl.sim.population.n:,}  "
+            f"actions {ctl.totals.actions + len(batch):,}{self._pace()}",
+            highlight=False,
+        )
+        self._last = time.monotonic()
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -85,11 +85,12 @@ class RunSession:
         """The run's position, for ``simcore ctl status`` and the dashboard."""
         ctl = self.controller
         sim = ctl.sim
+        done = sim.tick - (1 if ctl.mid_tick else 0)
         out: dict[str, Any] = {
             "run_dir": str(self.run_dir),
             "pid": os.getpid(),
-            "tick": sim.tick,
-            "simulated_time": ctl.sim_time(sim.tick).isoformat(),
+            "tick": done,  # ticks fully done (one may be in flight)
+            "simulated_time": ctl.sim_time(done).isoformat(),
             "users": sim.population.n,
             "actions": ctl.totals.actions,
             "snapshot": str(self.last_snapshot) if self.last_snapshot else None,

@@ -303,9 +303,11 @@ def load(path: Path) -> Snapshot:
         raise _bad(path, f"it holds unreadable data ({exc})") from None
     except OSError as exc:
         raise SnapshotError(f"cannot read snapshot {path}: {exc}") from None
-    for key in ("tick", "seq", "config", "totals", "hour_totals"):
+    for key in ("tick", "seq", "config", "config_sha256", "totals", "hour_totals"):
         if key not in manifest:
             raise _bad(path, f"its manifest lacks '{key}'")
+    if hashlib.sha256(str(manifest["config"]).encode()).hexdigest() != manifest["config_sha256"]:
+        raise _bad(path, "its saved config does not match its recorded SHA-256 (edited or damaged)")
     if "clock" not in arrays or "users.created_tick" not in arrays or "posts.author" not in arrays:
         raise _bad(path, "it lacks the core's arrays (clock, users.*, posts.*)")
     return Snapshot(path=path, manifest=manifest, arrays=arrays)

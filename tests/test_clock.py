@@ -176,9 +176,17 @@ def test_pause_mid_tick_holds_the_rest_of_the_tick(busy_config: Config) -> None:
             if len(polls) == 25:
                 control.resume()
 
-    clock.on_wait = script
+    held_at: list[float | None] = []
+
+    def script_and_look(fake: FakeTime) -> None:
+        script(fake)
+        if control.paused:
+            held_at.append(pacer.sim_seconds_now())
+
+    clock.on_wait = script_and_look
     controller.run(1)
     assert len(polls) == 25 and pacer.paused_seconds == pytest.approx(5.0, abs=0.01)
+    assert len(set(held_at[1:])) == 1, "the simulated clock moved during a mid-tick pause"
     times = [t for t, *_ in backend.calls]
     gap = max(b - a for a, b in itertools.pairwise(times))
     assert gap >= 5.0 - 1e-9

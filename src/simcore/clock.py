@@ -201,6 +201,7 @@ class Pacer:
         self.on_pause = on_pause
         self._anchor_real: float | None = None
         self._anchor_sim = 0.0
+        self._held_since: float | None = None  # real time a mid-tick pause began
         self.lag = 0.0  # real seconds behind the schedule at the latest dispatch
         self.max_lag = 0.0
         self.late_slices = 0
@@ -231,7 +232,8 @@ class Pacer:
         """Simulated seconds since the start that the schedule has reached now (None: not paced)."""
         if self.speed is None or self._anchor_real is None:
             return None
-        return self._anchor_sim + (self.clock.now() - self._anchor_real) * self.speed
+        now = self._held_since if self._held_since is not None else self.clock.now()
+        return self._anchor_sim + (now - self._anchor_real) * self.speed
 
     def _anchor(self, tick: int) -> None:
         if self._anchor_real is None:
@@ -244,6 +246,7 @@ class Pacer:
         if flags is None or not flags.paused:
             return
         began = self.clock.now()
+        self._held_since = began
         while True:
             flags.wake.clear()
             if not flags.paused or flags.stopping:
@@ -252,6 +255,7 @@ class Pacer:
                 self.on_pause()
             self.clock.wait(PAUSE_POLL, flags.wake)
         held = self.clock.now() - began
+        self._held_since = None
         self.paused_seconds += held
         if self._anchor_real is not None:
             self._anchor_real += held

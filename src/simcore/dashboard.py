@@ -136,14 +136,13 @@ class Dashboard:
         self.began = time.monotonic()
         self.notes: deque[str] = deque(maxlen=3)
         self._live: Live | None = None
-        self._frozen: dt.datetime | None = None
 
     def note(self, event: str) -> None:
         """Show a control event (paused, snapshot written…) for a while."""
         self.notes.append(f"{dt.datetime.now():%H:%M:%S} {event}")
 
     def _sim_now(self) -> dt.datetime:
-        """The simulated time now: between tick edges too when paced; frozen while paused."""
+        """The simulated time now, between tick edges too when paced (it stands still while paused)."""
         ctl = self.controller
         tick_seconds = ctl.sim.config.tick_seconds
         done = ctl.sim.tick - (1 if ctl.mid_tick else 0)
@@ -151,10 +150,7 @@ class Dashboard:
         reached = self.pacer.sim_seconds_now() if self.pacer is not None else None
         if reached is not None and ctl.mid_tick:
             seconds = min(max(reached, seconds), seconds + tick_seconds)
-        if self.control.paused and self._frozen is not None:
-            return self._frozen
-        self._frozen = ctl.sim.config.start + dt.timedelta(seconds=int(seconds))
-        return self._frozen
+        return ctl.sim.config.start + dt.timedelta(seconds=int(seconds))
 
     def _header(self) -> Table:
         ctl = self.controller
@@ -172,7 +168,7 @@ class Dashboard:
         table.add_row(
             f"[bold]{now:%a %Y-%m-%d %H:%M}[/]",
             f"day {day}",
-            f"tick {sim.tick:,}/{self.total_ticks:,}",
+            f"tick {sim.tick - (1 if ctl.mid_tick else 0):,}/{self.total_ticks:,}",
             state,
             f"speed [bold]{speed}[/]",
             lag,

@@ -303,3 +303,17 @@ def test_ctl_pause_resume_speed_stop_a_live_run(tmp_path: Path) -> None:
     assert summary["stopped_by"] == "ctl stop" and summary["pacing"]["paused_seconds"] >= 0.5
     assert summary["snapshot"] and snapshot.load(Path(summary["snapshot"])).tick == summary["ticks"]
     assert not socket_path(run_dir).exists()
+
+
+def test_a_failing_snapshot_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
+    """If snapshots cannot be written (here: `snapshots` is a file), the run finishes and says so."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / snapshot.SNAPSHOT_DIR).write_text("in the way")
+    code, out = _invoke(
+        "run", PROFILE, "--duration", "3h", "--snapshot-every", "1h", "--out", str(run_dir)
+    )
+    assert code == 0, out
+    assert "snapshot failed" in out and "a snapshot could not be written" in out
+    assert "Traceback" not in out
+    assert max(r["tick"] for r in read_log(run_dir / "actions.jsonl")) == 179

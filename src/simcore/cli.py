@@ -137,6 +137,12 @@ def _stop_message(result: RunResult, controller: Controller, log_file: Path | No
     return "\n".join(lines)
 
 
+def _snapshot_warning(session: RunSession) -> str | None:
+    if session.snapshot_error is None:
+        return None
+    return f"a snapshot could not be written: {session.snapshot_error}"
+
+
 _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 
@@ -323,6 +329,9 @@ def run(
         summary_path = rundir.write_summary(directory, summary)
     console.print(_summary_table(summary))
     console.print(f"[dim]summary: {summary_path}" + (f"   log: {log_file}" if log_file else "") + "[/]")
+    warning = _snapshot_warning(session)
+    if warning:
+        console.print(f"[red]{escape(warning)}[/]")
     if result.stopped_by is not None:
         console.print(f"[yellow]{escape(_stop_message(result, controller, log_file))}[/]")
         sys.exit(_STOP_CODES.get(result.stopped_by, 0))

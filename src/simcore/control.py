@@ -101,14 +101,20 @@ class RunControl:
         else:
             self.pause()
 
-    def request_stop(self, reason: str) -> bool:
-        """Ask the run to stop after the current tick; False if a stop was already requested."""
+    def request_stop(self, reason: str, notify: bool = True) -> bool:
+        """Ask the run to stop after the current tick; False if a stop was already requested.
+
+        ``notify=False`` only sets the flag and wakes the run (what a signal handler
+        may safely do); listeners are not called.
+        """
         with self._lock:
             first = self._stop_reason is None
             if first:
                 self._stop_reason = reason
-        if first:
+        if first and notify:
             self._changed(f"stopping ({reason})")
+        elif first:
+            self.wake.set()
         return first
 
     def set_speed(self, speed: float | None) -> None:

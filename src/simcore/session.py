@@ -75,7 +75,8 @@ class RunSession:
         self.handle_signals = handle_signals
         self.on_event = on_event
         self.last_snapshot: Path | None = None
-        self.gate = RunGate(control, controller.pacer, snapshot_every, self.snapshot, on_idle)
+        self.gate = RunGate(control, controller.pacer, snapshot_every, self._periodic_snapshot, on_idle)
+        self.snapshot_error: str | None = None
         controller.gate = self.gate
         control.status_provider = self.status
         if on_event is not None:
@@ -115,6 +116,15 @@ class RunSession:
             self.on_event(f"snapshot {path}")
         return path
 
+    def _periodic_snapshot(self) -> None:
+        """A periodic snapshot that fails (a full disk) is reported; the run goes on."""
+        try:
+            self.snapshot()
+        except snapshots.SnapshotError as exc:
+            self.snapshot_error = str(exc)
+            if self.on_event is not None:
+                self.on_event(f"snapshot failed: {exc}")
+
     @contextmanager
     def _signals(self) -> Iterator[None]:
         if not self.handle_signals or threading.current_thread() is not threading.main_thread():
@@ -123,7 +133,7 @@ class RunSession:
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             name = signal.Signals(signum).name
-            if not self.control.request_stop(name):
+            if not self.control.request_stop(name, notify=False):
                 raise KeyboardInterrupt  # the second signal: stop at once
 
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -159,6 +169,8 @@ class RunSession:
                     self.snapshot()
                 except KeyboardInterrupt:
                     hard = True  # the previous snapshot (if any) is intact
+                except snapshots.SnapshotError as exc:
+                    self.snapshot_error = str(exc)
         tick = self.controller.sim.tick - (1 if self.controller.mid_tick else 0)
         return RunResult(
             stopped_by=self.control.stop_reason,

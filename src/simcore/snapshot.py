@@ -219,6 +219,15 @@ def _fsync_dir(directory: Path) -> None:
 def write(path: Path, manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> Path:
     """Write a snapshot file atomically (temp file, fsync, rename); return ``path``."""
     path = Path(path)
+    try:
+        return _write(path, manifest, arrays)
+    except OSError as exc:
+        raise SnapshotError(
+            f"cannot write snapshot {path}: {exc}; free some space or give the run another --out"
+        ) from None
+
+
+def _write(path: Path, manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -258,3 +258,24 @@ def test_self_pacing_backends_get_per_action_delays(busy_config: Config) -> None
         due = start + (batch.tick * 60 + batch.offset_ms / 1000.0) / speed
         assert np.allclose(when + delays, due)
         assert delays[0] == pytest.approx(0.0) and np.all(np.diff(delays) >= 0)
+
+
+class AsyncMock(Recorder):
+    """An async backend (execute returns an awaitable), as the http backend will be."""
+
+    async def execute(self, batch: ActionBatch) -> Outcomes:  # type: ignore[override]
+        return super().execute(batch)
+
+
+def test_async_backends_are_paced_in_slices(busy_config: Config) -> None:
+    """An awaitable execute is run per slice on the controller's loop, with the same answers."""
+    clock = FakeTime()
+    backend = AsyncMock(clock)
+    pacer = Pacer(busy_config.tick_seconds, 60.0, clock=clock)
+    paced = Controller(Simulation(busy_config), backend, [], pacer=pacer)
+    plain = Controller(Simulation(busy_config), MockBackend(), [])
+    for _ in range(5):
+        (a, oa), (b, ob) = paced.run_tick(), plain.run_tick()
+        assert a.equals(b) and np.array_equal(oa.status, ob.status)
+    assert len(backend.calls) > 5
+    paced.close()

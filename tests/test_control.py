@@ -116,9 +116,10 @@ class _Interrupter:
 
     name = "mock"
 
-    def __init__(self, signals: dict[int, int]) -> None:
+    def __init__(self, signals: dict[int, int], which: signal.Signals = signal.SIGINT) -> None:
         self.inner = MockBackend()
-        self.signals = signals  # tick -> how many SIGINTs to send during it
+        self.signals = signals  # tick -> how many signals to send during it
+        self.which = which
 
     def open(self, context: BackendContext) -> None:
         self.inner.open(context)
@@ -128,17 +129,19 @@ class _Interrupter:
 
     def execute(self, batch: ActionBatch) -> Outcomes:
         for _ in range(self.signals.get(batch.tick, 0)):
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), self.which)
         return self.inner.execute(batch)
 
 
-def _session(config: Config, folder: Path, signals: dict[int, int]) -> tuple[RunSession, Path]:
+def _session(
+    config: Config, folder: Path, signals: dict[int, int], which: signal.Signals = signal.SIGINT
+) -> tuple[RunSession, Path]:
     config = with_overrides(config, start=dt.datetime(2026, 1, 5, 19, 0))  # evening: every tick acts
     sim = Simulation(config)
     log = folder / "actions.jsonl"
     sink = JsonlSink(log, config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
     control = RunControl()
-    controller = Controller(sim, _Interrupter(signals), [sink], pacer=Pacer(config.tick_seconds))
+    controller = Controller(sim, _Interrupter(signals, which), [sink], pacer=Pacer(config.tick_seconds))
     return RunSession(
         controller, folder, control, log_file=log, snapshot_every=4, serve_control=False
     ), log
@@ -153,6 +156,17 @@ def test_first_sigint_finishes_the_tick_and_snapshots(small_config: Config, tmp_
     assert result.snapshot == tmp_path / "snapshots" / snapshot.snapshot_name(10)
     assert snapshot.load(result.snapshot).manifest["log"]["bytes"] == log.stat().st_size
     assert max(r["tick"] for r in read_log(log)) == 9
+
+
+def test_sigterm_stops_gracefully(small_config: Config, tmp_path: Path) -> None:
+    """SIGTERM is a graceful stop too, and the previous handler comes back afterwards."""
+    before = signal.getsignal(signal.SIGTERM)
+    session, _ = _session(small_config, tmp_path, {5: 1}, signal.SIGTERM)
+    result = session.run(50)
+    session.controller.close()
+    assert result.stopped_by == "SIGTERM" and not result.hard and result.tick == 6
+    assert result.snapshot is not None and snapshot.load(result.snapshot).tick == 6
+    assert signal.getsignal(signal.SIGTERM) == before
 
 
 def test_second_sigint_stops_at_once_but_keeps_the_log(small_config: Config, tmp_path: Path) -> None:

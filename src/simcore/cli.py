@@ -112,6 +112,24 @@ def _resume_dir(snap: snapshots.Snapshot) -> Path:
     return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
 
 
+def _log_target(
+    log_path: str | None, snap: snapshots.Snapshot | None, directory: Path, config: Config
+) -> tuple[Path | None, bool]:
+    """The action log to write and whether to append (continuing a resumed run's own log)."""
+    saved = (snap.manifest.get("log") or {}).get("path") if snap is not None else None
+    own = directory / saved if saved is not None else None
+    if log_path is not None:
+        log_file = None if log_path.lower() == "none" else Path(log_path)
+    elif snap is not None:
+        log_file = own
+    else:
+        log_file = None if config.output.log.lower() == "none" else directory / config.output.log
+    if snap is None or log_file is None or own is None or log_file.resolve() != own.resolve():
+        return log_file, False
+    snapshots.truncate_log(log_file, int(snap.manifest["log"]["bytes"]))  # cut back to the snapshot
+    return log_file, True
+
+
 def _snapshot_every(text: str | None, tick_seconds: int) -> int | None:
     if text is None or text.lower() in ("none", "never", "0"):
         return None
@@ -223,7 +241,11 @@ def run(
     if config_file is None and resume_from is None:
         raise UsageError("give a CONFIG file (e.g. profiles/default.toml), or --resume SNAPSHOT")
     snap = snapshots.load(resume_from) if resume_from is not None else None
-    base = load_config(config_file) if config_file is not None else snap.config  # type: ignore[union-attr]
+    if config_file is not None:
+        base = load_config(config_file)
+    else:
+        assert snap is not None
+        base = snap.config
     config = _apply_options(base, seed, duration, users)
     name = backend_name or config.backend.name
     changes = snapshots.check_resume(snap, config, name, force) if snap is not None else []
@@ -240,26 +262,7 @@ def run(
     console = Console(highlight=False, soft_wrap=True)
     live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
 
-    log_file: Path | None = None
-    append = False
-    saved_log = (snap.manifest.get("log") or {}).get("path") if snap is not None else None
-    if log_path is not None:
-        log_file = None if log_path.lower() == "none" else Path(log_path)
-    elif snap is not None:
-        log_file = directory / saved_log if saved_log is not None else None
-    elif config.output.log.lower() != "none":
-        log_file = directory / config.output.log
-    own_log = directory / saved_log if saved_log is not None else None
-    if (
-        snap is not None
-        and log_file is not None
-        and own_log is not None
-        and log_file.resolve() == own_log.resolve()
-    ):
-        snapshots.truncate_log(
-            log_file, int(snap.manifest["log"]["bytes"])
-        )  # continue the run's own log
-        append = True
+    log_file, append = _log_target(log_path, snap, directory, config)
     sinks: list[Sink] = []
     if log_file is not None:
         names = (sim.profile_names, sim.routine.state_names)

@@ -14,10 +14,11 @@ from rich.table import Table
 from simcore import __version__, rundir
 from simcore.actionlog import JsonlSink
 from simcore.backend import available_backends, load_backend
-from simcore.config import Config, dump_config, load_config, with_overrides
+from simcore.config import Config, dump_config, with_overrides
 from simcore.controller import Controller, HourReport, Sink
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import SimcoreError, UsageError
+from simcore.loading import load_config
 from simcore.simulation import Simulation
 
 SHORT = {

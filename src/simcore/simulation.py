@@ -27,7 +27,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore import rng
-from simcore.actions import ActionBatch, ActionKind, KindTables
+from simcore.actions import (
+    BROWSE_FEED,
+    CREATE_POST,
+    DELETE_POST,
+    READ_POST,
+    SIGN_UP,
+    UPDATE_POST,
+    ActionBatch,
+    KindTables,
+)
 from simcore.config import Config
 from simcore.durations import parse_seconds
 from simcore.routine import MINUTES_PER_DAY, NEVER, CompiledRoutine
@@ -50,7 +59,7 @@ S_OFFSET = rng.stream_id("action.offset")
 S_UPDATE = rng.stream_id("target.update")
 S_DELETE = rng.stream_id("target.delete")
 
-_BROWSE = np.uint8(ActionKind.BROWSE_FEED)
+_BROWSE = np.uint8(BROWSE_FEED)
 
 
 def arrival_rate(config: Config, tick: int) -> float:
@@ -106,7 +115,8 @@ class Simulation:
     def _edge_tick(
         self, users: NDArray[np.int64], local_edge: NDArray[np.int64], tick: int
     ) -> NDArray[np.int64]:
-        """The tick a user's (jittered) edge takes effect: the first tick starting at or after it."""
+        """The tick a user's (jittered) edge takes effect: the first tick starting at or after it
+        (never before ``tick``)."""
         pop = self.population
         sd = self.jitter[pop.profile[users]]
         key = (users.astype(np.uint64) << np.uint64(32)) | (
@@ -116,7 +126,9 @@ class Simulation:
         sim_minute = local_edge - self.routine.start_minute + pop.shift[users].astype(np.int64) + jitter
         ticks = np.ceil(sim_minute / self.minutes_per_tick - 1e-9)
         ticks = np.where(local_edge >= NEVER, NEVER, ticks)
-        return np.clip(ticks, tick + 1, NEVER).astype(np.int64)
+        # an edge may fall due in this very tick (short blocks, coarse ticks): the crossing
+        # loop takes it before anyone acts
+        return np.clip(ticks, tick, NEVER).astype(np.int64)
 
     def _schedule_edge(self, users: NDArray[np.int64], local_now: NDArray[np.int64], tick: int) -> None:
         nxt = self.routine.next_edge(local_now)
@@ -194,23 +206,19 @@ class Simulation:
 
         post = np.full(len(users), -1, dtype=np.int64)
         targets = self.config.targets
-        read = np.flatnonzero(kind == ActionKind.READ_POST)
+        read = np.flatnonzero(kind == READ_POST)
         post[read] = read_targets(
             seed, tick, users[read], self.world, targets.popular_share, self.half_life_ticks
         )
         for code, stream in (
-            (ActionKind.UPDATE_POST, S_UPDATE),
-            (ActionKind.DELETE_POST, S_DELETE),
+            (UPDATE_POST, S_UPDATE),
+            (DELETE_POST, S_DELETE),
         ):
             own = np.flatnonzero(kind == code)
             post[own] = own_targets(
                 seed, stream, tick, users[own], pop, self.world, targets.newest_own_post
             )
-        missing = (post < 0) & (
-            (kind == ActionKind.READ_POST)
-            | (kind == ActionKind.UPDATE_POST)
-            | (kind == ActionKind.DELETE_POST)
-        )
+        missing = (post < 0) & ((kind == READ_POST) | (kind == UPDATE_POST) | (kind == DELETE_POST))
         kind[missing] = _BROWSE
         return kind, post
 
@@ -275,7 +283,7 @@ class Simulation:
         signups = self._batch(
             tick,
             arrivals,
-            np.full(len(arrivals), ActionKind.SIGN_UP, np.uint8),
+            np.full(len(arrivals), SIGN_UP, np.uint8),
             np.full(len(arrivals), -1, np.int64),
         )
         merged = ActionBatch.concat(tick, [*parts, signups])
@@ -290,10 +298,10 @@ class Simulation:
         """Apply a canonical batch's effects to the world, assigning new post ids in order."""
         pop, world, tick = self.population, self.world, batch.tick
         kind, post = batch.kind, batch.post
-        creates = np.flatnonzero(kind == ActionKind.CREATE_POST)
-        deletes = np.flatnonzero(kind == ActionKind.DELETE_POST)
-        reads = np.flatnonzero(kind == ActionKind.READ_POST)
-        updates = np.flatnonzero(kind == ActionKind.UPDATE_POST)
+        creates = np.flatnonzero(kind == CREATE_POST)
+        deletes = np.flatnonzero(kind == DELETE_POST)
+        reads = np.flatnonzero(kind == READ_POST)
+        updates = np.flatnonzero(kind == UPDATE_POST)
 
         read_ok = visible_reads(post, reads, deletes)
         counted = post[reads[read_ok]].astype(np.int64)
@@ -309,7 +317,7 @@ class Simulation:
         pop.last_post[authors] = ids
         pop.n_posts[authors] += 1
         world.close_tick(tick)
-        acted = batch.user[kind != ActionKind.SIGN_UP]
+        acted = batch.user[kind != SIGN_UP]
         pop.n_actions[acted] += 1
 
     # --- views ----------------------------------------------------------------------

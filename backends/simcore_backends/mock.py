@@ -124,8 +124,9 @@ class MockBackend:
         self.views[viewed] += times.astype(np.int32)
         done_deletes = targeted[(kind[targeted] == DELETE_POST) & ok]
         self.deleted_tick[post[done_deletes]] = batch.tick
-        self.signed_up[user[signups]] = 1
-        self.users = int(self.signed_up.sum())
+        fresh_users = user[signups][self.signed_up[user[signups]] == 0]
+        self.signed_up[fresh_users] = 1
+        self.users += len(np.unique(fresh_users))
         out = Outcomes.ok(n, status)
         out.server_id = server_id
         return out

@@ -163,10 +163,9 @@ class Simulation:
     def _cross_edges(self, due: NDArray[np.int64], tick: int) -> None:
         pop = self.population
         rounds = 0
-        while True:
-            users = due[pop.next_edge[due] <= tick]
-            if len(users) == 0:
-                break
+        users = due[pop.next_edge[due] <= tick]
+        crossed = users
+        while len(users):
             edge = pop.edge_minute[users].astype(np.int64)
             old_activity = self.routine.activity[pop.state[users]]
             pop.state[users] = self.routine.state_of(edge)
@@ -180,7 +179,8 @@ class Simulation:
             gap = self._session_gap(redraw, tick, S_GAP_EDGE, rounds)
             pop.next_session[redraw] = np.minimum(tick + gap, NEVER)
             rounds += 1
-        pop.next_event[due] = np.minimum(pop.next_session[due], pop.next_edge[due])
+            users = users[pop.next_edge[users] <= tick]
+        pop.next_event[crossed] = np.minimum(pop.next_session[crossed], pop.next_edge[crossed])
 
     def _act(self, users: NDArray[np.int64], tick: int) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
         pop, seed = self.population, self.seed

@@ -111,3 +111,22 @@ def test_mock_refuses_strangers_and_other_authors() -> None:
         1, [(1, UPDATE_POST, 0), (1, DELETE_POST, 0), (0, READ_POST, 5), (0, UPDATE_POST, 0)]
     ) == [403, 403, 404, 200]
     assert run(2, [(0, DELETE_POST, 0), (1, READ_POST, 0), (0, DELETE_POST, 0)]) == [204, 404, 404]
+
+
+def test_sim_user_view_is_derived_from_seed_and_id(small_config: Config) -> None:
+    """Names, avatars and factions are pure functions of (seed, id); counters match the arrays."""
+    import pytest
+
+    a, b, other = Simulation(small_config), Simulation(small_config), Simulation(small_config, seed=99)
+    for sim in (a, b, other):
+        for _ in range(120):
+            sim.step()
+    ua, ub, uo = a.user(5), b.user(5), other.user(5)
+    assert ua == ub
+    assert (ua.name, ua.avatar) != (uo.name, uo.avatar)
+    assert ua.faction in small_config.population.factions
+    assert ua.profile in small_config.profiles and ua.state in small_config.routine.states
+    assert ua.actions == int(a.population.n_actions[5]) and ua.posts == int(a.population.n_posts[5])
+    assert len({a.user(i).name for i in range(200)}) > 190
+    with pytest.raises(IndexError, match="does not exist"):
+        a.user(10**6)

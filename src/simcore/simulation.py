@@ -20,6 +20,7 @@ draw is keyed by (seed, stream, tick, user).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -41,7 +42,7 @@ from simcore.config import Config
 from simcore.durations import parse_seconds
 from simcore.routine import MINUTES_PER_DAY, NEVER, CompiledRoutine
 from simcore.targets import own_targets, read_targets
-from simcore.user import Population
+from simcore.user import Population, SimUser, user_avatars, user_factions, user_names
 from simcore.world import World
 
 S_SPAWN = rng.stream_id("population.spawn")
@@ -321,6 +322,28 @@ class Simulation:
         pop.n_actions[acted] += 1
 
     # --- views ----------------------------------------------------------------------
+
+    def user(self, user_id: int) -> SimUser:
+        """A read-only view of one user (for people and logs, not the hot path)."""
+        pop = self.population
+        if not 0 <= user_id < pop.n:
+            raise IndexError(f"user {user_id} does not exist yet (there are {pop.n} users)")
+        ids = np.array([user_id])
+        factions = self.config.population.factions
+        return SimUser(
+            id=user_id,
+            name=user_names(self.seed, ids)[0],
+            avatar=user_avatars(self.seed, ids)[0],
+            faction=factions[int(user_factions(self.seed, ids, len(factions))[0])],
+            profile=self.profile_names[pop.profile[user_id]],
+            state=self.routine.state_names[pop.state[user_id]],
+            created_at=self.config.start
+            + dt.timedelta(seconds=int(pop.created_tick[user_id]) * self.config.tick_seconds),
+            shift_minutes=int(pop.shift[user_id]),
+            activity_level=float(pop.level[user_id]),
+            actions=int(pop.n_actions[user_id]),
+            posts=int(pop.n_posts[user_id]),
+        )
 
     def state_arrays(self) -> dict[str, Any]:
         """Everything a snapshot needs besides the config: clock, users, world."""

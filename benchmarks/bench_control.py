@@ -23,9 +23,10 @@ from simcore import snapshot
 from simcore.actions import ActionBatch
 from simcore.backend import BackendContext, Outcomes
 from simcore.clock import Pacer, RealTime
-from simcore.config import Config, load_config, with_overrides
+from simcore.config import Config, with_overrides
 from simcore.control import RunControl, RunGate
 from simcore.controller import Controller
+from simcore.loading import load_config
 from simcore.simulation import Simulation
 from simcore_backends.mock import MockBackend
 

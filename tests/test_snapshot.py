@@ -322,7 +322,8 @@ _WRITER = textwrap.dedent(
     import time
     import numpy as np
     from simcore import snapshot
-    from simcore.config import load_config, with_overrides
+    from simcore.config import with_overrides
+    from simcore.loading import load_config
     from simcore.controller import Controller
     from simcore.simulation import Simulation
     from simcore_backends.mock import MockBackend

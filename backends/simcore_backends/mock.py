@@ -13,7 +13,15 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actions import ActionBatch, ActionKind
+from simcore.actions import (
+    BROWSE_FEED,
+    CREATE_POST,
+    DELETE_POST,
+    READ_POST,
+    SIGN_UP,
+    UPDATE_POST,
+    ActionBatch,
+)
 from simcore.backend import BackendContext, Outcomes
 
 
@@ -52,7 +60,7 @@ class MockBackend:
         server_id = np.full(n, -1, dtype=np.int64)
         position = np.arange(n)
 
-        signups = np.flatnonzero(kind == ActionKind.SIGN_UP)
+        signups = np.flatnonzero(kind == SIGN_UP)
         top_user = int(user.max()) + 1 if n else 0
         self.signed_up = _grow(self.signed_up, top_user, 0)
         # a user is known from its sign-up's position in this batch on, or from before
@@ -66,7 +74,7 @@ class MockBackend:
         status[signups] = 201
         server_id[signups] = user[signups]
 
-        creates = np.flatnonzero((kind == ActionKind.CREATE_POST) & authorised)
+        creates = np.flatnonzero((kind == CREATE_POST) & authorised)
         new_ids = self.n_posts + np.arange(len(creates))
         total = self.n_posts + len(creates)
         self.author = _grow(self.author, total, 0)
@@ -78,12 +86,7 @@ class MockBackend:
         born_at = creates  # a new post exists from its creation's position in the batch on
 
         targeted = np.flatnonzero(
-            authorised
-            & (
-                (kind == ActionKind.READ_POST)
-                | (kind == ActionKind.UPDATE_POST)
-                | (kind == ActionKind.DELETE_POST)
-            )
+            authorised & ((kind == READ_POST) | (kind == UPDATE_POST) | (kind == DELETE_POST))
         )
         target = post[targeted]
         in_range = (target >= 0) & (target < total)
@@ -91,27 +94,26 @@ class MockBackend:
         fresh = in_range & (target >= self.n_posts)
         exists[fresh] = born_at[target[fresh] - self.n_posts] < targeted[fresh]
         exists[exists] &= self.deleted_tick[target[exists]] < 0
-        deletes = targeted[kind[targeted] == ActionKind.DELETE_POST]
-        # deleted earlier in this batch: the first valid delete of each post wins
-        gone_at = _first_delete_positions(
-            post, deletes, exists[kind[targeted] == ActionKind.DELETE_POST]
-        )
-        if len(gone_at[0]):
-            where = np.searchsorted(gone_at[0], target)
-            where = np.minimum(where, len(gone_at[0]) - 1)
-            hit = (gone_at[0][where] == target) & (gone_at[1][where] < targeted)
-            exists &= ~hit
         owner = np.zeros(len(targeted), dtype=bool)
         owner[exists] = self.author[target[exists]] == user[targeted[exists]]
+        # the first delete by the author removes the post for every later action of the batch
+        is_delete = kind[targeted] == DELETE_POST
+        gone_ids, gone_at = _first_delete_positions(
+            post, targeted[is_delete], (exists & owner)[is_delete]
+        )
+        if len(gone_ids):
+            where = np.minimum(np.searchsorted(gone_ids, target), len(gone_ids) - 1)
+            exists &= ~((gone_ids[where] == target) & (gone_at[where] < targeted))
+            owner &= exists
 
-        is_read = kind[targeted] == ActionKind.READ_POST
+        is_read = kind[targeted] == READ_POST
         needs_owner = ~is_read
-        code = np.where(kind[targeted] == ActionKind.DELETE_POST, 204, 200)
+        code = np.where(kind[targeted] == DELETE_POST, 204, 200)
         result = np.where(~exists, 404, np.where(needs_owner & ~owner, 403, code))
         status[targeted] = result
         server_id[targeted] = np.where(exists, target, -1)
 
-        feeds = np.flatnonzero((kind == ActionKind.BROWSE_FEED) & authorised)
+        feeds = np.flatnonzero((kind == BROWSE_FEED) & authorised)
         status[feeds] = 200
         status[~authorised] = 401
 
@@ -120,10 +122,11 @@ class MockBackend:
         reads_ok = targeted[is_read & ok]
         viewed, times = np.unique(post[reads_ok], return_counts=True)
         self.views[viewed] += times.astype(np.int32)
-        done_deletes = targeted[(kind[targeted] == ActionKind.DELETE_POST) & ok]
+        done_deletes = targeted[(kind[targeted] == DELETE_POST) & ok]
         self.deleted_tick[post[done_deletes]] = batch.tick
-        self.signed_up[user[signups]] = 1
-        self.users = int(self.signed_up.sum())
+        fresh_users = user[signups][self.signed_up[user[signups]] == 0]
+        self.signed_up[fresh_users] = 1
+        self.users += len(np.unique(fresh_users))
         out = Outcomes.ok(n, status)
         out.server_id = server_id
         return out

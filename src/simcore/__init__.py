@@ -6,8 +6,9 @@ the shell (controller, backends, sinks, CLI) does. See design.md.
 
 from simcore.actions import ActionBatch, ActionKind
 from simcore.backend import Backend, BackendContext, Outcomes
-from simcore.config import Config, load_config, loads_config
+from simcore.config import Config, loads_config
 from simcore.errors import ConfigError, SimcoreError
+from simcore.loading import load_config
 from simcore.simulation import Simulation
 
 __version__ = "0.1.0"

@@ -18,7 +18,7 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actions import KIND_NAMES, METHODS, PATHS, ActionBatch, ActionKind
+from simcore.actions import DELETE_POST, KIND_NAMES, METHODS, PATHS, READ_POST, UPDATE_POST, ActionBatch
 from simcore.backend import ErrorKind, Outcomes
 
 ERROR_NAMES: tuple[str, ...] = tuple(e.name.lower() for e in ErrorKind)
@@ -34,11 +34,7 @@ def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> N
 
 def action_paths(batch: ActionBatch) -> list[str]:
     """The reference API path of each action."""
-    targeted = (
-        (batch.kind == ActionKind.READ_POST)
-        | (batch.kind == ActionKind.UPDATE_POST)
-        | (batch.kind == ActionKind.DELETE_POST)
-    )
+    targeted = (batch.kind == READ_POST) | (batch.kind == UPDATE_POST) | (batch.kind == DELETE_POST)
     return [
         f"/posts/{p}" if t else PATHS[k]
         for k, p, t in zip(batch.kind.tolist(), batch.post.tolist(), targeted.tolist())

@@ -34,6 +34,8 @@ class ActionKind(enum.IntEnum):
         return self.name.lower()
 
 
+# Plain-int codes for numpy comparisons in hot paths (IntEnum lookups are slow there).
+SIGN_UP, BROWSE_FEED, READ_POST, CREATE_POST, UPDATE_POST, DELETE_POST = (int(k) for k in ActionKind)
 KIND_NAMES: tuple[str, ...] = tuple(k.label for k in ActionKind)
 #: The reference API's method and path template for each kind (routes are configurable later).
 METHODS: tuple[str, ...] = ("POST", "GET", "GET", "POST", "PUT", "DELETE")

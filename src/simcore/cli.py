@@ -17,11 +17,12 @@ from simcore import snapshot as snapshots
 from simcore.actionlog import JsonlSink
 from simcore.backend import available_backends, load_backend
 from simcore.clock import SPEED_HELP, Pacer, format_speed, parse_speed
-from simcore.config import Config, dump_config, load_config, with_overrides
+from simcore.config import Config, dump_config, with_overrides
 from simcore.controller import Controller, Sink
 from simcore.dashboard import SHORT, Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import SimcoreError, UsageError
+from simcore.loading import load_config
 from simcore.session import RunResult, RunSession
 from simcore.simulation import Simulation
 

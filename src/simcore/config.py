@@ -1,26 +1,35 @@
 """The simulation's configuration: frozen attrs classes loaded from TOML by cattrs.
 
-``load_config(path)`` reads a profile file, structures it strictly (unknown keys,
+``loads_config(text)`` parses a profile's TOML text, structures it strictly (unknown keys,
 wrong types) and then checks its meaning (ranges, references between tables,
 schedules that cover each day exactly once). Every problem is reported with its
 TOML key path and a fix, all at once, as one :class:`~simcore.errors.ConfigError`.
-``dump_config`` writes the fully resolved config back as TOML that loads to an
-equal config.
+``dump_config`` renders the fully resolved config back as TOML that loads to an
+equal config. Reading files is the shell's job (:mod:`simcore.loading`): this
+module does no I/O.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import datetime as dt
 import difflib
 import sys
-from pathlib import Path
+import typing
 from typing import Any
 
 import attrs
 import cattrs
 import tomli_w
 from attrs import field, frozen
-from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+from cattrs.errors import (
+    ClassValidationError,
+    ForbiddenExtraKeysError,
+    IterableValidationError,
+    IterableValidationNote,
+)
+from cattrs.gen import make_dict_structure_fn
 
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import ConfigError
@@ -277,6 +286,43 @@ def _datetime(value: object, _: type) -> dt.datetime:
 
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True, detailed_validation=True)
+
+    def tables(cl: type) -> Any:
+        inner: Any = make_dict_structure_fn(cl, conv, _cattrs_forbid_extra_keys=True)
+
+        def structure_table(value: object, _: type) -> Any:
+            if not isinstance(value, dict):
+                raise _TypeProblem("a table", value)
+            return inner(value, cl)
+
+        return structure_table
+
+    def arrays(item: type) -> Any:
+        def structure_array(value: object, cl: type) -> tuple[Any, ...]:
+            if not isinstance(value, list | tuple):
+                raise _TypeProblem("an array", value)
+            out: list[Any] = []
+            errors: list[Exception] = []
+            for i, element in enumerate(value):
+                try:
+                    out.append(conv.structure(element, item))
+                except Exception as exc:
+                    note = IterableValidationNote(f"Structuring {cl} @ index {i}", i, item)
+                    setattr(exc, "__notes__", [*getattr(exc, "__notes__", []), note])  # noqa: B010
+                    errors.append(exc)
+            if errors:
+                raise IterableValidationError(f"While structuring {cl}", errors, cl)
+            return tuple(out)
+
+        return structure_array
+
+    conv.register_structure_hook_factory(attrs.has, tables)
+
+    def homogeneous_tuple(t: Any) -> bool:
+        args = typing.get_args(t)
+        return typing.get_origin(t) is tuple and len(args) == 2 and args[1] is Ellipsis
+
+    conv.register_structure_hook_factory(homogeneous_tuple, lambda t: arrays(typing.get_args(t)[0]))
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(float, _strict_float)
     conv.register_structure_hook(str, _strict_str)
@@ -318,40 +364,68 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _walk(exc: BaseException, path: str, out: list[tuple[str, str]]) -> None:
+Keys = tuple[str | int, ...]
+
+
+def _walk(
+    exc: BaseException, path: str, keys: Keys, out: list[tuple[str, str]], unknown: list[Keys]
+) -> None:
+    """Flatten a cattrs error tree into (key path, message); collect unknown keys' locations."""
     if isinstance(exc, ClassValidationError):
         with_notes, without = exc.group_exceptions()
         for sub, note in with_notes:
-            _walk(sub, _join(path, note.name), out)
+            _walk(sub, _join(path, note.name), (*keys, note.name), out, unknown)
         for sub in without:
-            _walk(sub, path, out)
+            _walk(sub, path, keys, out, unknown)
     elif isinstance(exc, IterableValidationError):
         with_idx, without_idx = exc.group_exceptions()
         for sub, inote in with_idx:
             index = inote.index
-            _walk(sub, f"{path}[{index}]" if isinstance(index, int) else _join(path, index), out)
+            sub_path = f"{path}[{index}]" if isinstance(index, int) else _join(path, index)
+            _walk(sub, sub_path, (*keys, index), out, unknown)
         for sub in without_idx:
-            _walk(sub, path, out)
+            _walk(sub, path, keys, out, unknown)
     elif isinstance(exc, ForbiddenExtraKeysError):
         known = [a.name for a in attrs.fields(exc.cl)]
         for extra in sorted(exc.extra_fields):
             near = difflib.get_close_matches(extra, known, n=1)
             hint = f"did you mean '{near[0]}'?" if near else f"known keys: {', '.join(known)}"
             out.append((_join(path, extra), f"unknown key; {hint}"))
+            unknown.append((*keys, extra))
     else:
         out.append((path or "(top level)", _describe(exc)))
 
 
+def _without(data: Any, locations: list[Keys]) -> Any:
+    """A deep copy of ``data`` with the keys at ``locations`` removed."""
+    copied = copy.deepcopy(data)
+    for location in locations:
+        node = copied
+        try:
+            for key in location[:-1]:
+                node = node[key]
+            del node[location[-1]]
+        except (KeyError, IndexError, TypeError):
+            continue
+    return copied
+
+
 def structure(data: dict[str, Any], source: str | None = None) -> Config:
     """Turn parsed TOML into a :class:`Config`, then check it; raise :class:`ConfigError`."""
-    try:
-        config = converter.structure(data, Config)
-    except (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError) as exc:
-        problems: list[tuple[str, str]] = []
-        _walk(exc, "", problems)
-        raise ConfigError(problems, source) from None
     from simcore.validate import problems_in
 
+    errors = (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError)
+    try:
+        config = converter.structure(data, Config)
+    except errors as exc:
+        problems: list[tuple[str, str]] = []
+        unknown: list[Keys] = []
+        _walk(exc, "", (), problems, unknown)
+        if len(unknown) == len(problems):
+            # only unknown keys: check the rest too, so every mistake is reported at once
+            with contextlib.suppress(*errors):
+                problems += problems_in(converter.structure(_without(data, unknown), Config))
+        raise ConfigError(problems, source) from None
     found = problems_in(config)
     if found:
         raise ConfigError(found, source)
@@ -365,20 +439,6 @@ def loads_config(text: str, source: str | None = None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([("", f"TOML syntax error: {exc}; fix the file's syntax")], source) from None
     return structure(data, source)
-
-
-def load_config(path: str | Path) -> Config:
-    """Read, parse and check a TOML profile file."""
-    p = Path(path)
-    if not p.is_file():
-        what = "is a directory" if p.is_dir() else "is not a file" if p.exists() else "does not exist"
-        hint = "pass a TOML file, e.g. profiles/default.toml"
-        raise ConfigError([("", f"config file '{p}' {what}; {hint}")], str(p))
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([("", f"cannot read '{p}': {exc}")], str(p)) from None
-    return loads_config(text, str(p))
 
 
 def to_dict(config: Config) -> dict[str, Any]:
@@ -428,7 +488,6 @@ __all__ = [
     "StateSpec",
     "Targets",
     "dump_config",
-    "load_config",
     "loads_config",
     "structure",
     "to_dict",

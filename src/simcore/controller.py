@@ -65,13 +65,13 @@ class Totals:
         """Count one batch."""
         self.by_kind += batch.counts()
         self.actions += len(batch)
-        codes, counts = np.unique(outcomes.status, return_counts=True)
-        for code, count in zip(codes.tolist(), counts.tolist()):
-            self.statuses[code] = self.statuses.get(code, 0) + count
-        kinds, counts = np.unique(outcomes.error[outcomes.error > 0], return_counts=True)
-        for kind, count in zip(kinds.tolist(), counts.tolist()):
-            name = ErrorKind(kind).name.lower()
-            self.errors[name] = self.errors.get(name, 0) + count
+        by_status = np.bincount(np.clip(outcomes.status, 0, 999).astype(np.int64), minlength=1000)
+        for code in np.flatnonzero(by_status).tolist():
+            self.statuses[code] = self.statuses.get(code, 0) + int(by_status[code])
+        by_error = np.bincount(outcomes.error, minlength=len(ErrorKind))
+        for kind in np.flatnonzero(by_error[1:]).tolist():
+            name = ErrorKind(kind + 1).name.lower()
+            self.errors[name] = self.errors.get(name, 0) + int(by_error[kind + 1])
 
     def kinds(self) -> dict[str, int]:
         """Actions by kind name."""

@@ -51,6 +51,8 @@ def base_key(seed: int, stream: int, tick: int, k: int = 0) -> int:
 def hash64(seed: int, stream: int, tick: int, key: ArrayLike, k: int = 0) -> NDArray[np.uint64]:
     """64 random bits per element of ``key`` at coordinates (seed, stream, tick, key, k)."""
     z = np.asarray(key).astype(np.uint64, copy=True)
+    if z.size == 0:
+        return z
     z *= _GOLDEN
     z ^= np.uint64(base_key(seed, stream, tick, k))
     z ^= z >> _S30

@@ -20,6 +20,7 @@ draw is keyed by (seed, stream, tick, user).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -27,12 +28,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore import rng
-from simcore.actions import ActionBatch, ActionKind, KindTables
+from simcore.actions import (
+    BROWSE_FEED,
+    CREATE_POST,
+    DELETE_POST,
+    READ_POST,
+    SIGN_UP,
+    UPDATE_POST,
+    ActionBatch,
+    KindTables,
+)
 from simcore.config import Config
 from simcore.durations import parse_seconds
 from simcore.routine import MINUTES_PER_DAY, NEVER, CompiledRoutine
 from simcore.targets import own_targets, read_targets
-from simcore.user import Population
+from simcore.user import Population, SimUser, user_avatars, user_factions, user_names
 from simcore.world import World
 
 S_SPAWN = rng.stream_id("population.spawn")
@@ -50,7 +60,7 @@ S_OFFSET = rng.stream_id("action.offset")
 S_UPDATE = rng.stream_id("target.update")
 S_DELETE = rng.stream_id("target.delete")
 
-_BROWSE = np.uint8(ActionKind.BROWSE_FEED)
+_BROWSE = np.uint8(BROWSE_FEED)
 
 
 def arrival_rate(config: Config, tick: int) -> float:
@@ -79,7 +89,7 @@ class Simulation:
         def per_profile(attr: str) -> NDArray[np.float64]:
             return np.array([getattr(p, attr) for p in profiles], dtype=np.float64)
 
-        self.rate_per_hour = per_profile("activity")
+        self.rate_per_tick = per_profile("activity") * config.tick_seconds / 3600.0
         self.shift_mean = per_profile("shift_minutes")
         self.shift_spread = per_profile("shift_spread_minutes")
         self.jitter = per_profile("jitter_minutes")
@@ -106,7 +116,8 @@ class Simulation:
     def _edge_tick(
         self, users: NDArray[np.int64], local_edge: NDArray[np.int64], tick: int
     ) -> NDArray[np.int64]:
-        """The tick a user's (jittered) edge takes effect: the first tick starting at or after it."""
+        """The tick a user's (jittered) edge takes effect: the first tick starting at or after it
+        (never before ``tick``)."""
         pop = self.population
         sd = self.jitter[pop.profile[users]]
         key = (users.astype(np.uint64) << np.uint64(32)) | (
@@ -116,7 +127,9 @@ class Simulation:
         sim_minute = local_edge - self.routine.start_minute + pop.shift[users].astype(np.int64) + jitter
         ticks = np.ceil(sim_minute / self.minutes_per_tick - 1e-9)
         ticks = np.where(local_edge >= NEVER, NEVER, ticks)
-        return np.clip(ticks, tick + 1, NEVER).astype(np.int64)
+        # an edge may fall due in this very tick (short blocks, coarse ticks): the crossing
+        # loop takes it before anyone acts
+        return np.clip(ticks, tick, NEVER).astype(np.int64)
 
     def _schedule_edge(self, users: NDArray[np.int64], local_now: NDArray[np.int64], tick: int) -> None:
         nxt = self.routine.next_edge(local_now)
@@ -124,16 +137,23 @@ class Simulation:
         self.population.next_edge[users] = self._edge_tick(users, nxt, tick)
 
     def _session_gap(
-        self, users: NDArray[np.int64], tick: int, stream: int, k: int = 0
+        self,
+        users: NDArray[np.int64],
+        tick: int,
+        stream: int,
+        k: int = 0,
+        prof: NDArray[np.uint8] | None = None,
+        state: NDArray[np.uint8] | None = None,
     ) -> NDArray[np.int64]:
-        """Whole ticks until the next session starts at the users' current rates (NEVER at rate 0)."""
+        """Whole ticks until the next session starts at the users' current rates (NEVER at rate 0).
+
+        ``prof`` and ``state`` may be passed when the caller already gathered them.
+        """
         pop = self.population
-        prof = pop.profile[users]
+        prof = pop.profile[users] if prof is None else prof
+        state = pop.state[users] if state is None else state
         per_tick = (
-            self.rate_per_hour[prof]
-            * pop.level[users].astype(np.float64)
-            * self.routine.activity[pop.state[users]]
-            * (self.config.tick_seconds / 3600.0)
+            self.rate_per_tick[prof] * pop.level[users].astype(np.float64) * self.routine.activity[state]
         )
         wait = rng.exponential(self.seed, stream, tick, users, k)
         with np.errstate(divide="ignore"):
@@ -151,10 +171,9 @@ class Simulation:
     def _cross_edges(self, due: NDArray[np.int64], tick: int) -> None:
         pop = self.population
         rounds = 0
-        while True:
-            users = due[pop.next_edge[due] <= tick]
-            if len(users) == 0:
-                break
+        users = due[pop.next_edge[due] <= tick]
+        crossed = users
+        while len(users):
             edge = pop.edge_minute[users].astype(np.int64)
             old_activity = self.routine.activity[pop.state[users]]
             pop.state[users] = self.routine.state_of(edge)
@@ -168,9 +187,12 @@ class Simulation:
             gap = self._session_gap(redraw, tick, S_GAP_EDGE, rounds)
             pop.next_session[redraw] = np.minimum(tick + gap, NEVER)
             rounds += 1
-        pop.next_event[due] = np.minimum(pop.next_session[due], pop.next_edge[due])
+            users = users[pop.next_edge[users] <= tick]
+        pop.next_event[crossed] = np.minimum(pop.next_session[crossed], pop.next_edge[crossed])
 
-    def _act(self, users: NDArray[np.int64], tick: int) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    def _act(
+        self, users: NDArray[np.int64], tick: int
+    ) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.uint8], NDArray[np.uint8]]:
         pop, seed = self.population, self.seed
         prof = pop.profile[users]
         state = pop.state[users]
@@ -189,30 +211,27 @@ class Simulation:
         on, off = users[going_on], users[~going_on]
         think = rng.exponential(seed, S_THINK, tick, on) * self.think_ticks[prof[going_on]]
         nxt[going_on] = tick + np.maximum(np.ceil(think), 1).astype(np.int64)
-        nxt[~going_on] = tick + 1 + self._session_gap(off, tick, S_GAP)
+        ended = ~going_on
+        nxt[ended] = tick + 1 + self._session_gap(off, tick, S_GAP, 0, prof[ended], state[ended])
         self._set_next_session(users, nxt)
 
         post = np.full(len(users), -1, dtype=np.int64)
         targets = self.config.targets
-        read = np.flatnonzero(kind == ActionKind.READ_POST)
+        read = np.flatnonzero(kind == READ_POST)
         post[read] = read_targets(
             seed, tick, users[read], self.world, targets.popular_share, self.half_life_ticks
         )
         for code, stream in (
-            (ActionKind.UPDATE_POST, S_UPDATE),
-            (ActionKind.DELETE_POST, S_DELETE),
+            (UPDATE_POST, S_UPDATE),
+            (DELETE_POST, S_DELETE),
         ):
             own = np.flatnonzero(kind == code)
             post[own] = own_targets(
                 seed, stream, tick, users[own], pop, self.world, targets.newest_own_post
             )
-        missing = (post < 0) & (
-            (kind == ActionKind.READ_POST)
-            | (kind == ActionKind.UPDATE_POST)
-            | (kind == ActionKind.DELETE_POST)
-        )
+        missing = (post < 0) & ((kind == READ_POST) | (kind == UPDATE_POST) | (kind == DELETE_POST))
         kind[missing] = _BROWSE
-        return kind, post
+        return kind, post, prof, state
 
     def _arrive(self, tick: int) -> NDArray[np.int64]:
         pop, cfg, seed = self.population, self.config, self.seed
@@ -245,13 +264,18 @@ class Simulation:
             due = due[due % shards == shard]
         self._cross_edges(due, tick)
         acting = due[pop.next_session[due] <= tick]
-        kind, post = self._act(acting, tick)
-        return self._batch(tick, acting, kind, post)
+        kind, post, prof, state = self._act(acting, tick)
+        return self._batch(tick, acting, kind, post, prof, state)
 
     def _batch(
-        self, tick: int, users: NDArray[np.int64], kind: NDArray[np.uint8], post: NDArray[np.int64]
+        self,
+        tick: int,
+        users: NDArray[np.int64],
+        kind: NDArray[np.uint8],
+        post: NDArray[np.int64],
+        prof: NDArray[np.uint8],
+        state: NDArray[np.uint8],
     ) -> ActionBatch:
-        pop = self.population
         offset = rng.integers(self.seed, S_OFFSET, tick, users, self.config.tick_seconds * 1000)
         return ActionBatch(
             tick=tick,
@@ -259,8 +283,8 @@ class Simulation:
             kind=kind.astype(np.uint8),
             post=post.astype(np.int32),
             offset_ms=offset.astype(np.int32),
-            state=pop.state[users],
-            profile=pop.profile[users],
+            state=state,
+            profile=prof,
         )
 
     def step(self, shards: int = 1) -> ActionBatch:
@@ -275,8 +299,10 @@ class Simulation:
         signups = self._batch(
             tick,
             arrivals,
-            np.full(len(arrivals), ActionKind.SIGN_UP, np.uint8),
+            np.full(len(arrivals), SIGN_UP, np.uint8),
             np.full(len(arrivals), -1, np.int64),
+            self.population.profile[arrivals],
+            self.population.state[arrivals],
         )
         merged = ActionBatch.concat(tick, [*parts, signups])
         batch = merged.take(merged.canonical_order())
@@ -290,10 +316,10 @@ class Simulation:
         """Apply a canonical batch's effects to the world, assigning new post ids in order."""
         pop, world, tick = self.population, self.world, batch.tick
         kind, post = batch.kind, batch.post
-        creates = np.flatnonzero(kind == ActionKind.CREATE_POST)
-        deletes = np.flatnonzero(kind == ActionKind.DELETE_POST)
-        reads = np.flatnonzero(kind == ActionKind.READ_POST)
-        updates = np.flatnonzero(kind == ActionKind.UPDATE_POST)
+        creates = np.flatnonzero(kind == CREATE_POST)
+        deletes = np.flatnonzero(kind == DELETE_POST)
+        reads = np.flatnonzero(kind == READ_POST)
+        updates = np.flatnonzero(kind == UPDATE_POST)
 
         read_ok = visible_reads(post, reads, deletes)
         counted = post[reads[read_ok]].astype(np.int64)
@@ -309,10 +335,32 @@ class Simulation:
         pop.last_post[authors] = ids
         pop.n_posts[authors] += 1
         world.close_tick(tick)
-        acted = batch.user[kind != ActionKind.SIGN_UP]
+        acted = batch.user[kind != SIGN_UP]
         pop.n_actions[acted] += 1
 
     # --- views ----------------------------------------------------------------------
+
+    def user(self, user_id: int) -> SimUser:
+        """A read-only view of one user (for people and logs, not the hot path)."""
+        pop = self.population
+        if not 0 <= user_id < pop.n:
+            raise IndexError(f"user {user_id} does not exist yet (there are {pop.n} users)")
+        ids = np.array([user_id])
+        factions = self.config.population.factions
+        return SimUser(
+            id=user_id,
+            name=user_names(self.seed, ids)[0],
+            avatar=user_avatars(self.seed, ids)[0],
+            faction=factions[int(user_factions(self.seed, ids, len(factions))[0])],
+            profile=self.profile_names[pop.profile[user_id]],
+            state=self.routine.state_names[pop.state[user_id]],
+            created_at=self.config.start
+            + dt.timedelta(seconds=int(pop.created_tick[user_id]) * self.config.tick_seconds),
+            shift_minutes=int(pop.shift[user_id]),
+            activity_level=float(pop.level[user_id]),
+            actions=int(pop.n_actions[user_id]),
+            posts=int(pop.n_posts[user_id]),
+        )
 
     def state_arrays(self) -> dict[str, Any]:
         """Everything a snapshot needs besides the config: clock, users, world."""

@@ -1,0 +1,124 @@
+"""Core benchmark: N users over one simulated day of 1-minute ticks, mock backend, logging off.
+
+Prints user-ticks/s, actions/s, wall time, peak memory and core bytes per user, and
+checks what it measures (every action answered, the mock's world equal to the core's).
+Each size runs in a fresh process so peak memory is that run's own.
+
+    python benchmarks/bench_core.py                   # 10k, 100k, 1M users
+    python benchmarks/bench_core.py --users 100000 --days 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def measure(users: int, days: float, profile: str) -> dict[str, float]:
+    """Run one size in this process and return its numbers."""
+    import numpy as np
+
+    from simcore.config import with_overrides
+    from simcore.controller import Controller
+    from simcore.loading import load_config
+    from simcore.simulation import Simulation
+    from simcore_backends.mock import MockBackend
+
+    config = with_overrides(
+        load_config(profile), population__initial_users=users, duration=f"{days * 24:g}h"
+    )
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    sim = Simulation(config)
+    mock = MockBackend()
+    controller = Controller(sim, mock, sinks=[])
+    began = time.perf_counter()
+    controller.run(config.duration_ticks)
+    wall = time.perf_counter() - began
+    controller.close()
+    rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # the benchmark checks its result, not only its time
+    statuses = controller.totals.statuses
+    ok = sum(v for k, v in statuses.items() if k < 400)
+    assert ok >= 0.999 * controller.totals.actions, statuses
+    n = sim.world.n
+    assert mock.n_posts == n and np.array_equal(mock.author[:n], sim.world.author[:n])
+    pop = sim.population
+    user_ticks = float(np.clip(config.duration_ticks - pop.created_tick[: pop.n], 0, None).sum())
+    return {
+        "users": users,
+        "users_end": pop.n,
+        "ticks": config.duration_ticks,
+        "actions": controller.totals.actions,
+        "posts": n,
+        "wall_s": wall,
+        "user_ticks_per_s": user_ticks / wall,
+        "actions_per_s": controller.totals.actions / wall,
+        "peak_rss_mb": rss_after / 1024,
+        "rss_growth_mb": (rss_after - rss_before) / 1024,
+        "core_bytes_per_user": pop.nbytes_per_user(),
+        "post_bytes": sum(
+            np.dtype(d).itemsize for _, d in __import__("simcore.world", fromlist=["x"]).POST_FIELDS
+        ),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--days", type=float, default=1.0)
+    parser.add_argument("--profile", default=str(ROOT / "profiles" / "default.toml"))
+    parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child mode
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(measure(args.one, args.days, args.profile)))
+        return
+    rows = []
+    for users in args.users:
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--one",
+                str(users),
+                "--days",
+                str(args.days),
+                "--profile",
+                args.profile,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        r = rows[-1]
+        print(f"  {users:>9,} users done in {r['wall_s']:.2f} s", file=sys.stderr)
+    print(
+        f"\nsimcore core benchmark — {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, {args.days:g} simulated day(s), 60 s ticks, mock backend, "
+        "logging off\n"
+    )
+    head = (
+        f"| {'users':>9} | {'actions':>11} | {'wall s':>7} | {'user-ticks/s':>13} | {'actions/s':>10} "
+        f"| {'peak RSS MB':>11} | {'B/user':>6} |"
+    )
+    print(head)
+    print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
+    for r in rows:
+        print(
+            f"| {r['users']:>9,} | {r['actions']:>11,} | {r['wall_s']:>7.2f} | {r['user_ticks_per_s'] / 1e6:>11.1f} M "
+            f"| {r['actions_per_s'] / 1e6:>8.2f} M | {r['peak_rss_mb']:>11.0f} | {r['core_bytes_per_user']:>6} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""Invariant 7: over a long run the realised action mix and rates match the config."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+
+from simcore.actions import (
+    BROWSE_FEED,
+    DELETE_POST,
+    KIND_NAMES,
+    READ_POST,
+    SIGN_UP,
+    UPDATE_POST,
+)
+from simcore.config import CHOICE_KINDS, Block, Config, Population, Profile, Routine, StateSpec
+from simcore.simulation import S_KIND, Simulation
+
+W_A = {
+    "working": {
+        "browse_feed": 5,
+        "read_post": 3,
+        "create_post": 1.5,
+        "update_post": 0.4,
+        "delete_post": 0.1,
+    },
+    "relaxing": {
+        "browse_feed": 2,
+        "read_post": 6,
+        "create_post": 3,
+        "update_post": 0.6,
+        "delete_post": 0.4,
+    },
+}
+W_B = {
+    "working": {"browse_feed": 1, "read_post": 1, "create_post": 1, "update_post": 1, "delete_post": 0},
+    "relaxing": {"browse_feed": 0, "read_post": 4, "create_post": 2, "update_post": 0, "delete_post": 1},
+}
+
+
+def _config() -> Config:
+    routine = Routine(
+        states={"sleeping": StateSpec(0.0), "working": StateSpec(0.5), "relaxing": StateSpec(1.0)},
+        weekday=(
+            Block("00:00", "07:00", "sleeping"),
+            Block("07:00", "15:00", "working"),
+            Block("15:00", "00:00", "relaxing"),
+        ),
+        weekend=(Block("00:00", "09:00", "sleeping"), Block("09:00", "00:00", "relaxing")),
+    )
+    profiles = {
+        "a": Profile(
+            activity=1.0,
+            session_actions=3.0,
+            think_seconds=60.0,
+            opens_with="none",
+            weights={s: {k: float(v) for k, v in row.items()} for s, row in W_A.items()},
+        ),
+        "b": Profile(
+            activity=0.5,
+            activity_spread=0.0,
+            session_actions=2.0,
+            opens_with="none",
+            weights={s: {k: float(v) for k, v in row.items()} for s, row in W_B.items()},
+        ),
+    }
+    return Config(
+        start=dt.datetime(2026, 1, 5),
+        duration="2d",
+        routine=routine,
+        profiles=profiles,
+        population=Population(initial_users=1500, mix={"a": 0.5, "b": 0.5}),
+    )
+
+
+@pytest.mark.slow
+def test_realised_mix_matches_weights_per_profile_and_state() -> None:
+    """Per (profile, state) the drawn kinds match the weights within 4 standard errors, and an
+    action differs from its draw only by falling back to browse_feed when it had no target."""
+    config = _config()
+    sim = Simulation(config)
+    n_states = len(sim.routine.state_names)
+    counts = np.zeros((2, n_states, len(KIND_NAMES)), dtype=np.int64)
+    fallbacks = {READ_POST: 0, UPDATE_POST: 0, DELETE_POST: 0}
+    for _ in range(config.duration_ticks):
+        world, n = sim.world, sim.population.n
+        live = world.deleted_tick[: world.n] < 0
+        has_own = np.bincount(world.author[: world.n][live], minlength=n) > 0
+        any_live = bool(live.any())
+        tick = sim.tick
+        batch = sim.step()
+        acting = batch.kind != SIGN_UP
+        users = batch.user[acting].astype(np.int64)
+        drawn = sim.kinds.sample(
+            sim.seed, S_KIND, tick, users, batch.profile[acting], batch.state[acting]
+        )
+        done = batch.kind[acting]
+        np.add.at(counts, (batch.profile[acting], batch.state[acting], drawn), 1)
+        differs = done != drawn
+        assert np.all(done[differs] == BROWSE_FEED)
+        for code in fallbacks:
+            fell = differs & (drawn == code)
+            if code == READ_POST:
+                fallbacks[code] += int(fell.sum()) if any_live else 0
+            else:
+                assert not np.any(has_own[users[fell]]), "an edit fell back although a target existed"
+    reads = int(counts[..., READ_POST].sum())
+    assert fallbacks[READ_POST] <= 0.01 * reads, (fallbacks, reads)
+    checked = 0
+    for p, weights in enumerate((W_A, W_B)):
+        for state, row in weights.items():
+            s = sim.routine.state_names.index(state)
+            total = counts[p, s].sum()
+            assert total > 3000, (p, state, total)
+            expected = np.array([row[k] for k in CHOICE_KINDS], dtype=float)
+            expected /= expected.sum()
+            realised = counts[p, s, 1:] / total
+            se = np.sqrt(expected * (1 - expected) / total)
+            assert np.all(np.abs(realised - expected) <= 4 * se + 1e-9), (
+                p,
+                state,
+                realised.round(4),
+                expected.round(4),
+            )
+            checked += 1
+    assert checked == 4
+
+
+@pytest.mark.slow
+def test_session_rate_matches_the_configured_activity() -> None:
+    """Sessions per user-hour in each state match profile activity × state activity × E[level]."""
+    config = _config()
+    sim = Simulation(config)
+    b = sim.profile_names.index("b")  # activity_spread 0: every level is exactly 1
+    relaxing = sim.routine.state_names.index("relaxing")
+    hours_in_state = 0.0
+    actions = 0
+    for _ in range(config.duration_ticks):
+        pop = sim.population
+        in_state = (pop.profile[: pop.n] == b) & (pop.state[: pop.n] == relaxing)
+        in_state &= pop.created_tick[: pop.n] < sim.tick
+        hours_in_state += in_state.sum() / 60.0
+        batch = sim.step()
+        actions += int(
+            ((batch.profile == b) & (batch.state == relaxing) & (batch.kind != SIGN_UP)).sum()
+        )
+    # profile b: 0.5 sessions/h at activity 1, 2 actions per session on average
+    expected = 0.5 * 1.0 * 2.0 * hours_in_state
+    assert actions == pytest.approx(expected, rel=0.05)

@@ -1,0 +1,132 @@
+"""Invariant 6 and the mock backend: targets are valid, ids unique, the mock agrees with the core."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from simcore.actions import (
+    CREATE_POST,
+    DELETE_POST,
+    READ_POST,
+    SIGN_UP,
+    UPDATE_POST,
+)
+from simcore.config import Config, with_overrides
+from simcore.simulation import Simulation
+from simcore_backends.mock import MockBackend
+
+
+def _busy(config: Config) -> Config:
+    """Lots of edits and deletes so ownership rules get exercised."""
+    return with_overrides(config, population__initial_users=300, duration="12h")
+
+
+def test_targets_are_own_live_posts_and_ids_unique(small_config: Config) -> None:
+    """Edits/deletes hit the actor's own live posts; reads hit existing live posts; ids are unique."""
+    sim = Simulation(_busy(small_config))
+    seen_ids: set[int] = set()
+    checked = {"update": 0, "delete": 0, "read": 0}
+    for _ in range(sim.config.duration_ticks):
+        n_before = sim.world.n
+        deleted_before = sim.world.deleted_tick[:n_before].copy()
+        author = sim.world.author[:n_before].copy()
+        batch = sim.step()
+        kind, post, user = batch.kind, batch.post.astype(np.int64), batch.user
+        for code, name in ((UPDATE_POST, "update"), (DELETE_POST, "delete")):
+            mine = kind == code
+            assert np.all(post[mine] < n_before)
+            assert np.all(author[post[mine]] == user[mine])
+            assert np.all(deleted_before[post[mine]] < 0)
+            checked[name] += int(mine.sum())
+        reads = kind == READ_POST
+        assert np.all((post[reads] >= 0) & (post[reads] < n_before))
+        assert np.all(deleted_before[post[reads]] < 0)
+        checked["read"] += int(reads.sum())
+        new = post[kind == CREATE_POST].tolist()
+        assert new == list(range(n_before, n_before + len(new)))
+        assert not seen_ids & set(new)
+        seen_ids.update(new)
+        assert np.all(post[kind == SIGN_UP] == -1)
+        assert len(set(user.tolist())) == len(user), "a user acts at most once a tick"
+    assert min(checked.values()) > 20, checked
+
+
+def test_batches_are_in_canonical_order(small_config: Config) -> None:
+    """Each batch is sorted by (offset, user) and its seq numbers continue the run's."""
+    sim = Simulation(small_config)
+    expected_seq = 0
+    for _ in range(small_config.duration_ticks):
+        batch = sim.step()
+        key = batch.offset_ms.astype(np.int64) * 2**32 + batch.user
+        assert np.all(np.diff(key) > 0)
+        assert batch.seq0 == expected_seq
+        expected_seq += len(batch)
+
+
+def test_mock_answers_like_the_api_and_ends_with_the_core_world(small_config: Config) -> None:
+    """Every action succeeds except reads of posts deleted earlier in the same tick; the mock's
+    posts, authors, deletions and views end equal to the core's world."""
+    sim = Simulation(_busy(small_config))
+    mock = MockBackend()
+    expected = {SIGN_UP: 201, CREATE_POST: 201, DELETE_POST: 204}
+    for _ in range(sim.config.duration_ticks):
+        batch = sim.step()
+        out = mock.execute(batch)
+        want = np.array([expected.get(k, 200) for k in batch.kind.tolist()])
+        bad = out.status != want
+        assert np.all(batch.kind[bad] == READ_POST) and np.all(out.status[bad] == 404)
+    n = sim.world.n
+    assert mock.n_posts == n
+    assert np.array_equal(mock.author[:n], sim.world.author[:n])
+    assert np.array_equal(mock.deleted_tick[:n] >= 0, sim.world.deleted_tick[:n] >= 0)
+    assert np.array_equal(mock.views[:n], sim.world.views[:n])
+
+
+def test_mock_refuses_strangers_and_other_authors() -> None:
+    """401 before sign-up, 403 on another's post, 404 on missing or deleted posts."""
+    from simcore.actions import ActionBatch
+
+    mock = MockBackend()
+
+    def run(tick: int, rows: list[tuple[int, int, int]]) -> list[int]:
+        users, kinds, posts = (np.array(c) for c in zip(*rows))
+        batch = ActionBatch(
+            tick=tick,
+            user=users.astype(np.int32),
+            kind=kinds.astype(np.uint8),
+            post=posts.astype(np.int32),
+            offset_ms=np.arange(len(rows), dtype=np.int32),
+            state=np.zeros(len(rows), np.uint8),
+            profile=np.zeros(len(rows), np.uint8),
+        )
+        return mock.execute(batch).status.tolist()
+
+    assert run(0, [(0, READ_POST, 0), (0, SIGN_UP, -1), (0, CREATE_POST, 0), (1, SIGN_UP, -1)]) == [
+        401,
+        201,
+        201,
+        201,
+    ]
+    assert run(
+        1, [(1, UPDATE_POST, 0), (1, DELETE_POST, 0), (0, READ_POST, 5), (0, UPDATE_POST, 0)]
+    ) == [403, 403, 404, 200]
+    assert run(2, [(0, DELETE_POST, 0), (1, READ_POST, 0), (0, DELETE_POST, 0)]) == [204, 404, 404]
+
+
+def test_sim_user_view_is_derived_from_seed_and_id(small_config: Config) -> None:
+    """Names, avatars and factions are pure functions of (seed, id); counters match the arrays."""
+    import pytest
+
+    a, b, other = Simulation(small_config), Simulation(small_config), Simulation(small_config, seed=99)
+    for sim in (a, b, other):
+        for _ in range(120):
+            sim.step()
+    ua, ub, uo = a.user(5), b.user(5), other.user(5)
+    assert ua == ub
+    assert (ua.name, ua.avatar) != (uo.name, uo.avatar)
+    assert ua.faction in small_config.population.factions
+    assert ua.profile in small_config.profiles and ua.state in small_config.routine.states
+    assert ua.actions == int(a.population.n_actions[5]) and ua.posts == int(a.population.n_posts[5])
+    assert len({a.user(i).name for i in range(200)}) > 190
+    with pytest.raises(IndexError, match="does not exist"):
+        a.user(10**6)

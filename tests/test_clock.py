@@ -6,6 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simcore.actions import ActionBatch
 from simcore.backend import BackendContext, Outcomes
@@ -279,3 +281,29 @@ def test_async_backends_are_paced_in_slices(busy_config: Config) -> None:
         assert a.equals(b) and np.array_equal(oa.status, ob.status)
     assert len(backend.calls) > 5
     paced.close()
+
+
+@given(
+    offsets=st.lists(st.integers(0, 59_999), max_size=300),
+    speed=st.floats(0.5, 100_000.0),
+    resolution=st.sampled_from([0.001, 0.01, 0.1]),
+)
+def test_slices_cover_the_batch_in_order(offsets: list[int], speed: float, resolution: float) -> None:
+    """Slices partition the batch into consecutive runs whose due times share one resolution bucket."""
+    offset_ms = np.sort(np.array(offsets, dtype=np.int32))
+    batch = ActionBatch(
+        tick=3,
+        user=np.arange(len(offset_ms), dtype=np.int32),
+        kind=np.ones(len(offset_ms), np.uint8),
+        post=np.full(len(offset_ms), -1, np.int32),
+        offset_ms=offset_ms,
+        state=np.zeros(len(offset_ms), np.uint8),
+        profile=np.zeros(len(offset_ms), np.uint8),
+    )
+    pacer = Pacer(60, speed, clock=FakeTime(), resolution=resolution)
+    slices = pacer.slices(batch)
+    covered = [i for start, end in slices for i in range(start, end)]
+    assert covered == list(range(len(batch)))
+    for start, end in slices:
+        due = offset_ms[start:end] / 1000.0 / speed
+        assert end > start and due[-1] - due[0] < resolution + 1e-12

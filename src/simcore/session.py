@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -145,7 +146,9 @@ class RunSession:
 
     @contextmanager
     def _server(self) -> Iterator[None]:
-        if not self.serve_control:
+        if not self.serve_control or not hasattr(
+            socket, "AF_UNIX"
+        ):  # no unix sockets: keys and signals only
             yield
             return
         with ControlServer(self.run_dir, self.control):

@@ -114,7 +114,7 @@ def test_realised_mix_matches_weights_per_profile_and_state() -> None:
             s = sim.routine.state_names.index(state)
             total = counts[p, s].sum()
             assert total > 3000, (p, state, total)
-            expected = np.array([row[k] for k in CHOICE_KINDS], dtype=float)
+            expected = np.array([row.get(k, 0.0) for k in CHOICE_KINDS], dtype=float)
             expected /= expected.sum()
             realised = counts[p, s, 1:] / total
             se = np.sqrt(expected * (1 - expected) / total)

@@ -1,7 +1,8 @@
 """The action log: one JSON object per action, written a batch at a time.
 
 Each line holds the action (sequence number, tick, simulated ISO-8601 time,
-user, profile, state, action, method, path, post id) and its outcome (status,
+user, profile, state, action, method, path, post id, ref: the reposted or quoted
+post, or the followed user) and its outcome (status,
 latency, attempts, error). Lines are built for a whole batch and written with
 one call; the file is flushed after every batch, so a stop at any point leaves
 every finished tick on disk.
@@ -18,11 +19,12 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actions import DELETE_POST, KIND_NAMES, METHODS, PATHS, READ_POST, UPDATE_POST, ActionBatch
+from simcore.actions import KIND_NAMES, METHODS, PATHS, REF_USER, ActionBatch
 from simcore.backend import ErrorKind, Outcomes
 
 ERROR_NAMES: tuple[str, ...] = tuple(e.name.lower() for e in ErrorKind)
 OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error")
+_REF_USER = np.array([int(k) for k in REF_USER], dtype=np.uint8)
 
 
 def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> NDArray[np.str_]:
@@ -34,11 +36,8 @@ def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> N
 
 def action_paths(batch: ActionBatch) -> list[str]:
     """The reference API path of each action."""
-    targeted = (batch.kind == READ_POST) | (batch.kind == UPDATE_POST) | (batch.kind == DELETE_POST)
-    return [
-        f"/posts/{p}" if t else PATHS[k]
-        for k, p, t in zip(batch.kind.tolist(), batch.post.tolist(), targeted.tolist())
-    ]
+    ids = np.where(np.isin(batch.kind, _REF_USER), batch.ref, batch.post)
+    return [PATHS[k].replace("{id}", str(p)) for k, p in zip(batch.kind.tolist(), ids.tolist())]
 
 
 def format_lines(
@@ -67,6 +66,7 @@ def format_lines(
         kinds,
         paths,
         batch.post.tolist(),
+        batch.ref.tolist(),
         outcomes.status.tolist(),
         np.round(outcomes.latency_ms.astype(np.float64), 3).tolist(),
         outcomes.attempts.tolist(),
@@ -75,9 +75,10 @@ def format_lines(
     return "".join(
         f'{{"seq":{seq},"tick":{tick},"time":"{when}","user":{user},"profile":{profiles[prof]},'
         f'"state":{states[st]},"action":"{KIND_NAMES[k]}","method":"{METHODS[k]}","path":"{path}",'
-        f'"post":{post if post >= 0 else "null"},"status":{status},"latency_ms":{lat},'
+        f'"post":{post if post >= 0 else "null"},"ref":{ref if ref >= 0 else "null"},'
+        f'"status":{status},"latency_ms":{lat},'
         f'"attempts":{att},"error":{"null" if err == 0 else chr(34) + ERROR_NAMES[err] + chr(34)}}}\n'
-        for seq, when, user, prof, st, k, path, post, status, lat, att, err in rows
+        for seq, when, user, prof, st, k, path, post, ref, status, lat, att, err in rows
     )
 
 

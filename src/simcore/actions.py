@@ -27,6 +27,12 @@ class ActionKind(enum.IntEnum):
     CREATE_POST = 3
     UPDATE_POST = 4
     DELETE_POST = 5
+    LIKE_POST = 6
+    REPOST = 7
+    QUOTE_POST = 8
+    FOLLOW_USER = 9
+    UNFOLLOW_USER = 10
+    BROWSE_FOLLOWING = 11
 
     @property
     def label(self) -> str:
@@ -35,13 +41,64 @@ class ActionKind(enum.IntEnum):
 
 
 # Plain-int codes for numpy comparisons in hot paths (IntEnum lookups are slow there).
-SIGN_UP, BROWSE_FEED, READ_POST, CREATE_POST, UPDATE_POST, DELETE_POST = (int(k) for k in ActionKind)
+(
+    SIGN_UP,
+    BROWSE_FEED,
+    READ_POST,
+    CREATE_POST,
+    UPDATE_POST,
+    DELETE_POST,
+    LIKE_POST,
+    REPOST,
+    QUOTE_POST,
+    FOLLOW_USER,
+    UNFOLLOW_USER,
+    BROWSE_FOLLOWING,
+) = (int(k) for k in ActionKind)
 KIND_NAMES: tuple[str, ...] = tuple(k.label for k in ActionKind)
 #: The reference API's method and path template for each kind (routes are configurable later).
-METHODS: tuple[str, ...] = ("POST", "GET", "GET", "POST", "PUT", "DELETE")
-PATHS: tuple[str, ...] = ("/users", "/posts", "/posts/{id}", "/posts", "/posts/{id}", "/posts/{id}")
+#: ``{id}`` is the target post (read, update, delete, like) or the target user (follow,
+#: unfollow); reposts and quotes are ``POST /posts`` with ``repost_of``/``quote_of`` in the body.
+METHODS: tuple[str, ...] = (
+    "POST",
+    "GET",
+    "GET",
+    "POST",
+    "PUT",
+    "DELETE",
+    "POST",
+    "POST",
+    "POST",
+    "POST",
+    "DELETE",
+    "GET",
+)
+PATHS: tuple[str, ...] = (
+    "/users",
+    "/posts",
+    "/posts/{id}",
+    "/posts",
+    "/posts/{id}",
+    "/posts/{id}",
+    "/posts/{id}/like",
+    "/posts",
+    "/posts",
+    "/users/{id}/follow",
+    "/users/{id}/follow",
+    "/feed/following",
+)
 #: Kinds that need an existing target post.
-TARGETED = (ActionKind.READ_POST, ActionKind.UPDATE_POST, ActionKind.DELETE_POST)
+TARGETED = (
+    ActionKind.READ_POST,
+    ActionKind.UPDATE_POST,
+    ActionKind.DELETE_POST,
+    ActionKind.LIKE_POST,
+)
+#: Kinds that create a post (``post`` holds the new id).
+CREATING = (ActionKind.CREATE_POST, ActionKind.REPOST, ActionKind.QUOTE_POST)
+#: Kinds whose ``ref`` names a post (reposts, quotes) or a user (follow, unfollow).
+REF_POST = (ActionKind.REPOST, ActionKind.QUOTE_POST)
+REF_USER = (ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
 _CHOICE_CODES = np.array([KIND_NAMES.index(k) for k in CHOICE_KINDS], dtype=np.uint8)
 
 
@@ -61,8 +118,14 @@ class ActionBatch:
     state: NDArray[np.uint8] = _empty(np.uint8)
     profile: NDArray[np.uint8] = _empty(np.uint8)
     seq0: int = 0  # sequence number of the first action in the run
+    # the reposted/quoted post, or the followed/unfollowed user; -1 if none (filled if omitted)
+    ref: NDArray[np.int32] = _empty(np.int32)
 
-    ARRAYS = ("user", "kind", "post", "offset_ms", "state", "profile")
+    ARRAYS = ("user", "kind", "post", "offset_ms", "state", "profile", "ref")
+
+    def __attrs_post_init__(self) -> None:
+        if len(self.ref) != len(self.user):
+            self.ref = np.full(len(self.user), -1, dtype=np.int32)
 
     def __len__(self) -> int:
         return len(self.user)

@@ -40,7 +40,19 @@ else:  # pragma: no cover
     import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 #: Action kinds a profile can weight (``sign_up`` is a user's arrival, not a choice).
-CHOICE_KINDS = ("browse_feed", "read_post", "create_post", "update_post", "delete_post")
+CHOICE_KINDS = (
+    "browse_feed",
+    "read_post",
+    "create_post",
+    "update_post",
+    "delete_post",
+    "like_post",
+    "repost",
+    "quote_post",
+    "follow_user",
+    "unfollow_user",
+    "browse_following",
+)
 CURVES = ("constant", "linear", "logistic")
 
 
@@ -198,6 +210,43 @@ class Targets:
     popular_memory: int = 4096
     recent_half_life: str = "6h"
     newest_own_post: float = 0.7
+    trending_share: float = 0.0
+    following_share: float = 0.0
+
+
+@frozen
+class Trends:
+    """A post's attention: engagement, weighted, times the author's reputation, halving with age."""
+
+    half_life: str = "69m"
+    pool: int = 256
+    view_weight: float = 1.0
+    like_weight: float = 3.0
+    repost_weight: float = 6.0
+    quote_weight: float = 6.0
+    reputation: float = 0.5
+
+
+@frozen
+class Follows:
+    """Whom a follow goes to: back to a follower, to the popular, or to an author just read."""
+
+    reciprocity: float = 0.3
+    popular: float = 0.5
+
+
+def _default_tags() -> tuple[str, ...]:
+    return ("news", "tech", "sports", "music", "art", "games", "food", "science")
+
+
+@frozen
+class Tags:
+    """Post tags and users' interests in them."""
+
+    names: tuple[str, ...] = field(factory=_default_tags)
+    focus: float = 0.7
+    interest_reads: float = 0.5
+    faction_bias: float = 0.0
 
 
 @frozen
@@ -227,6 +276,9 @@ class Config:
     routine: Routine = field(factory=Routine)
     profiles: dict[str, Profile] = field(factory=_default_profiles)
     targets: Targets = field(factory=Targets)
+    trends: Trends = field(factory=Trends)
+    follows: Follows = field(factory=Follows)
+    tags: Tags = field(factory=Tags)
     backend: Backend = field(factory=Backend)
     output: Output = field(factory=Output)
 
@@ -481,12 +533,15 @@ __all__ = [
     "Backend",
     "Block",
     "Config",
+    "Follows",
     "Output",
     "Population",
     "Profile",
     "Routine",
     "StateSpec",
+    "Tags",
     "Targets",
+    "Trends",
     "dump_config",
     "loads_config",
     "structure",

@@ -32,12 +32,18 @@ from simcore.actions import (
     BROWSE_FEED,
     CREATE_POST,
     DELETE_POST,
+    FOLLOW_USER,
+    LIKE_POST,
+    QUOTE_POST,
     READ_POST,
+    REPOST,
     SIGN_UP,
+    UNFOLLOW_USER,
     UPDATE_POST,
     ActionBatch,
     KindTables,
 )
+from simcore.community import Community
 from simcore.config import Config
 from simcore.durations import parse_seconds
 from simcore.routine import MINUTES_PER_DAY, NEVER, CompiledRoutine
@@ -104,6 +110,12 @@ class Simulation:
         )
         self.population = Population(max(config.population.initial_users, 1024))
         self.world = World(memory=config.targets.popular_memory)
+        trend_half_life = (
+            parse_seconds(config.trends.half_life, config.tick_seconds) / config.tick_seconds
+        )
+        self.community = Community(config, self.seed, trend_half_life)
+        # the trending pool is only kept when some read uses it (it costs a re-rank a tick)
+        self._trends_on = config.targets.trending_share > 0
         self.tick = 0
         self.seq = 0
 
@@ -192,7 +204,9 @@ class Simulation:
 
     def _act(
         self, users: NDArray[np.int64], tick: int
-    ) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.uint8], NDArray[np.uint8]]:
+    ) -> tuple[
+        NDArray[np.uint8], NDArray[np.int64], NDArray[np.uint8], NDArray[np.uint8], NDArray[np.int64]
+    ]:
         pop, seed = self.population, self.seed
         prof = pop.profile[users]
         state = pop.state[users]
@@ -215,23 +229,62 @@ class Simulation:
         nxt[ended] = tick + 1 + self._session_gap(off, tick, S_GAP, 0, prof[ended], state[ended])
         self._set_next_session(users, nxt)
 
+        post, ref = self._targets(users, kind, tick)
+        return kind, post, prof, state, ref
+
+    def _targets(
+        self, users: NDArray[np.int64], kind: NDArray[np.uint8], tick: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Each action's target post and referenced post or user; kinds that find no
+        target turn into ``browse_feed`` (``kind`` is changed in place)."""
+        pop, world, seed, community = self.population, self.world, self.seed, self.community
         post = np.full(len(users), -1, dtype=np.int64)
+        ref = np.full(len(users), -1, dtype=np.int64)
         targets = self.config.targets
-        read = np.flatnonzero(kind == READ_POST)
-        post[read] = read_targets(
-            seed, tick, users[read], self.world, targets.popular_share, self.half_life_ticks
-        )
+        trending = (targets.trending_share, community.trending_picker(tick, world, pop))
+        following = (targets.following_share, community.following_picker(tick, world, pop))
+
+        def pick(who: NDArray[np.int64], attempt: int = 0) -> NDArray[np.int64]:
+            return read_targets(
+                seed,
+                tick,
+                who,
+                world,
+                targets.popular_share,
+                self.half_life_ticks,
+                trending,
+                following,
+            )
+
+        reading = np.flatnonzero((kind == READ_POST) | (kind == LIKE_POST))
+        post[reading] = pick(users[reading])
+        liking = reading[kind[reading] == LIKE_POST]
+        has = liking[post[liking] >= 0]
+        post[has[community.already_liked(users[has], post[has])]] = -1
+        sharing = np.flatnonzero((kind == REPOST) | (kind == QUOTE_POST))
+        ref[sharing] = pick(users[sharing])
         for code, stream in (
             (UPDATE_POST, S_UPDATE),
             (DELETE_POST, S_DELETE),
         ):
             own = np.flatnonzero(kind == code)
-            post[own] = own_targets(
-                seed, stream, tick, users[own], pop, self.world, targets.newest_own_post
-            )
-        missing = (post < 0) & ((kind == READ_POST) | (kind == UPDATE_POST) | (kind == DELETE_POST))
+            post[own] = own_targets(seed, stream, tick, users[own], pop, world, targets.newest_own_post)
+        follow = np.flatnonzero(kind == FOLLOW_USER)
+        if len(follow):
+            ref[follow] = community.follow_targets(tick, users[follow], world, pop, pick)
+        unfollow = np.flatnonzero(kind == UNFOLLOW_USER)
+        ref[unfollow] = community.unfollow_targets(tick, users[unfollow])
+        needs_post = (
+            (kind == READ_POST) | (kind == UPDATE_POST) | (kind == DELETE_POST) | (kind == LIKE_POST)
+        )
+        needs_ref = (
+            (kind == REPOST) | (kind == QUOTE_POST) | (kind == FOLLOW_USER) | (kind == UNFOLLOW_USER)
+        )
+        missing = (needs_post & (post < 0)) | (needs_ref & (ref < 0))
         kind[missing] = _BROWSE
-        return kind, post, prof, state
+        post[missing] = -1
+        ref[missing] = -1
+        return post, ref
 
     def _arrive(self, tick: int) -> NDArray[np.int64]:
         pop, cfg, seed = self.population, self.config, self.seed
@@ -264,8 +317,8 @@ class Simulation:
             due = due[due % shards == shard]
         self._cross_edges(due, tick)
         acting = due[pop.next_session[due] <= tick]
-        kind, post, prof, state = self._act(acting, tick)
-        return self._batch(tick, acting, kind, post, prof, state)
+        kind, post, prof, state, ref = self._act(acting, tick)
+        return self._batch(tick, acting, kind, post, prof, state, ref)
 
     def _batch(
         self,
@@ -275,8 +328,10 @@ class Simulation:
         post: NDArray[np.int64],
         prof: NDArray[np.uint8],
         state: NDArray[np.uint8],
+        ref: NDArray[np.int64] | None = None,
     ) -> ActionBatch:
         offset = rng.integers(self.seed, S_OFFSET, tick, users, self.config.tick_seconds * 1000)
+        refs = np.full(len(users), -1, np.int32) if ref is None else ref.astype(np.int32)
         return ActionBatch(
             tick=tick,
             user=users.astype(np.int32),
@@ -285,6 +340,7 @@ class Simulation:
             offset_ms=offset.astype(np.int32),
             state=state,
             profile=prof,
+            ref=refs,
         )
 
     def step(self, shards: int = 1) -> ActionBatch:
@@ -313,29 +369,58 @@ class Simulation:
         return batch
 
     def apply(self, batch: ActionBatch) -> None:
-        """Apply a canonical batch's effects to the world, assigning new post ids in order."""
-        pop, world, tick = self.population, self.world, batch.tick
-        kind, post = batch.kind, batch.post
-        creates = np.flatnonzero(kind == CREATE_POST)
+        """Apply a canonical batch's effects to the world, assigning new post ids in order.
+
+        Likes, reposts and quotes of a post deleted earlier in the same batch have
+        no effect (the API answers them 404); a repost or quote that has no effect
+        creates no post (its ``post`` stays -1).
+        """
+        pop, world, tick, community = self.population, self.world, batch.tick, self.community
+        kind, post, ref, user = batch.kind, batch.post, batch.ref, batch.user
         deletes = np.flatnonzero(kind == DELETE_POST)
         reads = np.flatnonzero(kind == READ_POST)
         updates = np.flatnonzero(kind == UPDATE_POST)
+        likes = np.flatnonzero(kind == LIKE_POST)
+        sharing = np.flatnonzero((kind == REPOST) | (kind == QUOTE_POST))
 
         read_ok = visible_reads(post, reads, deletes)
         counted = post[reads[read_ok]].astype(np.int64)
         viewed, times = np.unique(counted, return_counts=True)
         world.views[viewed] += times.astype(np.int32)
         world.remember_reads(counted)
+        liked_rows = likes[visible(post[likes], likes, post[deletes], deletes)]
+        liked = community.add_likes(
+            user[liked_rows].astype(np.int64), post[liked_rows].astype(np.int64), world, pop
+        )
+        shared_rows = sharing[visible(ref[sharing], sharing, post[deletes], deletes)]
         world.updated_tick[post[updates]] = tick
         world.deleted_tick[post[deletes]] = tick
 
-        authors = batch.user[creates]
-        ids = world.add_posts(authors, tick, pop.last_post[authors])
-        post[creates] = ids
+        creating = np.union1d(np.flatnonzero(kind == CREATE_POST), shared_rows)
+        authors = user[creating]
+        refs = ref[creating].astype(np.int64)
+        is_share = refs >= 0
+        tags = community.post_tags(tick, authors.astype(np.int64))
+        tags = np.where(is_share, world.tag[np.maximum(refs, 0)], tags)
+        ids = world.add_posts(authors, tick, pop.last_post[authors], tags, np.where(is_share, refs, -1))
+        post[creating] = ids
         pop.last_post[authors] = ids
         pop.n_posts[authors] += 1
+        shared = ref[shared_rows].astype(np.int64)
+        reposted = kind[shared_rows] == REPOST
+        np.add.at(world.reposts, shared[reposted], 1)
+        np.add.at(world.quotes, shared[~reposted], 1)
+
+        follows = np.flatnonzero(kind == FOLLOW_USER)
+        community.add_follows(user[follows].astype(np.int64), ref[follows].astype(np.int64), pop)
+        unfollows = np.flatnonzero(kind == UNFOLLOW_USER)
+        community.remove_follows(user[unfollows].astype(np.int64), ref[unfollows].astype(np.int64), pop)
+
+        if self._trends_on:
+            touched = np.concatenate([viewed, liked, shared, ids])
+            community.trends.update_pool(world, pop, touched, tick)
         world.close_tick(tick)
-        acted = batch.user[kind != SIGN_UP]
+        acted = user[kind != SIGN_UP]
         pop.n_actions[acted] += 1
 
     # --- views ----------------------------------------------------------------------
@@ -368,20 +453,45 @@ class Simulation:
             "clock": np.array([self.tick, self.seq, self.seed], dtype=np.int64),
             **{f"users.{k}": v for k, v in self.population.arrays().items()},
             **{f"posts.{k}": v for k, v in self.world.arrays().items()},
+            **{f"community.{k}": v for k, v in self.community.arrays().items()},
         }
+
+    def load_state(self, arrays: dict[str, Any]) -> None:
+        """Replace the state with ``arrays`` (as returned by :meth:`state_arrays`)."""
+
+        def group(prefix: str) -> dict[str, Any]:
+            return {k[len(prefix) + 1 :]: v for k, v in arrays.items() if k.startswith(prefix + ".")}
+
+        tick, seq, seed = (int(x) for x in np.asarray(arrays["clock"])[:3])
+        self.population.load(group("users"))
+        self.world.load(group("posts"))
+        self.world.rebuild_tick_index(tick)
+        self.community.load(group("community"))
+        self.tick, self.seq, self.seed = tick, seq, seed
 
 
 def visible_reads(
     post: NDArray[np.int32], reads: NDArray[np.intp], deletes: NDArray[np.intp]
 ) -> NDArray[np.bool_]:
     """Which reads (positions in a canonical batch) come before any delete of their target."""
-    if len(deletes) == 0 or len(reads) == 0:
-        return np.ones(len(reads), dtype=bool)
-    order = np.argsort(post[deletes], kind="stable")
-    deleted_posts = post[deletes][order]
+    return visible(post[reads], reads, post[deletes], deletes)
+
+
+def visible(
+    targets: NDArray[np.int32],
+    rows: NDArray[np.intp],
+    deleted: NDArray[np.int32],
+    deletes: NDArray[np.intp],
+) -> NDArray[np.bool_]:
+    """Which actions at ``rows`` (targeting ``targets``) come before any delete (at ``deletes``,
+    of ``deleted``) of their target."""
+    if len(deletes) == 0 or len(rows) == 0:
+        return np.ones(len(rows), dtype=bool)
+    order = np.argsort(deleted, kind="stable")
+    deleted_posts = deleted[order]
     deleted_at = deletes[order]
-    where = np.searchsorted(deleted_posts, post[reads])
+    where = np.searchsorted(deleted_posts, targets)
     where = np.minimum(where, len(deleted_posts) - 1)
-    hit = deleted_posts[where] == post[reads]
-    visible: NDArray[np.bool_] = ~hit | (reads < deleted_at[where])
-    return visible
+    hit = deleted_posts[where] == targets
+    seen: NDArray[np.bool_] = ~hit | (rows < deleted_at[where])
+    return seen

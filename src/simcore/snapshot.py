@@ -185,6 +185,7 @@ def restore(snapshot: Snapshot, controller: Controller) -> None:
     sim.population.load(snapshot.group("users"))
     sim.world.load(snapshot.group("posts"))
     sim.world.rebuild_tick_index(tick)
+    sim.community.load(snapshot.group("community"))
     sim.tick, sim.seq = tick, seq
     backend_state = snapshot.group("backend")
     backend = controller.backend

@@ -10,6 +10,8 @@ Every function returns -1 where no valid target exists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from numpy.typing import NDArray
 
@@ -33,8 +35,16 @@ def read_targets(
     world: World,
     popular_share: float,
     half_life_ticks: float,
+    trending: tuple[float, Callable[[NDArray[np.int64], int], NDArray[np.int64]]] | None = None,
+    following: tuple[float, Callable[[NDArray[np.int64], int], NDArray[np.int64]]] | None = None,
 ) -> NDArray[np.int64]:
-    """A live post for each reader, or -1 when a few keyed tries find none."""
+    """A live post for each reader, or -1 when a few keyed tries find none.
+
+    ``trending`` and ``following`` are (share, picker) pairs: a picker maps
+    (users, attempt) to candidate posts (-1 for none). One keyed draw chooses the
+    source: [0, popular) the recent-reads ring, then trending, then following,
+    the rest by age.
+    """
     target = np.full(len(users), -1, dtype=np.int64)
     n = world.n
     if n == 0 or len(users) == 0:
@@ -44,7 +54,8 @@ def read_targets(
     pending = np.arange(len(users))
     for attempt in range(READ_ROUNDS):
         who = users[pending]
-        popular = rng.uniform(seed, S_READ_MODE, tick, who, attempt) < popular_share
+        mode = rng.uniform(seed, S_READ_MODE, tick, who, attempt)
+        popular = mode < popular_share
         popular &= remembered > 0
         ring = rng.integers(seed, S_READ_RING, tick, who, max(remembered, 1), attempt)
         from_ring = world.recent_reads[ring].astype(np.int64)
@@ -53,6 +64,15 @@ def read_targets(
         pick = rng.uniform(seed, S_READ_PICK, tick, who, attempt)
         recent = np.where(hi > lo, lo + (pick * (hi - lo)).astype(np.int64), hi - 1)
         candidate = np.where(popular, from_ring, recent)
+        low = popular_share
+        for source in (trending, following):
+            if source is None or source[0] <= 0:
+                continue
+            share, picker = source
+            chosen = np.flatnonzero((mode >= low) & (mode < low + share))
+            low += share
+            if len(chosen):
+                candidate[chosen] = picker(who[chosen], attempt)
         valid = (candidate >= 0) & (candidate < n)
         valid[valid] &= world.deleted_tick[candidate[valid]] < 0
         target[pending[valid]] = candidate[valid]
@@ -62,7 +82,7 @@ def read_targets(
     return target
 
 
-def _first_live(posts: NDArray[np.int64], world: World) -> NDArray[np.int64]:
+def first_live(posts: NDArray[np.int64], world: World) -> NDArray[np.int64]:
     """Walk each author chain back from ``posts`` to the first live post (or -1)."""
     p: NDArray[np.int64] = posts.copy()
     dead = p >= 0
@@ -84,7 +104,7 @@ def own_targets(
     newest_share: float,
 ) -> NDArray[np.int64]:
     """One of each user's own live posts, or -1 if it has none."""
-    p = _first_live(population.last_post[users].astype(np.int64), world)
+    p = first_live(population.last_post[users].astype(np.int64), world)
     back = np.where(
         rng.uniform(seed, stream, tick, users, 0) < newest_share,
         0,
@@ -93,7 +113,7 @@ def own_targets(
     walking = (back > 0) & (p >= 0)
     while walking.any():
         prev = world.prev_by_author[p[walking]].astype(np.int64)
-        older = _first_live(prev, world)
+        older = first_live(prev, world)
         idx = np.flatnonzero(walking)
         found = older >= 0
         p[idx[found]] = older[found]

@@ -32,6 +32,10 @@ USER_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
     ("last_post", np.int32),  # newest post this user created, -1 if none
     ("n_actions", np.int32),
     ("n_posts", np.int32),
+    ("followers", np.int32),  # how many users follow this one
+    ("following", np.int32),  # how many users this one follows
+    ("last_follower", np.int32),  # the newest follower, -1 if none (follow-backs go there)
+    ("n_likes", np.int32),  # likes given
 )
 
 _ADJECTIVES = (
@@ -149,6 +153,10 @@ class Population:
     last_post: NDArray[np.int32]
     n_actions: NDArray[np.int32]
     n_posts: NDArray[np.int32]
+    followers: NDArray[np.int32]
+    following: NDArray[np.int32]
+    last_follower: NDArray[np.int32]
+    n_likes: NDArray[np.int32]
 
     @property
     def capacity(self) -> int:
@@ -171,6 +179,7 @@ class Population:
         self.next_edge[ids] = NEVER
         self.next_event[ids] = NEVER
         self.last_post[ids] = -1
+        self.last_follower[ids] = -1
         self.n = n
         return ids
 
@@ -206,3 +215,20 @@ class SimUser:
     activity_level: float
     actions: int
     posts: int
+
+
+_S_INTEREST = rng.stream_id("identity.interest")
+_S_INTEREST_FACTION = rng.stream_id("identity.interest.faction")
+
+
+def user_interests(
+    seed: int, ids: NDArray[np.integer[Any]], n_tags: int, n_factions: int, faction_bias: float
+) -> NDArray[np.int64]:
+    """Each user's favourite tag, a pure function of (seed, id): with probability
+    ``faction_bias`` the tag of its faction (faction index modulo the tags), else any tag."""
+    own = rng.integers(seed, _S_INTEREST, 0, ids, n_tags)
+    if faction_bias <= 0:
+        return own
+    by_faction = user_factions(seed, ids, n_factions) % n_tags
+    tied = rng.uniform(seed, _S_INTEREST_FACTION, 0, ids) < faction_bias
+    return np.where(tied, by_faction, own)

@@ -230,8 +230,46 @@ def problems_in(config: Config) -> Problems:
                 f"got {tg.recent_half_life!r}, expected a positive {DURATION_HELP}",
             )
         )
+    _range(out, "targets.trending_share", tg.trending_share, 0, 1)
+    _range(out, "targets.following_share", tg.following_share, 0, 1)
+    each = (tg.popular_share, tg.trending_share, tg.following_share)
+    shares = sum(each)
+    if all(0 <= v <= 1 for v in each) and shares > 1 + 1e-9:
+        out.append(
+            (
+                "targets",
+                f"popular_share + trending_share + following_share = {shares:g}, expected <= 1; "
+                "lower one of them (the rest of the reads pick by age)",
+            )
+        )
+    _community(out, config)
     if not config.backend.name:
         out.append(("backend.name", "empty; name a backend such as 'mock'"))
     if not config.output.log:
         out.append(("output.log", "empty; give a file name such as 'actions.jsonl', or 'none'"))
     return out
+
+
+def _community(out: Problems, config: Config) -> None:
+    tr = config.trends
+    try:
+        if parse_seconds(tr.half_life, max(config.tick_seconds, 1)) <= 0:
+            raise ValueError
+    except ValueError:
+        out.append(("trends.half_life", f"got {tr.half_life!r}, expected a positive {DURATION_HELP}"))
+    _range(out, "trends.pool", tr.pool, 1, 65_536)
+    for name in ("view_weight", "like_weight", "repost_weight", "quote_weight", "reputation"):
+        _range(out, f"trends.{name}", getattr(tr, name), 0, 1e6)
+    fo = config.follows
+    _range(out, "follows.reciprocity", fo.reciprocity, 0, 1)
+    _range(out, "follows.popular", fo.popular, 0, 1)
+    tags = config.tags
+    if not tags.names:
+        out.append(("tags.names", 'the list is empty; name at least one tag, e.g. ["general"]'))
+    if len(tags.names) > 255:
+        out.append(("tags.names", f"got {len(tags.names)} tags, expected at most 255"))
+    if len(set(tags.names)) != len(tags.names):
+        out.append(("tags.names", "a tag is listed twice; give each tag once"))
+    _range(out, "tags.focus", tags.focus, 0, 1)
+    _range(out, "tags.interest_reads", tags.interest_reads, 0, 1)
+    _range(out, "tags.faction_bias", tags.faction_bias, 0, 1)

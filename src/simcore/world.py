@@ -21,6 +21,11 @@ POST_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
     ("deleted_tick", np.int32),  # -1 while live
     ("views", np.int32),
     ("prev_by_author", np.int32),  # the author's previous post, -1 if none
+    ("tag", np.uint8),  # index into [tags] names
+    ("ref", np.int32),  # the reposted or quoted post, -1 for an original post
+    ("likes", np.int32),
+    ("reposts", np.int32),
+    ("quotes", np.int32),
 )
 
 
@@ -33,6 +38,11 @@ class World:
     deleted_tick: NDArray[np.int32]
     views: NDArray[np.int32]
     prev_by_author: NDArray[np.int32]
+    tag: NDArray[np.uint8]
+    ref: NDArray[np.int32]
+    likes: NDArray[np.int32]
+    reposts: NDArray[np.int32]
+    quotes: NDArray[np.int32]
 
     def __init__(self, memory: int = 4096, capacity: int = 1024) -> None:
         self.n = 0
@@ -44,6 +54,7 @@ class World:
         # tick_start[t]: how many posts were created before tick t (derived; rebuilt on load)
         self.tick_start = np.zeros(1024, dtype=np.int64)
         self.ticks_seen = 0
+        self.trend_pool = np.zeros(0, dtype=np.int32)  # trending posts, sorted ids (trends.py)
 
     @property
     def capacity(self) -> int:
@@ -71,7 +82,12 @@ class World:
         self.ticks_seen = tick + 1
 
     def add_posts(
-        self, authors: NDArray[np.int32], tick: int, prev: NDArray[np.int32]
+        self,
+        authors: NDArray[np.int32],
+        tick: int,
+        prev: NDArray[np.int32],
+        tags: NDArray[np.integer[Any]] | None = None,
+        refs: NDArray[np.integer[Any]] | None = None,
     ) -> NDArray[np.int64]:
         """Append posts (in order) and return their ids."""
         n_new = len(authors)
@@ -92,6 +108,11 @@ class World:
         self.deleted_tick[ids] = -1
         self.views[ids] = 0
         self.prev_by_author[ids] = prev
+        self.tag[ids] = 0 if tags is None else tags
+        self.ref[ids] = -1 if refs is None else refs
+        self.likes[ids] = 0
+        self.reposts[ids] = 0
+        self.quotes[ids] = 0
         self.n = end
         return ids
 
@@ -119,6 +140,7 @@ class World:
         out: dict[str, NDArray[Any]] = {name: getattr(self, name)[: self.n] for name, _ in POST_FIELDS}
         out["recent_reads"] = self.recent_reads
         out["reads_total"] = np.array([self.reads_total], dtype=np.int64)
+        out["trend_pool"] = self.trend_pool
         return out
 
     def load(self, arrays: dict[str, NDArray[Any]]) -> None:
@@ -128,6 +150,7 @@ class World:
         self.add_posts(np.zeros(n, np.int32), 0, np.zeros(n, np.int32))
         for name, dtype in POST_FIELDS:
             getattr(self, name)[:n] = np.asarray(arrays[name], dtype=dtype)
+        self.trend_pool = np.asarray(arrays["trend_pool"], dtype=np.int32).copy()
         self.recent_reads = np.asarray(arrays["recent_reads"], dtype=np.int32).copy()
         self.reads_total = int(np.asarray(arrays["reads_total"])[0])
 

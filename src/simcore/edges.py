@@ -1,0 +1,136 @@
+"""A set of directed (source, destination) pairs as sorted int64 keys, growing without a Python loop.
+
+A pair is the key ``source << 32 | destination``, so sorted keys group each
+source's destinations together (a CSR without the offsets array: a source's
+range is found by binary search). New keys go into a small sorted buffer,
+merged into the main array when the buffer outgrows a fraction of it, so an
+insert costs about the buffer's size, not the whole set's. Used for likes
+(user, post) and for the follow graph (follower, followee).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+_SHIFT = np.int64(32)
+_LOW = np.int64(0xFFFFFFFF)
+
+
+def edge_keys(
+    source: NDArray[np.integer[Any]], destination: NDArray[np.integer[Any]]
+) -> NDArray[np.int64]:
+    """The key of each (source, destination) pair."""
+    keys: NDArray[np.int64] = (source.astype(np.int64) << _SHIFT) | destination.astype(np.int64)
+    return keys
+
+
+def _contains(sorted_keys: NDArray[np.int64], keys: NDArray[np.int64]) -> NDArray[np.bool_]:
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    where = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    found: NDArray[np.bool_] = sorted_keys[where] == keys
+    return found
+
+
+class EdgeSet:
+    """Sorted unique pair keys: a main array and a small sorted buffer."""
+
+    def __init__(self, keys: NDArray[np.int64] | None = None) -> None:
+        self.main: NDArray[np.int64] = np.zeros(0, np.int64) if keys is None else np.unique(keys)
+        self.buffer: NDArray[np.int64] = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.main) + len(self.buffer)
+
+    def contains(self, keys: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Which keys are in the set."""
+        return _contains(self.main, keys) | _contains(self.buffer, keys)
+
+    def add(self, keys: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Insert the keys not already present; return the ones actually inserted (sorted)."""
+        new = np.unique(keys)
+        new = new[~self.contains(new)]
+        if len(new):
+            self.buffer = np.insert(self.buffer, np.searchsorted(self.buffer, new), new)
+            if len(self.buffer) > max(4096, len(self.main) // 8):
+                self.main = np.insert(self.main, np.searchsorted(self.main, self.buffer), self.buffer)
+                self.buffer = np.zeros(0, np.int64)
+        return new
+
+    def remove(self, keys: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Delete the keys that are present; return the ones actually removed (sorted)."""
+        gone = np.unique(keys)
+        gone = gone[self.contains(gone)]
+        if len(gone):
+            self.main = self.main[~np.isin(self.main, gone, assume_unique=True)]
+            self.buffer = self.buffer[~np.isin(self.buffer, gone, assume_unique=True)]
+        return gone
+
+    def out_ranges(
+        self, sources: NDArray[np.int64]
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """For each source, its key ranges ``[lo, hi)`` in the main array and in the buffer."""
+        first = sources.astype(np.int64) << _SHIFT
+        last = (sources.astype(np.int64) + 1) << _SHIFT
+        lo_m = np.searchsorted(self.main, first).astype(np.int64)
+        hi_m = np.searchsorted(self.main, last).astype(np.int64)
+        lo_b = np.searchsorted(self.buffer, first).astype(np.int64)
+        hi_b = np.searchsorted(self.buffer, last).astype(np.int64)
+        return lo_m, hi_m, lo_b, hi_b
+
+    def nth_destination(self, sources: NDArray[np.int64], u: NDArray[np.float64]) -> NDArray[np.int64]:
+        """A destination of each source, the one at fraction ``u`` of its list; -1 if it has none."""
+        lo_m, hi_m, lo_b, hi_b = self.out_ranges(sources)
+        n_m, n_b = hi_m - lo_m, hi_b - lo_b
+        total = n_m + n_b
+        k = np.minimum((u * total).astype(np.int64), np.maximum(total - 1, 0))
+        out = np.full(len(sources), -1, dtype=np.int64)
+        in_main = (total > 0) & (k < n_m)
+        in_buf = (total > 0) & ~in_main
+        out[in_main] = self.main[lo_m[in_main] + k[in_main]] & _LOW
+        out[in_buf] = self.buffer[lo_b[in_buf] + k[in_buf] - n_m[in_buf]] & _LOW
+        return out
+
+    def any_destination(self, u: NDArray[np.float64]) -> NDArray[np.int64]:
+        """The destination of a uniformly drawn pair for each ``u``; -1 if the set is empty.
+
+        Drawing a pair uniformly draws a destination in proportion to its in-degree.
+        """
+        total = len(self)
+        if total == 0:
+            return np.full(len(u), -1, dtype=np.int64)
+        k = np.minimum((u * total).astype(np.int64), total - 1)
+        n_m = len(self.main)
+        picked = np.where(k < n_m, self.main[np.minimum(k, max(n_m - 1, 0))] if n_m else 0, 0)
+        if len(self.buffer):
+            picked = np.where(k >= n_m, self.buffer[np.clip(k - n_m, 0, len(self.buffer) - 1)], picked)
+        result: NDArray[np.int64] = picked & _LOW
+        return result
+
+    def keys(self) -> NDArray[np.int64]:
+        """Every key, sorted (a new array)."""
+        if len(self.buffer) == 0:
+            copied: NDArray[np.int64] = self.main.copy()
+            return copied
+        merged: NDArray[np.int64] = np.insert(
+            self.main, np.searchsorted(self.main, self.buffer), self.buffer
+        )
+        return merged
+
+    def pairs(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Every (source, destination) pair as two arrays, sorted by source then destination."""
+        keys = self.keys()
+        return keys >> _SHIFT, keys & _LOW
+
+    def arrays(self) -> dict[str, NDArray[np.int64]]:
+        """The main array and the buffer as they are (picks index into both, so a snapshot
+        keeps the split)."""
+        return {"main": self.main, "buffer": self.buffer}
+
+    def load(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Replace the contents with ``arrays`` (as returned by :meth:`arrays`)."""
+        self.main = np.asarray(arrays["main"], dtype=np.int64).copy()
+        self.buffer = np.asarray(arrays["buffer"], dtype=np.int64).copy()

@@ -81,7 +81,12 @@ def _check_world(sim: Simulation) -> None:
 @given(seed=st.integers(0, 2**31 - 1), users=st.integers(2, 120))
 def test_social_invariants_hold_every_tick(small_config: Config, seed: int, users: int) -> None:
     """No double likes or self-follows; unfollows remove existing edges only; counts match."""
-    config = with_overrides(all_on(small_config), population__initial_users=users, duration="2h")
+    config = with_overrides(
+        all_on(small_config),
+        population__initial_users=users,
+        duration="2h",
+        start=dt.datetime(2026, 1, 5, 19, 0),
+    )
     sim = Simulation(config, seed)
     seen_likes: set[tuple[int, int]] = set()
     kinds_seen: set[int] = set()

@@ -7,8 +7,13 @@ import numpy as np
 from simcore.actions import (
     CREATE_POST,
     DELETE_POST,
+    FOLLOW_USER,
+    LIKE_POST,
+    QUOTE_POST,
     READ_POST,
+    REPOST,
     SIGN_UP,
+    UNFOLLOW_USER,
     UPDATE_POST,
 )
 from simcore.config import Config, with_overrides
@@ -18,7 +23,12 @@ from simcore_backends.mock import MockBackend
 
 def _busy(config: Config) -> Config:
     """Lots of edits and deletes so ownership rules get exercised."""
-    return with_overrides(config, population__initial_users=300, duration="12h")
+    return with_overrides(
+        config,
+        population__initial_users=300,
+        population__mix={"chatterbox": 0.5, "content_curator": 0.5},
+        duration="12h",
+    )
 
 
 def test_targets_are_own_live_posts_and_ids_unique(small_config: Config) -> None:
@@ -42,7 +52,8 @@ def test_targets_are_own_live_posts_and_ids_unique(small_config: Config) -> None
         assert np.all((post[reads] >= 0) & (post[reads] < n_before))
         assert np.all(deleted_before[post[reads]] < 0)
         checked["read"] += int(reads.sum())
-        new = post[kind == CREATE_POST].tolist()
+        creating = (kind == CREATE_POST) | (((kind == REPOST) | (kind == QUOTE_POST)) & (post >= 0))
+        new = post[creating].tolist()
         assert new == list(range(n_before, n_before + len(new)))
         assert not seen_ids & set(new)
         seen_ids.update(new)
@@ -68,13 +79,23 @@ def test_mock_answers_like_the_api_and_ends_with_the_core_world(small_config: Co
     posts, authors, deletions and views end equal to the core's world."""
     sim = Simulation(_busy(small_config))
     mock = MockBackend()
-    expected = {SIGN_UP: 201, CREATE_POST: 201, DELETE_POST: 204}
+    expected = {
+        SIGN_UP: 201,
+        CREATE_POST: 201,
+        DELETE_POST: 204,
+        LIKE_POST: 201,
+        REPOST: 201,
+        QUOTE_POST: 201,
+        FOLLOW_USER: 201,
+        UNFOLLOW_USER: 204,
+    }
     for _ in range(sim.config.duration_ticks):
         batch = sim.step()
         out = mock.execute(batch)
         want = np.array([expected.get(k, 200) for k in batch.kind.tolist()])
         bad = out.status != want
-        assert np.all(batch.kind[bad] == READ_POST) and np.all(out.status[bad] == 404)
+        late = np.isin(batch.kind[bad], [READ_POST, LIKE_POST, REPOST, QUOTE_POST])
+        assert np.all(late) and np.all(out.status[bad] == 404)
     n = sim.world.n
     assert mock.n_posts == n
     assert np.array_equal(mock.author[:n], sim.world.author[:n])

@@ -142,6 +142,12 @@ def test_create_returns_201_location_and_post(client: TestClient) -> None:
         "updated_at",
         "version",
         "views",
+        "tag",
+        "repost_of",
+        "quote_of",
+        "likes",
+        "reposts",
+        "quotes",
     }
     assert post["author_id"] == uid and post["content"] == "first!"
     assert post["version"] == 1 and post["views"] == 0 and post["updated_at"] is None

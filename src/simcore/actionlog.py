@@ -19,12 +19,12 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actions import KIND_NAMES, METHODS, PATHS, REF_USER, ActionBatch
+from simcore.actions import KIND_NAMES, METHODS, PATH_REF, PATHS, ActionBatch
 from simcore.backend import ErrorKind, Outcomes
 
 ERROR_NAMES: tuple[str, ...] = tuple(e.name.lower() for e in ErrorKind)
 OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error")
-_REF_USER = np.array([int(k) for k in REF_USER], dtype=np.uint8)
+_PATH_REF = np.array([int(k) for k in PATH_REF], dtype=np.uint8)
 
 
 def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> NDArray[np.str_]:
@@ -36,7 +36,7 @@ def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> N
 
 def action_paths(batch: ActionBatch) -> list[str]:
     """The reference API path of each action."""
-    ids = np.where(np.isin(batch.kind, _REF_USER), batch.ref, batch.post)
+    ids = np.where(np.isin(batch.kind, _PATH_REF), batch.ref, batch.post)
     return [PATHS[k].replace("{id}", str(p)) for k, p in zip(batch.kind.tolist(), ids.tolist())]
 
 

@@ -57,8 +57,8 @@ class ActionKind(enum.IntEnum):
 ) = (int(k) for k in ActionKind)
 KIND_NAMES: tuple[str, ...] = tuple(k.label for k in ActionKind)
 #: The reference API's method and path template for each kind (routes are configurable later).
-#: ``{id}`` is the target post (read, update, delete, like) or the target user (follow,
-#: unfollow); reposts and quotes are ``POST /posts`` with ``repost_of``/``quote_of`` in the body.
+#: ``{id}`` is the target post (read, update, delete, like), the reposted post (repost) or
+#: the target user (follow, unfollow); a quote is ``POST /posts`` with ``quote_of`` in the body.
 METHODS: tuple[str, ...] = (
     "POST",
     "GET",
@@ -81,7 +81,7 @@ PATHS: tuple[str, ...] = (
     "/posts/{id}",
     "/posts/{id}",
     "/posts/{id}/like",
-    "/posts",
+    "/posts/{id}/repost",
     "/posts",
     "/users/{id}/follow",
     "/users/{id}/follow",
@@ -99,6 +99,8 @@ CREATING = (ActionKind.CREATE_POST, ActionKind.REPOST, ActionKind.QUOTE_POST)
 #: Kinds whose ``ref`` names a post (reposts, quotes) or a user (follow, unfollow).
 REF_POST = (ActionKind.REPOST, ActionKind.QUOTE_POST)
 REF_USER = (ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
+#: Kinds whose path's ``{id}`` is ``ref`` rather than ``post``.
+PATH_REF = (ActionKind.REPOST, ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
 _CHOICE_CODES = np.array([KIND_NAMES.index(k) for k in CHOICE_KINDS], dtype=np.uint8)
 
 

@@ -18,7 +18,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .schemas import ErrorOut, HealthOut, PostIn, PostOut, PostPage, UserIn, UserOut
+from .schemas import (
+    ErrorOut,
+    FollowOut,
+    HealthOut,
+    PostIn,
+    PostOut,
+    PostPage,
+    RepostIn,
+    UserIn,
+    UserOut,
+)
 from .store import IdempotencyConflictError, Outcome, Store
 
 __all__ = ["DB_ENV_VAR", "app_from_env", "create_app", "decode_cursor", "encode_cursor"]
@@ -138,18 +148,41 @@ async def list_posts(
         str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
     ] = None,
     author: Annotated[int | None, Query(description="Only posts by this user id.")] = None,
+    tag: Annotated[str | None, Query(max_length=64, description="Only posts with this tag.")] = None,
 ) -> Any:
-    """The feed: live posts, newest first, cursor-paginated, optionally by one author."""
-    before_id = None
-    if cursor is not None:
-        try:
-            before_id = decode_cursor(cursor)
-        except ValueError as exc:
-            raise HTTPException(status_code=422, detail="invalid cursor") from exc
-    rows = store.list_posts(limit + 1, before_id=before_id, author_id=author)
+    """The feed: live posts, newest first, cursor-paginated, optionally by one author or tag."""
+    before_id = _before(cursor)
+    rows = store.list_posts(limit + 1, before_id=before_id, author_id=author, tag=tag)
+    return _page(rows, limit)
+
+
+def _before(cursor: str | None) -> int | None:
+    if cursor is None:
+        return None
+    try:
+        return decode_cursor(cursor)
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail="invalid cursor") from exc
+
+
+def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
     items = rows[:limit]
     next_cursor = encode_cursor(items[-1]["id"]) if len(rows) > limit else None
     return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/feed/following", response_model=PostPage, responses=_E401, tags=["social"])
+async def following_feed(
+    store: StoreDep,
+    user_id: UserDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+    cursor: Annotated[
+        str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
+    ] = None,
+) -> Any:
+    """Live posts by the users the caller follows, newest first, cursor-paginated."""
+    rows = store.list_following(user_id, limit + 1, before_id=_before(cursor))
+    return _page(rows, limit)
 
 
 @router.get("/posts/{post_id}", response_model=PostOut, responses=_E401 | _E404, tags=["posts"])
@@ -175,13 +208,104 @@ async def create_post(
     user_id: UserDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Any:
-    """Publish a post as the caller; the ``Location`` header points at it."""
+    """Publish a post as the caller (``quote_of``: quoting another live post); the
+    ``Location`` header points at it."""
     try:
-        post = store.create_post(user_id, body.content, idempotency_key)
+        post = store.create_post(
+            user_id, body.content, idempotency_key, tag=body.tag, quote_of=body.quote_of
+        )
     except IdempotencyConflictError as exc:
         raise _conflict(str(exc)) from exc
+    if post is None:
+        raise HTTPException(status_code=404, detail="quoted post not found")
     response.headers["Location"] = f"/posts/{post['id']}"
     return post
+
+
+@router.post(
+    "/posts/{post_id}/repost",
+    response_model=PostOut,
+    status_code=201,
+    responses=_LOCATION | _E401 | _E404,
+    tags=["social"],
+)
+async def repost(
+    post_id: int,
+    response: Response,
+    store: StoreDep,
+    user_id: UserDep,
+    body: RepostIn | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Repost a live post as the caller: a new post referring to it (same tag)."""
+    content = body.content if body is not None else ""
+    try:
+        post = store.create_post(user_id, content, idempotency_key, repost_of=post_id)
+    except IdempotencyConflictError as exc:
+        raise _conflict(str(exc)) from exc
+    if post is None:
+        raise HTTPException(status_code=404, detail="post not found")
+    response.headers["Location"] = f"/posts/{post['id']}"
+    return post
+
+
+@router.post(
+    "/posts/{post_id}/like",
+    response_model=PostOut,
+    status_code=201,
+    responses=_E401 | _E404 | {409: {"model": ErrorOut, "description": "Already liked"}},
+    tags=["social"],
+)
+async def like_post(post_id: int, store: StoreDep, user_id: UserDep) -> Any:
+    """Like a live post (once per user); returns the post with its new like count."""
+    change = store.like_post(post_id, user_id)
+    if change.outcome is Outcome.NOT_FOUND:
+        raise HTTPException(status_code=404, detail="post not found")
+    if change.outcome is Outcome.CONFLICT:
+        raise HTTPException(status_code=409, detail="you already liked this post")
+    return change.post
+
+
+_FOLLOW_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No such user (or no such follow)"},
+    409: {"model": ErrorOut, "description": "Already following"},
+    422: {"model": ErrorOut, "description": "Following oneself"},
+}
+
+
+@router.post(
+    "/users/{user_id}/follow",
+    response_model=FollowOut,
+    status_code=201,
+    responses=_E401 | _FOLLOW_ERRORS,
+    tags=["social"],
+)
+async def follow(user_id: int, store: StoreDep, me: UserDep) -> Any:
+    """Follow a user (not oneself, not twice)."""
+    outcome = store.follow(me, user_id)
+    if outcome is Outcome.NOT_FOUND:
+        raise HTTPException(status_code=404, detail="user not found")
+    if outcome is Outcome.INVALID:
+        raise HTTPException(status_code=422, detail="you cannot follow yourself")
+    if outcome is Outcome.CONFLICT:
+        raise HTTPException(status_code=409, detail="you already follow this user")
+    counts = store.follow_counts(user_id)
+    followers = counts[0] if counts is not None else 0
+    return {"follower_id": me, "followee_id": user_id, "followers": followers}
+
+
+@router.delete(
+    "/users/{user_id}/follow",
+    status_code=204,
+    response_class=Response,
+    responses=_E401 | _E404,
+    tags=["social"],
+)
+async def unfollow(user_id: int, store: StoreDep, me: UserDep) -> Response:
+    """Stop following a user (404 if the caller does not follow them)."""
+    if store.unfollow(me, user_id) is not Outcome.OK:
+        raise HTTPException(status_code=404, detail="you do not follow this user")
+    return Response(status_code=204)
 
 
 def _changed_or_raise(outcome: Outcome) -> None:

@@ -10,10 +10,12 @@ __all__ = [
     "MAX_CONTENT",
     "MAX_NAME",
     "ErrorOut",
+    "FollowOut",
     "HealthOut",
     "PostIn",
     "PostOut",
     "PostPage",
+    "RepostIn",
     "UserIn",
     "UserOut",
 ]
@@ -43,6 +45,24 @@ class PostIn(BaseModel):
     """Body of ``POST /posts`` and ``PUT /posts/{id}``."""
 
     content: str = Field(min_length=1, max_length=MAX_CONTENT)
+    tag: str | None = Field(default=None, max_length=MAX_NAME, description="A topic tag.")
+    quote_of: int | None = Field(
+        default=None, description="Quote this post (404 if it is missing or deleted)."
+    )
+
+
+class RepostIn(BaseModel):
+    """Optional body of ``POST /posts/{id}/repost``."""
+
+    content: str = Field(default="", max_length=MAX_CONTENT)
+
+
+class FollowOut(BaseModel):
+    """A follow edge and the followee's follower count after it."""
+
+    follower_id: int
+    followee_id: int
+    followers: int
 
 
 class PostOut(BaseModel):
@@ -55,6 +75,12 @@ class PostOut(BaseModel):
     updated_at: datetime | None = Field(description="Set by the last edit; null if never edited.")
     version: int = Field(description="1 on creation, +1 per edit.")
     views: int = Field(description="How many times `GET /posts/{id}` returned the post.")
+    tag: str | None = None
+    repost_of: int | None = Field(default=None, description="The reposted post, if a repost.")
+    quote_of: int | None = Field(default=None, description="The quoted post, if a quote.")
+    likes: int = 0
+    reposts: int = 0
+    quotes: int = 0
 
 
 class PostPage(BaseModel):

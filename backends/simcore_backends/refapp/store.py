@@ -50,8 +50,28 @@ CREATE TABLE IF NOT EXISTS posts (
     updated_at TEXT,
     version    INTEGER NOT NULL DEFAULT 1,
     views      INTEGER NOT NULL DEFAULT 0,
-    deleted    INTEGER NOT NULL DEFAULT 0
+    deleted    INTEGER NOT NULL DEFAULT 0,
+    tag        TEXT,
+    repost_of  INTEGER REFERENCES posts(id),
+    quote_of   INTEGER REFERENCES posts(id),
+    likes      INTEGER NOT NULL DEFAULT 0,
+    reposts    INTEGER NOT NULL DEFAULT 0,
+    quotes     INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS idx_posts_tag ON posts(tag, id) WHERE deleted = 0;
+CREATE TABLE IF NOT EXISTS likes (
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    post_id    INTEGER NOT NULL REFERENCES posts(id),
+    created_at TEXT    NOT NULL,
+    PRIMARY KEY (user_id, post_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS follows (
+    follower_id INTEGER NOT NULL REFERENCES users(id),
+    followee_id INTEGER NOT NULL REFERENCES users(id),
+    created_at  TEXT    NOT NULL,
+    PRIMARY KEY (follower_id, followee_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_follows_followee ON follows(followee_id, follower_id);
 CREATE INDEX IF NOT EXISTS idx_posts_author ON posts(author_id, id);
 CREATE INDEX IF NOT EXISTS idx_posts_live ON posts(id) WHERE deleted = 0;
 CREATE TABLE IF NOT EXISTS idempotency (
@@ -64,7 +84,10 @@ CREATE TABLE IF NOT EXISTS idempotency (
 ) WITHOUT ROWID;
 """
 
-_POST_COLUMNS = "id, author_id, content, created_at, updated_at, version, views"
+_POST_COLUMNS = (
+    "id, author_id, content, created_at, updated_at, version, views,"
+    " tag, repost_of, quote_of, likes, reposts, quotes"
+)
 _SIGNUP_SCOPE = "users"
 _TOKEN_CACHE_MAX = 100_000
 
@@ -81,6 +104,8 @@ class Outcome(enum.Enum):
     OK = "ok"
     NOT_FOUND = "not_found"
     FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"  # already liked / already following
+    INVALID = "invalid"  # following oneself
 
 
 class IdempotencyConflictError(Exception):
@@ -114,6 +139,12 @@ def _post(row: sqlite3.Row) -> PostRecord:
         "updated_at": row["updated_at"],
         "version": row["version"],
         "views": row["views"],
+        "tag": row["tag"],
+        "repost_of": row["repost_of"],
+        "quote_of": row["quote_of"],
+        "likes": row["likes"],
+        "reposts": row["reposts"],
+        "quotes": row["quotes"],
     }
 
 
@@ -244,23 +275,112 @@ class Store:
     # -- posts -----------------------------------------------------------------------
 
     def create_post(
-        self, author_id: int, content: str, idempotency_key: str | None = None
-    ) -> PostRecord:
-        """Create a post by ``author_id`` and return it (or replay an idempotent retry)."""
-        digest = fingerprint("POST /posts", content)
+        self,
+        author_id: int,
+        content: str,
+        idempotency_key: str | None = None,
+        tag: str | None = None,
+        quote_of: int | None = None,
+        repost_of: int | None = None,
+    ) -> PostRecord | None:
+        """Create a post by ``author_id`` and return it (or replay an idempotent retry).
+
+        A quote or repost of a post that is missing or deleted creates nothing: ``None``.
+        """
+        digest = fingerprint("POST /posts", content, tag, quote_of, repost_of)
         scope = f"posts:{author_id}"
         with self._write() as conn:
             replay = self._replay(conn, scope, idempotency_key, digest)
             if replay is not None:
                 return replay
+            ref = quote_of if quote_of is not None else repost_of
+            if ref is not None:
+                column = "quotes" if quote_of is not None else "reposts"
+                found = conn.execute(
+                    f"UPDATE posts SET {column} = {column} + 1 WHERE id = ? AND deleted = 0"
+                    " RETURNING tag",
+                    (ref,),
+                ).fetchone()
+                if found is None:
+                    return None
+                tag = found["tag"] if tag is None else tag
             row = conn.execute(
-                "INSERT INTO posts (author_id, content, created_at) VALUES (?, ?, ?)"
-                f" RETURNING {_POST_COLUMNS}",
-                (author_id, content, _now()),
+                "INSERT INTO posts (author_id, content, created_at, tag, quote_of, repost_of)"
+                f" VALUES (?, ?, ?, ?, ?, ?) RETURNING {_POST_COLUMNS}",
+                (author_id, content, _now(), tag, quote_of, repost_of),
             ).fetchone()
             post = _post(row)
             self._remember(conn, scope, idempotency_key, digest, post)
             return post
+
+    def like_post(self, post_id: int, user_id: int) -> Change:
+        """Like a live post once: OK (with the post), CONFLICT if liked before, NOT_FOUND."""
+        with self._write() as conn:
+            live = conn.execute("SELECT 1 FROM posts WHERE id = ? AND deleted = 0", (post_id,))
+            if live.fetchone() is None:
+                return Change(Outcome.NOT_FOUND)
+            added = conn.execute(
+                "INSERT OR IGNORE INTO likes (user_id, post_id, created_at) VALUES (?, ?, ?)",
+                (user_id, post_id, _now()),
+            ).rowcount
+            if added == 0:
+                return Change(Outcome.CONFLICT)
+            row = conn.execute(
+                f"UPDATE posts SET likes = likes + 1 WHERE id = ? RETURNING {_POST_COLUMNS}",
+                (post_id,),
+            ).fetchone()
+            return Change(Outcome.OK, _post(row))
+
+    def follow(self, follower_id: int, followee_id: int) -> Outcome:
+        """Follow a user: OK, CONFLICT if already, NOT_FOUND for no such user, INVALID for oneself."""
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE id = ?", (followee_id,)).fetchone() is None:
+                return Outcome.NOT_FOUND
+            if follower_id == followee_id:
+                return Outcome.INVALID
+            added = conn.execute(
+                "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)",
+                (follower_id, followee_id, _now()),
+            ).rowcount
+            return Outcome.OK if added else Outcome.CONFLICT
+
+    def unfollow(self, follower_id: int, followee_id: int) -> Outcome:
+        """Remove a follow: OK, or NOT_FOUND when there is none."""
+        with self._write() as conn:
+            gone = conn.execute(
+                "DELETE FROM follows WHERE follower_id = ? AND followee_id = ?",
+                (follower_id, followee_id),
+            ).rowcount
+            return Outcome.OK if gone else Outcome.NOT_FOUND
+
+    def follow_counts(self, user_id: int) -> tuple[int, int] | None:
+        """(followers, following) of a user, or ``None`` if there is no such user."""
+        with self._read() as conn:
+            if conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
+                return None
+            followers = conn.execute(
+                "SELECT COUNT(*) FROM follows WHERE followee_id = ?", (user_id,)
+            ).fetchone()[0]
+            following = conn.execute(
+                "SELECT COUNT(*) FROM follows WHERE follower_id = ?", (user_id,)
+            ).fetchone()[0]
+        return int(followers), int(following)
+
+    def list_following(self, user_id: int, limit: int, before_id: int | None = None) -> list[PostRecord]:
+        """Live posts by the users ``user_id`` follows, newest first, ids below ``before_id``."""
+        sql = (
+            f"SELECT {_POST_COLUMNS} FROM posts WHERE deleted = 0 AND author_id IN"
+            " (SELECT followee_id FROM follows WHERE follower_id = ?)"
+        )
+        params: list[int] = [user_id]
+        if before_id is not None:
+            sql += " AND id < ?"
+            params.append(before_id)
+        sql += " ORDER BY id DESC LIMIT ?"
+        params.append(limit)
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [_post(row) for row in rows]
 
     def read_post(self, post_id: int) -> PostRecord | None:
         """Count one view of a live post and return it; ``None`` if missing or deleted."""
@@ -273,11 +393,18 @@ class Store:
             return None if row is None else _post(row)
 
     def list_posts(
-        self, limit: int, before_id: int | None = None, author_id: int | None = None
+        self,
+        limit: int,
+        before_id: int | None = None,
+        author_id: int | None = None,
+        tag: str | None = None,
     ) -> list[PostRecord]:
         """Return up to ``limit`` live posts, newest first, with ids below ``before_id``."""
         sql = f"SELECT {_POST_COLUMNS} FROM posts WHERE deleted = 0"
-        params: list[int] = []
+        params: list[int | str] = []
+        if tag is not None:
+            sql += " AND tag = ?"
+            params.append(tag)
         if before_id is not None:
             sql += " AND id < ?"
             params.append(before_id)

@@ -6,12 +6,18 @@ Each size runs in a fresh process so peak memory is that run's own.
 
     python benchmarks/bench_core.py                   # 10k, 100k, 1M users
     python benchmarks/bench_core.py --users 100000 --days 2
+    python benchmarks/bench_core.py --users 1000000 --plain   # without the community behaviours
+
+The default profile has every behaviour on (likes, reposts, quotes, follows,
+unfollows, the following feed, trending and follow-driven reads, tags); ``--plain``
+sets those weights and read shares to zero, to show what they cost.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -22,8 +28,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def measure(users: int, days: float, profile: str) -> dict[str, float]:
+SOCIAL_KINDS = ("like_post", "repost", "quote_post", "follow_user", "unfollow_user", "browse_following")
+
+
+def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[str, float]:
     """Run one size in this process and return its numbers."""
+    import attrs
     import numpy as np
 
     from simcore.config import with_overrides
@@ -35,6 +45,19 @@ def measure(users: int, days: float, profile: str) -> dict[str, float]:
     config = with_overrides(
         load_config(profile), population__initial_users=users, duration=f"{days * 24:g}h"
     )
+    if plain:
+        profiles = {
+            name: attrs.evolve(
+                p,
+                weights={
+                    s: {k: v for k, v in row.items() if k not in SOCIAL_KINDS}
+                    for s, row in p.weights.items()
+                },
+            )
+            for name, p in config.profiles.items()
+        }
+        targets = attrs.evolve(config.targets, trending_share=0.0, following_share=0.0)
+        config = attrs.evolve(config, profiles=profiles, targets=targets)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     sim = Simulation(config)
     mock = MockBackend()
@@ -58,6 +81,8 @@ def measure(users: int, days: float, profile: str) -> dict[str, float]:
         "ticks": config.duration_ticks,
         "actions": controller.totals.actions,
         "posts": n,
+        "likes": len(sim.community.likes),
+        "follows": len(sim.community.follows),
         "wall_s": wall,
         "user_ticks_per_s": user_ticks / wall,
         "actions_per_s": controller.totals.actions / wall,
@@ -77,10 +102,11 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="*", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--days", type=float, default=1.0)
     parser.add_argument("--profile", default=str(ROOT / "profiles" / "default.toml"))
+    parser.add_argument("--plain", action="store_true", help="community behaviours off")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # child mode
     args = parser.parse_args()
     if args.one is not None:
-        print(json.dumps(measure(args.one, args.days, args.profile)))
+        print(json.dumps(measure(args.one, args.days, args.profile, args.plain)))
         return
     rows = []
     for users in args.users:
@@ -94,6 +120,7 @@ def main() -> None:
                 str(args.days),
                 "--profile",
                 args.profile,
+                *(["--plain"] if args.plain else []),
             ],
             check=True,
             capture_output=True,
@@ -105,18 +132,20 @@ def main() -> None:
     print(
         f"\nsimcore core benchmark — {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, {args.days:g} simulated day(s), 60 s ticks, mock backend, "
-        "logging off\n"
+        f"logging off, community behaviours {'off (--plain)' if args.plain else 'on'}; "
+        f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
     )
     head = (
         f"| {'users':>9} | {'actions':>11} | {'wall s':>7} | {'user-ticks/s':>13} | {'actions/s':>10} "
-        f"| {'peak RSS MB':>11} | {'B/user':>6} |"
+        f"| {'peak RSS MB':>11} | {'B/user':>6} | {'likes':>10} | {'follows':>9} |"
     )
     print(head)
     print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
     for r in rows:
         print(
             f"| {r['users']:>9,} | {r['actions']:>11,} | {r['wall_s']:>7.2f} | {r['user_ticks_per_s'] / 1e6:>11.1f} M "
-            f"| {r['actions_per_s'] / 1e6:>8.2f} M | {r['peak_rss_mb']:>11.0f} | {r['core_bytes_per_user']:>6} |"
+            f"| {r['actions_per_s'] / 1e6:>8.2f} M | {r['peak_rss_mb']:>11.0f} | {r['core_bytes_per_user']:>6} "
+            f"| {r['likes']:>10,} | {r['follows']:>9,} |"
         )
 
 

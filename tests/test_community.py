@@ -285,3 +285,14 @@ def test_weights_may_leave_new_kinds_out() -> None:
     )
     kinds = np.concatenate([b.kind for b in batches(config)])
     assert set(np.unique(kinds).tolist()) <= {SIGN_UP, BROWSE_FEED, 2}
+
+
+def test_edge_set_lookups_in_a_large_set() -> None:
+    """Large sets and many queries (the sorted-query path) find exactly the members."""
+    keys = np.arange(0, 600_000, 7, dtype=np.int64) * 3
+    edges = EdgeSet(keys)
+    queries = np.random.default_rng(0).integers(0, 1_300_000, 5000).astype(np.int64)
+    assert np.array_equal(edges.contains(queries), np.isin(queries, keys))
+    gone = edges.remove(queries)
+    assert np.array_equal(gone, np.unique(queries[np.isin(queries, keys)]))
+    assert not edges.contains(queries).any() and len(edges) == len(keys) - len(gone)

@@ -19,6 +19,9 @@ DECIDING = (
     "world",
     "actions",
     "targets",
+    "edges",
+    "trends",
+    "community",
     "simulation",
     "errors",
 )

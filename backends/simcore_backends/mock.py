@@ -103,7 +103,9 @@ class MockBackend:
             share_ok &= ~((gone_ids[where] == share_target) & (gone_at[where] < shares))
         status[shares] = np.where(share_ok, 201, 404)
 
-        creates = np.union1d(np.flatnonzero((kind == CREATE_POST) & authorised), shares[share_ok])
+        creates = np.sort(
+            np.concatenate([np.flatnonzero((kind == CREATE_POST) & authorised), shares[share_ok]])
+        )
         new_ids = self.n_posts + np.arange(len(creates))
         total = self.n_posts + len(creates)
         self.author = _grow(self.author, total, 0)
@@ -145,7 +147,7 @@ class MockBackend:
         like_keys = edge_keys(user[targeted[like_rows]], target[like_rows])
         again = self.likes.contains(like_keys) | _repeated(like_keys)
         result[like_rows[again]] = 409
-        self.likes.add(like_keys[~again])
+        self.likes.add(like_keys[~again], checked=True)
         status[targeted] = result
         server_id[targeted] = np.where(exists, target, -1)
 
@@ -210,7 +212,7 @@ class MockBackend:
         )
         status[rows] = result
         server_id[rows] = np.where(signed, target, -1)
-        self.follows.add(keys[follow & (result == 201)])
+        self.follows.add(keys[follow & (result == 201)], checked=True)
         self.follows.remove(keys[~follow & (result == 204)])
 
     def state_arrays(self) -> dict[str, NDArray[np.int32]]:

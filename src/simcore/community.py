@@ -40,10 +40,14 @@ FOLLOW_ROUNDS = 3
 Picker = Callable[[NDArray[np.int64], int], NDArray[np.int64]]
 
 
-def _add_counts(counts: NDArray[np.int32], where: NDArray[np.int64], sign: int = 1) -> None:
+def add_counts(counts: NDArray[np.int32], where: NDArray[np.int64], sign: int = 1) -> None:
     """``counts[i] += sign`` once per occurrence of ``i`` in ``where`` (cost: len(where))."""
-    idx, times = np.unique(where, return_counts=True)
-    counts[idx] += (sign * times).astype(np.int32)
+    if len(where) == 0:
+        return
+    ordered = np.sort(where)
+    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+    times = np.diff(np.append(starts, len(ordered)))
+    counts[ordered[starts]] += (sign * times).astype(np.int32)
 
 
 class Community:
@@ -95,11 +99,12 @@ class Community:
         users: NDArray[np.int64],
         world: World,
         population: Population,
-        read_pick: Picker,
+        seen: NDArray[np.int64],
     ) -> NDArray[np.int64]:
         """Whom each user follows: back to its newest follower (reciprocity), a user drawn in
-        proportion to followers (preferential attachment), or the author of a post it would
-        read. Never itself nor someone it already follows; -1 when a few tries find none."""
+        proportion to followers (preferential attachment), or the author of ``seen``, the post
+        it would read (-1: none). Never itself nor someone it already follows; -1 when a few
+        tries find none."""
         params = self.config.follows
         target = np.full(len(users), -1, dtype=np.int64)
         pending = np.arange(len(users))
@@ -110,7 +115,7 @@ class Community:
             popular = self.follows.any_destination(
                 rng.uniform(self.seed, S_FOLLOW_PICK, tick, who, attempt)
             )
-            post = read_pick(who, attempt)
+            post = seen[pending]
             author = np.where(post >= 0, world.author[np.maximum(post, 0)], -1).astype(np.int64)
             r = params.reciprocity
             cand = np.where(
@@ -148,8 +153,8 @@ class Community:
         """Record likes (never twice); return the liked posts."""
         added = self.likes.add(edge_keys(users, posts))
         liker, post = added >> 32, added & 0xFFFFFFFF
-        _add_counts(world.likes, post)
-        _add_counts(population.n_likes, liker)
+        add_counts(world.likes, post)
+        add_counts(population.n_likes, liker)
         return post
 
     def add_follows(
@@ -161,13 +166,13 @@ class Community:
         added = self.follows.add(edge_keys(follower, followee))
         if len(added) == 0:
             return
-        _add_counts(population.following, added >> 32)
-        _add_counts(population.followers, added & 0xFFFFFFFF)
+        add_counts(population.following, added >> 32)
+        add_counts(population.followers, added & 0xFFFFFFFF)
         # the newest follower of each followee: its last follow in batch order
         was_added = np.isin(edge_keys(follower, followee), added)
         rev_followee = followee[was_added][::-1]
         rev_follower = follower[was_added][::-1]
-        dest, first = np.unique(rev_followee, return_index=True)
+        dest, first = np.unique(rev_followee, return_index=True)  # small: follows of one tick
         population.last_follower[dest] = rev_follower[first]
 
     def remove_follows(
@@ -177,8 +182,8 @@ class Community:
         removed = self.follows.remove(edge_keys(follower, np.maximum(followee, 0)))
         if len(removed) == 0:
             return
-        _add_counts(population.following, removed >> 32, -1)
-        _add_counts(population.followers, removed & 0xFFFFFFFF, -1)
+        add_counts(population.following, removed >> 32, -1)
+        add_counts(population.followers, removed & 0xFFFFFFFF, -1)
         dest = removed & 0xFFFFFFFF
         gone = population.last_follower[dest] == (removed >> 32)
         population.last_follower[dest[gone]] = -1

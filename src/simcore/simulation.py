@@ -43,7 +43,7 @@ from simcore.actions import (
     ActionBatch,
     KindTables,
 )
-from simcore.community import Community
+from simcore.community import Community, add_counts
 from simcore.config import Config
 from simcore.durations import parse_seconds
 from simcore.routine import MINUTES_PER_DAY, NEVER, CompiledRoutine
@@ -256,22 +256,32 @@ class Simulation:
                 following,
             )
 
-        reading = np.flatnonzero((kind == READ_POST) | (kind == LIKE_POST))
-        post[reading] = pick(users[reading])
-        liking = reading[kind[reading] == LIKE_POST]
-        has = liking[post[liking] >= 0]
-        post[has[community.already_liked(users[has], post[has])]] = -1
-        sharing = np.flatnonzero((kind == REPOST) | (kind == QUOTE_POST))
-        ref[sharing] = pick(users[sharing])
+        # one read-like pick for everyone who needs a post to look at
+        looking = np.flatnonzero(
+            (kind == READ_POST)
+            | (kind == LIKE_POST)
+            | (kind == REPOST)
+            | (kind == QUOTE_POST)
+            | (kind == FOLLOW_USER)
+        )
+        seen = pick(users[looking])
+        k = kind[looking]
+        on_post = (k == READ_POST) | (k == LIKE_POST)
+        post[looking[on_post]] = seen[on_post]
+        shares = (k == REPOST) | (k == QUOTE_POST)
+        ref[looking[shares]] = seen[shares]
+        liking = looking[(k == LIKE_POST) & (seen >= 0)]
+        post[liking[community.already_liked(users[liking], post[liking])]] = -1
         for code, stream in (
             (UPDATE_POST, S_UPDATE),
             (DELETE_POST, S_DELETE),
         ):
             own = np.flatnonzero(kind == code)
             post[own] = own_targets(seed, stream, tick, users[own], pop, world, targets.newest_own_post)
-        follow = np.flatnonzero(kind == FOLLOW_USER)
-        if len(follow):
-            ref[follow] = community.follow_targets(tick, users[follow], world, pop, pick)
+        follows = k == FOLLOW_USER
+        if follows.any():
+            follow = looking[follows]
+            ref[follow] = community.follow_targets(tick, users[follow], world, pop, seen[follows])
         unfollow = np.flatnonzero(kind == UNFOLLOW_USER)
         ref[unfollow] = community.unfollow_targets(tick, users[unfollow])
         needs_post = (
@@ -396,7 +406,7 @@ class Simulation:
         world.updated_tick[post[updates]] = tick
         world.deleted_tick[post[deletes]] = tick
 
-        creating = np.union1d(np.flatnonzero(kind == CREATE_POST), shared_rows)
+        creating = np.sort(np.concatenate([np.flatnonzero(kind == CREATE_POST), shared_rows]))
         authors = user[creating]
         refs = ref[creating].astype(np.int64)
         is_share = refs >= 0
@@ -408,8 +418,8 @@ class Simulation:
         pop.n_posts[authors] += 1
         shared = ref[shared_rows].astype(np.int64)
         reposted = kind[shared_rows] == REPOST
-        np.add.at(world.reposts, shared[reposted], 1)
-        np.add.at(world.quotes, shared[~reposted], 1)
+        add_counts(world.reposts, shared[reposted])
+        add_counts(world.quotes, shared[~reposted])
 
         follows = np.flatnonzero(kind == FOLLOW_USER)
         community.add_follows(user[follows].astype(np.int64), ref[follows].astype(np.int64), pop)

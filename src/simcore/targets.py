@@ -55,24 +55,31 @@ def read_targets(
     for attempt in range(READ_ROUNDS):
         who = users[pending]
         mode = rng.uniform(seed, S_READ_MODE, tick, who, attempt)
-        popular = mode < popular_share
-        popular &= remembered > 0
-        ring = rng.integers(seed, S_READ_RING, tick, who, max(remembered, 1), attempt)
-        from_ring = world.recent_reads[ring].astype(np.int64)
-        age = np.floor(rng.exponential(seed, S_READ_AGE, tick, who, attempt) * mean_age)
-        lo, hi = world.posts_created_at((tick - 1 - age).astype(np.int64))
-        pick = rng.uniform(seed, S_READ_PICK, tick, who, attempt)
-        recent = np.where(hi > lo, lo + (pick * (hi - lo)).astype(np.int64), hi - 1)
-        candidate = np.where(popular, from_ring, recent)
+        candidate = np.full(len(who), -1, dtype=np.int64)
+        # each source draws only for the readers that use it (keyed draws: the same values)
+        source = np.zeros(len(who), dtype=np.int8)  # 0 age, 1 ring, 2 trending, 3 following
+        if remembered > 0:
+            source[mode < popular_share] = 1
         low = popular_share
-        for source in (trending, following):
-            if source is None or source[0] <= 0:
-                continue
-            share, picker = source
-            chosen = np.flatnonzero((mode >= low) & (mode < low + share))
-            low += share
-            if len(chosen):
-                candidate[chosen] = picker(who[chosen], attempt)
+        for code, extra in ((2, trending), (3, following)):
+            if extra is not None and extra[0] > 0:
+                source[(mode >= low) & (mode < low + extra[0])] = code
+                low += extra[0]
+        ring_rows = np.flatnonzero(source == 1)
+        if len(ring_rows):
+            ring = rng.integers(seed, S_READ_RING, tick, who[ring_rows], max(remembered, 1), attempt)
+            candidate[ring_rows] = world.recent_reads[ring]
+        age_rows = np.flatnonzero(source == 0)
+        if len(age_rows):
+            aged = who[age_rows]
+            age = np.floor(rng.exponential(seed, S_READ_AGE, tick, aged, attempt) * mean_age)
+            lo, hi = world.posts_created_at((tick - 1 - age).astype(np.int64))
+            pick = rng.uniform(seed, S_READ_PICK, tick, aged, attempt)
+            candidate[age_rows] = np.where(hi > lo, lo + (pick * (hi - lo)).astype(np.int64), hi - 1)
+        for code, extra in ((2, trending), (3, following)):
+            rows = np.flatnonzero(source == code)
+            if extra is not None and len(rows):
+                candidate[rows] = extra[1](who[rows], attempt)
         valid = (candidate >= 0) & (candidate < n)
         valid[valid] &= world.deleted_tick[candidate[valid]] < 0
         target[pending[valid]] = candidate[valid]

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.config import Trends
+from simcore.edges import sorted_unique
 from simcore.user import Population
 from simcore.world import World
 
@@ -57,7 +58,7 @@ class TrendModel:
         self, world: World, population: Population, touched: NDArray[np.int64], tick: int
     ) -> None:
         """Re-rank the pool with the posts touched in ``tick`` (call after its effects apply)."""
-        cand = np.unique(np.concatenate([world.trend_pool.astype(np.int64), touched]))
+        cand = sorted_unique(np.concatenate([world.trend_pool.astype(np.int64), touched]))
         cand = cand[(cand >= 0) & (cand < world.n)]
         cand = cand[world.deleted_tick[cand] < 0]
         if len(cand) > self.params.pool:

@@ -1,0 +1,619 @@
+"""Backend benchmark: one scenario through mock, testclient and http, then requests/s per client core.
+
+Part 1, "scenario": the same config and seed run through the mock, testclient and http
+backends (http against the reference app under uvicorn on a free 127.0.0.1 port,
+started and stopped here), with actions/s and p50/p99 latency per backend. The three
+runs must produce the same action stream (checked) and should get the same statuses.
+
+Part 2, "throughput": request throughput per client core against the same fast server
+(nginx from Debian's packages with a fixed JSON body, then the reference app), client
+and server pinned to different cores (``taskset``), the same concurrency for every client:
+simcore's http backend with the simulation running (a real ``simcore run``), a raw
+aiohttp loop (asyncio and uvloop), Locust's FastHttpUser, and wrk as the C ceiling.
+Clients run in rounds, interleaved, and the median round counts, because other work on
+the machine moves single numbers. Target: simcore http >= 1.3x Locust against nginx.
+
+Every load is bounded in requests and in time and goes only to 127.0.0.1. The tables are
+printed and written to the "Backends" section of benchmarks/RESULTS.md (--no-record: not).
+
+    python benchmarks/bench_backends.py            # both parts, ~5 minutes
+    python benchmarks/bench_backends.py --quick    # smaller and one round: < 60 s
+    python benchmarks/bench_backends.py --part throughput --rounds 5 --seconds 15
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from rich.console import Console
+from rich.table import Table
+
+import clients
+import servers
+from clients import ClientError, Measurement
+from simcore.actions import KIND_NAMES, ActionBatch
+from simcore.backend import ErrorKind, Outcomes, available_backends, load_backend
+from simcore.config import Config, dump_config, load_config, with_overrides
+from simcore.controller import Controller
+from simcore.simulation import Simulation
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+PROFILE = ROOT / "profiles" / "default.toml"
+RESULTS = HERE / "RESULTS.md"
+SECTION = "## Backends"
+EVENING = dt.datetime(2026, 1, 5, 19, 0)  # a Monday evening: most users are relaxing and active
+TARGET = 1.3  # simcore http / Locust FastHttpUser, against nginx
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+
+
+# --------------------------------------------------------------------------- part 1: scenario
+
+
+class OutcomeSink:
+    """Keeps every outcome (a few bytes per action) for percentiles and status counts."""
+
+    def __init__(self) -> None:
+        self.parts: list[Outcomes] = []
+        self.kinds: list[NDArray[np.uint8]] = []
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        """Keep the batch's kinds and outcomes."""
+        self.parts.append(outcomes)
+        self.kinds.append(batch.kind)
+
+    def close(self) -> None:
+        """Nothing to flush."""
+
+    def joined(self, name: str) -> NDArray[Any]:
+        """One outcome field over the whole run."""
+        arrays = [getattr(p, name) for p in self.parts]
+        return np.concatenate(arrays) if arrays else np.zeros(0)
+
+
+@dataclass
+class ScenarioRow:
+    """One backend's run of the scenario."""
+
+    backend: str
+    actions: int
+    seconds: float
+    kinds: dict[str, int]
+    statuses: dict[int, int]
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    sent: int = 0
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        """Actions per wall-clock second of the run loop (stepping included)."""
+        return self.actions / self.seconds if self.seconds > 0 else 0.0
+
+
+def scenario_config(users: int, duration: str, seed: int = 42) -> Config:
+    """The default profile from a Monday 19:00, with ``users`` initial users for ``duration``."""
+    return with_overrides(
+        load_config(PROFILE),
+        seed=seed,
+        start=EVENING,
+        duration=duration,
+        population__initial_users=users,
+        population__max_users=max(users * 2, 1000),
+    )
+
+
+def run_scenario(name: str, config: Config, options: dict[str, Any], timeout: float) -> ScenarioRow:
+    """Run ``config`` through the backend ``name`` in this process and measure it."""
+    backend = load_backend(name, **options)
+    sink = OutcomeSink()
+    controller = Controller(Simulation(config), backend, [sink])
+    began = time.perf_counter()
+    try:
+        controller.open()
+        for _ in range(config.duration_ticks):
+            controller.run_tick()
+            if time.perf_counter() - began > timeout:
+                raise ClientError(f"{name}: scenario took over {timeout:.0f} s; stopped")
+    finally:
+        controller.close()
+    seconds = time.perf_counter() - began
+    latency = sink.joined("latency_ms").astype(np.float64)
+    error = sink.joined("error")
+    status = sink.joined("status")
+    sent = (error != ErrorKind.SKIPPED) & (error != ErrorKind.INJECTED)
+    measured = latency[sent]
+    has_latency = bool(measured.size) and bool(measured.max() > 0)
+    codes, counts = np.unique(status, return_counts=True)
+    kinds = np.bincount(np.concatenate(sink.kinds or [np.zeros(0, np.uint8)]), minlength=len(KIND_NAMES))
+    return ScenarioRow(
+        backend=name,
+        actions=len(status),
+        seconds=seconds,
+        kinds=dict(zip(KIND_NAMES, [int(k) for k in kinds])),
+        statuses=dict(zip(codes.tolist(), counts.tolist())),
+        p50_ms=float(np.percentile(measured, 50)) if has_latency else None,
+        p99_ms=float(np.percentile(measured, 99)) if has_latency else None,
+        sent=int(sent.sum()),
+    )
+
+
+def part_scenario(args: argparse.Namespace) -> tuple[Table, list[str]]:
+    """Part 1: the scenario through mock, testclient and http; returns the table and notes."""
+    config = scenario_config(args.users, args.duration, args.seed)
+    installed = available_backends()
+    rows: list[ScenarioRow] = []
+    notes: list[str] = []
+    for name in ("mock", "testclient", "http"):
+        if name not in installed:
+            notes.append(f"backend '{name}' is not installed (yet); skipped")
+            continue
+        console.print(f"[dim]scenario: {name} …[/]")
+        try:
+            if name == "http":
+                with servers.RefApp(core=args.server_core) as app:
+                    rows.append(run_scenario(name, config, {"target": app.url}, args.timeout))
+            else:
+                rows.append(run_scenario(name, config, {}, args.timeout))
+        except (ClientError, RuntimeError) as exc:
+            notes.append(f"{name}: {exc}")
+    if rows:
+        reference = rows[0]
+        for row in rows[1:]:
+            if row.kinds != reference.kinds:
+                raise SystemExit(
+                    f"action streams differ: {reference.backend} {reference.kinds} vs {row.backend} {row.kinds}"
+                )
+            if row.statuses != reference.statuses:
+                notes.append(
+                    f"statuses differ: {reference.backend} {reference.statuses} vs {row.backend} {row.statuses}"
+                )
+        notes.append(
+            f"the same action stream through every backend: {reference.actions:,} actions "
+            + ", ".join(f"{k} {v:,}" for k, v in reference.kinds.items())
+        )
+    table = Table(
+        title=f"scenario: default profile, {args.users:,} users from Mon 19:00 for {args.duration}, seed {args.seed}"
+    )
+    for column in ("backend", "actions", "wall s", "actions/s", "p50 ms", "p99 ms", "statuses"):
+        table.add_column(column, justify="left" if column in ("backend", "statuses") else "right")
+    for row in rows:
+        table.add_row(
+            row.backend,
+            f"{row.actions:,}",
+            f"{row.seconds:.2f}",
+            f"{row.rate:,.0f}",
+            _ms(row.p50_ms),
+            _ms(row.p99_ms),
+            " ".join(f"{k}:{v:,}" for k, v in sorted(row.statuses.items())),
+        )
+    return table, notes
+
+
+# --------------------------------------------------------------------------- part 2: throughput
+
+
+@dataclass
+class Plan:
+    """What every client sends to one server."""
+
+    server: str
+    base_url: str
+    path: str
+    headers: dict[str, str]
+    requests: int
+    seconds: float
+    sim_config: Path
+    sim_actions: int
+    results: dict[str, list[Measurement]] = field(default_factory=dict)
+
+
+def _sign_up(base_url: str) -> str:
+    """Sign one user up on the reference app; return its token."""
+    request = urllib.request.Request(
+        base_url + "/users",
+        data=b'{"name":"bench"}',
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        token: str = json.loads(response.read())["token"]
+        return token
+
+
+def _planned_actions(config: Config) -> int:
+    """How many actions the scenario has (the mock backend runs it in well under a second)."""
+    controller = Controller(Simulation(config), load_backend("mock"))
+    controller.run(config.duration_ticks)
+    controller.close()
+    return int(controller.totals.actions)
+
+
+def _clients(args: argparse.Namespace, plan: Plan) -> list[tuple[str, Callable[[], Measurement]]]:
+    core, n, url = args.client_core, args.concurrency, plan.base_url + plan.path
+    chosen: list[tuple[str, Callable[[], Measurement]]] = []
+    if "simcore" in args.clients:
+        extra = shlex.split(args.simcore_args)
+        chosen.append(
+            (
+                "simcore",
+                lambda: clients.simcore_http(
+                    plan.server, plan.base_url, plan.sim_config, core, args.timeout, extra
+                ),
+            )
+        )
+    if "aiohttp" in args.clients:
+        chosen.append(
+            (
+                "aiohttp",
+                lambda: clients.raw_aiohttp(
+                    plan.server, url, plan.requests, n, plan.seconds, core, False, plan.headers
+                ),
+            )
+        )
+    if "uvloop" in args.clients:
+        chosen.append(
+            (
+                "uvloop",
+                lambda: clients.raw_aiohttp(
+                    plan.server, url, plan.requests, n, plan.seconds, core, True, plan.headers
+                ),
+            )
+        )
+    if "locust" in args.clients:
+        token = plan.headers.get("Authorization", "").removeprefix("Bearer ")
+        chosen.append(
+            (
+                "locust",
+                lambda: clients.locust_fast(
+                    plan.server,
+                    plan.base_url,
+                    plan.path,
+                    plan.requests,
+                    n,
+                    plan.seconds,
+                    core,
+                    token,
+                    args.locust_processes,
+                ),
+            )
+        )
+    if "wrk" in args.clients:
+        chosen.append(
+            (
+                "wrk",
+                lambda: clients.wrk(
+                    plan.server, url, plan.requests * 10, n, plan.seconds, core, plan.headers
+                ),
+            )
+        )
+    return chosen
+
+
+def _run_rounds(args: argparse.Namespace, plan: Plan, notes: list[str]) -> None:
+    chosen = _clients(args, plan)
+    for round_no in range(args.rounds):
+        # rotate the order so no client always runs right after another
+        order = chosen[round_no % len(chosen) :] + chosen[: round_no % len(chosen)]
+        for key, run in order:
+            console.print(
+                f"[dim]throughput: {plan.server} · {key} · round {round_no + 1}/{args.rounds} …[/]"
+            )
+            try:
+                plan.results.setdefault(key, []).append(run())
+            except ClientError as exc:
+                notes.append(f"{plan.server} · {key}: {exc}")
+
+
+def median_of(runs: Sequence[Measurement]) -> Measurement:
+    """The run with the median throughput (the lower middle one for an even count)."""
+    ranked = sorted(runs, key=lambda m: m.rps)
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def part_throughput(
+    args: argparse.Namespace, tmp: Path
+) -> tuple[list[Table], list[str], dict[str, float]]:
+    """Part 2: every client against nginx, then against the reference app."""
+    notes: list[str] = []
+    ratios: dict[str, float] = {}
+    tables: list[Table] = []
+    for server_name in args.servers:
+        sim_users = (
+            args.sim_users if server_name == "nginx" else max(100, args.sim_users // args.app_scale)
+        )
+        sim = scenario_config(sim_users, args.sim_duration, args.seed)
+        sim_file = tmp / f"sim-{server_name}.toml"
+        sim_file.write_text(dump_config(sim))
+        requests = (
+            args.requests if server_name == "nginx" else max(1000, args.requests // args.app_scale)
+        )
+        server: servers._Server
+        server = (
+            servers.Nginx(args.server_core)
+            if server_name == "nginx"
+            else servers.RefApp(args.server_core)
+        )
+        with server:
+            headers: dict[str, str] = {}
+            if server_name == "refapp":
+                headers = {"Authorization": f"Bearer {_sign_up(server.url)}"}
+            plan = Plan(
+                server=server_name,
+                base_url=server.url,
+                path="/posts?limit=20",
+                headers=headers,
+                requests=requests,
+                seconds=args.seconds,
+                sim_config=sim_file,
+                sim_actions=_planned_actions(sim),
+            )
+            _run_rounds(args, plan, notes)
+        tables.append(_throughput_table(args, plan, sim_users))
+        best = {k: median_of(v) for k, v in plan.results.items() if v}
+        if "simcore" in best and "locust" in best and best["locust"].rps > 0:
+            ratios[server_name] = best["simcore"].rps / best["locust"].rps
+    return tables, notes, ratios
+
+
+def _throughput_table(args: argparse.Namespace, plan: Plan, sim_users: int) -> Table:
+    what = "nginx, fixed JSON body" if plan.server == "nginx" else "reference app (uvicorn, SQLite)"
+    table = Table(
+        title=(
+            f"throughput vs {what}: {args.concurrency} in flight, server on core "
+            f"{_core(args.server_core)}, client on core {_core(args.client_core)}, "
+            f"median of {args.rounds} round(s)"
+        )
+    )
+    columns = ["client", "requests", "req/s", "× locust", "client CPU", "req/s per client core"]
+    columns += ["p50 ms", "p99 ms", "errors", "each round (req/s)"]
+    for column in columns:
+        table.add_column(
+            column, justify="left" if column in ("client", "each round (req/s)") else "right"
+        )
+    locust = median_of(plan.results["locust"]).rps if plan.results.get("locust") else None
+    for runs in plan.results.values():
+        if not runs:
+            continue
+        m = median_of(runs)
+        per_core = m.rps / m.busy if m.busy else None
+        table.add_row(
+            m.client,
+            f"{m.requests:,}",
+            f"{m.rps:,.0f}",
+            f"{m.rps / locust:.2f}" if locust else "–",
+            f"{100 * m.busy:.0f}%" if m.busy is not None else "–",
+            f"{per_core:,.0f}" if per_core else "–",
+            _ms(m.p50_ms),
+            _ms(m.p99_ms),
+            f"{m.errors:,}",
+            " ".join(f"{r.rps:,.0f}" for r in runs),
+        )
+    sim_note = (
+        f"simcore: default profile, {sim_users:,} users from Mon 19:00 for {args.sim_duration} "
+        f"({plan.sim_actions:,} actions incl. sign-ups); others: GET {plan.path}"
+        + (" with one user's bearer token" if plan.headers else "")
+    )
+    table.caption = sim_note
+    return table
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _core(core: int | None) -> str:
+    return "any" if core is None else str(core)
+
+
+def machine() -> str:
+    """CPU model and core count (from lscpu), Python version, load when the run started."""
+    model = platform.processor() or "unknown CPU"
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                model = line.split(":", 1)[1].strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}; load average at start {load}"
+    )
+
+
+def markdown(table: Table) -> str:
+    """A rich table as a GitHub-flavoured markdown table (title as a bold line above)."""
+    header = [str(c.header) for c in table.columns]
+    cells = [[str(cell) for cell in column.cells] for column in table.columns]
+    lines = [f"**{table.title}**", "", "| " + " | ".join(header) + " |"]
+    lines.append("|" + "|".join("---" if c.justify == "left" else "---:" for c in table.columns) + "|")
+    for row in zip(*cells):
+        lines.append("| " + " | ".join(row) + " |")
+    if table.caption:
+        lines += ["", f"_{table.caption}_"]
+    return "\n".join(lines)
+
+
+def record(section: str, path: Path = RESULTS) -> None:
+    """Replace (or append) the "## Backends" section of ``path``, atomically."""
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    start = text.find(SECTION + "\n")
+    if start >= 0:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + ("\n" + text[end + 1 :] if end >= 0 else "")
+    else:
+        text = text.rstrip("\n") + "\n\n" + section
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(text if text.endswith("\n") else text + "\n")
+    tmp.replace(path)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="bench_backends.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes and one round: < 60 s")
+    parser.add_argument(
+        "--part",
+        choices=("scenario", "throughput", "all"),
+        default="all",
+        help="what to run (default all)",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="simulation seed (default 42)")
+    g = parser.add_argument_group("part 1: scenario through mock, testclient, http")
+    g.add_argument("--users", type=int, help="initial users (default 2000; quick 500)")
+    g.add_argument("--duration", help="simulated time from Mon 19:00 (default 1h; quick 30m)")
+    g = parser.add_argument_group("part 2: throughput per client core")
+    g.add_argument(
+        "--servers", default="nginx,refapp", help="comma-separated: nginx, refapp (default both)"
+    )
+    g.add_argument(
+        "--clients",
+        default="simcore,aiohttp,uvloop,locust,wrk",
+        help="comma-separated: simcore, aiohttp, uvloop, locust, wrk (default all)",
+    )
+    g.add_argument(
+        "--concurrency", type=int, default=64, help="requests in flight, every client (default 64)"
+    )
+    g.add_argument(
+        "--requests",
+        type=int,
+        help="request budget of raw/locust per run vs nginx (default 200000; quick 40000)",
+    )
+    g.add_argument(
+        "--seconds", type=float, help="time bound of raw/locust/wrk per run (default 10; quick 3)"
+    )
+    g.add_argument(
+        "--sim-users", type=int, help="simcore's initial users vs nginx (default 40000; quick 10000)"
+    )
+    g.add_argument("--sim-duration", help="simcore's simulated time (default 1h; quick 30m)")
+    g.add_argument(
+        "--app-scale",
+        type=int,
+        default=10,
+        help="divide requests and sim users by this against the slower reference app (default 10)",
+    )
+    g.add_argument(
+        "--rounds",
+        type=int,
+        help="interleaved rounds per client; the median counts (default 3; quick 1)",
+    )
+    g.add_argument("--locust-processes", type=int, default=1, help="locust --processes (default 1)")
+    g.add_argument("--simcore-args", default="", help="extra arguments for `simcore run` (quoted)")
+    g.add_argument("--server-core", type=int, default=0, help="core for the server (default 0)")
+    g.add_argument("--client-core", type=int, default=1, help="core for the client (default 1)")
+    g.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="kill any single run after this long (s)"
+    )
+    parser.add_argument("--no-record", action="store_true", help="do not update benchmarks/RESULTS.md")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    defaults = {
+        "users": 500 if quick else 2000,
+        "duration": "30m" if quick else "1h",
+        "requests": 40_000 if quick else 200_000,
+        "seconds": 3.0 if quick else 10.0,
+        "sim_users": 10_000 if quick else 40_000,
+        "sim_duration": "30m" if quick else "1h",
+        "rounds": 1 if quick else 3,
+    }
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    args.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    unknown = set(args.servers) - {"nginx", "refapp"} | set(args.clients) - {
+        "simcore",
+        "aiohttp",
+        "uvloop",
+        "locust",
+        "wrk",
+    }
+    if unknown:
+        parser.error(f"unknown server or client: {', '.join(sorted(unknown))}")
+    if args.no_pin or not servers.can_pin(args.server_core, args.client_core):
+        if not args.no_pin:
+            console.print("[yellow]taskset or the cores are not available: running unpinned[/]")
+        args.server_core = args.client_core = None
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the chosen parts, print the tables, record them."""
+    args = parse_args(argv)
+    started = dt.datetime.now(dt.timezone.utc)
+    about = machine()
+    console.print(f"[bold]backend benchmark[/] · {about}")
+    tables: list[Table] = []
+    notes: list[str] = []
+    ratios: dict[str, float] = {}
+    if args.part in ("scenario", "all"):
+        table, found = part_scenario(args)
+        tables.append(table)
+        notes += found
+        console.print(table)
+    if args.part in ("throughput", "all"):
+        with tempfile.TemporaryDirectory(prefix="simcore-bench-") as tmp:
+            found_tables, found, ratios = part_throughput(args, Path(tmp))
+        tables += found_tables
+        notes += found
+        for table in found_tables:
+            console.print(table)
+    verdicts = []
+    for server_name, ratio in ratios.items():
+        ok = ratio >= TARGET
+        verdicts.append(
+            f"{server_name}: simcore http / Locust FastHttpUser = {ratio:.2f}× "
+            f"(target ≥ {TARGET}×{', the target is for nginx' if server_name != 'nginx' else ''}): "
+            + ("met" if ok else "MISSED")
+        )
+    for line in notes + verdicts:
+        console.print(("[red]" if "MISSED" in line else "[dim]") + line + "[/]")
+    if not args.no_record:
+        command = "python benchmarks/bench_backends.py " + " ".join(
+            shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+        )
+        body = [
+            SECTION,
+            "",
+            f"- date: {started:%Y-%m-%d %H:%M} UTC",
+            f"- machine: {about}",
+            f"- command: `{command.strip()}`",
+            "",
+        ]
+        for table in tables:
+            body += [markdown(table), ""]
+        body += [f"- {line}" for line in notes + verdicts]
+        record("\n".join(body) + "\n")
+        console.print(f"[dim]recorded in {RESULTS.relative_to(ROOT)}[/]")
+    return 0 if all(r >= TARGET for k, r in ratios.items() if k == "nginx") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,12 +14,15 @@ from hypothesis import HealthCheck, settings
 
 from simcore.config import Config, load_config, with_overrides
 
-settings.register_profile("fast", max_examples=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=500, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "fast", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "ci", max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +41,8 @@ def small_config(default_config: Config) -> Config:
     import datetime as dt
 
     return with_overrides(
-        default_config, population__initial_users=200, duration="6h",
+        default_config,
+        population__initial_users=200,
+        duration="6h",
         start=dt.datetime(2026, 1, 5, 6, 0),
     )

@@ -254,9 +254,7 @@ def test_sign_up_retry_with_idempotency_key_creates_one_user(
     assert count(db_path, "users") == 1
     other = client.post("/users", json=body, headers={"Idempotency-Key": "signup-2"})
     assert other.json()["id"] != first.json()["id"]
-    conflict = client.post(
-        "/users", json={"name": "mallory"}, headers={"Idempotency-Key": "signup-1"}
-    )
+    conflict = client.post("/users", json={"name": "mallory"}, headers={"Idempotency-Key": "signup-1"})
     assert conflict.status_code == 422
     assert count(db_path, "users") == 2
 
@@ -275,9 +273,7 @@ def test_post_retry_with_idempotency_key_creates_one_post(
     assert first.headers["location"] == again.headers["location"]
     assert count(db_path, "posts") == 1
     # Keys are scoped per user: bob's "post-1" is a different post.
-    bobs = client.post(
-        "/posts", json={"content": "once"}, headers=bob | {"Idempotency-Key": "post-1"}
-    )
+    bobs = client.post("/posts", json={"content": "once"}, headers=bob | {"Idempotency-Key": "post-1"})
     assert bobs.status_code == 201 and bobs.json()["id"] != first.json()["id"]
     # The same key with a different body is refused and creates nothing.
     clash = client.post("/posts", json={"content": "twice"}, headers=keyed)
@@ -331,9 +327,7 @@ def test_openapi_lists_all_routes(client: TestClient) -> None:
     assert "Location" in paths["/posts"]["post"]["responses"]["201"]["headers"]
     assert {"401", "403", "404"} <= set(paths["/posts/{post_id}"]["put"]["responses"])
     assert "204" in paths["/posts/{post_id}"]["delete"]["responses"]
-    assert {"PostOut", "PostPage", "UserOut", "PostIn", "UserIn"} <= set(
-        spec["components"]["schemas"]
-    )
+    assert {"PostOut", "PostPage", "UserOut", "PostIn", "UserIn"} <= set(spec["components"]["schemas"])
 
 
 def test_data_survives_a_restart_and_db_is_wal(db_path: pathlib.Path) -> None:
@@ -346,9 +340,7 @@ def test_data_survives_a_restart_and_db_is_wal(db_path: pathlib.Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_app_from_env_reads_db_path(
-    tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_app_from_env_reads_db_path(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "env.db"
     monkeypatch.setenv(DB_ENV_VAR, str(path))
     with TestClient(app_from_env()) as c:
@@ -369,9 +361,7 @@ _ops = st.one_of(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(_ops, max_size=40), limit=st.integers(1, 7))
-def test_random_sequences_keep_feed_equal_to_model(
-    ops: list[tuple[str, int, Any]], limit: int
-) -> None:
+def test_random_sequences_keep_feed_equal_to_model(ops: list[tuple[str, int, Any]], limit: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, TestClient(create_app(f"{tmp}/p.db")) as c:
         users = [sign_up(c, f"user{i}") for i in range(N_USERS)]
         model: dict[int, dict[str, Any]] = {}  # live posts: id -> author, content, version, views
@@ -403,8 +393,7 @@ def test_random_sequences_keep_feed_equal_to_model(
         viewer = users[0][1]
         assert walk_feed(c, viewer, limit) == sorted(model, reverse=True)
         items = {
-            p["id"]: p
-            for p in c.get("/posts", params={"limit": 100}, headers=viewer).json()["items"]
+            p["id"]: p for p in c.get("/posts", params={"limit": 100}, headers=viewer).json()["items"]
         }
         for pid, m in model.items():
             got = items[pid]

@@ -13,12 +13,13 @@ from rich.table import Table
 
 from simcore import __version__, rundir
 from simcore.actionlog import JsonlSink
-from simcore.backend import available_backends, load_backend
+from simcore.backend import BackendContext, available_backends, load_backend
 from simcore.config import Config, dump_config, load_config, with_overrides
 from simcore.controller import Controller, HourReport, Sink
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import SimcoreError, UsageError
 from simcore.simulation import Simulation
+from simcore.validate import target_problem
 
 SHORT = {
     "sign_up": "signup",
@@ -74,6 +75,22 @@ def _apply_options(config: Config, seed: int | None, duration: str | None, users
         changes["population__initial_users"] = users
         if users > config.population.max_users:
             changes["population__max_users"] = users
+    return with_overrides(config, **changes) if changes else config
+
+
+def _backend_options(
+    config: Config, backend_name: str | None, target: str | None, app_spec: str | None
+) -> Config:
+    changes: dict[str, Any] = {}
+    if backend_name is not None:
+        changes["backend__name"] = backend_name
+    if target is not None:
+        problem = target_problem(target)
+        if problem:
+            raise UsageError(f"--target: {problem}")
+        changes["backend__target"] = target
+    if app_spec is not None:
+        changes["backend__app"] = app_spec
     return with_overrides(config, **changes) if changes else config
 
 
@@ -135,6 +152,17 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     metavar="PATH|none",
     help="Action log file, or 'none' (default: RUN_DIR/actions.jsonl).",
 )
+@click.option(
+    "--target",
+    metavar="URL",
+    help="Base URL of the server the http backend drives (backend.target), e.g. http://127.0.0.1:8000.",
+)
+@click.option(
+    "--app",
+    "app_spec",
+    metavar="MODULE:ATTR",
+    help="FastAPI app the testclient backend drives (backend.app; default: the reference app).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
 def run(
     config_file: Path,
@@ -144,14 +172,29 @@ def run(
     users: int | None,
     out_dir: Path | None,
     log_path: str | None,
+    target: str | None,
+    app_spec: str | None,
     quiet: bool,
 ) -> None:
     """Run the simulation described by CONFIG (a TOML profile)."""
     config = _apply_options(load_config(config_file), seed, duration, users)
-    backend = load_backend(backend_name or config.backend.name)
-    directory = out_dir or rundir.choose(Path(config.output.directory), config_file.stem, config.seed)
-    rundir.prepare(directory, config)
+    config = _backend_options(config, backend_name, target, app_spec)
+    options = {"target": target} if target is not None else {}
+    if app_spec is not None:
+        options["app"] = app_spec
+    backend = load_backend(config.backend.name, **options)
     sim = Simulation(config)
+    # open the backend first: an unreachable target or an app that does not import is
+    # reported before anything is written
+    backend.open(BackendContext(config, sim.seed))
+    try:
+        directory = out_dir or rundir.choose(
+            Path(config.output.directory), config_file.stem, config.seed
+        )
+        rundir.prepare(directory, config)
+    except BaseException:
+        backend.close()
+        raise
     console = Console(highlight=False, soft_wrap=True)
     sinks: list[Sink] = []
     log_choice = log_path if log_path is not None else config.output.log
@@ -168,7 +211,7 @@ def run(
             )
         )
     on_hour = None if quiet else (lambda report: _hour_line(console, report))
-    controller = Controller(sim, backend, sinks, on_hour=on_hour)
+    controller = Controller(sim, backend, sinks, on_hour=on_hour, opened=True)
     if not quiet:
         console.print(
             f"[bold]simcore[/] {config_file} seed {config.seed} · backend {backend.name} · "
@@ -191,6 +234,64 @@ def run(
             f"[yellow]stopped by Ctrl-C after tick {sim.tick - 1}; everything up to it is in the log[/]"
         )
         sys.exit(130)
+
+
+@main.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("simcore-app.db"),
+    show_default=True,
+    help="SQLite database file (created if missing).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="uvicorn's log level (info logs every request).",
+)
+def serve(db_path: Path, host: str, port: int, log_level: str) -> None:
+    """Serve the reference social app with uvicorn (stop with Ctrl-C).
+
+    \b
+    Then, in another terminal:
+      simcore run profiles/default.toml --backend http --target http://HOST:PORT
+    """
+    try:
+        import uvicorn
+
+        from simcore_backends.refapp import create_app
+    except ImportError as exc:
+        raise UsageError(
+            f"simcore serve needs FastAPI and uvicorn ({exc}); install them with pip install 'simcore[app]'"
+        ) from None
+    if db_path.parent != Path() and not db_path.parent.is_dir():
+        raise UsageError(f"--db: the directory '{db_path.parent}' does not exist; create it first")
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port or --host"
+        ) from None
+    try:
+        app = create_app(db_path)
+    except Exception as exc:  # sqlite3 errors: not a database, read-only, locked
+        raise UsageError(f"--db {db_path}: cannot open the database: {exc}") from None
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold]simcore serve[/]  reference app on http://{host}:{port}  database {db_path}  "
+        "(Ctrl-C stops; API docs at /docs)"
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+    console.print("[dim]stopped[/]")
 
 
 @main.group()

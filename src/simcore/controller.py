@@ -79,7 +79,9 @@ class Controller:
         backend: Backend,
         sinks: list[Sink] | None = None,
         on_hour: Callable[[HourReport], None] | None = None,
+        opened: bool = False,
     ) -> None:
+        """``opened``: the caller already opened ``backend`` (the controller still closes it)."""
         self.sim = sim
         self.backend = backend
         self.sinks: list[Sink] = list(sinks or [])
@@ -89,7 +91,7 @@ class Controller:
         self.stopped_early = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._hour = Totals()
-        self._opened = False
+        self._opened = opened
 
     @property
     def ticks_per_hour(self) -> int:
@@ -110,7 +112,9 @@ class Controller:
         result: Any = self.backend.execute(batch)
         if inspect.isawaitable(result):
             if self._loop is None:
-                self._loop = asyncio.new_event_loop()
+                # an async backend may bring its own loop (the http backend's uvloop)
+                factory = getattr(self.backend, "new_event_loop", None) or asyncio.new_event_loop
+                self._loop = factory()
             result = self._loop.run_until_complete(result)
         if not isinstance(result, Outcomes) or len(result) != len(batch):
             raise TypeError(

@@ -1,0 +1,233 @@
+"""The http backend: real async HTTP against a running server, with aiohttp on one event loop.
+
+``--backend http --target http://127.0.0.1:8000`` sends each batch's requests
+concurrently (uvloop drives the loop when it is installed):
+
+- a pool of at most ``backend.connections`` keep-alive connections
+  (0 = ``backend.concurrency``);
+- at most ``backend.concurrency`` requests in flight: that many workers take the
+  batch's actions in order, each with one request at a time, so a slow server
+  slows the run down instead of piling up requests (memory stays flat);
+- a timeout of ``backend.timeout`` seconds per attempt;
+- retries of connection errors, timeouts, 429 and 5xx answers under the shared
+  :class:`~simcore.retry.RetryPolicy` (exponential backoff, keyed jitter,
+  ``Retry-After`` honoured); every request that is not a GET carries an
+  ``Idempotency-Key`` made of a per-run nonce and the action's sequence number,
+  so a retried create never creates twice;
+- the ordering rule of :mod:`simcore_backends.rest`: batches one after another;
+  within a batch, a request waits only for the earlier requests that change what
+  it touches.
+
+Each action's outcome holds its final status (0 if no answer came), latency in
+ms from its first attempt to its final answer (backoff waits included),
+attempts, and error kind (``connection``, ``timeout``, ``skipped``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from simcore.actions import ActionBatch
+from simcore.backend import BackendContext, ErrorKind, Outcomes
+from simcore.errors import BackendError
+from simcore.retry import RetryPolicy, parse_retry_after, retryable
+from simcore.validate import target_problem
+
+from .rest import Prepared, Request, Rest
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A uvloop loop when uvloop is installed, else asyncio's default."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+    return loop
+
+
+def probe(target: str, timeout: float) -> None:
+    """Raise :class:`BackendError` unless a TCP connection to ``target`` can be opened."""
+    url = urlsplit(target)
+    host = url.hostname or ""
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise BackendError(
+            f"cannot reach the target {target} ({host}:{port}): {reason}; start the server "
+            "(for the reference app: simcore serve) or pass the right --target URL"
+        ) from None
+
+
+class HttpBackend:
+    """Executes batches against a server over HTTP."""
+
+    name = "http"
+
+    def __init__(self, target: str | None = None) -> None:
+        self.target_option = target
+        self.target = ""
+        self.rest: Rest | None = None
+        self.policy = RetryPolicy()
+        self.concurrency = 64
+        self.connections = 64
+        self.timeout = 10.0
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests ever in flight at once (for tests and reports)
+        self.requests_sent = 0
+        self._session: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._base = ""
+
+    new_event_loop = staticmethod(new_event_loop)
+
+    def open(self, context: BackendContext) -> None:
+        """Check the target and that it answers connections; set up the request builder."""
+        cfg = context.config.backend
+        target = self.target_option or cfg.target
+        problem = target_problem(target)
+        if problem:
+            raise BackendError(f"--target: {problem}")
+        self.target = target
+        self._base = target.rstrip("/")
+        self.concurrency = cfg.concurrency
+        self.connections = cfg.connections or cfg.concurrency
+        self.timeout = cfg.timeout
+        self.policy = RetryPolicy.from_config(cfg, context.seed)
+        try:
+            import aiohttp  # noqa: F401
+        except ImportError as exc:
+            raise BackendError(
+                f"the http backend needs aiohttp ({exc}); install it with pip install 'simcore[http]'"
+            ) from None
+        probe(target, min(self.timeout, 5.0))
+        self.rest = Rest(context.config, context.seed)
+
+    def close(self) -> None:
+        """Close the connection pool (on the loop that opened it)."""
+        session, self._session = self._session, None
+        loop = self._loop
+        if session is not None and loop is not None and not loop.is_closed() and not loop.is_running():
+            loop.run_until_complete(session.close())
+
+    async def _ensure_session(self) -> Any:
+        if self._session is None:
+            import aiohttp
+
+            self._loop = asyncio.get_running_loop()
+            connector = aiohttp.TCPConnector(
+                limit=self.connections, limit_per_host=self.connections, ttl_dns_cache=300
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                auto_decompress=True,
+                skip_auto_headers=("User-Agent",),
+                headers={"User-Agent": "simcore"},
+            )
+        return self._session
+
+    async def execute(self, batch: ActionBatch) -> Outcomes:
+        """Send every action of ``batch``; return when each has its final answer."""
+        if self.rest is None:
+            raise BackendError("the http backend is not open")
+        session = await self._ensure_session()
+        n = len(batch)
+        out = Outcomes(
+            status=np.zeros(n, np.int16),
+            latency_ms=np.zeros(n, np.float32),
+            attempts=np.zeros(n, np.uint8),
+            error=np.zeros(n, np.uint8),
+            server_id=np.full(n, -1, np.int64),
+        )
+        if n == 0:
+            return out
+        prepared = self.rest.prepare(batch)
+        done = {i: asyncio.Event() for i in prepared.awaited}
+        cursor = iter(range(n))
+
+        async def worker() -> None:
+            for i in cursor:  # workers share one iterator: actions are taken in batch order
+                for d in prepared.deps.get(i, ()):
+                    await done[d].wait()
+                try:
+                    await self._one(session, prepared, i, out)
+                finally:
+                    event = done.get(i)
+                    if event is not None:
+                        event.set()
+
+        await _run_all([worker for _ in range(min(self.concurrency, n))])
+        return out
+
+    async def _one(self, session: Any, prepared: Prepared, i: int, out: Outcomes) -> None:
+        assert self.rest is not None
+        request = self.rest.request(prepared, i)
+        if request is None:
+            out.error[i] = ErrorKind.SKIPPED
+            return
+        seq = prepared.batch.seq0 + i
+        began = time.perf_counter()
+        status, error, body, headers = await self._send(session, request, seq, i, out)
+        out.latency_ms[i] = (time.perf_counter() - began) * 1000.0
+        out.status[i] = status
+        out.error[i] = error
+        if error == ErrorKind.NONE:
+            out.server_id[i] = self.rest.record(prepared, i, status, body, headers)
+
+    async def _send(
+        self, session: Any, request: Request, seq: int, i: int, out: Outcomes
+    ) -> tuple[int, int, bytes, Any]:
+        import aiohttp
+
+        url = self._base + request.path
+        status, error, body, headers = 0, ErrorKind.NONE, b"", {}
+        for attempt in range(1, self.policy.max_attempts + 1):
+            out.attempts[i] = attempt
+            retry_after: float | None = None
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self.requests_sent += 1
+            try:
+                async with session.request(
+                    request.method, url, data=request.body, headers=request.headers
+                ) as response:
+                    body = await response.read()
+                    status, error, headers = response.status, ErrorKind.NONE, response.headers
+                    if status == 429 or status == 503:
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            except (asyncio.TimeoutError, TimeoutError):
+                status, error, body = 0, ErrorKind.TIMEOUT, b""
+            except (aiohttp.ClientError, OSError):
+                status, error, body = 0, ErrorKind.CONNECTION, b""
+            finally:
+                self.in_flight -= 1
+            if error == ErrorKind.NONE and not retryable(status):
+                break
+            if attempt < self.policy.max_attempts:
+                await asyncio.sleep(self.policy.delay_ms(seq, attempt, retry_after) / 1000.0)
+        return status, error, body, headers
+
+
+async def _run_all(factories: list[Callable[[], Awaitable[None]]]) -> None:
+    """Run coroutines concurrently; if one fails, cancel the rest and raise its error."""
+    tasks = [asyncio.ensure_future(f()) for f in factories]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        with contextlib.suppress(BaseException):
+            await asyncio.gather(*tasks, return_exceptions=True)
+        raise

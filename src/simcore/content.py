@@ -43,24 +43,22 @@ _OPENERS = (
     "well",
     "fun fact:",
 )
-_WORDS = tuple(
-    (
-        "the a my this that our every some new old best worst coffee morning city train garden "
-        "book song movie game team weekend project idea dog cat friend neighbour market bread "
-        "rain sun river park bike code bug release meeting lunch dinner recipe photo sky street "
-        "window kitchen office library is was feels looks seems became stays got made found "
-        "really quite so very almost never always still already again great strange quiet busy "
-        "lovely tiny huge bright slow fast and but because while after before with without near "
-        "under today tonight yesterday tomorrow lately somehow anyway together walking reading "
-        "writing cooking running thinking waiting building"
-    ).split()
+_WORD_TEXT = (
+    "the a my this that our every some new old best worst coffee morning city train garden "
+    "book song movie game team weekend project idea dog cat friend neighbour market bread "
+    "rain sun river park bike code bug release meeting lunch dinner recipe photo sky street "
+    "window kitchen office library is was feels looks seems became stays got made found "
+    "really quite so very almost never always still already again great strange quiet busy "
+    "lovely tiny huge bright slow fast and but because while after before with without near "
+    "under today tonight yesterday tomorrow lately somehow anyway together walking reading "
+    "writing cooking running thinking waiting building"
 )
-_TAGS = tuple(
-    (
-        "#mondaymood #coffee #citylife #reading #gardening #devlife #weekend #music #photography "
-        "#food #running #thoughts #community #news"
-    ).split()
+_TAG_TEXT = (
+    "#mondaymood #coffee #citylife #reading #gardening #devlife #weekend #music #photography "
+    "#food #running #thoughts #community #news"
 )
+_WORDS = tuple(_WORD_TEXT.split())
+_TAGS = tuple(_TAG_TEXT.split())
 _ENDS = (".", ".", ".", "!", "?", "...")
 
 

@@ -30,6 +30,7 @@ BACKENDS = [
     "mock",
     "testclient",
     pytest.param("http", marks=pytest.mark.server),
+    pytest.param("http-aiohttp", marks=pytest.mark.server),
 ]
 
 Factory = Callable[[str], tuple[Backend, Path | None]]
@@ -47,7 +48,10 @@ def make_backend(tmp_path: Path) -> Iterator[Factory]:
             if name == "testclient":
                 return TestClientBackend(db=str(db)), db
             url = stack.enter_context(uvicorn_server(create_app(db)))
-            return HttpBackend(target=url), db
+            backend = HttpBackend(target=url)
+            if name == "http-aiohttp":
+                backend.client_option = "aiohttp"
+            return backend, db
 
         yield make
 

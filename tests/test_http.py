@@ -21,10 +21,12 @@ BOUND = 8
 
 
 @pytest.mark.server
-def test_run_survives_a_flaky_server(default_config: Config) -> None:
+@pytest.mark.parametrize("client", ["lean", "aiohttp"])
+def test_run_survives_a_flaky_server(default_config: Config, client: str) -> None:
     """Every action is logged with outcome and attempts; nothing duplicated; in flight <= bound."""
     cfg = with_overrides(
         small(default_config, users=250, duration="1h"),
+        backend__client=client,
         backend__concurrency=BOUND,
         backend__timeout=0.5,
         backend__retries=3,
@@ -135,9 +137,12 @@ def test_retry_policy_is_keyed_exponential_and_bounded() -> None:
 
 
 @pytest.mark.server
-def test_slow_server_keeps_in_flight_at_the_bound(default_config: Config) -> None:
+@pytest.mark.parametrize("client", ["lean", "aiohttp"])
+def test_slow_server_keeps_in_flight_at_the_bound(default_config: Config, client: str) -> None:
     """Against a server slower than the simulation, requests in flight never pass the bound."""
-    cfg = with_overrides(small(default_config, users=150, duration="30m"), backend__concurrency=4)
+    cfg = with_overrides(
+        small(default_config, users=150, duration="30m"), backend__concurrency=4, backend__client=client
+    )
     server = _SlowServer()
     with aiohttp_server(server.app()) as url:
         backend = HttpBackend(target=url)

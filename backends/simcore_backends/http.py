@@ -30,6 +30,7 @@ import contextlib
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,7 @@ from simcore.errors import BackendError
 from simcore.retry import RetryPolicy, parse_retry_after, retryable
 from simcore.validate import target_problem
 
+from . import wire
 from .rest import Prepared, Request, Rest
 
 
@@ -75,8 +77,9 @@ class HttpBackend:
 
     name = "http"
 
-    def __init__(self, target: str | None = None) -> None:
+    def __init__(self, target: str | None = None, client: str | None = None) -> None:
         self.target_option = target
+        self.client_option = client  # overrides backend.client
         self.target = ""
         self.rest: Rest | None = None
         self.policy = RetryPolicy()
@@ -89,6 +92,10 @@ class HttpBackend:
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._base = ""
+        self._prefix = ""
+        self._wire: wire.Wire | None = None
+        self._client_error: type[BaseException] = OSError
+        self.client = "auto"
 
     new_event_loop = staticmethod(new_event_loop)
 
@@ -101,27 +108,46 @@ class HttpBackend:
             raise BackendError(f"--target: {problem}")
         self.target = target
         self._base = target.rstrip("/")
-        self.concurrency = cfg.concurrency
         self.connections = cfg.connections or cfg.concurrency
+        self.concurrency = min(cfg.concurrency, self.connections)  # one request per connection
         self.timeout = cfg.timeout
         self.policy = RetryPolicy.from_config(cfg, context.seed)
         try:
-            import aiohttp  # noqa: F401
+            import aiohttp
         except ImportError as exc:
             raise BackendError(
                 f"the http backend needs aiohttp ({exc}); install it with pip install 'simcore[http]'"
             ) from None
+        self._client_error = aiohttp.ClientError
+        client = self.client_option or cfg.client
+        if client == "lean" and not wire.AVAILABLE:
+            raise BackendError("backend.client = 'lean' needs httptools: pip install httptools")
+        self.client = "lean" if client == "lean" or (client == "auto" and wire.AVAILABLE) else "aiohttp"
+        if self.client == "lean":
+            url = urlsplit(target)
+            tls = url.scheme == "https"
+            port = url.port or (443 if tls else 80)
+            self._wire = wire.Wire(url.hostname or "", port, tls, self.timeout, self.concurrency)
+            self._prefix = url.path.rstrip("/")
         probe(target, min(self.timeout, 5.0))
         self.rest = Rest(context.config, context.seed)
 
     def close(self) -> None:
         """Close the connection pool (on the loop that opened it)."""
-        session, self._session = self._session, None
         loop = self._loop
+        usable = loop is not None and not loop.is_closed() and not loop.is_running()
+        if self._wire is not None:
+            self._wire.close()
+            if usable and loop is not None:
+                loop.run_until_complete(asyncio.sleep(0))  # let the transports finish closing
+        session, self._session = self._session, None
         if session is not None and loop is not None and not loop.is_closed() and not loop.is_running():
             loop.run_until_complete(session.close())
 
     async def _ensure_session(self) -> Any:
+        if self._wire is not None:
+            self._loop = asyncio.get_running_loop()
+            return None
         if self._session is None:
             import aiohttp
 
@@ -157,21 +183,21 @@ class HttpBackend:
         done = {i: asyncio.Event() for i in prepared.awaited}
         cursor = iter(range(n))
 
-        async def worker() -> None:
+        async def worker(slot: int) -> None:
             for i in cursor:  # workers share one iterator: actions are taken in batch order
                 for d in prepared.deps.get(i, ()):
                     await done[d].wait()
                 try:
-                    await self._one(session, prepared, i, out)
+                    await self._one(session, slot, prepared, i, out)
                 finally:
                     event = done.get(i)
                     if event is not None:
                         event.set()
 
-        await _run_all([worker for _ in range(min(self.concurrency, n))])
+        await _run_all([partial(worker, w) for w in range(min(self.concurrency, n))])
         return out
 
-    async def _one(self, session: Any, prepared: Prepared, i: int, out: Outcomes) -> None:
+    async def _one(self, session: Any, slot: int, prepared: Prepared, i: int, out: Outcomes) -> None:
         assert self.rest is not None
         request = self.rest.request(prepared, i)
         if request is None:
@@ -179,7 +205,7 @@ class HttpBackend:
             return
         seq = prepared.batch.seq0 + i
         began = time.perf_counter()
-        status, error, body, headers = await self._send(session, request, seq, i, out)
+        status, error, body, headers = await self._send(session, slot, request, seq, i, out)
         out.latency_ms[i] = (time.perf_counter() - began) * 1000.0
         out.status[i] = status
         out.error[i] = error
@@ -187,29 +213,36 @@ class HttpBackend:
             out.server_id[i] = self.rest.record(prepared, i, status, body, headers)
 
     async def _send(
-        self, session: Any, request: Request, seq: int, i: int, out: Outcomes
+        self, session: Any, slot: int, request: Request, seq: int, i: int, out: Outcomes
     ) -> tuple[int, int, bytes, Any]:
-        import aiohttp
-
+        lean = self._wire
         url = self._base + request.path
-        status, error, body, headers = 0, ErrorKind.NONE, b"", {}
+        status, error, body = 0, ErrorKind.NONE, b""
+        headers: Any = {}
         for attempt in range(1, self.policy.max_attempts + 1):
             out.attempts[i] = attempt
             retry_after: float | None = None
             self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if self.in_flight > self.max_in_flight:
+                self.max_in_flight = self.in_flight
             self.requests_sent += 1
             try:
-                async with session.request(
-                    request.method, url, data=request.body, headers=request.headers
-                ) as response:
-                    body = await response.read()
-                    status, error, headers = response.status, ErrorKind.NONE, response.headers
-                    if status == 429 or status == 503:
-                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if lean is not None:
+                    status, headers, body = await lean.request(
+                        slot, request.method, self._prefix + request.path, request.headers, request.body
+                    )
+                else:
+                    async with session.request(
+                        request.method, url, data=request.body, headers=request.headers
+                    ) as response:
+                        body = await response.read()
+                        status, headers = response.status, response.headers
+                error = ErrorKind.NONE
+                if status == 429 or status == 503:
+                    retry_after = parse_retry_after(headers.get("Retry-After"))
             except (asyncio.TimeoutError, TimeoutError):
                 status, error, body = 0, ErrorKind.TIMEOUT, b""
-            except (aiohttp.ClientError, OSError):
+            except (self._client_error, OSError):
                 status, error, body = 0, ErrorKind.CONNECTION, b""
             finally:
                 self.in_flight -= 1

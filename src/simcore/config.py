@@ -237,7 +237,9 @@ class Backend:
     """Which backend executes the actions, where it sends them, and how it copes with failures.
 
     ``name`` is a name from the ``simcore.backends`` entry points. ``target`` is the
-    base URL of the http backend; ``app`` the ``module:attr`` FastAPI app of the
+    base URL of the http backend, ``client`` its HTTP client ("lean": simcore's own
+    keep-alive client on llhttp, "aiohttp", or "auto": lean when httptools is
+    installed); ``app`` the ``module:attr`` FastAPI app of the
     testclient backend ("" = the reference app, over the SQLite file ``db``, a fresh
     temporary one per run if ""). ``concurrency`` bounds the requests in flight,
     ``connections`` the connection pool (0 = ``concurrency``); ``timeout`` is in
@@ -247,6 +249,7 @@ class Backend:
 
     name: str = "mock"
     target: str = "http://127.0.0.1:8000"
+    client: str = "auto"
     app: str = ""
     db: str = ""
     concurrency: int = 64

@@ -17,6 +17,7 @@ from simcore.routine import MINUTES_PER_DAY, block_minutes, coverage, parse_cloc
 Problems = list[tuple[str, str]]
 
 MAX_USERS = 2**31 - 2
+CLIENTS = ("auto", "lean", "aiohttp")
 _APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
 
@@ -184,6 +185,8 @@ def _backend(out: Problems, config: Config) -> None:
     problem = target_problem(b.target)
     if problem:
         out.append(("backend.target", problem))
+    if b.client not in CLIENTS:
+        out.append(("backend.client", f"got {b.client!r}; {_did_you_mean(b.client, CLIENTS)}"))
     if b.app and not _APP_SPEC.fullmatch(b.app):
         out.append(
             ("backend.app", f"got {b.app!r}, expected 'module:attribute' such as 'myapp.main:app'")

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
+import hashlib
 import os
 import platform
 import shlex
@@ -33,9 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,22 +43,20 @@ from numpy.typing import NDArray
 from rich.console import Console
 from rich.table import Table
 
-import clients
 import servers
-from clients import ClientError, Measurement
+import throughput
+from clients import ClientError
 from simcore.actions import KIND_NAMES, ActionBatch
 from simcore.backend import ErrorKind, Outcomes, available_backends, load_backend
-from simcore.config import Config, dump_config, load_config, with_overrides
+from simcore.config import Config
 from simcore.controller import Controller
 from simcore.simulation import Simulation
+from throughput import CLIENTS, scenario_config
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-PROFILE = ROOT / "profiles" / "default.toml"
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## Backends"
-EVENING = dt.datetime(2026, 1, 5, 19, 0)  # a Monday evening: most users are relaxing and active
-TARGET = 1.3  # simcore http / Locust FastHttpUser, against nginx
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
@@ -73,11 +70,15 @@ class OutcomeSink:
     def __init__(self) -> None:
         self.parts: list[Outcomes] = []
         self.kinds: list[NDArray[np.uint8]] = []
+        self.digest = hashlib.sha256()  # of the action stream, outcome fields left out
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
-        """Keep the batch's kinds and outcomes."""
+        """Keep the batch's kinds and outcomes; fold its actions into the digest."""
         self.parts.append(outcomes)
         self.kinds.append(batch.kind)
+        self.digest.update(np.array([batch.tick, batch.seq0], dtype=np.int64).tobytes())
+        for name in ActionBatch.ARRAYS:
+            self.digest.update(np.ascontiguousarray(getattr(batch, name)).tobytes())
 
     def close(self) -> None:
         """Nothing to flush."""
@@ -100,24 +101,12 @@ class ScenarioRow:
     p50_ms: float | None = None
     p99_ms: float | None = None
     sent: int = 0
-    note: str = ""
+    digest: str = ""
 
     @property
     def rate(self) -> float:
         """Actions per wall-clock second of the run loop (stepping included)."""
         return self.actions / self.seconds if self.seconds > 0 else 0.0
-
-
-def scenario_config(users: int, duration: str, seed: int = 42) -> Config:
-    """The default profile from a Monday 19:00, with ``users`` initial users for ``duration``."""
-    return with_overrides(
-        load_config(PROFILE),
-        seed=seed,
-        start=EVENING,
-        duration=duration,
-        population__initial_users=users,
-        population__max_users=max(users * 2, 1000),
-    )
 
 
 def run_scenario(name: str, config: Config, options: dict[str, Any], timeout: float) -> ScenarioRow:
@@ -152,6 +141,7 @@ def run_scenario(name: str, config: Config, options: dict[str, Any], timeout: fl
         p50_ms=float(np.percentile(measured, 50)) if has_latency else None,
         p99_ms=float(np.percentile(measured, 99)) if has_latency else None,
         sent=int(sent.sum()),
+        digest=sink.digest.hexdigest(),
     )
 
 
@@ -177,16 +167,18 @@ def part_scenario(args: argparse.Namespace) -> tuple[Table, list[str]]:
     if rows:
         reference = rows[0]
         for row in rows[1:]:
-            if row.kinds != reference.kinds:
+            if row.digest != reference.digest:
                 raise SystemExit(
-                    f"action streams differ: {reference.backend} {reference.kinds} vs {row.backend} {row.kinds}"
+                    f"the action streams of {reference.backend} and {row.backend} differ: "
+                    f"{reference.kinds} vs {row.kinds}"
                 )
             if row.statuses != reference.statuses:
                 notes.append(
                     f"statuses differ: {reference.backend} {reference.statuses} vs {row.backend} {row.statuses}"
                 )
         notes.append(
-            f"the same action stream through every backend: {reference.actions:,} actions "
+            f"the same action stream (sha256 {reference.digest[:12]}) through "
+            f"{', '.join(r.backend for r in rows)}: {reference.actions:,} actions "
             + ", ".join(f"{k} {v:,}" for k, v in reference.kinds.items())
         )
     table = Table(
@@ -205,214 +197,6 @@ def part_scenario(args: argparse.Namespace) -> tuple[Table, list[str]]:
             " ".join(f"{k}:{v:,}" for k, v in sorted(row.statuses.items())),
         )
     return table, notes
-
-
-# --------------------------------------------------------------------------- part 2: throughput
-
-
-@dataclass
-class Plan:
-    """What every client sends to one server."""
-
-    server: str
-    base_url: str
-    path: str
-    headers: dict[str, str]
-    requests: int
-    seconds: float
-    sim_config: Path
-    sim_actions: int
-    results: dict[str, list[Measurement]] = field(default_factory=dict)
-
-
-def _sign_up(base_url: str) -> str:
-    """Sign one user up on the reference app; return its token."""
-    request = urllib.request.Request(
-        base_url + "/users",
-        data=b'{"name":"bench"}',
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        token: str = json.loads(response.read())["token"]
-        return token
-
-
-def _planned_actions(config: Config) -> int:
-    """How many actions the scenario has (the mock backend runs it in well under a second)."""
-    controller = Controller(Simulation(config), load_backend("mock"))
-    controller.run(config.duration_ticks)
-    controller.close()
-    return int(controller.totals.actions)
-
-
-def _clients(args: argparse.Namespace, plan: Plan) -> list[tuple[str, Callable[[], Measurement]]]:
-    core, n, url = args.client_core, args.concurrency, plan.base_url + plan.path
-    chosen: list[tuple[str, Callable[[], Measurement]]] = []
-    if "simcore" in args.clients:
-        extra = shlex.split(args.simcore_args)
-        chosen.append(
-            (
-                "simcore",
-                lambda: clients.simcore_http(
-                    plan.server, plan.base_url, plan.sim_config, core, args.timeout, extra
-                ),
-            )
-        )
-    if "aiohttp" in args.clients:
-        chosen.append(
-            (
-                "aiohttp",
-                lambda: clients.raw_aiohttp(
-                    plan.server, url, plan.requests, n, plan.seconds, core, False, plan.headers
-                ),
-            )
-        )
-    if "uvloop" in args.clients:
-        chosen.append(
-            (
-                "uvloop",
-                lambda: clients.raw_aiohttp(
-                    plan.server, url, plan.requests, n, plan.seconds, core, True, plan.headers
-                ),
-            )
-        )
-    if "locust" in args.clients:
-        token = plan.headers.get("Authorization", "").removeprefix("Bearer ")
-        chosen.append(
-            (
-                "locust",
-                lambda: clients.locust_fast(
-                    plan.server,
-                    plan.base_url,
-                    plan.path,
-                    plan.requests,
-                    n,
-                    plan.seconds,
-                    core,
-                    token,
-                    args.locust_processes,
-                ),
-            )
-        )
-    if "wrk" in args.clients:
-        chosen.append(
-            (
-                "wrk",
-                lambda: clients.wrk(
-                    plan.server, url, plan.requests * 10, n, plan.seconds, core, plan.headers
-                ),
-            )
-        )
-    return chosen
-
-
-def _run_rounds(args: argparse.Namespace, plan: Plan, notes: list[str]) -> None:
-    chosen = _clients(args, plan)
-    for round_no in range(args.rounds):
-        # rotate the order so no client always runs right after another
-        order = chosen[round_no % len(chosen) :] + chosen[: round_no % len(chosen)]
-        for key, run in order:
-            console.print(
-                f"[dim]throughput: {plan.server} · {key} · round {round_no + 1}/{args.rounds} …[/]"
-            )
-            try:
-                plan.results.setdefault(key, []).append(run())
-            except ClientError as exc:
-                notes.append(f"{plan.server} · {key}: {exc}")
-
-
-def median_of(runs: Sequence[Measurement]) -> Measurement:
-    """The run with the median throughput (the lower middle one for an even count)."""
-    ranked = sorted(runs, key=lambda m: m.rps)
-    return ranked[(len(ranked) - 1) // 2]
-
-
-def part_throughput(
-    args: argparse.Namespace, tmp: Path
-) -> tuple[list[Table], list[str], dict[str, float]]:
-    """Part 2: every client against nginx, then against the reference app."""
-    notes: list[str] = []
-    ratios: dict[str, float] = {}
-    tables: list[Table] = []
-    for server_name in args.servers:
-        sim_users = (
-            args.sim_users if server_name == "nginx" else max(100, args.sim_users // args.app_scale)
-        )
-        sim = scenario_config(sim_users, args.sim_duration, args.seed)
-        sim_file = tmp / f"sim-{server_name}.toml"
-        sim_file.write_text(dump_config(sim))
-        requests = (
-            args.requests if server_name == "nginx" else max(1000, args.requests // args.app_scale)
-        )
-        server: servers._Server
-        server = (
-            servers.Nginx(args.server_core)
-            if server_name == "nginx"
-            else servers.RefApp(args.server_core)
-        )
-        with server:
-            headers: dict[str, str] = {}
-            if server_name == "refapp":
-                headers = {"Authorization": f"Bearer {_sign_up(server.url)}"}
-            plan = Plan(
-                server=server_name,
-                base_url=server.url,
-                path="/posts?limit=20",
-                headers=headers,
-                requests=requests,
-                seconds=args.seconds,
-                sim_config=sim_file,
-                sim_actions=_planned_actions(sim),
-            )
-            _run_rounds(args, plan, notes)
-        tables.append(_throughput_table(args, plan, sim_users))
-        best = {k: median_of(v) for k, v in plan.results.items() if v}
-        if "simcore" in best and "locust" in best and best["locust"].rps > 0:
-            ratios[server_name] = best["simcore"].rps / best["locust"].rps
-    return tables, notes, ratios
-
-
-def _throughput_table(args: argparse.Namespace, plan: Plan, sim_users: int) -> Table:
-    what = "nginx, fixed JSON body" if plan.server == "nginx" else "reference app (uvicorn, SQLite)"
-    table = Table(
-        title=(
-            f"throughput vs {what}: {args.concurrency} in flight, server on core "
-            f"{_core(args.server_core)}, client on core {_core(args.client_core)}, "
-            f"median of {args.rounds} round(s)"
-        )
-    )
-    columns = ["client", "requests", "req/s", "× locust", "client CPU", "req/s per client core"]
-    columns += ["p50 ms", "p99 ms", "errors", "each round (req/s)"]
-    for column in columns:
-        table.add_column(
-            column, justify="left" if column in ("client", "each round (req/s)") else "right"
-        )
-    locust = median_of(plan.results["locust"]).rps if plan.results.get("locust") else None
-    for runs in plan.results.values():
-        if not runs:
-            continue
-        m = median_of(runs)
-        per_core = m.rps / m.busy if m.busy else None
-        table.add_row(
-            m.client,
-            f"{m.requests:,}",
-            f"{m.rps:,.0f}",
-            f"{m.rps / locust:.2f}" if locust else "–",
-            f"{100 * m.busy:.0f}%" if m.busy is not None else "–",
-            f"{per_core:,.0f}" if per_core else "–",
-            _ms(m.p50_ms),
-            _ms(m.p99_ms),
-            f"{m.errors:,}",
-            " ".join(f"{r.rps:,.0f}" for r in runs),
-        )
-    sim_note = (
-        f"simcore: default profile, {sim_users:,} users from Mon 19:00 for {args.sim_duration} "
-        f"({plan.sim_actions:,} actions incl. sign-ups); others: GET {plan.path}"
-        + (" with one user's bearer token" if plan.headers else "")
-    )
-    table.caption = sim_note
-    return table
 
 
 # --------------------------------------------------------------------------- output
@@ -486,16 +270,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=42, help="simulation seed (default 42)")
     g = parser.add_argument_group("part 1: scenario through mock, testclient, http")
-    g.add_argument("--users", type=int, help="initial users (default 2000; quick 500)")
-    g.add_argument("--duration", help="simulated time from Mon 19:00 (default 1h; quick 30m)")
+    g.add_argument("--users", type=int, help="initial users (default 2000; quick 300)")
+    g.add_argument("--duration", help="simulated time from Mon 19:00 (default 1h; quick 20m)")
     g = parser.add_argument_group("part 2: throughput per client core")
-    g.add_argument(
-        "--servers", default="nginx,refapp", help="comma-separated: nginx, refapp (default both)"
-    )
+    g.add_argument("--servers", help="comma-separated: nginx, refapp (default both; quick: nginx)")
     g.add_argument(
         "--clients",
-        default="simcore,aiohttp,uvloop,locust,wrk",
-        help="comma-separated: simcore, aiohttp, uvloop, locust, wrk (default all)",
+        default=",".join(CLIENTS),
+        help=(
+            "comma-separated, in this order by default: simcore (a real simcore run, the http "
+            "backend's default client), locust (FastHttpUser), simcore-aiohttp (simcore with "
+            "backend.client = aiohttp), aiohttp and uvloop (raw aiohttp loop on asyncio / uvloop), lean "
+            "(bare asyncio protocol on uvloop: Python without an HTTP library), wrk (the C ceiling)"
+        ),
     )
     g.add_argument(
         "--concurrency", type=int, default=64, help="requests in flight, every client (default 64)"
@@ -524,37 +311,37 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="interleaved rounds per client; the median counts (default 3; quick 1)",
     )
     g.add_argument("--locust-processes", type=int, default=1, help="locust --processes (default 1)")
-    g.add_argument("--simcore-args", default="", help="extra arguments for `simcore run` (quoted)")
     g.add_argument("--server-core", type=int, default=0, help="core for the server (default 0)")
     g.add_argument("--client-core", type=int, default=1, help="core for the client (default 1)")
     g.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
     parser.add_argument(
         "--timeout", type=float, default=300.0, help="kill any single run after this long (s)"
     )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="also run simcore http once under py-spy per server; write raw stacks + summary to DIR",
+    )
     parser.add_argument("--no-record", action="store_true", help="do not update benchmarks/RESULTS.md")
     args = parser.parse_args(argv)
     quick = args.quick
     defaults = {
-        "users": 500 if quick else 2000,
-        "duration": "30m" if quick else "1h",
+        "users": 300 if quick else 2000,
+        "duration": "20m" if quick else "1h",
         "requests": 40_000 if quick else 200_000,
         "seconds": 3.0 if quick else 10.0,
         "sim_users": 10_000 if quick else 40_000,
         "sim_duration": "30m" if quick else "1h",
         "rounds": 1 if quick else 3,
+        "servers": "nginx" if quick else "nginx,refapp",
     }
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     args.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
-    unknown = set(args.servers) - {"nginx", "refapp"} | set(args.clients) - {
-        "simcore",
-        "aiohttp",
-        "uvloop",
-        "locust",
-        "wrk",
-    }
+    unknown = (set(args.servers) - {"nginx", "refapp"}) | (set(args.clients) - set(CLIENTS))
     if unknown:
         parser.error(f"unknown server or client: {', '.join(sorted(unknown))}")
     if args.no_pin or not servers.can_pin(args.server_core, args.client_core):
@@ -565,14 +352,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the chosen parts, print the tables, record them."""
+    """Run the chosen parts, print the tables, record them; exit 1 if simcore misses the target."""
     args = parse_args(argv)
     started = dt.datetime.now(dt.timezone.utc)
     about = machine()
     console.print(f"[bold]backend benchmark[/] · {about}")
     tables: list[Table] = []
     notes: list[str] = []
-    ratios: dict[str, float] = {}
+    verdicts: list[throughput.Verdict] = []
     if args.part in ("scenario", "all"):
         table, found = part_scenario(args)
         tables.append(table)
@@ -580,20 +367,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         console.print(table)
     if args.part in ("throughput", "all"):
         with tempfile.TemporaryDirectory(prefix="simcore-bench-") as tmp:
-            found_tables, found, ratios = part_throughput(args, Path(tmp))
-        tables += found_tables
-        notes += found
-        for table in found_tables:
-            console.print(table)
-    verdicts = []
-    for server_name, ratio in ratios.items():
-        ok = ratio >= TARGET
-        verdicts.append(
-            f"{server_name}: simcore http / Locust FastHttpUser = {ratio:.2f}× "
-            f"(target ≥ {TARGET}×{', the target is for nginx' if server_name != 'nginx' else ''}): "
-            + ("met" if ok else "MISSED")
-        )
-    for line in notes + verdicts:
+            for server_name in args.servers:
+                plan = throughput.run_server(args, server_name, Path(tmp), console, notes)
+                tables.append(throughput.table(args, plan))
+                console.print(tables[-1])
+                found_verdict = throughput.verdict(plan)
+                if found_verdict is not None:
+                    verdicts.append(found_verdict)
+    lines = notes + [v.line() for v in verdicts]
+    for line in lines:
         console.print(("[red]" if "MISSED" in line else "[dim]") + line + "[/]")
     if not args.no_record:
         command = "python benchmarks/bench_backends.py " + " ".join(
@@ -609,10 +391,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         for table in tables:
             body += [markdown(table), ""]
-        body += [f"- {line}" for line in notes + verdicts]
+        body += [f"- {line}" for line in lines]
         record("\n".join(body) + "\n")
         console.print(f"[dim]recorded in {RESULTS.relative_to(ROOT)}[/]")
-    return 0 if all(r >= TARGET for k, r in ratios.items() if k == "nginx") else 1
+    return 0 if all(v.met() for v in verdicts if v.server == "nginx") else 1
 
 
 if __name__ == "__main__":

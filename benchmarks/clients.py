@@ -3,9 +3,10 @@
 Every runner returns a :class:`Measurement`; every load is bounded in requests and in
 time and goes to the 127.0.0.1 URL it is given:
 
-- :func:`simcore_http`: a real ``simcore run --backend http`` (the simulation runs in
-  the same process as the client), its requests counted from ``summary.json``;
-- :func:`raw_aiohttp`: ``rawclient.py``, one aiohttp session and N tasks (asyncio or uvloop);
+- :func:`simcore_http`: a real simcore run (``simclient.py``: the Controller stepping the
+  simulation and the http backend sending its batches, in one process);
+- :func:`raw_client`: ``rawclient.py``, one aiohttp session and N tasks (asyncio or uvloop),
+  or N bare protocol connections (what Python costs without an HTTP library);
 - :func:`locust_fast`: Locust's ``FastHttpUser`` headless, read from its stats CSV;
 - :func:`wrk`: the C ceiling, when Debian's ``wrk`` is installed.
 """
@@ -76,53 +77,46 @@ def run_pinned(
     return stdout, sampler.busy()
 
 
+def simcore_command(
+    config_file: Path, url: str, max_seconds: float, client: str | None = None
+) -> list[str]:
+    """``python benchmarks/simclient.py CONFIG URL``: a Controller run with the http backend."""
+    command = [sys.executable, str(HERE / "simclient.py"), str(config_file), url]
+    command += ["--max-seconds", str(max_seconds)]
+    return command + (["--client", client] if client else [])
+
+
 def simcore_http(
     server: str,
     url: str,
     config_file: Path,
     core: int | None,
-    timeout: float,
-    extra: list[str] | None = None,
-    python: str | None = None,
+    max_seconds: float,
+    client: str | None = None,
 ) -> Measurement:
-    """``simcore run CONFIG --backend http --target URL``: requests = actions not skipped."""
-    with tempfile.TemporaryDirectory(prefix="simcore-bench-run-") as tmp:
-        command = [
-            python or sys.executable,
-            "-m",
-            "simcore.cli",
-            "run",
-            str(config_file),
-            "--backend",
-            "http",
-            "--target",
-            url,
-            "--quiet",
-            "--log",
-            "none",
-            "--out",
-            tmp,
-            *(extra or []),
-        ]
-        _, busy = run_pinned(command, core, timeout)
-        summary = json.loads((Path(tmp) / "summary.json").read_text())
-    errors = summary.get("errors", {})
-    skipped = int(errors.get("skipped", 0))
-    failed = sum(int(v) for k, v in errors.items() if k != "skipped")
-    statuses = {int(k): int(v) for k, v in summary.get("statuses", {}).items()}
-    bad = sum(v for k, v in statuses.items() if k >= 400 or k == 0)
+    """A real simcore run (simulation + http backend in one process), measured from the inside."""
+    command = simcore_command(config_file, url, max_seconds, client)
+    stdout, sampled = run_pinned(command, core, max_seconds + 60)
+    result = json.loads(stdout.strip().splitlines()[-1])
+    seconds, cpu = float(result["seconds"]), float(result["cpu_seconds"])
+    bad = sum(v for k, v in result["statuses"].items() if int(k) >= 400)
     return Measurement(
-        client="simcore http (sim running)",
+        client=f"simcore http, {result['client']} client (sim running)",
         server=server,
-        requests=int(summary["actions"]) - skipped,
-        seconds=float(summary["wall_seconds"]),
-        errors=failed,
-        busy=busy,
-        note=f"{summary['actions']:,} actions, {skipped:,} skipped, {bad:,} with status >= 400",
+        requests=int(result["requests"]),
+        seconds=seconds,
+        errors=int(result["errors"]),
+        p50_ms=result["p50_ms"],
+        p99_ms=result["p99_ms"],
+        busy=cpu / seconds if seconds > 0 else sampled,
+        note=(
+            f"{result['actions']:,} actions ({result['skipped']:,} skipped, {bad:,} answered >= 400)"
+            + ("" if result["complete"] else f", stopped at tick {result['ticks']} by the time bound")
+        ),
     )
 
 
-def raw_aiohttp(
+def raw_client(
     server: str,
     url: str,
     requests: int,
@@ -131,8 +125,9 @@ def raw_aiohttp(
     core: int | None,
     uvloop: bool,
     headers: dict[str, str],
+    mode: str = "aiohttp",
 ) -> Measurement:
-    """``rawclient.py``: one aiohttp session, ``concurrency`` tasks, ``requests`` GETs."""
+    """``rawclient.py``: ``concurrency`` tasks, ``requests`` GETs, with aiohttp or bare protocols."""
     command = [
         sys.executable,
         str(HERE / "rawclient.py"),
@@ -145,19 +140,24 @@ def raw_aiohttp(
         str(seconds),
     ]
     command += ["--uvloop"] if uvloop else []
+    command += ["--mode", mode]
     for name, value in headers.items():
         command += ["--header", f"{name}: {value}"]
     stdout, busy = run_pinned(command, core, timeout=seconds + 60)
     result = json.loads(stdout.strip().splitlines()[-1])
     return Measurement(
-        client=f"raw aiohttp ({'uvloop' if uvloop else 'asyncio'})",
+        client=(
+            f"raw aiohttp ({'uvloop' if uvloop else 'asyncio'})"
+            if mode == "aiohttp"
+            else f"bare asyncio protocol ({'uvloop' if uvloop else 'asyncio'})"
+        ),
         server=server,
         requests=int(result["requests"]),
         seconds=float(result["seconds"]),
         errors=int(result["errors"]),
         p50_ms=result["p50_ms"],
         p99_ms=result["p99_ms"],
-        busy=busy,
+        busy=float(result["cpu_seconds"]) / float(result["seconds"]) if result["seconds"] else busy,
     )
 
 

@@ -117,7 +117,7 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 5.0) -> None:
             process.wait()
 
 
-class _Server:
+class Server:
     """A server subprocess on a free loopback port; a context manager that stops it."""
 
     name = "server"
@@ -145,7 +145,7 @@ class _Server:
         """A URL that answers once the server is up."""
         return self.url + "/"
 
-    def start(self) -> _Server:
+    def start(self) -> Server:
         """Start the server and wait until it answers."""
         log = (self.tmp / "server.log").open("wb")
         self.process = subprocess.Popen(
@@ -174,7 +174,7 @@ class _Server:
             self.process = None
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(
@@ -186,7 +186,7 @@ class _Server:
         self.stop()
 
 
-class Nginx(_Server):
+class Nginx(Server):
     """Debian's nginx, one worker, answering every request with :data:`FIXED_BODY`."""
 
     name = "nginx"
@@ -213,7 +213,7 @@ class Nginx(_Server):
         ]
 
 
-class RefApp(_Server):
+class RefApp(Server):
     """The reference social app under uvicorn (one worker) with a fresh SQLite database."""
 
     name = "refapp"

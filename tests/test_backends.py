@@ -48,10 +48,9 @@ def make_backend(tmp_path: Path) -> Iterator[Factory]:
             if name == "testclient":
                 return TestClientBackend(db=str(db)), db
             url = stack.enter_context(uvicorn_server(create_app(db)))
-            backend = HttpBackend(target=url)
-            if name == "http-aiohttp":
-                backend.client_option = "aiohttp"
-            return backend, db
+            if name == "http-aiohttp":  # aiohttp's client, one tick at a time
+                return HttpBackend(target=url, client="aiohttp", pipeline=1), db
+            return HttpBackend(target=url), db
 
         yield make
 
@@ -96,6 +95,9 @@ def test_same_stream_and_world_on_every_backend(
     assert all(r["error"] is None and r["attempts"] == 1 for r in records)
     if db is None:
         return
+    if isinstance(backend, HttpBackend):
+        assert backend.client == ("aiohttp" if name == "http-aiohttp" else "lean")
+        assert backend.max_batches_in_flight == (1 if name == "http-aiohttp" else 4)
     assert isinstance(backend, (TestClientBackend, HttpBackend)) and backend.rest is not None
     posts = app_posts(db, backend.rest.ids.post)
     world = sim_m.world

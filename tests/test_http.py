@@ -15,7 +15,7 @@ from simcore.config import Config, with_overrides
 from simcore.retry import RetryPolicy, parse_retry_after, retryable
 from simcore_backends.http import HttpBackend
 from simcore_backends.mock import MockBackend
-from simcore_backends.rest import dependencies
+from simcore_backends.ordering import Tracker, dependencies
 
 BOUND = 8
 
@@ -116,6 +116,21 @@ def test_independent_actions_do_not_wait() -> None:
     assert dependencies(batch) == {}
 
 
+def test_ordering_rule_across_ticks_in_flight() -> None:
+    """With ticks in flight, a request waits for the sign-up or change it needs while it is pending."""
+    tracker = Tracker()
+    waits1, jobs1 = tracker.plan(_batch([S, C, R], [9, 1, 2], [-1, 5, 4]))
+    assert waits1 == {}
+    waits2, jobs2 = tracker.plan(_batch([F, R, U, D], [9, 3, 1, 2], [-1, 5, 5, 4]))
+    # the feed waits for user 9's sign-up, the read for post 5's create, the edit for the
+    # create and the read before it, the delete of post 4 for the read of it still out
+    assert waits2 == {0: [jobs1[0]], 1: [jobs1[1]], 2: [jobs1[1], jobs2[1]], 3: [jobs1[2]]}
+    for job in jobs1.values():
+        job.finish()
+    waits3, _ = tracker.plan(_batch([F, R], [9, 3], [-1, 7]))
+    assert waits3 == {}
+
+
 def test_retry_policy_is_keyed_exponential_and_bounded() -> None:
     """Backoff grows, is jittered by (seed, seq, attempt), capped, and honours Retry-After."""
     policy = RetryPolicy(seed=1, retries=5, backoff_ms=100.0, backoff_max_ms=1000.0)
@@ -149,6 +164,7 @@ def test_slow_server_keeps_in_flight_at_the_bound(default_config: Config, client
         _, records = run(cfg, backend)
     assert all(r["status"] in (200, 201, 204) for r in records)
     assert server.max_in_flight == 4 == backend.max_in_flight
+    assert backend.max_batches_in_flight == 4  # the default pipeline: ticks overlap, boundedly
 
 
 class _SlowServer:

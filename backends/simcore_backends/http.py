@@ -1,22 +1,26 @@
-"""The http backend: real async HTTP against a running server, with aiohttp on one event loop.
+"""The http backend: real async HTTP against a running server, on one event loop.
 
-``--backend http --target http://127.0.0.1:8000`` sends each batch's requests
+``--backend http --target http://127.0.0.1:8000`` sends the actions' requests
 concurrently (uvloop drives the loop when it is installed):
 
-- a pool of at most ``backend.connections`` keep-alive connections
-  (0 = ``backend.concurrency``);
-- at most ``backend.concurrency`` requests in flight: that many workers take the
-  batch's actions in order, each with one request at a time, so a slow server
-  slows the run down instead of piling up requests (memory stays flat);
+- ``backend.concurrency`` workers, each with its own keep-alive connection and one
+  request at a time on it: at most that many requests in flight (and at most
+  ``backend.connections``, if smaller), so a slow server slows the run down
+  instead of piling up requests;
+- the lean client of :mod:`simcore_backends.wire` (llhttp through ``httptools``)
+  or aiohttp's ``ClientSession`` (``backend.client``);
 - a timeout of ``backend.timeout`` seconds per attempt;
 - retries of connection errors, timeouts, 429 and 5xx answers under the shared
   :class:`~simcore.retry.RetryPolicy` (exponential backoff, keyed jitter,
   ``Retry-After`` honoured); every request that is not a GET carries an
   ``Idempotency-Key`` made of a per-run nonce and the action's sequence number,
   so a retried create never creates twice;
-- the ordering rule of :mod:`simcore_backends.rest`: batches one after another;
-  within a batch, a request waits only for the earlier requests that change what
-  it touches.
+- up to ``backend.pipeline`` ticks in flight at once: the controller steps the
+  simulation ahead while earlier ticks' requests are still out, and the workers
+  take requests in (tick, position) order under the ordering rule of
+  :mod:`simcore_backends.ordering` (a request waits only for the earlier ones
+  that sign its user up or change the post it touches). Memory stays flat: the
+  window of ticks and the workers are both bounded.
 
 Each action's outcome holds its final status (0 if no answer came), latency in
 ms from its first attempt to its final answer (backoff waits included),
@@ -26,11 +30,9 @@ attempts, and error kind (``connection``, ``timeout``, ``skipped``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import socket
 import time
-from collections.abc import Awaitable, Callable
-from functools import partial
+from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,6 +45,7 @@ from simcore.retry import RetryPolicy, parse_retry_after, retryable
 from simcore.validate import target_problem
 
 from . import wire
+from .ordering import Job, Tracker
 from .rest import Prepared, Request, Rest
 
 
@@ -77,9 +80,12 @@ class HttpBackend:
 
     name = "http"
 
-    def __init__(self, target: str | None = None, client: str | None = None) -> None:
+    def __init__(
+        self, target: str | None = None, client: str | None = None, pipeline: int | None = None
+    ) -> None:
         self.target_option = target
         self.client_option = client  # overrides backend.client
+        self.pipeline_option = pipeline  # overrides backend.pipeline
         self.target = ""
         self.rest: Rest | None = None
         self.policy = RetryPolicy()
@@ -89,6 +95,8 @@ class HttpBackend:
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests ever in flight at once (for tests and reports)
         self.requests_sent = 0
+        self.batches_in_flight = 0
+        self.max_batches_in_flight = 0  # the most ticks ever in flight at once
         self._session: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._base = ""
@@ -96,6 +104,11 @@ class HttpBackend:
         self._wire: wire.Wire | None = None
         self._client_error: type[BaseException] = OSError
         self.client = "auto"
+        self.pipeline = 1  # ticks the controller may keep in flight (backend.pipeline)
+        self.tracker = Tracker()
+        self._queue: deque[_Work] = deque()
+        self._ready = asyncio.Event()
+        self._workers: list[asyncio.Future[None]] = []
 
     new_event_loop = staticmethod(new_event_loop)
 
@@ -111,6 +124,7 @@ class HttpBackend:
         self.connections = cfg.connections or cfg.concurrency
         self.concurrency = min(cfg.concurrency, self.connections)  # one request per connection
         self.timeout = cfg.timeout
+        self.pipeline = self.pipeline_option or cfg.pipeline
         self.policy = RetryPolicy.from_config(cfg, context.seed)
         try:
             import aiohttp
@@ -133,9 +147,15 @@ class HttpBackend:
         self.rest = Rest(context.config, context.seed)
 
     def close(self) -> None:
-        """Close the connection pool (on the loop that opened it)."""
+        """Stop the workers and close the connections (on the loop that opened them)."""
         loop = self._loop
         usable = loop is not None and not loop.is_closed() and not loop.is_running()
+        workers, self._workers = self._workers, []
+        for task in workers:
+            task.cancel()
+        if workers and usable and loop is not None:
+            loop.run_until_complete(asyncio.gather(*workers, return_exceptions=True))
+        self._queue.clear()
         if self._wire is not None:
             self._wire.close()
             if usable and loop is not None:
@@ -165,7 +185,11 @@ class HttpBackend:
         return self._session
 
     async def execute(self, batch: ActionBatch) -> Outcomes:
-        """Send every action of ``batch``; return when each has its final answer."""
+        """Queue every action of ``batch``; return when each has its final answer.
+
+        Several calls may be in flight at once (the controller's pipeline); their
+        requests are sent in call order, under the ordering rule.
+        """
         if self.rest is None:
             raise BackendError("the http backend is not open")
         session = await self._ensure_session()
@@ -180,22 +204,51 @@ class HttpBackend:
         if n == 0:
             return out
         prepared = self.rest.prepare(batch)
-        done = {i: asyncio.Event() for i in prepared.awaited}
-        cursor = iter(range(n))
+        waits, jobs = self.tracker.plan(batch)
+        loop = asyncio.get_running_loop()
+        work = _Work(prepared, out, waits, jobs, loop.create_future())
+        self._queue.append(work)
+        self._ready.set()
+        if not self._workers:
+            self._workers = [
+                asyncio.ensure_future(self._worker(session, slot)) for slot in range(self.concurrency)
+            ]
+        self.batches_in_flight += 1
+        self.max_batches_in_flight = max(self.max_batches_in_flight, self.batches_in_flight)
+        try:
+            return await work.finished
+        finally:
+            self.batches_in_flight -= 1
 
-        async def worker(slot: int) -> None:
-            for i in cursor:  # workers share one iterator: actions are taken in batch order
-                for d in prepared.deps.get(i, ()):
-                    await done[d].wait()
-                try:
-                    await self._one(session, slot, prepared, i, out)
-                finally:
-                    event = done.get(i)
-                    if event is not None:
-                        event.set()
-
-        await _run_all([partial(worker, w) for w in range(min(self.concurrency, n))])
-        return out
+    async def _worker(self, session: Any, slot: int) -> None:
+        """Take requests in (tick, position) order, one at a time, for as long as the run lasts."""
+        queue, ready = self._queue, self._ready
+        while True:
+            if not queue:
+                ready.clear()
+                await ready.wait()
+                continue
+            work = queue[0]
+            i = work.next
+            work.next += 1
+            if work.next >= work.n:
+                queue.popleft()
+            deps = work.waits.get(i)
+            if deps:
+                await _wait_for(deps)
+            try:
+                if not work.finished.done():
+                    await self._one(session, slot, work.prepared, i, work.out)
+            except Exception as exc:  # a BackendError from an answer: fail this batch's call
+                if not work.finished.done():
+                    work.finished.set_exception(exc)
+            finally:
+                job = work.jobs.get(i)
+                if job is not None:
+                    job.finish()
+                work.left -= 1
+                if work.left == 0 and not work.finished.done():
+                    work.finished.set_result(work.out)
 
     async def _one(self, session: Any, slot: int, prepared: Prepared, i: int, out: Outcomes) -> None:
         assert self.rest is not None
@@ -253,14 +306,29 @@ class HttpBackend:
         return status, error, body, headers
 
 
-async def _run_all(factories: list[Callable[[], Awaitable[None]]]) -> None:
-    """Run coroutines concurrently; if one fails, cancel the rest and raise its error."""
-    tasks = [asyncio.ensure_future(f()) for f in factories]
-    try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        with contextlib.suppress(BaseException):
-            await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+class _Work:
+    """One batch in the queue: where the workers are in it, and what they wait for."""
+
+    __slots__ = ("finished", "jobs", "left", "n", "next", "out", "prepared", "waits")
+
+    def __init__(
+        self,
+        prepared: Prepared,
+        out: Outcomes,
+        waits: dict[int, list[Job]],
+        jobs: dict[int, Job],
+        finished: asyncio.Future[Outcomes],
+    ) -> None:
+        self.prepared, self.out, self.waits, self.jobs = prepared, out, waits, jobs
+        self.finished = finished
+        self.n = self.left = len(out)
+        self.next = 0
+
+
+async def _wait_for(deps: list[Job]) -> None:
+    loop = asyncio.get_running_loop()
+    for job in deps:
+        if not job.done:
+            if job.waiter is None:
+                job.waiter = loop.create_future()
+            await job.waiter

@@ -5,22 +5,8 @@ configured routes (:mod:`simcore.routes`), with the user's bearer token, the
 server's id of the target post, and generated text (:mod:`simcore.content`); it
 reads the server's answers to sign-ups and creates into an :class:`IdMap`.
 
-**Ordering rule** (what the http backend must keep when it sends a batch's
-requests concurrently; see :func:`dependencies`):
-
-1. Batches run one after another: every request of tick *t* has its final answer
-   before any request of tick *t + 1* is sent. The core makes a user's sign-up
-   the tick it arrives and lets it act only from the next tick on, and never
-   targets a post created in the same tick, so sign-up → the user's requests and
-   create → reads, edits and deletes of that post are ordered by this alone.
-2. Within a batch, requests that touch the same resource keep the batch's order
-   where one of them changes it: a read waits for the latest earlier change of
-   its post (an update or delete, or its create), and a change waits for every
-   earlier request on that post. A user's requests likewise wait for the user's
-   sign-up if it is in the same batch. (With the core's guarantees the only case
-   that occurs is a read and a delete of one post in one tick: the read must not
-   overtake the delete, nor the delete the read.)
-3. Everything else is independent and runs concurrently, up to the in-flight bound.
+The order in which concurrent requests must take effect is
+:mod:`simcore_backends.ordering`'s business.
 
 An action whose user has no successful sign-up, or whose target post was never
 created on the server (its create failed for good), is not sent: it is logged
@@ -35,7 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from attrs import define, field
+from attrs import define
 from numpy.typing import NDArray
 
 from simcore.actions import KIND_NAMES, ActionBatch, ActionKind
@@ -48,7 +34,6 @@ from simcore.user import user_names
 from .idmap import IdMap, as_server_id
 
 _TARGETED = (ActionKind.READ_POST, ActionKind.UPDATE_POST, ActionKind.DELETE_POST)
-_CHANGES = (ActionKind.CREATE_POST, ActionKind.UPDATE_POST, ActionKind.DELETE_POST)
 _SAFE_METHODS = ("GET", "HEAD")
 
 
@@ -64,56 +49,11 @@ class Request:
 
 @define
 class Prepared:
-    """Per-batch facts computed once before sending: content versions, names, dependencies."""
+    """Per-batch facts computed once before sending: content versions and display names."""
 
     batch: ActionBatch
     versions: NDArray[np.int32]
     names: dict[int, str]
-    deps: dict[int, tuple[int, ...]] = field(factory=dict)
-
-    @property
-    def awaited(self) -> set[int]:
-        """Positions that some later request waits for."""
-        return {d for ds in self.deps.values() for d in ds}
-
-
-def dependencies(batch: ActionBatch) -> dict[int, tuple[int, ...]]:
-    """For each position that must wait, the earlier positions it waits for (the ordering rule)."""
-    n = len(batch)
-    if n < 2:
-        return {}
-    kind, post, user = batch.kind, batch.post.astype(np.int64), batch.user.astype(np.int64)
-    touches = np.isin(kind, (*_TARGETED, ActionKind.CREATE_POST)) & (post >= 0)
-    changes = np.isin(kind, _CHANGES)
-    # posts touched twice or more in this batch with at least one change among the touches
-    ids, counts = np.unique(post[touches], return_counts=True)
-    changed = np.unique(post[touches & changes])
-    shared = np.intersect1d(ids[counts > 1], changed)
-    candidates = touches & np.isin(post, shared)
-    signups = kind == ActionKind.SIGN_UP
-    joined = np.intersect1d(user[signups], user[~signups])
-    user_bound = np.isin(user, joined)
-    if not candidates.any() and not user_bound.any():
-        return {}
-    deps: dict[int, list[int]] = {}
-    last_change: dict[tuple[str, int], int] = {}
-    readers: dict[tuple[str, int], list[int]] = {}
-    for i in np.flatnonzero(candidates | user_bound).tolist():
-        resources: list[tuple[tuple[str, int], bool]] = []
-        if user_bound[i]:
-            resources.append((("user", int(user[i])), bool(signups[i])))
-        if candidates[i]:
-            resources.append((("post", int(post[i])), bool(changes[i])))
-        for res, is_change in resources:
-            waits = deps.setdefault(i, [])
-            if res in last_change:
-                waits.append(last_change[res])
-            if is_change:
-                waits.extend(readers.pop(res, []))
-                last_change[res] = i
-            else:
-                readers.setdefault(res, []).append(i)
-    return {i: tuple(sorted(set(w))) for i, w in deps.items() if w}
 
 
 class Rest:
@@ -131,7 +71,7 @@ class Rest:
     # -- before sending ------------------------------------------------------------
 
     def prepare(self, batch: ActionBatch) -> Prepared:
-        """Content versions (in batch order), display names where routes need them, dependencies."""
+        """Content versions (in batch order) and display names where routes need them."""
         kind = batch.kind
         versions = np.ones(len(batch), np.int32)
         updates = np.flatnonzero(kind == ActionKind.UPDATE_POST)
@@ -145,7 +85,7 @@ class Rest:
         if wants_name.any():
             where = np.flatnonzero(wants_name)
             names = dict(zip(where.tolist(), user_names(self.seed, batch.user[where])))
-        return Prepared(batch, versions, names, dependencies(batch))
+        return Prepared(batch, versions, names)
 
     def request(self, prepared: Prepared, i: int) -> Request | None:
         """The request for action ``i``, or None if it cannot be sent (a skipped action)."""

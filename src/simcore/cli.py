@@ -231,7 +231,8 @@ def run(
     console.print(f"[dim]summary: {summary_path}" + (f"   log: {log_file}" if log_file else "") + "[/]")
     if interrupted:
         console.print(
-            f"[yellow]stopped by Ctrl-C after tick {sim.tick - 1}; everything up to it is in the log[/]"
+            f"[yellow]stopped by Ctrl-C after tick {controller.ticks_done - 1}; "
+            "everything up to it is in the log[/]"
         )
         sys.exit(130)
 

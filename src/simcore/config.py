@@ -243,7 +243,9 @@ class Backend:
     testclient backend ("" = the reference app, over the SQLite file ``db``, a fresh
     temporary one per run if ""). ``concurrency`` bounds the requests in flight,
     ``connections`` the connection pool (0 = ``concurrency``); ``timeout`` is in
-    seconds per attempt; a failed attempt is retried up to ``retries`` times after
+    seconds per attempt; ``pipeline`` ticks may be in flight at once (1 = each tick's
+    requests are all answered before the next tick's start); a failed attempt is
+    retried up to ``retries`` times after
     an exponential, jittered backoff from ``backoff_ms`` up to ``backoff_max_ms``.
     """
 
@@ -255,6 +257,7 @@ class Backend:
     concurrency: int = 64
     connections: int = 0
     timeout: float = 10.0
+    pipeline: int = 4
     retries: int = 3
     backoff_ms: float = 50.0
     backoff_max_ms: float = 5000.0

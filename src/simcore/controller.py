@@ -8,9 +8,11 @@ into the simulation's decisions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import inspect
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -92,6 +94,7 @@ class Controller:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._hour = Totals()
         self._opened = opened
+        self.ticks_done = 0  # ticks whose outcomes reached the sinks
 
     @property
     def ticks_per_hour(self) -> int:
@@ -108,31 +111,71 @@ class Controller:
             self.backend.open(BackendContext(self.sim.config, self.sim.seed))
             self._opened = True
 
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            # an async backend may bring its own loop (the http backend's uvloop)
+            factory = getattr(self.backend, "new_event_loop", None) or asyncio.new_event_loop
+            self._loop = factory()
+        return self._loop
+
     def _execute(self, batch: ActionBatch) -> Outcomes:
         result: Any = self.backend.execute(batch)
         if inspect.isawaitable(result):
-            if self._loop is None:
-                # an async backend may bring its own loop (the http backend's uvloop)
-                factory = getattr(self.backend, "new_event_loop", None) or asyncio.new_event_loop
-                self._loop = factory()
-            result = self._loop.run_until_complete(result)
-        if not isinstance(result, Outcomes) or len(result) != len(batch):
-            raise TypeError(
-                f"backend {self.backend.name!r} returned {result!r} for {len(batch)} actions"
-            )
-        return result
+            result = self._event_loop().run_until_complete(result)
+        return result  # type: ignore[no-any-return]
+
+    @property
+    def pipeline(self) -> int:
+        """Ticks an async backend may have in flight at once (its ``pipeline``; 1 for the rest)."""
+        if not inspect.iscoroutinefunction(self.backend.execute):
+            return 1
+        return max(1, int(getattr(self.backend, "pipeline", 1) or 1))
 
     def run_tick(self) -> tuple[ActionBatch, Outcomes]:
         """Step one tick, execute it, and feed the sinks."""
         batch = self.sim.step()
         outcomes = self._execute(batch)
+        self._finish(batch, outcomes)
+        return batch, outcomes
+
+    async def _run_pipelined(self, ticks: int) -> None:
+        """Step ahead while up to ``pipeline`` ticks are in flight; finish them in order.
+
+        The core's decisions never depend on outcomes, so stepping ahead changes
+        nothing in the log; the backend keeps the effects in order.
+        """
+        depth = self.pipeline
+        window: deque[tuple[ActionBatch, asyncio.Future[Outcomes]]] = deque()
+        try:
+            for _ in range(ticks):
+                while window and (len(window) >= depth or window[0][1].done()):
+                    done, future = window.popleft()
+                    self._finish(done, await future)
+                batch = self.sim.step()
+                window.append((batch, asyncio.ensure_future(self.backend.execute(batch))))  # type: ignore[arg-type]
+                await asyncio.sleep(0)  # let the requests move between two steps
+            while window:
+                done, future = window.popleft()
+                self._finish(done, await future)
+        finally:
+            for _, future in window:
+                future.cancel()
+            if window:
+                await asyncio.gather(*(f for _, f in window), return_exceptions=True)
+
+    def _finish(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        """Check a batch's outcomes, feed the sinks and the totals, report a finished hour."""
+        if not isinstance(outcomes, Outcomes) or len(outcomes) != len(batch):
+            raise TypeError(
+                f"backend {self.backend.name!r} returned {outcomes!r} for {len(batch)} actions"
+            )
+        self.ticks_done = batch.tick + 1
         for sink in self.sinks:
             sink.write(batch, outcomes)
         self.totals.add(batch, outcomes)
         self._hour.add(batch, outcomes)
         if (batch.tick + 1) % self.ticks_per_hour == 0:
             self._report_hour(batch.tick)
-        return batch, outcomes
 
     def _report_hour(self, tick: int) -> None:
         if self.on_hour is not None:
@@ -154,8 +197,18 @@ class Controller:
         self.open()
         began = time.perf_counter()
         try:
-            for _ in range(ticks):
-                self.run_tick()
+            if self.pipeline > 1:
+                task = self._event_loop().create_task(self._run_pipelined(ticks))
+                try:
+                    self._event_loop().run_until_complete(task)
+                except BaseException:
+                    task.cancel()  # Ctrl-C: the ticks in flight are dropped, the log ends cleanly
+                    with contextlib.suppress(BaseException):
+                        self._event_loop().run_until_complete(task)
+                    raise
+            else:
+                for _ in range(ticks):
+                    self.run_tick()
         except KeyboardInterrupt:
             self.stopped_early = True
             raise
@@ -180,10 +233,10 @@ class Controller:
         return {
             "seed": sim.seed,
             "backend": self.backend.name,
-            "ticks": sim.tick,
+            "ticks": self.ticks_done,
             "tick_seconds": sim.config.tick_seconds,
             "simulated_start": sim.config.start.isoformat(),
-            "simulated_end": self.sim_time(sim.tick).isoformat(),
+            "simulated_end": self.sim_time(self.ticks_done).isoformat(),
             "stopped_early": self.stopped_early,
             "users": sim.population.n,
             "users_by_profile": dict(

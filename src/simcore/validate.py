@@ -194,6 +194,7 @@ def _backend(out: Problems, config: Config) -> None:
     _range(out, "backend.concurrency", b.concurrency, 1, 100_000)
     _range(out, "backend.connections", b.connections, 0, 100_000)
     _range(out, "backend.timeout", b.timeout, 0, 3600, low_open=True)
+    _range(out, "backend.pipeline", b.pipeline, 1, 64)
     _range(out, "backend.retries", b.retries, 0, 100)
     _range(out, "backend.backoff_ms", b.backoff_ms, 0, 3_600_000)
     _range(out, "backend.backoff_max_ms", b.backoff_max_ms, 0, 3_600_000)

@@ -270,7 +270,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--seed", type=int, default=42, help="simulation seed (default 42)")
     g = parser.add_argument_group("part 1: scenario through mock, testclient, http")
-    g.add_argument("--users", type=int, help="initial users (default 2000; quick 300)")
+    g.add_argument("--users", type=int, help="initial users (default 1000; quick 300)")
     g.add_argument("--duration", help="simulated time from Mon 19:00 (default 1h; quick 20m)")
     g = parser.add_argument_group("part 2: throughput per client core")
     g.add_argument("--servers", help="comma-separated: nginx, refapp (default both; quick: nginx)")
@@ -327,7 +327,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick = args.quick
     defaults = {
-        "users": 300 if quick else 2000,
+        "users": 300 if quick else 1000,
         "duration": "20m" if quick else "1h",
         "requests": 40_000 if quick else 200_000,
         "seconds": 3.0 if quick else 10.0,

@@ -32,15 +32,21 @@ CATEGORIES: list[tuple[str, str]] = [
     ("yarl / multidict (URLs, headers)", r"\((yarl|multidict)/"),
     ("asyncio (tasks, futures, events, timeouts)", r"\(asyncio/"),
     ("json", r"\(json/"),
-    ("http backend (simcore_backends/http.py)", r"\(simcore_backends/http\.py"),
+    (
+        "http backend (simcore_backends/http.py, wire.py, ordering.py)",
+        r"\(simcore_backends/(http|wire|ordering)\.py",
+    ),
     (
         "request building (rest, routes, content, idmap)",
         r"\((simcore_backends/(rest|idmap)|simcore/(routes|content))\.py",
     ),
     ("simulation step (core)", r"\(simcore/(simulation|actions|user|world|routine|targets|rng)\.py"),
     ("numpy", r"\(numpy/"),
-    ("start-up (imports)", r"<frozen importlib"),
+    ("ssl (contexts made per run)", r"\(ssl\.py"),
 ]
+
+#: A sample with any frame matching this is start-up (imports, opening the backend), not load.
+STARTUP = r"<frozen importlib|^HttpBackend\.open |^Controller\.open "
 
 #: Functions whose inclusive share is reported (a regex on the frame without line number).
 KEY_FUNCTIONS: list[tuple[str, str]] = [
@@ -83,7 +89,11 @@ def summarize(raw: Path, top: int = 20) -> str:
         count = int(count_text)
         total += count
         leaf = frames[-1]
-        by_category[next((name for name, rx in CATEGORIES if re.search(rx, leaf)), "other")] += count
+        if any(re.search(STARTUP, f) for f in frames):
+            category = "start-up (imports, opening the backend)"
+        else:
+            category = next((name for name, rx in CATEGORIES if re.search(rx, leaf)), "other")
+        by_category[category] += count
         self_time[_function(leaf)] += count
         for name, rx in KEY_FUNCTIONS:
             if any(re.search(rx, f) for f in frames):
@@ -94,9 +104,17 @@ def summarize(raw: Path, top: int = 20) -> str:
     def pct(count: int) -> str:
         return f"{100 * count / total:5.1f}%"
 
-    lines = [f"py-spy samples: {total:,} ({raw.name})", "", "self time by where the top frame is:"]
-    lines += [f"  {pct(by_category[name])}  {name}" for name, _ in CATEGORIES]
-    lines += [f"  {pct(by_category['other'])}  other"]
+    startup = "start-up (imports, opening the backend)"
+    load = max(1, total - by_category[startup])
+    lines = [f"py-spy samples: {total:,} ({raw.name})", ""]
+    lines += [
+        "self time by where the top frame is (share of all samples, of the samples after start-up):"
+    ]
+    names = [name for name, _ in CATEGORIES] + ["other", startup]
+    lines += [
+        f"  {pct(by_category[name])}  {100 * by_category[name] / load if name != startup else 0:5.1f}%  {name}"
+        for name in names
+    ]
     lines += ["", "inclusive time of key functions:"]
     lines += [f"  {pct(inclusive[name])}  {name}" for name, _ in KEY_FUNCTIONS]
     lines += ["", f"top {top} functions by self time:"]

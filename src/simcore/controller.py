@@ -94,7 +94,7 @@ class Controller:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._hour = Totals()
         self._opened = opened
-        self.ticks_done = 0  # ticks whose outcomes reached the sinks
+        self.ticks_done = sim.tick  # ticks whose outcomes reached the sinks
 
     @property
     def ticks_per_hour(self) -> int:
@@ -179,13 +179,14 @@ class Controller:
 
     def _report_hour(self, tick: int) -> None:
         if self.on_hour is not None:
+            users, _, live = self._counts()
             failed = sum(c for s, c in self._hour.statuses.items() if s >= 400 or s == 0)
             self.on_hour(
                 HourReport(
                     tick=tick,
                     time=self.sim_time(tick + 1),
-                    users=self.sim.population.n,
-                    posts=int(self.sim.world.live().sum()),
+                    users=int(users.sum()),
+                    posts=live,
                     actions=self._hour.kinds(),
                     failed=failed,
                 )
@@ -226,10 +227,23 @@ class Controller:
             self._loop.close()
             self._loop = None
 
+    def _counts(self) -> tuple[np.ndarray, int, int]:
+        """Users (a mask), posts created and posts live as of the last tick in the log.
+
+        With ticks in flight (an async backend's pipeline) the core may have stepped
+        ahead of the log; these count only what the logged ticks did.
+        """
+        upto = self.ticks_done
+        pop, world = self.sim.population, self.sim.world
+        users = pop.created_tick[: pop.n] < upto
+        made = world.created_tick[: world.n] < upto
+        gone = (world.deleted_tick[: world.n] >= 0) & (world.deleted_tick[: world.n] < upto)
+        return users, int(made.sum()), int((made & ~gone).sum())
+
     def summary(self) -> dict[str, Any]:
         """The run's totals as plain data (written to summary.json)."""
         sim = self.sim
-        live = int(sim.world.live().sum())
+        users, created, live = self._counts()
         return {
             "seed": sim.seed,
             "backend": self.backend.name,
@@ -238,16 +252,17 @@ class Controller:
             "simulated_start": sim.config.start.isoformat(),
             "simulated_end": self.sim_time(self.ticks_done).isoformat(),
             "stopped_early": self.stopped_early,
-            "users": sim.population.n,
+            "users": int(users.sum()),
             "users_by_profile": dict(
                 zip(
                     sim.profile_names,
                     np.bincount(
-                        sim.population.profile[: sim.population.n], minlength=len(sim.profile_names)
+                        sim.population.profile[: sim.population.n][users],
+                        minlength=len(sim.profile_names),
                     ).tolist(),
                 )
             ),
-            "posts_created": sim.world.n,
+            "posts_created": created,
             "posts_live": live,
             "actions": self.totals.actions,
             "actions_by_kind": self.totals.kinds(),

@@ -24,6 +24,7 @@ printed and written to the "Backends" section of benchmarks/RESULTS.md (--no-rec
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -33,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -351,6 +352,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
+@contextlib.contextmanager
+def _on_core(core: int | None) -> Iterator[None]:
+    """Run this process on ``core`` inside the block (children started there inherit it)."""
+    if core is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the chosen parts, print the tables, record them; exit 1 if simcore misses the target."""
     args = parse_args(argv)
@@ -361,12 +376,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes: list[str] = []
     verdicts: list[throughput.Verdict] = []
     if args.part in ("scenario", "all"):
-        table, found = part_scenario(args)
+        # in-process clients (testclient, http) run on the client core, the served app on the other
+        with _on_core(args.client_core):
+            table, found = part_scenario(args)
         tables.append(table)
         notes += found
         console.print(table)
     if args.part in ("throughput", "all"):
-        with tempfile.TemporaryDirectory(prefix="simcore-bench-") as tmp:
+        # this process only starts and watches: keep it off the client's core
+        with tempfile.TemporaryDirectory(prefix="simcore-bench-") as tmp, _on_core(args.server_core):
             for server_name in args.servers:
                 plan = throughput.run_server(args, server_name, Path(tmp), console, notes)
                 tables.append(throughput.table(args, plan))

@@ -25,9 +25,11 @@ from servers import pinned
 
 #: Where a sample's time goes, by the frame on top of its stack (first match wins).
 #: A sample whose top frame is the controller's ``run_until_complete`` call is time
-#: inside uvloop's C code (epoll, socket reads and writes, callbacks' C parts).
+#: inside uvloop's C code (epoll, socket reads, callbacks' C parts), waiting included:
+#: py-spy cannot tell uvloop's idle waits from work. Time in a C call made from Python
+#: (``transport.write`` in a send function) counts as the calling function's self time.
 CATEGORIES: list[tuple[str, str]] = [
-    ("uvloop / C I/O (top frame: the loop's run_until_complete)", r"^Controller\._execute \("),
+    ("uvloop's C code: socket reads, epoll, also idle waits", r"^Controller\._execute \("),
     ("aiohttp", r"\(aiohttp/"),
     ("yarl / multidict (URLs, headers)", r"\((yarl|multidict)/"),
     ("asyncio (tasks, futures, events, timeouts)", r"\(asyncio/"),

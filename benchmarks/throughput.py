@@ -215,7 +215,9 @@ def run_server(
     """Start one server, run every client against it in rounds, stop it."""
     scale = 1 if server_name == "nginx" else args.app_scale
     sim_users = max(100, args.sim_users // scale)
-    sim = scenario_config(sim_users, args.sim_duration, args.seed)
+    sim = with_overrides(
+        scenario_config(sim_users, args.sim_duration, args.seed), backend__concurrency=args.concurrency
+    )
     sim_file = tmp / f"sim-{server_name}.toml"
     sim_file.write_text(dump_config(sim))
     server: servers.Server = (

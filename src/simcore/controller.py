@@ -169,9 +169,9 @@ class Controller:
             raise TypeError(
                 f"backend {self.backend.name!r} returned {outcomes!r} for {len(batch)} actions"
             )
-        self.ticks_done = batch.tick + 1
         for sink in self.sinks:
             sink.write(batch, outcomes)
+        self.ticks_done = batch.tick + 1
         self.totals.add(batch, outcomes)
         self._hour.add(batch, outcomes)
         if (batch.tick + 1) % self.ticks_per_hour == 0:
@@ -203,9 +203,15 @@ class Controller:
                 try:
                     self._event_loop().run_until_complete(task)
                 except BaseException:
-                    task.cancel()  # Ctrl-C: the ticks in flight are dropped, the log ends cleanly
-                    with contextlib.suppress(BaseException):
-                        self._event_loop().run_until_complete(task)
+                    # Ctrl-C: the ticks in flight are dropped, the log ends with the last whole tick
+                    # (a task that ended in KeyboardInterrupt must not be run again: asyncio would
+                    # never stop the loop for it)
+                    if not task.done():
+                        task.cancel()
+                        with contextlib.suppress(BaseException):
+                            self._event_loop().run_until_complete(task)
+                    elif not task.cancelled():
+                        task.exception()  # retrieved: it is being re-raised here
                     raise
             else:
                 for _ in range(ticks):

@@ -3,9 +3,15 @@
 It keeps its own store (who signed up, each post's author and whether it was
 deleted), independent of the core's world, and answers every action as the
 reference API would: 201 for sign-ups and new posts, 200 for reads, feeds and
-edits, 204 for deletes, 401 for unknown users, 403 for another author's post,
-404 for a post that is missing or already deleted at that point of the batch.
-A whole batch is executed with numpy; there is no Python loop per action.
+edits, 204 for deletes, 403 for another author's post, 404 for a post that is
+missing or already deleted at that point of the batch. Its post ids are the
+core's. A whole batch is executed with numpy; there is no Python loop per action.
+
+With a ``[faults]`` table it injects failures exactly as the testclient backend
+does (see :mod:`simcore.faults`): a failed attempt has no effect and is retried
+under the backend's retry policy. An action whose user never signed up, or whose
+target post was never created (its sign-up or create failed for good), is not
+sent: status 0, error ``skipped``, 0 attempts.
 """
 
 from __future__ import annotations
@@ -13,16 +19,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actions import (
-    BROWSE_FEED,
-    CREATE_POST,
-    DELETE_POST,
-    READ_POST,
-    SIGN_UP,
-    UPDATE_POST,
-    ActionBatch,
-)
-from simcore.backend import BackendContext, Outcomes
+from simcore import faults
+from simcore.actions import ActionBatch, ActionKind
+from simcore.backend import BackendContext, ErrorKind, Outcomes
+from simcore.retry import RetryPolicy
 
 
 def _grow(array: NDArray[np.int32], size: int, fill: int) -> NDArray[np.int32]:
@@ -39,15 +39,24 @@ class MockBackend:
     name = "mock"
 
     def __init__(self) -> None:
-        self.users = 0  # users signed up; ids are dense, in sign-up order
-        self.n_posts = 0
+        self.users = 0  # users signed up
+        self.n_posts = 0  # one past the highest post id seen
         self.author = np.zeros(1024, dtype=np.int32)
+        self.created = np.zeros(1024, dtype=np.int32)  # 1 if the post's create went through
         self.deleted_tick = np.full(1024, -1, dtype=np.int32)
         self.views = np.zeros(1024, dtype=np.int32)
         self.signed_up = np.zeros(1024, dtype=np.int32)
+        self.injector: faults.Injector | None = None
+        self.policy = RetryPolicy()
+        self.error_status = 503
 
     def open(self, context: BackendContext) -> None:
-        """Nothing to acquire."""
+        """Set up fault injection from the config, if it asks for any."""
+        cfg = context.config
+        self.policy = RetryPolicy.from_config(cfg.backend, context.seed)
+        self.error_status = cfg.faults.error_status
+        if faults.active(cfg.faults):
+            self.injector = faults.Injector(cfg.faults, context.seed, cfg.backend.timeout * 1000.0)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -59,77 +68,100 @@ class MockBackend:
         status = np.zeros(n, dtype=np.int16)
         server_id = np.full(n, -1, dtype=np.int64)
         position = np.arange(n)
+        if self.injector is not None:
+            attempts, final, latency = self.injector.resolve(batch.seq, self.policy)
+        else:
+            attempts = np.ones(n, np.uint8)
+            final = np.zeros(n, np.uint8)
+            latency = np.zeros(n)
+        performed = final == faults.OK
 
-        signups = np.flatnonzero(kind == SIGN_UP)
+        is_signup = kind == ActionKind.SIGN_UP
+        signups = np.flatnonzero(is_signup & performed)
         top_user = int(user.max()) + 1 if n else 0
         self.signed_up = _grow(self.signed_up, top_user, 0)
-        # a user is known from its sign-up's position in this batch on, or from before
+        # a user is known from its (successful) sign-up's position in this batch on, or from before
         known_from = np.where(self.signed_up[user] > 0, -1, n)
         if len(signups):
             first = np.full(top_user, n, dtype=np.int64)
             np.minimum.at(first, user[signups], signups)
             known_from = np.minimum(known_from, first[user])
-        authorised = known_from < position
-        authorised[signups] = True
+        skipped = ~is_signup & (known_from >= position)
         status[signups] = 201
         server_id[signups] = user[signups]
 
-        creates = np.flatnonzero((kind == CREATE_POST) & authorised)
-        new_ids = self.n_posts + np.arange(len(creates))
-        total = self.n_posts + len(creates)
-        self.author = _grow(self.author, total, 0)
-        self.deleted_tick = _grow(self.deleted_tick, total, -1)
-        self.views = _grow(self.views, total, 0)
+        is_create = kind == ActionKind.CREATE_POST
+        creates = np.flatnonzero(is_create & ~skipped & performed)
+        new_ids = post[creates]
+        total = max(self.n_posts, int(post[is_create].max()) + 1 if is_create.any() else 0)
+        for name, fill in (("author", 0), ("created", 0), ("deleted_tick", -1), ("views", 0)):
+            setattr(self, name, _grow(getattr(self, name), total, fill))
         self.author[new_ids] = user[creates]
+        self.created[new_ids] = 1
         status[creates] = 201
         server_id[creates] = new_ids
-        born_at = creates  # a new post exists from its creation's position in the batch on
+        born_at = np.full(total, -1, dtype=np.int64)  # position of this batch's creates
+        born_at[new_ids] = creates
 
-        targeted = np.flatnonzero(
-            authorised & ((kind == READ_POST) | (kind == UPDATE_POST) | (kind == DELETE_POST))
+        is_targeted = (
+            (kind == ActionKind.READ_POST)
+            | (kind == ActionKind.UPDATE_POST)
+            | (kind == ActionKind.DELETE_POST)
         )
+        in_range = (post >= 0) & (post < total)
+        candidates = is_targeted & ~skipped
+        never = candidates & ~in_range
+        known = candidates & in_range
+        never[known] = self.created[post[known]] == 0
+        skipped |= never  # the target was never created here: nothing to send
+        targeted = np.flatnonzero(is_targeted & ~skipped)
         target = post[targeted]
-        in_range = (target >= 0) & (target < total)
-        exists = in_range.copy()
-        fresh = in_range & (target >= self.n_posts)
-        exists[fresh] = born_at[target[fresh] - self.n_posts] < targeted[fresh]
-        exists[exists] &= self.deleted_tick[target[exists]] < 0
-        owner = np.zeros(len(targeted), dtype=bool)
-        owner[exists] = self.author[target[exists]] == user[targeted[exists]]
-        # the first delete by the author removes the post for every later action of the batch
-        is_delete = kind[targeted] == DELETE_POST
-        gone_ids, gone_at = _first_delete_positions(
-            post, targeted[is_delete], (exists & owner)[is_delete]
-        )
-        if len(gone_ids):
-            where = np.minimum(np.searchsorted(gone_ids, target), len(gone_ids) - 1)
-            exists &= ~((gone_ids[where] == target) & (gone_at[where] < targeted))
-            owner &= exists
-
-        is_read = kind[targeted] == READ_POST
-        needs_owner = ~is_read
-        code = np.where(kind[targeted] == DELETE_POST, 204, 200)
-        result = np.where(~exists, 404, np.where(needs_owner & ~owner, 403, code))
+        # a post created in this batch exists from its creation's position on
+        exists = (born_at[target] < targeted) & (self.deleted_tick[target] < 0)
+        owner = self.author[target] == user[targeted]
+        tkind = kind[targeted]
+        went = performed[targeted]
+        # the first delete that goes through (author, post still there) removes the post
+        deleting = targeted[(tkind == ActionKind.DELETE_POST) & exists & owner & went]
+        if len(deleting):
+            ids, first = np.unique(post[deleting], return_index=True)
+            gone_at = deleting[first]
+            where = np.minimum(np.searchsorted(ids, target), len(ids) - 1)
+            exists &= ~((ids[where] == target) & (gone_at[where] < targeted))
+        is_read = tkind == ActionKind.READ_POST
+        code = np.where(tkind == ActionKind.DELETE_POST, 204, 200)
+        result = np.where(~exists, 404, np.where(~is_read & ~owner, 403, code))
         status[targeted] = result
         server_id[targeted] = np.where(exists, target, -1)
 
-        feeds = np.flatnonzero((kind == BROWSE_FEED) & authorised)
+        feeds = np.flatnonzero((kind == ActionKind.BROWSE_FEED) & ~skipped)
         status[feeds] = 200
-        status[~authorised] = 401
 
         self.n_posts = total
-        ok = result < 300
-        reads_ok = targeted[is_read & ok]
-        viewed, times = np.unique(post[reads_ok], return_counts=True)
+        done = went & (result < 300)
+        viewed, times = np.unique(target[is_read & done], return_counts=True)
         self.views[viewed] += times.astype(np.int32)
-        done_deletes = targeted[(kind[targeted] == DELETE_POST) & ok]
-        self.deleted_tick[post[done_deletes]] = batch.tick
-        fresh_users = user[signups][self.signed_up[user[signups]] == 0]
+        self.deleted_tick[target[(tkind == ActionKind.DELETE_POST) & done]] = batch.tick
+        fresh_users = np.unique(user[signups][self.signed_up[user[signups]] == 0])
         self.signed_up[fresh_users] = 1
-        self.users += len(np.unique(fresh_users))
-        out = Outcomes.ok(n, status)
-        out.server_id = server_id
-        return out
+        self.users += len(fresh_users)
+
+        error = np.zeros(n, np.uint8)
+        failed = ~performed & ~skipped
+        error[failed] = np.where(final[failed] == faults.TIMEOUT, ErrorKind.TIMEOUT, ErrorKind.INJECTED)
+        status[failed] = np.where(final[failed] == faults.TIMEOUT, 0, self.error_status)
+        server_id[failed] = -1
+        status[skipped] = 0
+        error[skipped] = ErrorKind.SKIPPED
+        attempts[skipped] = 0
+        latency[skipped] = 0.0
+        return Outcomes(
+            status=status,
+            latency_ms=latency.astype(np.float32),
+            attempts=attempts,
+            error=error,
+            server_id=server_id,
+        )
 
     def state_arrays(self) -> dict[str, NDArray[np.int32]]:
         """The store as arrays, for snapshots (see :mod:`simcore.snapshot`)."""
@@ -137,6 +169,7 @@ class MockBackend:
         return {
             "signed_up": self.signed_up.copy(),
             "author": self.author[:n].copy(),
+            "created": self.created[:n].copy(),
             "deleted_tick": self.deleted_tick[:n].copy(),
             "views": self.views[:n].copy(),
         }
@@ -146,9 +179,11 @@ class MockBackend:
         n = len(arrays["author"])
         self.n_posts = n
         self.author = _grow(np.zeros(16, np.int32), n, 0)
+        self.created = _grow(np.zeros(16, np.int32), n, 0)
         self.deleted_tick = _grow(np.full(16, -1, np.int32), n, -1)
         self.views = _grow(np.zeros(16, np.int32), n, 0)
         self.author[:n] = arrays["author"]
+        self.created[:n] = arrays["created"]
         self.deleted_tick[:n] = arrays["deleted_tick"]
         self.views[:n] = arrays["views"]
         self.signed_up = np.asarray(arrays["signed_up"], dtype=np.int32).copy()
@@ -156,15 +191,5 @@ class MockBackend:
 
     def live_posts(self) -> NDArray[np.int64]:
         """Ids of the posts that exist and are not deleted."""
-        return np.flatnonzero(self.deleted_tick[: self.n_posts] < 0)
-
-
-def _first_delete_positions(
-    post: NDArray[np.int64], deletes: NDArray[np.intp], valid: NDArray[np.bool_]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(sorted post ids, batch position of their first valid delete) for this batch."""
-    d = deletes[valid]
-    if len(d) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    ids, first = np.unique(post[d], return_index=True)
-    return ids.astype(np.int64), d[first].astype(np.int64)
+        m = self.n_posts
+        return np.flatnonzero((self.created[:m] > 0) & (self.deleted_tick[:m] < 0))

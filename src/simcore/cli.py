@@ -15,7 +15,7 @@ from rich.table import Table
 from simcore import __version__, control, rundir
 from simcore import snapshot as snapshots
 from simcore.actionlog import JsonlSink
-from simcore.backend import available_backends, load_backend
+from simcore.backend import BackendContext, available_backends, load_backend
 from simcore.clock import SPEED_HELP, Pacer, format_speed, parse_speed
 from simcore.config import Config, dump_config, with_overrides
 from simcore.controller import Controller, Sink
@@ -25,6 +25,7 @@ from simcore.errors import SimcoreError, UsageError
 from simcore.loading import load_config
 from simcore.session import RunResult, RunSession
 from simcore.simulation import Simulation
+from simcore.validate import target_problem
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -71,6 +72,22 @@ def _apply_options(config: Config, seed: int | None, duration: str | None, users
         changes["population__initial_users"] = users
         if users > config.population.max_users:
             changes["population__max_users"] = users
+    return with_overrides(config, **changes) if changes else config
+
+
+def _backend_options(
+    config: Config, backend_name: str | None, target: str | None, app_spec: str | None
+) -> Config:
+    changes: dict[str, Any] = {}
+    if backend_name is not None:
+        changes["backend__name"] = backend_name
+    if target is not None:
+        problem = target_problem(target)
+        if problem:
+            raise UsageError(f"--target: {problem}")
+        changes["backend__target"] = target
+    if app_spec is not None:
+        changes["backend__app"] = app_spec
     return with_overrides(config, **changes) if changes else config
 
 
@@ -189,6 +206,17 @@ _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
     metavar="PATH|none",
     help="Action log file, or 'none' (default: RUN_DIR/actions.jsonl).",
 )
+@click.option(
+    "--target",
+    metavar="URL",
+    help="Base URL of the server the http backend drives (backend.target), e.g. http://127.0.0.1:8000.",
+)
+@click.option(
+    "--app",
+    "app_spec",
+    metavar="MODULE:ATTR",
+    help="FastAPI app the testclient backend drives (backend.app; default: the reference app).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
 @click.option("--speed", "speed_text", metavar="max|N", help=f"Pacing: {SPEED_HELP} (default max).")
 @click.option(
@@ -224,6 +252,8 @@ def run(
     users: int | None,
     out_dir: Path | None,
     log_path: str | None,
+    target: str | None,
+    app_spec: str | None,
     quiet: bool,
     speed_text: str | None,
     snapshot_every: str | None,
@@ -248,18 +278,29 @@ def run(
         assert snap is not None
         base = snap.config
     config = _apply_options(base, seed, duration, users)
-    name = backend_name or config.backend.name
+    config = _backend_options(config, backend_name, target, app_spec)
+    name = config.backend.name
     changes = snapshots.check_resume(snap, config, name, force) if snap is not None else []
     speed = parse_speed(speed_text)
     every = _snapshot_every(snapshot_every, config.tick_seconds)
-    backend = load_backend(name)
-    if snap is not None:
-        directory = out_dir or _resume_dir(snap)
-    else:
-        stem = config_file.stem if config_file is not None else "run"
-        directory = out_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
-    rundir.prepare(directory, config)
+    options: dict[str, Any] = {"target": target} if target is not None else {}
+    if app_spec is not None:
+        options["app"] = app_spec
+    backend = load_backend(name, **options)
     sim = Simulation(config)
+    # open the backend first: an unreachable target or an app that does not import is
+    # reported before anything is written
+    backend.open(BackendContext(config, sim.seed))
+    try:
+        if snap is not None:
+            directory = out_dir or _resume_dir(snap)
+        else:
+            stem = config_file.stem if config_file is not None else "run"
+            directory = out_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
+        rundir.prepare(directory, config)
+    except BaseException:
+        backend.close()
+        raise
     console = Console(highlight=False, soft_wrap=True)
     live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
 
@@ -276,7 +317,7 @@ def run(
     pacer = Pacer(config.tick_seconds, speed, flags=ctl)
     plain = PlainLines(console, pacer)
     on_hour = plain.hour if not (quiet or live) else None
-    controller = Controller(sim, backend, sinks, on_hour=on_hour, pacer=pacer)
+    controller = Controller(sim, backend, sinks, on_hour=on_hour, pacer=pacer, opened=True)
     if on_hour is not None:
         plain.controller = controller
         controller.sinks.append(plain)
@@ -356,6 +397,64 @@ def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
         return
     for key, item in status.items():
         click.echo(f"{key:16} {item}")
+
+
+@main.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("simcore-app.db"),
+    show_default=True,
+    help="SQLite database file (created if missing).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="uvicorn's log level (info logs every request).",
+)
+def serve(db_path: Path, host: str, port: int, log_level: str) -> None:
+    """Serve the reference social app with uvicorn (stop with Ctrl-C).
+
+    \b
+    Then, in another terminal:
+      simcore run profiles/default.toml --backend http --target http://HOST:PORT
+    """
+    try:
+        import uvicorn
+
+        from simcore_backends.refapp import create_app
+    except ImportError as exc:
+        raise UsageError(
+            f"simcore serve needs FastAPI and uvicorn ({exc}); install them with pip install 'simcore[app]'"
+        ) from None
+    if db_path.parent != Path() and not db_path.parent.is_dir():
+        raise UsageError(f"--db: the directory '{db_path.parent}' does not exist; create it first")
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port or --host"
+        ) from None
+    try:
+        app = create_app(db_path)
+    except Exception as exc:  # sqlite3 errors: not a database, read-only, locked
+        raise UsageError(f"--db {db_path}: cannot open the database: {exc}") from None
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold]simcore serve[/]  reference app on http://{host}:{port}  database {db_path}  "
+        "(Ctrl-C stops; API docs at /docs)"
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+    console.print("[dim]stopped[/]")
 
 
 @main.group()

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
+from urllib.parse import urlsplit
 
 import numpy as np
 
 from simcore.config import CHOICE_KINDS, CURVES, Block, Config, Profile
 from simcore.durations import DURATION_HELP, parse_seconds
+from simcore.routes import fields_of, route_problems
 from simcore.routine import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
 
 Problems = list[tuple[str, str]]
 
 MAX_USERS = 2**31 - 2
+CLIENTS = ("auto", "lean", "aiohttp")
+_APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
 
 def _did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
@@ -157,6 +162,74 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
             )
 
 
+def target_problem(target: str) -> str | None:
+    """Why ``target`` is not a usable base URL (None if it is)."""
+    try:
+        url = urlsplit(target)
+        port = url.port
+    except ValueError as exc:
+        return f"got {target!r}: {exc}; expected a URL such as http://127.0.0.1:8000"
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return f"got {target!r}, expected an http:// or https:// URL such as http://127.0.0.1:8000"
+    if url.query or url.fragment:
+        return f"got {target!r}; a base URL has no query or fragment"
+    if port == 0:
+        return f"got {target!r}; port 0 is not a port to connect to"
+    return None
+
+
+def _backend(out: Problems, config: Config) -> None:
+    b = config.backend
+    if not b.name:
+        out.append(("backend.name", "empty; name a backend such as 'mock'"))
+    problem = target_problem(b.target)
+    if problem:
+        out.append(("backend.target", problem))
+    if b.client not in CLIENTS:
+        out.append(("backend.client", f"got {b.client!r}; {_did_you_mean(b.client, CLIENTS)}"))
+    if b.app and not _APP_SPEC.fullmatch(b.app):
+        out.append(
+            ("backend.app", f"got {b.app!r}, expected 'module:attribute' such as 'myapp.main:app'")
+        )
+    _range(out, "backend.concurrency", b.concurrency, 1, 100_000)
+    _range(out, "backend.connections", b.connections, 0, 100_000)
+    _range(out, "backend.timeout", b.timeout, 0, 3600, low_open=True)
+    _range(out, "backend.pipeline", b.pipeline, 1, 64)
+    _range(out, "backend.retries", b.retries, 0, 100)
+    _range(out, "backend.backoff_ms", b.backoff_ms, 0, 3_600_000)
+    _range(out, "backend.backoff_max_ms", b.backoff_max_ms, 0, 3_600_000)
+    if b.backoff_max_ms < b.backoff_ms:
+        out.append(
+            ("backend.backoff_max_ms", f"got {b.backoff_max_ms}, expected at least backend.backoff_ms")
+        )
+    if not b.auth_header or any(c in b.auth_header for c in " :\r\n"):
+        out.append(("backend.auth_header", f"got {b.auth_header!r}, expected a header name"))
+    try:
+        names = fields_of(b.auth_format)
+    except ValueError as exc:
+        out.append(("backend.auth_format", f"malformed: {exc}"))
+    else:
+        if names != ["token"]:
+            out.append(
+                (
+                    "backend.auth_format",
+                    f"got {b.auth_format!r}, expected one {{token}}, e.g. 'Bearer {{token}}'",
+                )
+            )
+    out.extend(route_problems(b.routes))
+
+
+def _faults(out: Problems, config: Config) -> None:
+    f = config.faults
+    _range(out, "faults.error_rate", f.error_rate, 0, 1)
+    _range(out, "faults.timeout_rate", f.timeout_rate, 0, 1)
+    if math.isfinite(f.error_rate + f.timeout_rate) and f.error_rate + f.timeout_rate > 1:
+        out.append(("faults.timeout_rate", "faults.error_rate + faults.timeout_rate exceeds 1"))
+    _range(out, "faults.error_status", f.error_status, 400, 599)
+    _range(out, "faults.latency_median_ms", f.latency_median_ms, 0, 3_600_000)
+    _range(out, "faults.latency_sigma", f.latency_sigma, 0, 5)
+
+
 def problems_in(config: Config) -> Problems:
     """Every problem in ``config``'s values, as ``(toml key path, message with the fix)``."""
     out: Problems = []
@@ -230,8 +303,8 @@ def problems_in(config: Config) -> Problems:
                 f"got {tg.recent_half_life!r}, expected a positive {DURATION_HELP}",
             )
         )
-    if not config.backend.name:
-        out.append(("backend.name", "empty; name a backend such as 'mock'"))
+    _backend(out, config)
+    _faults(out, config)
     if not config.output.log:
         out.append(("output.log", "empty; give a file name such as 'actions.jsonl', or 'none'"))
     return out

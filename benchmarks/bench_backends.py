@@ -61,6 +61,15 @@ ROOT = HERE.parent
 RESULTS = HERE / "RESULTS.md"
 SECTION = "## Backends"
 
+HOW_TO_READ = (
+    "- how to read: *req/s per client core* is requests per second of client CPU time (simcore "
+    "and the raw clients time their own CPU; Locust's and wrk's is sampled from /proc). It is "
+    "the robust figure when other work shares the machine; plain req/s is also bounded by the "
+    "server's core and by latency. *each round* shows the spread; the verdict is the median of "
+    "per-round simcore/Locust ratios (neighbouring runs).",
+    "- the machine is shared with other jobs (see the load average): rerun for your own numbers.",
+)
+
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
@@ -411,6 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"- date: {started:%Y-%m-%d %H:%M} UTC",
             f"- machine: {about}",
             f"- command: `{command.strip()}`",
+            *HOW_TO_READ,
             "",
         ]
         for table in tables:

@@ -30,19 +30,11 @@ from numpy.typing import NDArray
 from simcore.actionlog import ERROR_NAMES, JsonlSink
 from simcore.actions import KIND_NAMES, METHODS, PATHS, TARGETED, ActionBatch
 from simcore.backend import Outcomes
+from simcore.config import LOG_FORMATS, LOG_SUFFIXES
 from simcore.errors import SimcoreError, UsageError
 
-FORMATS = ("jsonl", "sqlite", "parquet")
-SUFFIXES = {
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".sqlite": "sqlite",
-    ".sqlite3": "sqlite",
-    ".db": "sqlite",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
+FORMATS = LOG_FORMATS
+SUFFIXES = LOG_SUFFIXES
 FILE_NAMES = {"jsonl": "actions.jsonl", "sqlite": "actions.sqlite", "parquet": "actions.parquet"}
 _TARGETED_CODES = tuple(int(k) for k in TARGETED)
 

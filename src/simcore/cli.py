@@ -12,14 +12,17 @@ from rich.markup import escape
 from rich.table import Table
 
 from simcore import __version__, rundir
-from simcore.actionlog import JsonlSink
 from simcore.backend import available_backends, load_backend
 from simcore.config import Config, dump_config, with_overrides
 from simcore.controller import Controller, HourReport, Sink
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import SimcoreError, UsageError
 from simcore.loading import load_config
+from simcore.logsinks import log_targets, open_sink
+from simcore.metrics import Metrics
+from simcore.runfiles import MetricsSink, analyse, load_metrics
 from simcore.simulation import Simulation
+from simcore.thresholds import EXIT_THRESHOLDS_FAILED
 
 SHORT = {
     "sign_up": "signup",
@@ -132,9 +135,11 @@ def _summary_table(summary: dict[str, Any]) -> Table:
 )
 @click.option(
     "--log",
-    "log_path",
-    metavar="PATH|none",
-    help="Action log file, or 'none' (default: RUN_DIR/actions.jsonl).",
+    "log_choices",
+    multiple=True,
+    metavar="jsonl|sqlite|parquet|none|PATH",
+    help="Action log format(s), repeatable or comma-separated, or a file whose suffix picks the "
+    "format, or 'none' (default: the config's output.log, RUN_DIR/actions.jsonl).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
 def run(
@@ -144,7 +149,7 @@ def run(
     duration: str | None,
     users: int | None,
     out_dir: Path | None,
-    log_path: str | None,
+    log_choices: tuple[str, ...],
     quiet: bool,
 ) -> None:
     """Run the simulation described by CONFIG (a TOML profile)."""
@@ -154,20 +159,20 @@ def run(
     rundir.prepare(directory, config)
     sim = Simulation(config)
     console = Console(highlight=False, soft_wrap=True)
-    sinks: list[Sink] = []
-    log_choice = log_path if log_path is not None else config.output.log
-    log_file: Path | None = None
-    if log_choice.lower() != "none":
-        log_file = Path(log_choice) if log_path is not None else directory / log_choice
-        sinks.append(
-            JsonlSink(
-                log_file,
-                config.start,
-                config.tick_seconds,
-                sim.profile_names,
-                sim.routine.state_names,
-            )
+    targets = log_targets(
+        list(log_choices) or [config.output.log], directory, Path.cwd() if log_choices else None
+    )
+    sinks: list[Sink] = [
+        open_sink(
+            fmt, path, config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names
         )
+        for fmt, path in targets
+    ]
+    log_files = [path for _, path in targets]
+    log_file = log_files[0] if log_files else None
+    metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
+    metrics.population_states = lambda: sim.population.state[: sim.population.n]
+    sinks.append(MetricsSink(metrics, directory))
     on_hour = None if quiet else (lambda report: _hour_line(console, report))
     controller = Controller(sim, backend, sinks, on_hour=on_hour)
     if not quiet:
@@ -184,14 +189,75 @@ def run(
         controller.close()
         summary = controller.summary()
         summary["log"] = str(log_file) if log_file else None
+        summary["logs"] = [str(p) for p in log_files]
+        summary = analyse(
+            directory,
+            metrics,
+            summary,
+            dict(config.thresholds),
+            dump_config(config),
+            _fastest(log_files),
+        )
         summary_path = rundir.write_summary(directory, summary)
     console.print(_summary_table(summary))
-    console.print(f"[dim]summary: {summary_path}" + (f"   log: {log_file}" if log_file else "") + "[/]")
+    _print_thresholds(console, summary)
+    logs = "   log: " + ", ".join(map(str, log_files)) if log_files else ""
+    console.print(f"[dim]summary: {summary_path}{logs}   report: {directory / 'report.html'}[/]")
     if interrupted:
         console.print(
             f"[yellow]stopped by Ctrl-C after tick {sim.tick - 1}; everything up to it is in the log[/]"
         )
         sys.exit(130)
+    if not summary["thresholds"]["passed"]:
+        sys.exit(EXIT_THRESHOLDS_FAILED)
+
+
+def _fastest(logs: list[Path]) -> Path | None:
+    """The log quickest to read back (parquet, then sqlite, then jsonl)."""
+    rank = {".parquet": 0, ".pq": 0, ".sqlite": 1, ".sqlite3": 1, ".db": 1}
+    return min(logs, key=lambda p: rank.get(p.suffix.lower(), 2), default=None)
+
+
+def _print_thresholds(console: Console, summary: dict[str, Any]) -> None:
+    results = summary["thresholds"]["results"]
+    if not results:
+        return
+    table = Table(title="thresholds", box=None, pad_edge=False)
+    for column in ("metric", "condition", "value", "result"):
+        table.add_column(column)
+    for r in results:
+        value = "–" if r["value"] is None else f"{r['value']:.4g}"
+        verdict = "[green]pass[/]" if r["passed"] else "[bold red]FAIL[/]"
+        table.add_row(r["metric"], r["condition"], value, verdict)
+    console.print(table)
+    if not summary["thresholds"]["passed"]:
+        console.print(f"[bold red]thresholds failed[/]: exit code {EXIT_THRESHOLDS_FAILED}")
+
+
+@main.command("report")
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
+def report_command(run_dir: Path) -> None:
+    """(Re)build RUN_DIR/report.html, summary.json and the CSVs from a run directory."""
+    import json
+
+    metrics = load_metrics(run_dir)
+    config_path = run_dir / rundir.CONFIG_FILE
+    config = load_config(config_path)
+    summary_path = run_dir / rundir.SUMMARY_FILE
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    logs = [Path(p) for p in summary.get("logs", []) if Path(p).is_file()]
+    summary = analyse(
+        run_dir,
+        metrics,
+        summary,
+        dict(config.thresholds),
+        config_path.read_text(encoding="utf-8"),
+        _fastest(logs),
+    )
+    rundir.write_summary(run_dir, summary)
+    console = Console(highlight=False, soft_wrap=True)
+    _print_thresholds(console, summary)
+    console.print(f"report: {run_dir / 'report.html'}")
 
 
 @main.group()

@@ -138,3 +138,18 @@ def test_log_targets(tmp_path: Path) -> None:
 def test_find_log_prefers_the_fastest_format(logs: dict[str, Path]) -> None:
     """A run directory with several logs is read from its Parquet log."""
     assert find_log(logs["jsonl"].parent) == logs["parquet"]
+
+
+def test_sqlite_queries_by_post_use_the_index(logs: dict[str, Path]) -> None:
+    """The partial post index serves `post = ?` lookups."""
+    db = sqlite3.connect(logs["sqlite"])
+    try:
+        plan = " ".join(
+            str(r) for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM actions WHERE post = ?", (3,))
+        )
+        by_user = " ".join(
+            str(r) for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM actions WHERE user = 5")
+        )
+    finally:
+        db.close()
+    assert "actions_post" in plan and "actions_user" in by_user

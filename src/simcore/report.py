@@ -70,6 +70,10 @@ def _fmt(v: Any) -> str:
     return escape(str(v))
 
 
+def _percent(share: float | None) -> str | None:
+    return None if share is None else f"{100 * share:.3g}%"
+
+
 def _table(head: list[str], rows: list[list[Any]], cls: str = "sortable") -> str:
     th = "".join(f"<th>{escape(h)}</th>" for h in head)
     body = "".join("<tr>" + "".join(f"<td>{_fmt(c)}</td>" for c in r) + "</tr>" for r in rows)
@@ -158,7 +162,7 @@ def render(summary: dict[str, Any], metrics: Metrics, config_text: str) -> str:
         ("posts", m["posts"]),
         ("actions", m["actions"]),
         ("actions / sim. hour", m["actions_per_hour"]),
-        ("error rate", m["error_rate"]),
+        ("error rate", _percent(m["error_rate"])),
         ("p99 latency (ms)", overall["p99_ms"]),
         ("wall time (s)", summary.get("wall_seconds")),
     ]
@@ -200,7 +204,7 @@ def render(summary: dict[str, Any], metrics: Metrics, config_text: str) -> str:
             f"{r['method']} {r['path']}".strip(),
             r["count"],
             r["failures"],
-            r["error_rate"],
+            _percent(r["error_rate"]),
             r["mean_ms"],
             r["p50_ms"],
             r["p90_ms"],

@@ -142,3 +142,27 @@ def test_unknown_log_choice_is_a_usage_error(tmp_path: Path) -> None:
         main, ["run", str(_config(tmp_path, "")), "--out", str(tmp_path / "r"), "--log", "csv"]
     )
     assert result.exit_code == 2 and "expected jsonl, sqlite, parquet, none" in result.output
+
+
+def test_ctrl_c_leaves_readable_logs_and_every_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Interrupted at tick 30: exit 130, each log readable with the same rows, outputs written."""
+    from simcore import cli
+    from simcore.logread import read_rows
+    from simcore_backends.mock import MockBackend
+
+    class Interrupting(MockBackend):
+        def execute(self, batch):  # type: ignore[no-untyped-def]
+            if batch.tick == 30:
+                raise KeyboardInterrupt
+            return super().execute(batch)
+
+    monkeypatch.setattr(cli, "load_backend", lambda name: Interrupting())
+    code, output, summary = _run(tmp_path, "", "--log", "jsonl,sqlite,parquet")
+    assert code == 130, output
+    run = tmp_path / "run"
+    rows = [read_rows(run / f"actions.{fmt}") for fmt in ("jsonl", "sqlite", "parquet")]
+    assert rows[0] == rows[1] == rows[2] and rows[0][-1]["tick"] == 29
+    assert summary["stopped_early"] and summary["metrics"]["actions"] == len(rows[0])
+    assert (run / "report.html").is_file() and (run / "hourly.csv").is_file()

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from simcore import atomic
+from simcore.histogram import percentiles
 from simcore.metrics import Metrics
 from simcore.svgchart import line_chart, stacked_bars
 
@@ -84,17 +85,37 @@ def _section(title: str, *parts: str) -> str:
     return f"<section><h2>{escape(title)}</h2>{''.join(parts)}</section>"
 
 
+#: Over-time charts show at most this many bars; longer runs are drawn a day per bar.
+MAX_HOURLY_BARS = 336
+
+
 def _charts(metrics: Metrics) -> list[str]:
-    starts = metrics.hour_starts()
-    labels = [t.strftime("%a %H:%M") for t in starts]
-    acts = metrics.actions_by_hour()
+    n = metrics.n_hours
+    step = 24 if n > MAX_HOURLY_BARS else 1
+    unit = "day" if step == 24 else "hour"
+    groups = np.arange(n) // step
+    starts = metrics.hour_starts()[::step]
+    labels = [t.strftime("%a %d %b" if step == 24 else "%a %H:%M") for t in starts]
+
+    def per_group(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        out = np.zeros((len(starts), *values.shape[1:]), dtype=values.dtype)
+        np.add.at(out, groups, values)
+        return out
+
+    acts = per_group(metrics.actions_by_hour())
+    users = metrics.users_by_hour()
     out = [
-        line_chart("Users over time", labels, {"users": metrics.users_by_hour().tolist()}, "users"),
+        line_chart(
+            "Users over time",
+            labels,
+            {"users": users[np.minimum(np.arange(len(starts)) * step + step - 1, n - 1)].tolist()},
+            "users",
+        ),
         stacked_bars(
-            "Actions per hour by kind",
+            f"Actions per {unit} by kind",
             labels,
             {name: acts[:, k].tolist() for k, name in enumerate(_kind_names())},
-            "actions / hour",
+            f"actions / {unit}",
         ),
     ]
     shape = metrics.day_shape()
@@ -119,10 +140,10 @@ def _charts(metrics: Metrics) -> list[str]:
             "actions / hour",
         )
     )
-    lat = metrics.latency_by_hour((50, 90, 99))
+    lat = percentiles(per_group(metrics.hour_latency[:n]), (50, 90, 99))
     out.append(
         line_chart(
-            "Latency percentiles per hour (all endpoints)",
+            f"Latency percentiles per {unit} (all endpoints)",
             labels,
             {
                 f"p{q}": [None if math.isnan(v) else float(v) for v in lat[:, j]]
@@ -133,9 +154,9 @@ def _charts(metrics: Metrics) -> list[str]:
     )
     out.append(
         stacked_bars(
-            "Failures per hour",
+            f"Failures per {unit}",
             labels,
-            {"failures": metrics.hour_failed[: metrics.n_hours].tolist()},
+            {"failures": per_group(metrics.hour_failed[:n]).tolist()},
             "failures",
         )
     )

@@ -219,7 +219,7 @@ def test_state_round_trips_through_npz(sim_pairs: list[tuple[ActionBatch, Outcom
     import json
 
     m = feed(Metrics(300, START, STATES, PROFILES), sim_pairs)
-    arrays, meta = m.state_arrays()
+    arrays, meta = m.state_arrays(), m.settings()
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     buf.seek(0)

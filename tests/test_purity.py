@@ -57,6 +57,11 @@ FORBIDDEN_MODULES = {
     "simcore.atomic",
     "simcore.rundir",
     "simcore.backend",
+    "simcore.clock",
+    "simcore.control",
+    "simcore.snapshot",
+    "simcore.session",
+    "simcore.dashboard",
 }
 FORBIDDEN_CALLS = {"open", "print", "input", "exec", "eval"}
 FORBIDDEN_ATTRIBUTES = {

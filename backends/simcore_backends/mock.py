@@ -131,6 +131,29 @@ class MockBackend:
         out.server_id = server_id
         return out
 
+    def state_arrays(self) -> dict[str, NDArray[np.int32]]:
+        """The store as arrays, for snapshots (see :mod:`simcore.snapshot`)."""
+        n = self.n_posts
+        return {
+            "signed_up": self.signed_up.copy(),
+            "author": self.author[:n].copy(),
+            "deleted_tick": self.deleted_tick[:n].copy(),
+            "views": self.views[:n].copy(),
+        }
+
+    def load_state(self, arrays: dict[str, NDArray[np.int32]]) -> None:
+        """Replace the store with one saved by :meth:`state_arrays`."""
+        n = len(arrays["author"])
+        self.n_posts = n
+        self.author = _grow(np.zeros(16, np.int32), n, 0)
+        self.deleted_tick = _grow(np.full(16, -1, np.int32), n, -1)
+        self.views = _grow(np.zeros(16, np.int32), n, 0)
+        self.author[:n] = arrays["author"]
+        self.deleted_tick[:n] = arrays["deleted_tick"]
+        self.views[:n] = arrays["views"]
+        self.signed_up = np.asarray(arrays["signed_up"], dtype=np.int32).copy()
+        self.users = int(self.signed_up.sum())
+
     def live_posts(self) -> NDArray[np.int64]:
         """Ids of the posts that exist and are not deleted."""
         return np.flatnonzero(self.deleted_tick[: self.n_posts] < 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -11,27 +12,23 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from simcore import __version__, rundir
+from simcore import __version__, control, rundir
+from simcore import snapshot as snapshots
+from simcore.actionlog import JsonlSink
 from simcore.backend import available_backends, load_backend
+from simcore.clock import SPEED_HELP, Pacer, format_speed, parse_speed
 from simcore.config import Config, dump_config, with_overrides
-from simcore.controller import Controller, HourReport, Sink
+from simcore.controller import Controller, Sink
+from simcore.dashboard import SHORT, Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import SimcoreError, UsageError
 from simcore.loading import load_config
-from simcore.logsinks import log_targets, open_sink
+from simcore.logsinks import format_of, log_targets, open_sink
 from simcore.metrics import Metrics
 from simcore.runfiles import MetricsSink, analyse, load_metrics
+from simcore.session import RunResult, RunSession
 from simcore.simulation import Simulation
 from simcore.thresholds import EXIT_THRESHOLDS_FAILED
-
-SHORT = {
-    "sign_up": "signup",
-    "browse_feed": "feed",
-    "read_post": "read",
-    "create_post": "post",
-    "update_post": "edit",
-    "delete_post": "delete",
-}
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -81,16 +78,6 @@ def _apply_options(config: Config, seed: int | None, duration: str | None, users
     return with_overrides(config, **changes) if changes else config
 
 
-def _hour_line(console: Console, report: HourReport) -> None:
-    kinds = "  ".join(f"{SHORT.get(k, k)} {v:,}" for k, v in report.actions.items() if v)
-    failed = f"  [red]failed {report.failed:,}[/]" if report.failed else ""
-    console.print(
-        f"[dim]{report.time:%a %Y-%m-%d %H:%M}[/]  users [bold]{report.users:,}[/]  "
-        f"posts {report.posts:,}  actions {sum(report.actions.values()):,}  [dim]{kinds}[/]{failed}",
-        highlight=False,
-    )
-
-
 def _summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="run summary", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -112,11 +99,94 @@ def _summary_table(summary: dict[str, Any]) -> Table:
         "wall time",
         f"{summary['wall_seconds']:.2f} s" + (f"  ({rate:,.0f} actions/s)" if rate else ""),
     )
+    pacing = summary.get("pacing")
+    if pacing and (pacing["speed"] != "max" or pacing["max_lag_seconds"] > 0):
+        table.add_row(
+            "pacing",
+            f"speed {pacing['speed']}  lag {pacing['lag_seconds']:.2f} s (max {pacing['max_lag_seconds']:.2f} s)"
+            f"  paused {pacing['paused_seconds']:.1f} s",
+        )
+    if summary.get("snapshot"):
+        table.add_row("snapshot", str(summary["snapshot"]))
     return table
 
 
+def _resume_dir(snap: snapshots.Snapshot) -> Path:
+    """The run directory a snapshot belongs to (snapshots live in RUN_DIR/snapshots/)."""
+    parent = snap.path.resolve().parent
+    return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
+
+
+def _open_logs(
+    log_choices: tuple[str, ...],
+    snap: snapshots.Snapshot | None,
+    directory: Path,
+    config: Config,
+    sim: Simulation,
+) -> list[Sink]:
+    """The action log sinks of a run (``--log``, else the config's ``output.log``).
+
+    On ``--resume`` without ``--log`` the snapshot's own log is continued. A resumed
+    JSONL log is cut back to the snapshot's byte position and appended to; SQLite
+    and Parquet logs keep their rows before the snapshot's sequence number.
+    """
+    saved = (snap.manifest.get("log") or {}).get("path") if snap is not None else None
+    own = directory / saved if saved is not None else None
+    if log_choices:
+        targets = log_targets(list(log_choices), directory, Path.cwd())
+    elif snap is not None:
+        targets = [(format_of(own), own)] if own is not None else []
+    else:
+        targets = log_targets([config.output.log], directory)
+    names = (config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
+    sinks: list[Sink] = []
+    for fmt, path in targets:
+        if snap is not None and fmt == "jsonl" and own is not None and path.resolve() == own.resolve():
+            snapshots.truncate_log(path, int(snap.manifest["log"]["bytes"]))
+            sinks.append(JsonlSink(path, *names, append=True))
+        elif snap is not None and fmt != "jsonl" and path.exists():
+            sinks.append(open_sink(fmt, path, *names, keep_before=snap.seq))
+        else:
+            sinks.append(open_sink(fmt, path, *names))
+    return sinks
+
+
+def _snapshot_every(text: str | None, tick_seconds: int) -> int | None:
+    if text is None or text.lower() in ("none", "never", "0"):
+        return None
+    try:
+        return max(1, parse_ticks(text, tick_seconds))
+    except ValueError:
+        raise UsageError(f"--snapshot-every: got {text!r}, expected {DURATION_HELP}") from None
+
+
+def _stop_message(result: RunResult, controller: Controller, log_file: Path | None) -> str:
+    last = result.tick - 1
+    when = controller.sim_time(result.tick)
+    how = "at once" if result.hard else "gracefully"
+    lines = [
+        f"stopped {how} by {result.stopped_by} after tick {last:,} (simulated {when:%Y-%m-%d %H:%M}); "
+        + (f"every finished tick is in {log_file}" if log_file else "no action log was kept")
+    ]
+    if result.snapshot is not None:
+        lines.append(f"snapshot: {result.snapshot}")
+        lines.append(f"continue with: simcore run --resume {result.snapshot}")
+    else:
+        lines.append("no snapshot was written (a tick was cut short); resume from an earlier one if any")
+    return "\n".join(lines)
+
+
+def _snapshot_warning(session: RunSession) -> str | None:
+    if session.snapshot_error is None:
+        return None
+    return f"a snapshot could not be written: {session.snapshot_error}"
+
+
+_STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+
 @main.command()
-@click.argument("config_file", metavar="CONFIG", type=click.Path(path_type=Path))
+@click.argument("config_file", metavar="[CONFIG]", required=False, type=click.Path(path_type=Path))
 @click.option("--seed", type=int, help="Random seed (overrides the config's `seed`).")
 @click.option(
     "--backend",
@@ -131,7 +201,7 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     "out_dir",
     type=click.Path(path_type=Path),
     metavar="DIR",
-    help="Run directory (default: output.directory/PROFILE-seedN).",
+    help="Run directory (default: output.directory/PROFILE-seedN; on --resume, the snapshot's run).",
 )
 @click.option(
     "--log",
@@ -142,8 +212,34 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     "format, or 'none' (default: the config's output.log, RUN_DIR/actions.jsonl).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
+@click.option("--speed", "speed_text", metavar="max|N", help=f"Pacing: {SPEED_HELP} (default max).")
+@click.option(
+    "--snapshot-every",
+    "snapshot_every",
+    metavar="DURATION",
+    help="Write a snapshot every DURATION of simulated time (e.g. 1h); one is always written at a stop.",
+)
+@click.option(
+    "--resume",
+    "resume_from",
+    type=click.Path(path_type=Path),
+    metavar="SNAPSHOT|RUN_DIR",
+    help="Continue the run a snapshot (or a run directory's latest one) was taken of.",
+)
+@click.option("--force", is_flag=True, help="With --resume: continue even if the config changed.")
+@click.option(
+    "--dashboard/--no-dashboard",
+    default=None,
+    help="Live dashboard (default: on when stdout is a terminal; plain lines otherwise).",
+)
+@click.option(
+    "--control/--no-control",
+    "control_socket",
+    default=True,
+    help="Serve RUN_DIR/control.sock for `simcore ctl` (default: on).",
+)
 def run(
-    config_file: Path,
+    config_file: Path | None,
     seed: int | None,
     backend_name: str | None,
     duration: str | None,
@@ -151,45 +247,113 @@ def run(
     out_dir: Path | None,
     log_choices: tuple[str, ...],
     quiet: bool,
+    speed_text: str | None,
+    snapshot_every: str | None,
+    resume_from: Path | None,
+    force: bool,
+    dashboard: bool | None,
+    control_socket: bool,
 ) -> None:
-    """Run the simulation described by CONFIG (a TOML profile)."""
-    config = _apply_options(load_config(config_file), seed, duration, users)
-    backend = load_backend(backend_name or config.backend.name)
-    directory = out_dir or rundir.choose(Path(config.output.directory), config_file.stem, config.seed)
+    """Run the simulation described by CONFIG (a TOML profile), or continue one with --resume.
+
+    \b
+    While it runs: space pauses/resumes, +/- change the speed, q stops (dashboard);
+    `simcore ctl RUN_DIR pause|resume|stop|speed N|status` from another terminal;
+    Ctrl-C stops after the current tick and writes a snapshot (twice: at once).
+    """
+    if config_file is None and resume_from is None:
+        raise UsageError("give a CONFIG file (e.g. profiles/default.toml), or --resume SNAPSHOT")
+    snap = snapshots.load(resume_from) if resume_from is not None else None
+    if config_file is not None:
+        base = load_config(config_file)
+    else:
+        assert snap is not None
+        base = snap.config
+    config = _apply_options(base, seed, duration, users)
+    name = backend_name or config.backend.name
+    changes = snapshots.check_resume(snap, config, name, force) if snap is not None else []
+    speed = parse_speed(speed_text)
+    every = _snapshot_every(snapshot_every, config.tick_seconds)
+    backend = load_backend(name)
+    if snap is not None:
+        directory = out_dir or _resume_dir(snap)
+    else:
+        stem = config_file.stem if config_file is not None else "run"
+        directory = out_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
     rundir.prepare(directory, config)
     sim = Simulation(config)
     console = Console(highlight=False, soft_wrap=True)
-    targets = log_targets(
-        list(log_choices) or [config.output.log], directory, Path.cwd() if log_choices else None
-    )
-    sinks: list[Sink] = [
-        open_sink(
-            fmt, path, config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names
-        )
-        for fmt, path in targets
-    ]
-    log_files = [path for _, path in targets]
+    live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
+
+    sinks: list[Sink] = _open_logs(log_choices, snap, directory, config, sim)
+    log_files: list[Path] = [sink.path for sink in sinks]  # type: ignore[attr-defined]
     log_file = log_files[0] if log_files else None
     metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
     metrics.population_states = lambda: sim.population.state[: sim.population.n]
-    sinks.append(MetricsSink(metrics, directory))
-    on_hour = None if quiet else (lambda report: _hour_line(console, report))
-    controller = Controller(sim, backend, sinks, on_hour=on_hour)
+    sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
+    stats = LiveStats()
+    if live:
+        sinks.append(stats)
+
+    ctl = control.RunControl(speed)
+    pacer = Pacer(config.tick_seconds, speed, flags=ctl)
+    plain = PlainLines(console, pacer)
+    on_hour = plain.hour if not (quiet or live) else None
+    controller = Controller(sim, backend, sinks, on_hour=on_hour, pacer=pacer)
+    if on_hour is not None:
+        plain.controller = controller
+        controller.sinks.append(plain)
+    if snap is not None:
+        snapshots.restore(snap, controller)
+    view: Dashboard | None = None
+    on_event: Any = None
+    if live:
+        view = Dashboard(controller, stats, ctl, pacer, config.duration_ticks, console)
+        on_event = view.note
+    elif not quiet:
+        on_event = plain.event
+    session = RunSession(
+        controller,
+        directory,
+        ctl,
+        log_file=log_file,
+        snapshot_every=every,
+        serve_control=control_socket,
+        on_event=on_event,
+    )
     if not quiet:
+        what = str(config_file) if config_file is not None else "resumed run"
         console.print(
-            f"[bold]simcore[/] {config_file} seed {config.seed} · backend {backend.name} · "
-            f"{config.duration_ticks:,} ticks of {config.tick_seconds}s · run dir {directory}"
+            f"[bold]simcore[/] {what} seed {config.seed} · backend {backend.name} · "
+            f"{config.duration_ticks:,} ticks of {config.tick_seconds}s · speed {format_speed(speed)} · "
+            f"run dir {directory}"
         )
-    interrupted = False
+        if snap is not None:
+            console.print(
+                f"resuming from {snap.path} at tick {sim.tick:,} ({controller.sim_time(sim.tick)})"
+            )
+        for change in changes:
+            console.print(f"[yellow]--force: continuing despite {escape(change)}[/]")
+    keys = KeyReader(ctl)
+    result: RunResult | None = None
     try:
-        controller.run(config.duration_ticks)
-    except KeyboardInterrupt:
-        interrupted = True
+        if view is not None:
+            view.start()
+            keys.start()
+        result = session.run(max(config.duration_ticks - sim.tick, 0))
     finally:
+        keys.stop()
+        if view is not None:
+            view.stop()
         controller.close()
         summary = controller.summary()
         summary["log"] = str(log_file) if log_file else None
-        summary["logs"] = [str(p) for p in log_files]
+        summary["logs"] = [_shown(p, directory) for p in log_files]
+        summary["pacing"] = pacer.summary()
+        summary["stopped_by"] = result.stopped_by if result else "error"
+        summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
+        if snap is not None:
+            summary["resumed_from"] = str(snap.path)
         summary = analyse(
             directory,
             metrics,
@@ -203,13 +367,22 @@ def run(
     _print_thresholds(console, summary)
     logs = "   log: " + ", ".join(map(str, log_files)) if log_files else ""
     console.print(f"[dim]summary: {summary_path}{logs}   report: {directory / 'report.html'}[/]")
-    if interrupted:
-        console.print(
-            f"[yellow]stopped by Ctrl-C after tick {sim.tick - 1}; everything up to it is in the log[/]"
-        )
-        sys.exit(130)
+    warning = _snapshot_warning(session)
+    if warning:
+        console.print(f"[red]{escape(warning)}[/]")
+    if result.stopped_by is not None:
+        console.print(f"[yellow]{escape(_stop_message(result, controller, log_file))}[/]")
+        sys.exit(_STOP_CODES.get(result.stopped_by, 0))
     if not summary["thresholds"]["passed"]:
         sys.exit(EXIT_THRESHOLDS_FAILED)
+
+
+def _shown(path: Path, directory: Path) -> str:
+    """``path`` relative to the run directory when inside it (summaries compare across runs)."""
+    try:
+        return str(path.resolve().relative_to(directory.resolve()))
+    except ValueError:
+        return str(path.resolve())
 
 
 def _fastest(logs: list[Path]) -> Path | None:
@@ -239,14 +412,12 @@ def _print_thresholds(console: Console, summary: dict[str, Any], exits: bool = T
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
 def report_command(run_dir: Path) -> None:
     """(Re)build RUN_DIR/report.html, summary.json and the CSVs from a run directory."""
-    import json
-
     metrics = load_metrics(run_dir)
     config_path = run_dir / rundir.CONFIG_FILE
     config = load_config(config_path)
     summary_path = run_dir / rundir.SUMMARY_FILE
     summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
-    logs = [Path(p) for p in summary.get("logs", []) if Path(p).is_file()]
+    logs = [run_dir / p for p in summary.get("logs", []) if (run_dir / p).is_file()]
     summary = analyse(
         run_dir,
         metrics,
@@ -259,6 +430,23 @@ def report_command(run_dir: Path) -> None:
     console = Console(highlight=False, soft_wrap=True)
     _print_thresholds(console, summary, exits=False)
     console.print(f"report: {run_dir / 'report.html'}")
+
+
+@main.command("ctl")
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
+@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "status"]))
+@click.argument("value", required=False, metavar="[N]")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's status as JSON.")
+def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
+    """Control a live run from another terminal: pause, resume, stop, speed N (or max), status."""
+    if command == "speed" and value is None:
+        raise UsageError(f"simcore ctl {run_dir} speed: give the new speed, {SPEED_HELP}")
+    status = control.send(run_dir, command, value)
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+        return
+    for key, item in status.items():
+        click.echo(f"{key:16} {item}")
 
 
 @main.group()

@@ -19,7 +19,15 @@ from attrs import define, field
 
 from simcore.actions import KIND_NAMES, ActionBatch
 from simcore.backend import Backend, BackendContext, ErrorKind, Outcomes
+from simcore.clock import Pacer
 from simcore.simulation import Simulation
+
+
+class TickGate(Protocol):
+    """Consulted before every tick (pauses, speed changes, snapshots); False stops the run."""
+
+    def between_ticks(self, controller: Controller) -> bool:
+        """Act between two ticks; return whether to go on."""
 
 
 class Sink(Protocol):
@@ -79,8 +87,14 @@ class Controller:
         backend: Backend,
         sinks: list[Sink] | None = None,
         on_hour: Callable[[HourReport], None] | None = None,
+        *,
+        pacer: Pacer | None = None,
+        gate: TickGate | None = None,
     ) -> None:
         self.sim = sim
+        self.pacer = pacer  # paces dispatch in real time (None: as fast as possible)
+        self.gate = gate  # pause / speed / stop / periodic snapshots between ticks
+        self.mid_tick = False  # True while a tick is stepped but not yet fully recorded
         self.backend = backend
         self.sinks: list[Sink] = list(sinks or [])
         self.on_hour = on_hour
@@ -107,7 +121,17 @@ class Controller:
             self._opened = True
 
     def _execute(self, batch: ActionBatch) -> Outcomes:
-        result: Any = self.backend.execute(batch)
+        if self.pacer is None:
+            return self._execute_now(batch)
+        paced = getattr(self.backend, "execute_paced", None)
+        if paced is None:
+            return self.pacer.dispatch(batch, self._execute_now)
+        return self.pacer.dispatch(batch, self._execute_now, lambda b, d: self._resolve(paced(b, d), b))
+
+    def _execute_now(self, batch: ActionBatch) -> Outcomes:
+        return self._resolve(self.backend.execute(batch), batch)
+
+    def _resolve(self, result: Any, batch: ActionBatch) -> Outcomes:
         if inspect.isawaitable(result):
             if self._loop is None:
                 self._loop = asyncio.new_event_loop()
@@ -120,6 +144,7 @@ class Controller:
 
     def run_tick(self) -> tuple[ActionBatch, Outcomes]:
         """Step one tick, execute it, and feed the sinks."""
+        self.mid_tick = True
         batch = self.sim.step()
         outcomes = self._execute(batch)
         for sink in self.sinks:
@@ -128,6 +153,7 @@ class Controller:
         self._hour.add(batch, outcomes)
         if (batch.tick + 1) % self.ticks_per_hour == 0:
             self._report_hour(batch.tick)
+        self.mid_tick = False
         return batch, outcomes
 
     def _report_hour(self, tick: int) -> None:
@@ -146,11 +172,14 @@ class Controller:
         self._hour = Totals()
 
     def run(self, ticks: int) -> None:
-        """Run ``ticks`` more ticks; on Ctrl-C stop after flushing, and re-raise."""
+        """Run ``ticks`` more ticks (fewer if the gate stops it); on Ctrl-C stop and re-raise."""
         self.open()
         began = time.perf_counter()
         try:
             for _ in range(ticks):
+                if self.gate is not None and not self.gate.between_ticks(self):
+                    self.stopped_early = True
+                    break
                 self.run_tick()
         except KeyboardInterrupt:
             self.stopped_early = True

@@ -98,14 +98,22 @@ def open_sink(
     tick_seconds: int,
     profile_names: Sequence[str],
     state_names: Sequence[str],
+    keep_before: int | None = None,
 ) -> JsonlSink | SqliteSink | ParquetSink:
-    """A new log sink of format ``fmt`` writing to ``path`` (replacing it)."""
+    """A new log sink of format ``fmt`` writing to ``path``.
+
+    The file is replaced, unless ``keep_before`` is given (a resumed run's first
+    sequence number): then SQLite and Parquet logs keep their rows before it and
+    continue after them (JSONL logs are continued by byte position, see cli).
+    """
     if fmt == "jsonl":
         return JsonlSink(path, start, tick_seconds, profile_names, state_names)
     if fmt == "sqlite":
-        return SqliteSink(path, start, tick_seconds, profile_names, state_names)
+        return SqliteSink(path, start, tick_seconds, profile_names, state_names, keep_before=keep_before)
     if fmt == "parquet":
-        return ParquetSink(path, start, tick_seconds, profile_names, state_names)
+        return ParquetSink(
+            path, start, tick_seconds, profile_names, state_names, keep_before=keep_before
+        )
     raise LogError(f"unknown log format '{fmt}'; expected one of {', '.join(FORMATS)} or none")
 
 
@@ -153,11 +161,11 @@ class SqliteSink:
         tick_seconds: int,
         profile_names: Sequence[str],
         state_names: Sequence[str],
-        append: bool = False,
+        keep_before: int | None = None,
     ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        if not append:
+        if keep_before is None:
             for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 p.unlink(missing_ok=True)
         self._db: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
@@ -183,6 +191,8 @@ class SqliteSink:
         }
         db.executemany("INSERT OR REPLACE INTO log_meta VALUES (?, ?)", list(meta.items()))
         db.execute(named_view_sql(start, tick_seconds, profile_names, state_names))
+        if keep_before is not None:
+            db.execute("DELETE FROM actions WHERE seq >= ?", (keep_before,))
         self.written = 0
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
@@ -257,6 +267,7 @@ class ParquetSink:
         profile_names: Sequence[str],
         state_names: Sequence[str],
         row_group: int = 262_144,
+        keep_before: int | None = None,
     ) -> None:
         pa, self._pc, pq = _pyarrow()
         self._pa = pa
@@ -294,11 +305,28 @@ class ParquetSink:
             ]
         )
         path.parent.mkdir(parents=True, exist_ok=True)
+        kept = (
+            self._rows_before(path, keep_before) if keep_before is not None and path.exists() else None
+        )
         path.unlink(missing_ok=True)
         self._writer: Any = pq.ParquetWriter(str(path), self.schema)
         self._pending: list[tuple[ActionBatch, Outcomes]] = []
         self._pending_rows = 0
         self.written = 0
+        if kept is not None and kept.num_rows:
+            self._writer.write_table(kept, row_group_size=self.row_group)
+
+    def _rows_before(self, path: Path, seq: int) -> Any:
+        """The rows of an existing log with sequence numbers below ``seq`` (a resumed run's)."""
+        pq = _pyarrow()[2]
+        try:
+            table = pq.read_table(str(path), schema=self.schema)
+        except Exception as exc:  # a log cut off by a crash has no footer
+            raise LogError(
+                f"cannot continue the Parquet log {path}: {exc}; it was probably cut off by a crash. "
+                "Move it away, or pass --log with another file or format"
+            ) from None
+        return table.filter(self._pc.less(table.column("seq"), seq))
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
         """Buffer one batch; write a row group once enough rows are pending."""

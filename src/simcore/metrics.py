@@ -13,8 +13,10 @@ metrics of the union of the two runs' actions (two halves of a run in time, or
 two shards of users) — what a distributed or resumed run needs.
 
 Serialisation, for snapshots and the run directory: :meth:`Metrics.state_arrays`
-returns ``(arrays, meta)`` — a dict of numpy arrays (save with ``np.savez``) and
-a JSON-able dict; :meth:`Metrics.from_state` rebuilds an equal object.
+returns a dict of numpy arrays (save with ``np.savez``) and :meth:`Metrics.settings`
+a JSON-able dict; :meth:`Metrics.from_state` rebuilds an equal object from both, and
+:meth:`Metrics.load_state` replaces an existing object's numbers (the snapshot
+module's ``Stateful`` protocol, through :class:`simcore.runfiles.MetricsSink`).
 A failure is an action answered with status 0 (no response) or >= 400.
 """
 
@@ -249,8 +251,7 @@ class Metrics:
             other.state_names,
         ):
             raise ValueError("cannot merge metrics of runs with different clocks or routine states")
-        a, meta = self.state_arrays()
-        b, _ = other.state_arrays()
+        a, b, meta = self.state_arrays(), other.state_arrays(), self.settings()
         out: dict[str, NDArray[Any]] = {}
         for name in a:
             if name.startswith("latest."):
@@ -276,8 +277,8 @@ class Metrics:
         meta = dict(meta, latest_n=max(self.latest_n, other.latest_n))
         return Metrics.from_state(out, meta)
 
-    def state_arrays(self) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
-        """``(arrays, meta)``: numpy arrays (trimmed copies) and JSON-able settings."""
+    def state_arrays(self) -> dict[str, NDArray[Any]]:
+        """Every number, as named numpy arrays (trimmed copies); see :meth:`settings`."""
         h, u, p = self.n_hours, self.n_users, self.n_posts
         arrays: dict[str, NDArray[Any]] = {
             "hour_kind": self.hour_kind[:h].copy(),
@@ -296,7 +297,11 @@ class Metrics:
             "post_author": self.post_author[:p].copy(),
             **{f"latest.{k}": v.copy() for k, v in self.latest.items()},
         }
-        meta = {
+        return arrays
+
+    def settings(self) -> dict[str, Any]:
+        """The JSON-able settings :meth:`from_state` needs besides the arrays."""
+        return {
             "version": 1,
             "tick_seconds": self.tick_seconds,
             "start": self.start.isoformat(),
@@ -304,7 +309,6 @@ class Metrics:
             "profile_names": list(self.profile_names),
             "latest_n": self.latest_n,
         }
-        return arrays, meta
 
     @classmethod
     def from_state(cls, arrays: dict[str, NDArray[Any]], meta: dict[str, Any]) -> Metrics:
@@ -316,6 +320,12 @@ class Metrics:
             meta["profile_names"],
             meta["latest_n"],
         )
+        m.load_state(arrays)
+        return m
+
+    def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Replace every number with ``arrays`` (as returned by :meth:`state_arrays`)."""
+        m = self
         for name in (
             "hour_kind",
             "hour_failed",
@@ -336,13 +346,14 @@ class Metrics:
         m._latest = {
             name: np.array(arrays[f"latest.{name}"], dtype=dtype) for name, dtype in LATEST_FIELDS
         }
+        m._recent.clear()
+        m._recent_n = 0
         m.n_hours, m.n_users, m.n_posts = len(m.hour_kind), len(m.user_posts), len(m.post_views)
-        return m
 
     def equals(self, other: Metrics) -> bool:
         """Same settings and the same numbers."""
-        a, ma = self.state_arrays()
-        b, mb = other.state_arrays()
+        a, ma = self.state_arrays(), self.settings()
+        b, mb = other.state_arrays(), other.settings()
         return ma == mb and a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
     # --- derived views ---------------------------------------------------------------

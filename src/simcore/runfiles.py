@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from simcore import atomic
 from simcore.actions import KIND_NAMES, ActionBatch
@@ -38,11 +39,25 @@ REPORT_FILE = "report.html"
 
 
 class MetricsSink:
-    """Feeds a :class:`Metrics` and rewrites latest_actions.json at the end of each simulated hour."""
+    """Feeds a :class:`Metrics` and rewrites latest_actions.json at the end of each simulated hour.
+
+    It is ``Stateful`` for :mod:`simcore.snapshot`: snapshots carry the metrics
+    under ``sink.metrics.*`` and a resumed run continues them.
+    """
+
+    state_key = "metrics"
 
     def __init__(self, metrics: Metrics, directory: Path | None) -> None:
         self.metrics = metrics
         self.directory = directory
+
+    def state_arrays(self) -> dict[str, NDArray[Any]]:
+        """The metrics' numbers (for snapshots)."""
+        return self.metrics.state_arrays()
+
+    def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Continue from a snapshot's numbers."""
+        self.metrics.load_state(arrays)
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
         """Account for one batch; at an hour's last tick, rewrite the latest actions."""
@@ -64,7 +79,7 @@ def write_latest(directory: Path, metrics: Metrics) -> None:
 
 def save_metrics(directory: Path, metrics: Metrics) -> None:
     """Write metrics.npz and metrics.json."""
-    arrays, meta = metrics.state_arrays()
+    arrays, meta = metrics.state_arrays(), metrics.settings()
     buf = io.BytesIO()
     np.savez_compressed(buf, allow_pickle=False, **arrays)
     atomic.write_bytes(directory / METRICS_ARRAYS, buf.getvalue())
@@ -160,7 +175,11 @@ def analyse(
     out["metrics"] = metrics.summary()
     log = log or find_log(directory)
     if log is not None and log.is_file():
-        out["crowd"] = {"log": str(log), **crowd_shape(read_columns(log))}
+        try:
+            shown = str(log.resolve().relative_to(directory.resolve()))
+        except ValueError:
+            shown = str(log.resolve())
+        out["crowd"] = {"log": shown, **crowd_shape(read_columns(log))}
     else:
         out["crowd"] = None
     run_values = dict(out["metrics"])

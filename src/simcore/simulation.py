@@ -89,7 +89,7 @@ class Simulation:
         def per_profile(attr: str) -> NDArray[np.float64]:
             return np.array([getattr(p, attr) for p in profiles], dtype=np.float64)
 
-        self.rate_per_hour = per_profile("activity")
+        self.rate_per_tick = per_profile("activity") * config.tick_seconds / 3600.0
         self.shift_mean = per_profile("shift_minutes")
         self.shift_spread = per_profile("shift_spread_minutes")
         self.jitter = per_profile("jitter_minutes")
@@ -137,16 +137,23 @@ class Simulation:
         self.population.next_edge[users] = self._edge_tick(users, nxt, tick)
 
     def _session_gap(
-        self, users: NDArray[np.int64], tick: int, stream: int, k: int = 0
+        self,
+        users: NDArray[np.int64],
+        tick: int,
+        stream: int,
+        k: int = 0,
+        prof: NDArray[np.uint8] | None = None,
+        state: NDArray[np.uint8] | None = None,
     ) -> NDArray[np.int64]:
-        """Whole ticks until the next session starts at the users' current rates (NEVER at rate 0)."""
+        """Whole ticks until the next session starts at the users' current rates (NEVER at rate 0).
+
+        ``prof`` and ``state`` may be passed when the caller already gathered them.
+        """
         pop = self.population
-        prof = pop.profile[users]
+        prof = pop.profile[users] if prof is None else prof
+        state = pop.state[users] if state is None else state
         per_tick = (
-            self.rate_per_hour[prof]
-            * pop.level[users].astype(np.float64)
-            * self.routine.activity[pop.state[users]]
-            * (self.config.tick_seconds / 3600.0)
+            self.rate_per_tick[prof] * pop.level[users].astype(np.float64) * self.routine.activity[state]
         )
         wait = rng.exponential(self.seed, stream, tick, users, k)
         with np.errstate(divide="ignore"):
@@ -183,7 +190,9 @@ class Simulation:
             users = users[pop.next_edge[users] <= tick]
         pop.next_event[crossed] = np.minimum(pop.next_session[crossed], pop.next_edge[crossed])
 
-    def _act(self, users: NDArray[np.int64], tick: int) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    def _act(
+        self, users: NDArray[np.int64], tick: int
+    ) -> tuple[NDArray[np.uint8], NDArray[np.int64], NDArray[np.uint8], NDArray[np.uint8]]:
         pop, seed = self.population, self.seed
         prof = pop.profile[users]
         state = pop.state[users]
@@ -202,7 +211,8 @@ class Simulation:
         on, off = users[going_on], users[~going_on]
         think = rng.exponential(seed, S_THINK, tick, on) * self.think_ticks[prof[going_on]]
         nxt[going_on] = tick + np.maximum(np.ceil(think), 1).astype(np.int64)
-        nxt[~going_on] = tick + 1 + self._session_gap(off, tick, S_GAP)
+        ended = ~going_on
+        nxt[ended] = tick + 1 + self._session_gap(off, tick, S_GAP, 0, prof[ended], state[ended])
         self._set_next_session(users, nxt)
 
         post = np.full(len(users), -1, dtype=np.int64)
@@ -221,7 +231,7 @@ class Simulation:
             )
         missing = (post < 0) & ((kind == READ_POST) | (kind == UPDATE_POST) | (kind == DELETE_POST))
         kind[missing] = _BROWSE
-        return kind, post
+        return kind, post, prof, state
 
     def _arrive(self, tick: int) -> NDArray[np.int64]:
         pop, cfg, seed = self.population, self.config, self.seed
@@ -254,13 +264,18 @@ class Simulation:
             due = due[due % shards == shard]
         self._cross_edges(due, tick)
         acting = due[pop.next_session[due] <= tick]
-        kind, post = self._act(acting, tick)
-        return self._batch(tick, acting, kind, post)
+        kind, post, prof, state = self._act(acting, tick)
+        return self._batch(tick, acting, kind, post, prof, state)
 
     def _batch(
-        self, tick: int, users: NDArray[np.int64], kind: NDArray[np.uint8], post: NDArray[np.int64]
+        self,
+        tick: int,
+        users: NDArray[np.int64],
+        kind: NDArray[np.uint8],
+        post: NDArray[np.int64],
+        prof: NDArray[np.uint8],
+        state: NDArray[np.uint8],
     ) -> ActionBatch:
-        pop = self.population
         offset = rng.integers(self.seed, S_OFFSET, tick, users, self.config.tick_seconds * 1000)
         return ActionBatch(
             tick=tick,
@@ -268,8 +283,8 @@ class Simulation:
             kind=kind.astype(np.uint8),
             post=post.astype(np.int32),
             offset_ms=offset.astype(np.int32),
-            state=pop.state[users],
-            profile=pop.profile[users],
+            state=state,
+            profile=prof,
         )
 
     def step(self, shards: int = 1) -> ActionBatch:
@@ -286,6 +301,8 @@ class Simulation:
             arrivals,
             np.full(len(arrivals), SIGN_UP, np.uint8),
             np.full(len(arrivals), -1, np.int64),
+            self.population.profile[arrivals],
+            self.population.state[arrivals],
         )
         merged = ActionBatch.concat(tick, [*parts, signups])
         batch = merged.take(merged.canonical_order())

@@ -153,3 +153,30 @@ def test_sqlite_queries_by_post_use_the_index(logs: dict[str, Path]) -> None:
     finally:
         db.close()
     assert "actions_post" in plan and "actions_user" in by_user
+
+
+def test_jsonl_columns_without_pyarrow(logs: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line-by-line JSONL reader (no pyarrow) gives the same columns as the fast one."""
+    import simcore.logread as logread
+
+    fast = read_columns(logs["jsonl"])
+
+    def no_arrow(*args: Any) -> Any:
+        raise ImportError("no pyarrow")
+
+    monkeypatch.setattr(logread, "_jsonl_columns_arrow", no_arrow)
+    slow = read_columns(logs["jsonl"])
+    for name in ("time_ms", "user", "kind", "post"):
+        np.testing.assert_array_equal(getattr(slow, name), getattr(fast, name))
+
+
+def test_empty_logs_read_as_no_actions(tmp_path: Path) -> None:
+    """A run with no actions leaves empty logs that read back as zero rows."""
+    import datetime as dt
+
+    names = (dt.datetime(2026, 1, 5), 60, ["p"], ["s"])
+    for fmt in ("jsonl", "sqlite", "parquet"):
+        sink = open_sink(fmt, tmp_path / f"a.{fmt}", *names)
+        sink.close()
+        assert len(read_columns(tmp_path / f"a.{fmt}")) == 0, fmt
+        assert read_rows(tmp_path / f"a.{fmt}") == [], fmt

@@ -53,11 +53,42 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def _jsonl_columns_arrow(path: Path, kind_code: dict[str, int]) -> LogColumns:
+    """The JSONL log's columns through pyarrow's JSON reader (about twice as fast)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.json as pj
+
+    schema = pa.schema(
+        [
+            ("time", pa.timestamp("ms")),
+            ("user", pa.int64()),
+            ("action", pa.string()),
+            ("post", pa.int64()),
+        ]
+    )
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    table = pj.read_json(path, parse_options=options, read_options=pj.ReadOptions(block_size=1 << 24))
+    action = pc.dictionary_encode(table.column("action")).combine_chunks()
+    lookup = np.array([kind_code[n] for n in action.dictionary.to_pylist()], np.int64)
+    return LogColumns(
+        table.column("time").cast(pa.int64()).to_numpy().astype(np.int64),
+        table.column("user").to_numpy().astype(np.int64),
+        lookup[action.indices.to_numpy(zero_copy_only=False)] if len(lookup) else np.zeros(0, np.int64),
+        pc.fill_null(table.column("post"), -1).to_numpy().astype(np.int64),
+    )
+
+
 def read_columns(path: Path) -> LogColumns:
     """Time, user, kind and post of every action of the log at ``path``."""
     fmt = format_of(path)
     kind_code = {name: i for i, name in enumerate(KIND_NAMES)}
     if fmt == "jsonl":
+        try:
+            if path.stat().st_size > 0:
+                return _jsonl_columns_arrow(path, kind_code)
+        except Exception:  # pyarrow is optional (or refused the file): parse line by line
+            pass
         times: list[str] = []
         users: list[int] = []
         kinds: list[int] = []

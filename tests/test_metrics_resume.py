@@ -42,3 +42,18 @@ def test_resume_continues_metrics_and_every_log(tmp_path: Path) -> None:
     assert a["metrics"] == b["metrics"]
     assert a["crowd"] == b["crowd"]
     assert (split / "hourly.csv").read_text() == (straight / "hourly.csv").read_text()
+
+
+def test_report_falls_back_to_the_latest_snapshot(tmp_path: Path) -> None:
+    """A run dir without metrics.npz (a killed run) is reported from its latest snapshot's metrics."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(CONFIG, encoding="utf-8")
+    run = tmp_path / "run"
+    _run(str(cfg), "--out", str(run), "--snapshot-every", "1h")
+    before = json.loads((run / "summary.json").read_text())["metrics"]
+    for name in ("metrics.npz", "metrics.json", "report.html"):
+        (run / name).unlink()
+    result = CliRunner().invoke(main, ["report", str(run)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "summary.json").read_text())["metrics"] == before
+    assert (run / "report.html").is_file()

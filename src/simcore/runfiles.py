@@ -87,16 +87,32 @@ def save_metrics(directory: Path, metrics: Metrics) -> None:
 
 
 def load_metrics(directory: Path) -> Metrics:
-    """The metrics saved in a run directory."""
+    """The metrics saved in a run directory, or else in its latest snapshot (a killed run)."""
     arrays_path, meta_path = directory / METRICS_ARRAYS, directory / METRICS_META
-    if not arrays_path.is_file() or not meta_path.is_file():
-        raise SimcoreError(
-            f"'{directory}' has no {METRICS_ARRAYS} and {METRICS_META}; "
-            "expected a run directory written by `simcore run` (pass the directory it printed)"
-        )
-    with np.load(arrays_path) as data:
-        arrays = {k: data[k] for k in data.files}
-    return Metrics.from_state(arrays, json.loads(meta_path.read_text(encoding="utf-8")))
+    if arrays_path.is_file() and meta_path.is_file():
+        with np.load(arrays_path) as data:
+            arrays = {k: data[k] for k in data.files}
+        return Metrics.from_state(arrays, json.loads(meta_path.read_text(encoding="utf-8")))
+    from simcore import snapshot
+
+    latest = snapshot.latest(directory) if directory.is_dir() else None
+    if latest is not None:
+        snap = snapshot.load(latest)
+        arrays = snap.group(f"sink.{MetricsSink.state_key}")
+        if arrays:
+            config = snap.config
+            settings = {
+                "tick_seconds": config.tick_seconds,
+                "start": config.start.isoformat(),
+                "state_names": list(config.routine.states),
+                "profile_names": list(config.profiles),
+                "latest_n": len(arrays["latest.seq"]),
+            }
+            return Metrics.from_state(arrays, settings)
+    raise SimcoreError(
+        f"'{directory}' has no {METRICS_ARRAYS} and {METRICS_META}, nor a snapshot with metrics; "
+        "expected a run directory written by `simcore run` (pass the directory it printed)"
+    )
 
 
 def _csv(rows: list[list[Any]]) -> str:

@@ -31,6 +31,7 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_sinks.py
 
 bench-backends: $(STAMP)  # needs nginx (apt-get install -y nginx; wrk optional)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -23,8 +23,12 @@ from simcore.dashboard import SHORT, Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import SimcoreError, UsageError
 from simcore.loading import load_config
+from simcore.logsinks import format_of, log_targets, open_sink
+from simcore.metrics import Metrics
+from simcore.runfiles import MetricsSink, analyse, load_metrics
 from simcore.session import RunResult, RunSession
 from simcore.simulation import Simulation
+from simcore.thresholds import EXIT_THRESHOLDS_FAILED
 from simcore.validate import target_problem
 
 
@@ -130,22 +134,38 @@ def _resume_dir(snap: snapshots.Snapshot) -> Path:
     return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
 
 
-def _log_target(
-    log_path: str | None, snap: snapshots.Snapshot | None, directory: Path, config: Config
-) -> tuple[Path | None, bool]:
-    """The action log to write and whether to append (continuing a resumed run's own log)."""
+def _open_logs(
+    log_choices: tuple[str, ...],
+    snap: snapshots.Snapshot | None,
+    directory: Path,
+    config: Config,
+    sim: Simulation,
+) -> list[Sink]:
+    """The action log sinks of a run (``--log``, else the config's ``output.log``).
+
+    On ``--resume`` without ``--log`` the snapshot's own log is continued. A resumed
+    JSONL log is cut back to the snapshot's byte position and appended to; SQLite
+    and Parquet logs keep their rows before the snapshot's sequence number.
+    """
     saved = (snap.manifest.get("log") or {}).get("path") if snap is not None else None
     own = directory / saved if saved is not None else None
-    if log_path is not None:
-        log_file = None if log_path.lower() == "none" else Path(log_path)
+    if log_choices:
+        targets = log_targets(list(log_choices), directory, Path.cwd())
     elif snap is not None:
-        log_file = own
+        targets = [(format_of(own), own)] if own is not None else []
     else:
-        log_file = None if config.output.log.lower() == "none" else directory / config.output.log
-    if snap is None or log_file is None or own is None or log_file.resolve() != own.resolve():
-        return log_file, False
-    snapshots.truncate_log(log_file, int(snap.manifest["log"]["bytes"]))  # cut back to the snapshot
-    return log_file, True
+        targets = log_targets([config.output.log], directory)
+    names = (config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
+    sinks: list[Sink] = []
+    for fmt, path in targets:
+        if snap is not None and fmt == "jsonl" and own is not None and path.resolve() == own.resolve():
+            snapshots.truncate_log(path, int(snap.manifest["log"]["bytes"]))
+            sinks.append(JsonlSink(path, *names, append=True))
+        elif snap is not None and fmt != "jsonl" and path.exists():
+            sinks.append(open_sink(fmt, path, *names, keep_before=snap.seq))
+        else:
+            sinks.append(open_sink(fmt, path, *names))
+    return sinks
 
 
 def _snapshot_every(text: str | None, tick_seconds: int) -> int | None:
@@ -202,9 +222,11 @@ _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
 )
 @click.option(
     "--log",
-    "log_path",
-    metavar="PATH|none",
-    help="Action log file, or 'none' (default: RUN_DIR/actions.jsonl).",
+    "log_choices",
+    multiple=True,
+    metavar="jsonl|sqlite|parquet|none|PATH",
+    help="Action log format(s), repeatable or comma-separated, or a file whose suffix picks the "
+    "format, or 'none' (default: the config's output.log, RUN_DIR/actions.jsonl).",
 )
 @click.option(
     "--target",
@@ -251,7 +273,7 @@ def run(
     duration: str | None,
     users: int | None,
     out_dir: Path | None,
-    log_path: str | None,
+    log_choices: tuple[str, ...],
     target: str | None,
     app_spec: str | None,
     quiet: bool,
@@ -304,11 +326,12 @@ def run(
     console = Console(highlight=False, soft_wrap=True)
     live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
 
-    log_file, append = _log_target(log_path, snap, directory, config)
-    sinks: list[Sink] = []
-    if log_file is not None:
-        names = (sim.profile_names, sim.routine.state_names)
-        sinks.append(JsonlSink(log_file, config.start, config.tick_seconds, *names, append=append))
+    sinks: list[Sink] = _open_logs(log_choices, snap, directory, config, sim)
+    log_files: list[Path] = [sink.path for sink in sinks]  # type: ignore[attr-defined]
+    log_file = log_files[0] if log_files else None
+    metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
+    metrics.population_states = lambda: sim.population.state[: sim.population.n]
+    sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
     stats = LiveStats()
     if live:
         sinks.append(stats)
@@ -366,20 +389,88 @@ def run(
         controller.close()
         summary = controller.summary()
         summary["log"] = str(log_file) if log_file else None
+        summary["logs"] = [_shown(p, directory) for p in log_files]
         summary["pacing"] = pacer.summary()
         summary["stopped_by"] = result.stopped_by if result else "error"
         summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
         if snap is not None:
             summary["resumed_from"] = str(snap.path)
+        summary = analyse(
+            directory,
+            metrics,
+            summary,
+            dict(config.thresholds),
+            dump_config(config),
+            _fastest(log_files),
+        )
         summary_path = rundir.write_summary(directory, summary)
     console.print(_summary_table(summary))
-    console.print(f"[dim]summary: {summary_path}" + (f"   log: {log_file}" if log_file else "") + "[/]")
+    _print_thresholds(console, summary)
+    logs = "   log: " + ", ".join(map(str, log_files)) if log_files else ""
+    console.print(f"[dim]summary: {summary_path}{logs}   report: {directory / 'report.html'}[/]")
     warning = _snapshot_warning(session)
     if warning:
         console.print(f"[red]{escape(warning)}[/]")
     if result.stopped_by is not None:
         console.print(f"[yellow]{escape(_stop_message(result, controller, log_file))}[/]")
         sys.exit(_STOP_CODES.get(result.stopped_by, 0))
+    if not summary["thresholds"]["passed"]:
+        sys.exit(EXIT_THRESHOLDS_FAILED)
+
+
+def _shown(path: Path, directory: Path) -> str:
+    """``path`` relative to the run directory when inside it (summaries compare across runs)."""
+    try:
+        return str(path.resolve().relative_to(directory.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _fastest(logs: list[Path]) -> Path | None:
+    """The log quickest to read back (parquet, then sqlite, then jsonl)."""
+    rank = {".parquet": 0, ".pq": 0, ".sqlite": 1, ".sqlite3": 1, ".db": 1}
+    return min(logs, key=lambda p: rank.get(p.suffix.lower(), 2), default=None)
+
+
+def _print_thresholds(console: Console, summary: dict[str, Any], exits: bool = True) -> None:
+    results = summary["thresholds"]["results"]
+    if not results:
+        return
+    table = Table(title="thresholds", box=None, pad_edge=False)
+    for column in ("metric", "condition", "value", "result"):
+        table.add_column(column)
+    for r in results:
+        value = "–" if r["value"] is None else f"{r['value']:.4g}"
+        verdict = "[green]pass[/]" if r["passed"] else "[bold red]FAIL[/]"
+        table.add_row(r["metric"], r["condition"], value, verdict)
+    console.print(table)
+    if not summary["thresholds"]["passed"]:
+        code = f": exit code {EXIT_THRESHOLDS_FAILED}" if exits else ""
+        console.print(f"[bold red]thresholds failed[/]{code}")
+
+
+@main.command("report")
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
+def report_command(run_dir: Path) -> None:
+    """(Re)build RUN_DIR/report.html, summary.json and the CSVs from a run directory."""
+    metrics = load_metrics(run_dir)
+    config_path = run_dir / rundir.CONFIG_FILE
+    config = load_config(config_path)
+    summary_path = run_dir / rundir.SUMMARY_FILE
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    logs = [run_dir / p for p in summary.get("logs", []) if (run_dir / p).is_file()]
+    summary = analyse(
+        run_dir,
+        metrics,
+        summary,
+        dict(config.thresholds),
+        config_path.read_text(encoding="utf-8"),
+        _fastest(logs),
+    )
+    rundir.write_summary(run_dir, summary)
+    console = Console(highlight=False, soft_wrap=True)
+    _print_thresholds(console, summary, exits=False)
+    console.print(f"report: {run_dir / 'report.html'}")
 
 
 @main.command("ctl")

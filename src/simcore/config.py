@@ -200,6 +200,20 @@ class Targets:
     newest_own_post: float = 0.7
 
 
+#: Action log formats, and the file suffixes that pick one (``output.log``, ``--log``).
+LOG_FORMATS = ("jsonl", "sqlite", "parquet")
+LOG_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+    ".db": "sqlite",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
 @frozen
 class Output:
     """Where a run writes its directory and its action log."""
@@ -306,6 +320,8 @@ class Config:
     backend: Backend = field(factory=Backend)
     faults: Faults = field(factory=Faults)
     output: Output = field(factory=Output)
+    #: Pass/fail checks at the end of a run: metric name -> comparison (simcore.thresholds).
+    thresholds: dict[str, str] = field(factory=dict)
 
     @property
     def duration_ticks(self) -> int:

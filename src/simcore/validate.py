@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from simcore.config import CHOICE_KINDS, CURVES, Block, Config, Profile
+from simcore.config import CHOICE_KINDS, CURVES, LOG_FORMATS, LOG_SUFFIXES, Block, Config, Profile
 from simcore.durations import DURATION_HELP, parse_seconds
 from simcore.routes import fields_of, route_problems
 from simcore.routine import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
+from simcore.thresholds import METRIC_NAMES, parse_condition
 
 Problems = list[tuple[str, str]]
 
@@ -307,4 +308,39 @@ def problems_in(config: Config) -> Problems:
     _faults(out, config)
     if not config.output.log:
         out.append(("output.log", "empty; give a file name such as 'actions.jsonl', or 'none'"))
+    else:
+        _log_choice(out, config.output.log)
+    _thresholds(out, config.thresholds)
     return out
+
+
+def _log_choice(out: Problems, choice: str) -> None:
+    items = [c.strip() for c in choice.split(",") if c.strip()]
+    for item in items:
+        low = item.lower()
+        if low in (*LOG_FORMATS, "none"):
+            if low == "none" and len(items) > 1:
+                out.append(("output.log", f"got {choice!r}; 'none' cannot be combined with other logs"))
+            continue
+        suffix = "." + low.rsplit(".", 1)[-1] if "." in low else ""
+        if suffix not in LOG_SUFFIXES:
+            out.append(
+                (
+                    "output.log",
+                    f"got {item!r}; expected jsonl, sqlite, parquet, none, or a file name ending in "
+                    f"{', '.join(sorted(LOG_SUFFIXES))} (several: 'jsonl,sqlite')",
+                )
+            )
+
+
+def _thresholds(out: Problems, thresholds: dict[str, str]) -> None:
+    for metric, condition in thresholds.items():
+        path = f'thresholds."{metric}"' if "." in metric else f"thresholds.{metric}"
+        if metric not in METRIC_NAMES:
+            near = difflib.get_close_matches(metric, METRIC_NAMES, n=1)
+            hint = f"did you mean '{near[0]}'?" if near else "see simcore.thresholds for the names"
+            out.append((path, f"unknown metric '{metric}'; {hint}"))
+        try:
+            parse_condition(condition)
+        except ValueError as exc:
+            out.append((path, str(exc)))

@@ -37,8 +37,6 @@ from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
-import numpy as np
-
 from simcore.actions import ActionBatch
 from simcore.backend import BackendContext, ErrorKind, Outcomes
 from simcore.errors import BackendError
@@ -202,13 +200,7 @@ class HttpBackend:
             raise BackendError("the http backend is not open")
         session = await self._ensure_session()
         n = len(batch)
-        out = Outcomes(
-            status=np.zeros(n, np.int16),
-            latency_ms=np.zeros(n, np.float32),
-            attempts=np.zeros(n, np.uint8),
-            error=np.zeros(n, np.uint8),
-            server_id=np.full(n, -1, np.int64),
-        )
+        out = Outcomes.pending(n)
         if n == 0:
             return out
         prepared = self.rest.prepare(batch)

@@ -25,8 +25,6 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from simcore import faults
 from simcore.actions import ActionBatch
 from simcore.backend import BackendContext, ErrorKind, Outcomes
@@ -127,13 +125,7 @@ class TestClientBackend:
         if self.rest is None or self.client is None:
             raise BackendError("the testclient backend is not open")
         n = len(batch)
-        out = Outcomes(
-            status=np.zeros(n, np.int16),
-            latency_ms=np.zeros(n, np.float32),
-            attempts=np.zeros(n, np.uint8),
-            error=np.zeros(n, np.uint8),
-            server_id=np.full(n, -1, np.int64),
-        )
+        out = Outcomes.pending(n)
         prepared = self.rest.prepare(batch)
         for i in range(n):
             self._one(prepared, i, out)

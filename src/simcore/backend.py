@@ -58,6 +58,17 @@ class Outcomes:
             server_id=np.full(n, -1, np.int64),
         )
 
+    @classmethod
+    def pending(cls, n: int) -> Outcomes:
+        """``n`` blank outcomes (status 0, no attempt yet) for a backend to fill in."""
+        return cls(
+            status=np.zeros(n, np.int16),
+            latency_ms=np.zeros(n, np.float32),
+            attempts=np.zeros(n, np.uint8),
+            error=np.zeros(n, np.uint8),
+            server_id=np.full(n, -1, np.int64),
+        )
+
     def __len__(self) -> int:
         return len(self.status)
 

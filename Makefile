@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SEED   ?= 42
 PROFILE ?= profiles/default.toml
 
-.PHONY: run test lint typecheck bench venv clean
+.PHONY: run test lint typecheck bench bench-backends venv clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,11 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_sinks.py
+
+bench-backends: $(STAMP)  # needs nginx (apt-get install -y nginx; wrk optional)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_backends.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -40,7 +40,7 @@ FORBIDDEN_MODULES = {
     "shutil",
     "tempfile",
     "pathlib",
-    "urllib",
+    "urllib.request",
     "http",
     "ssl",
     "aiohttp",

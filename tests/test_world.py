@@ -104,12 +104,14 @@ def test_mock_answers_like_the_api_and_ends_with_the_core_world(small_config: Co
 
 
 def test_mock_refuses_strangers_and_other_authors() -> None:
-    """401 before sign-up, 403 on another's post, 404 on missing or deleted posts."""
+    """Actions of users not signed up, or on posts never created, are skipped (not sent);
+    403 on another's post; 404 on a post deleted earlier."""
     from simcore.actions import ActionBatch
+    from simcore.backend import ErrorKind
 
     mock = MockBackend()
 
-    def run(tick: int, rows: list[tuple[int, int, int]]) -> list[int]:
+    def run(tick: int, rows: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
         users, kinds, posts = (np.array(c) for c in zip(*rows))
         batch = ActionBatch(
             tick=tick,
@@ -120,18 +122,24 @@ def test_mock_refuses_strangers_and_other_authors() -> None:
             state=np.zeros(len(rows), np.uint8),
             profile=np.zeros(len(rows), np.uint8),
         )
-        return mock.execute(batch).status.tolist()
+        out = mock.execute(batch)
+        return list(zip(out.status.tolist(), out.error.tolist()))
 
+    skipped = (0, int(ErrorKind.SKIPPED))
     assert run(0, [(0, READ_POST, 0), (0, SIGN_UP, -1), (0, CREATE_POST, 0), (1, SIGN_UP, -1)]) == [
-        401,
-        201,
-        201,
-        201,
+        skipped,
+        (201, 0),
+        (201, 0),
+        (201, 0),
     ]
     assert run(
         1, [(1, UPDATE_POST, 0), (1, DELETE_POST, 0), (0, READ_POST, 5), (0, UPDATE_POST, 0)]
-    ) == [403, 403, 404, 200]
-    assert run(2, [(0, DELETE_POST, 0), (1, READ_POST, 0), (0, DELETE_POST, 0)]) == [204, 404, 404]
+    ) == [(403, 0), (403, 0), skipped, (200, 0)]
+    assert run(2, [(0, DELETE_POST, 0), (1, READ_POST, 0), (0, DELETE_POST, 0)]) == [
+        (204, 0),
+        (404, 0),
+        (404, 0),
+    ]
 
 
 def test_sim_user_view_is_derived_from_seed_and_id(small_config: Config) -> None:

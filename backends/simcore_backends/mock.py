@@ -3,13 +3,20 @@
 It keeps its own store (who signed up, each post's author and whether it was
 deleted), independent of the core's world, and answers every action as the
 reference API would: 201 for sign-ups and new posts, 200 for reads, feeds and
-edits, 204 for deletes, 401 for unknown users, 403 for another author's post,
-404 for a post that is missing or already deleted at that point of the batch.
-Likes answer 201, or 409 if the user already liked the post; reposts and quotes
-201 with a new post when their target exists (404 otherwise); follows 201, 409
-if already following, 404 for an unknown user, 422 for oneself; unfollows 204,
-or 404 without such a follow; the following feed 200.
-A whole batch is executed with numpy; there is no Python loop per action.
+edits, 204 for deletes, 403 for another author's post, 404 for a post that is
+missing or already deleted at that point of the batch. Its post ids are the
+core's. A whole batch is executed with numpy; there is no Python loop per action.
+
+Social actions: a like is 201, or 409 if the user liked the post before (404 for
+a missing post); a repost or quote is 201 with a new post when its target exists
+(404 otherwise); a follow is 201, 409 if already following, 422 for oneself; an
+unfollow 204, or 404 without such a follow; the following feed 200.
+
+With a ``[faults]`` table it injects failures exactly as the testclient backend
+does (see :mod:`simcore.faults`): a failed attempt has no effect and is retried
+under the backend's retry policy. An action whose user never signed up, or whose
+target post was never created (its sign-up or create failed for good), is not
+sent: status 0, error ``skipped``, 0 attempts.
 """
 
 from __future__ import annotations
@@ -17,23 +24,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actions import (
-    BROWSE_FEED,
-    BROWSE_FOLLOWING,
-    CREATE_POST,
-    DELETE_POST,
-    FOLLOW_USER,
-    LIKE_POST,
-    QUOTE_POST,
-    READ_POST,
-    REPOST,
-    SIGN_UP,
-    UNFOLLOW_USER,
-    UPDATE_POST,
-    ActionBatch,
-)
-from simcore.backend import BackendContext, Outcomes
+from simcore import faults
+from simcore.actions import ActionBatch, ActionKind
+from simcore.backend import BackendContext, ErrorKind, Outcomes
 from simcore.edges import EdgeSet, edge_keys
+from simcore.retry import RetryPolicy
+
+_SHARES = np.array([ActionKind.REPOST, ActionKind.QUOTE_POST], dtype=np.uint8)
 
 
 def _grow(array: NDArray[np.int32], size: int, fill: int) -> NDArray[np.int32]:
@@ -50,17 +47,26 @@ class MockBackend:
     name = "mock"
 
     def __init__(self) -> None:
-        self.users = 0  # users signed up; ids are dense, in sign-up order
-        self.n_posts = 0
+        self.users = 0  # users signed up
+        self.n_posts = 0  # one past the highest post id seen
         self.author = np.zeros(1024, dtype=np.int32)
+        self.created = np.zeros(1024, dtype=np.int32)  # 1 if the post's create went through
         self.deleted_tick = np.full(1024, -1, dtype=np.int32)
         self.views = np.zeros(1024, dtype=np.int32)
         self.signed_up = np.zeros(1024, dtype=np.int32)
+        self.injector: faults.Injector | None = None
+        self.policy = RetryPolicy()
+        self.error_status = 503
         self.likes = EdgeSet()
         self.follows = EdgeSet()
 
     def open(self, context: BackendContext) -> None:
-        """Nothing to acquire."""
+        """Set up fault injection from the config, if it asks for any."""
+        cfg = context.config
+        self.policy = RetryPolicy.from_config(cfg.backend, context.seed)
+        self.error_status = cfg.faults.error_status
+        if faults.active(cfg.faults):
+            self.injector = faults.Injector(cfg.faults, context.seed, cfg.backend.timeout * 1000.0)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -72,148 +78,180 @@ class MockBackend:
         status = np.zeros(n, dtype=np.int16)
         server_id = np.full(n, -1, dtype=np.int64)
         position = np.arange(n)
+        if self.injector is not None:
+            attempts, final, latency = self.injector.resolve(batch.seq, self.policy)
+        else:
+            attempts = np.ones(n, np.uint8)
+            final = np.zeros(n, np.uint8)
+            latency = np.zeros(n)
+        performed = final == faults.OK
 
-        signups = np.flatnonzero(kind == SIGN_UP)
+        is_signup = kind == ActionKind.SIGN_UP
+        signups = np.flatnonzero(is_signup & performed)
         top_user = int(user.max()) + 1 if n else 0
         self.signed_up = _grow(self.signed_up, top_user, 0)
-        # a user is known from its sign-up's position in this batch on, or from before
+        # a user is known from its (successful) sign-up's position in this batch on, or from before
         known_from = np.where(self.signed_up[user] > 0, -1, n)
         if len(signups):
             first = np.full(top_user, n, dtype=np.int64)
             np.minimum.at(first, user[signups], signups)
             known_from = np.minimum(known_from, first[user])
-        authorised = known_from < position
-        authorised[signups] = True
+        skipped = ~is_signup & (known_from >= position)
         status[signups] = 201
         server_id[signups] = user[signups]
 
-        old_posts = self.n_posts
-        # reposts and quotes target posts that existed before the batch: they succeed unless
-        # the target is missing or its author deleted it earlier in the batch
-        shares = np.flatnonzero(((kind == REPOST) | (kind == QUOTE_POST)) & authorised)
-        share_target = batch.ref[shares].astype(np.int64)
-        share_ok = self._exists_before(share_target, old_posts)
-        old_deletes = np.flatnonzero((kind == DELETE_POST) & authorised)
-        d_target = post[old_deletes]
-        d_ok = self._exists_before(d_target, old_posts)
-        d_ok[d_ok] &= self.author[d_target[d_ok]] == user[old_deletes[d_ok]]
-        gone_ids, gone_at = _first_delete_positions(post, old_deletes, d_ok)
-        if len(gone_ids) and len(shares):
-            where = np.minimum(np.searchsorted(gone_ids, share_target), len(gone_ids) - 1)
-            share_ok &= ~((gone_ids[where] == share_target) & (gone_at[where] < shares))
-        status[shares] = np.where(share_ok, 201, 404)
-
-        creates = np.sort(
-            np.concatenate([np.flatnonzero((kind == CREATE_POST) & authorised), shares[share_ok]])
-        )
-        new_ids = self.n_posts + np.arange(len(creates))
-        total = self.n_posts + len(creates)
-        self.author = _grow(self.author, total, 0)
-        self.deleted_tick = _grow(self.deleted_tick, total, -1)
-        self.views = _grow(self.views, total, 0)
+        is_create = kind == ActionKind.CREATE_POST
+        is_share = np.isin(kind, _SHARES)
+        creates = np.flatnonzero(is_create & ~skipped & performed)
+        new_ids = post[creates]
+        making = is_create | (is_share & (post >= 0))
+        total = max(self.n_posts, int(post[making].max()) + 1 if making.any() else 0)
+        # likes act on ``post``; reposts and quotes on ``ref`` (their ``post`` is the new id)
+        goal = np.where(is_share, batch.ref.astype(np.int64), post)
+        total = max(total, int(goal[is_share].max()) + 1 if is_share.any() else 0)
+        for name, fill in (("author", 0), ("created", 0), ("deleted_tick", -1), ("views", 0)):
+            setattr(self, name, _grow(getattr(self, name), total, fill))
         self.author[new_ids] = user[creates]
+        self.created[new_ids] = 1
         status[creates] = 201
         server_id[creates] = new_ids
-        born_at = creates  # a new post exists from its creation's position in the batch on
+        born_at = np.full(total, -1, dtype=np.int64)  # position of this batch's creates
+        born_at[new_ids] = creates
 
-        targeted = np.flatnonzero(
-            authorised
-            & ((kind == READ_POST) | (kind == UPDATE_POST) | (kind == DELETE_POST) | (kind == LIKE_POST))
+        is_like = kind == ActionKind.LIKE_POST
+        is_targeted = (
+            (kind == ActionKind.READ_POST)
+            | (kind == ActionKind.UPDATE_POST)
+            | (kind == ActionKind.DELETE_POST)
+            | is_like
+            | is_share
         )
-        target = post[targeted]
-        in_range = (target >= 0) & (target < total)
-        exists = in_range.copy()
-        fresh = in_range & (target >= self.n_posts)
-        exists[fresh] = born_at[target[fresh] - self.n_posts] < targeted[fresh]
-        exists[exists] &= self.deleted_tick[target[exists]] < 0
-        owner = np.zeros(len(targeted), dtype=bool)
-        owner[exists] = self.author[target[exists]] == user[targeted[exists]]
-        # the first delete by the author removes the post for every later action of the batch
-        is_delete = kind[targeted] == DELETE_POST
-        gone_ids, gone_at = _first_delete_positions(
-            post, targeted[is_delete], (exists & owner)[is_delete]
-        )
-        if len(gone_ids):
-            where = np.minimum(np.searchsorted(gone_ids, target), len(gone_ids) - 1)
-            exists &= ~((gone_ids[where] == target) & (gone_at[where] < targeted))
-            owner &= exists
-
-        is_read = kind[targeted] == READ_POST
-        is_like = kind[targeted] == LIKE_POST
-        needs_owner = ~is_read & ~is_like
-        code = np.where(kind[targeted] == DELETE_POST, 204, np.where(is_like, 201, 200))
-        result = np.where(~exists, 404, np.where(needs_owner & ~owner, 403, code))
-        like_rows = np.flatnonzero(is_like & (result == 201))
-        like_keys = edge_keys(user[targeted[like_rows]], target[like_rows])
-        again = self.likes.contains(like_keys) | _repeated(like_keys)
-        result[like_rows[again]] = 409
-        self.likes.add(like_keys[~again], checked=True)
+        in_range = (goal >= 0) & (goal < total)
+        candidates = is_targeted & ~skipped
+        never = candidates & ~in_range
+        known = candidates & in_range
+        never[known] = self.created[goal[known]] == 0
+        skipped |= never  # the target was never created here: nothing to send
+        targeted = np.flatnonzero(is_targeted & ~skipped)
+        target = goal[targeted]
+        # a post created in this batch exists from its creation's position on
+        exists = (born_at[target] < targeted) & (self.deleted_tick[target] < 0)
+        owner = self.author[target] == user[targeted]
+        tkind = kind[targeted]
+        went = performed[targeted]
+        # the first delete that goes through (author, post still there) removes the post
+        deleting = targeted[(tkind == ActionKind.DELETE_POST) & exists & owner & went]
+        if len(deleting):
+            ids, first = np.unique(post[deleting], return_index=True)
+            gone_at = deleting[first]
+            where = np.minimum(np.searchsorted(ids, target), len(ids) - 1)
+            exists &= ~((ids[where] == target) & (gone_at[where] < targeted))
+        is_read = tkind == ActionKind.READ_POST
+        anyone = is_read | np.isin(tkind, _SHARES) | (tkind == ActionKind.LIKE_POST)
+        code = np.where(tkind == ActionKind.DELETE_POST, 204, 200)
+        code = np.where(anyone & ~is_read, 201, code)
+        result = np.where(~exists, 404, np.where(~anyone & ~owner, 403, code))
+        result = self._likes(batch, targeted, result, went)
         status[targeted] = result
         server_id[targeted] = np.where(exists, target, -1)
+        shared = targeted[np.isin(tkind, _SHARES) & went & (result == 201) & (post[targeted] >= 0)]
+        self.author[post[shared]] = user[shared]
+        self.created[post[shared]] = 1
+        server_id[shared] = post[shared]
 
-        self._follow(batch, user, authorised, status, server_id, known_from)
-        feeds = np.flatnonzero(((kind == BROWSE_FEED) | (kind == BROWSE_FOLLOWING)) & authorised)
+        skipped |= self._follows(batch, signups, performed, skipped, status, server_id)
+        feeds = np.flatnonzero(
+            ((kind == ActionKind.BROWSE_FEED) | (kind == ActionKind.BROWSE_FOLLOWING)) & ~skipped
+        )
         status[feeds] = 200
-        status[~authorised] = 401
 
         self.n_posts = total
-        ok = result < 300
-        reads_ok = targeted[is_read & ok]
-        viewed, times = np.unique(post[reads_ok], return_counts=True)
+        done = went & (result < 300)
+        viewed, times = np.unique(target[is_read & done], return_counts=True)
         self.views[viewed] += times.astype(np.int32)
-        done_deletes = targeted[(kind[targeted] == DELETE_POST) & ok]
-        self.deleted_tick[post[done_deletes]] = batch.tick
-        fresh_users = user[signups][self.signed_up[user[signups]] == 0]
+        self.deleted_tick[target[(tkind == ActionKind.DELETE_POST) & done]] = batch.tick
+        fresh_users = np.unique(user[signups][self.signed_up[user[signups]] == 0])
         self.signed_up[fresh_users] = 1
-        self.users += len(np.unique(fresh_users))
-        out = Outcomes.ok(n, status)
-        out.server_id = server_id
-        return out
+        self.users += len(fresh_users)
 
-    def _exists_before(self, target: NDArray[np.int64], old_posts: int) -> NDArray[np.bool_]:
-        """Which targets are posts that existed, undeleted, before this batch."""
-        ok = (target >= 0) & (target < old_posts)
-        ok[ok] &= self.deleted_tick[target[ok]] < 0
-        return ok
+        error = np.zeros(n, np.uint8)
+        failed = ~performed & ~skipped
+        error[failed] = np.where(final[failed] == faults.TIMEOUT, ErrorKind.TIMEOUT, ErrorKind.INJECTED)
+        status[failed] = np.where(final[failed] == faults.TIMEOUT, 0, self.error_status)
+        server_id[failed] = -1
+        status[skipped] = 0
+        error[skipped] = ErrorKind.SKIPPED
+        attempts[skipped] = 0
+        latency[skipped] = 0.0
+        return Outcomes(
+            status=status,
+            latency_ms=latency.astype(np.float32),
+            attempts=attempts,
+            error=error,
+            server_id=server_id,
+        )
 
-    def _follow(
+    def _likes(
         self,
         batch: ActionBatch,
-        user: NDArray[np.int64],
-        authorised: NDArray[np.bool_],
+        targeted: NDArray[np.intp],
+        result: NDArray[np.int64],
+        went: NDArray[np.bool_],
+    ) -> NDArray[np.int64]:
+        """409 for likes of a post the user liked before; record the others that went through."""
+        rows = np.flatnonzero((batch.kind[targeted] == ActionKind.LIKE_POST) & (result == 201))
+        keys = edge_keys(batch.user[targeted[rows]], batch.post[targeted[rows]])
+        again = self.likes.contains(keys) | _repeated(keys)
+        result[rows[again]] = 409
+        self.likes.add(keys[~again & went[rows]], checked=True)
+        return result
+
+    def _follows(
+        self,
+        batch: ActionBatch,
+        signups: NDArray[np.intp],
+        performed: NDArray[np.bool_],
+        skipped: NDArray[np.bool_],
         status: NDArray[np.int16],
         server_id: NDArray[np.int64],
-        known_from: NDArray[np.int64],
-    ) -> None:
-        """Follows and unfollows, in batch order (a user acts once a tick, so the edges of
-        one batch are distinct unless the batch repeats a follower)."""
-        kind, other = batch.kind, batch.ref.astype(np.int64)
-        position = np.arange(len(batch))
-        rows = np.flatnonzero(((kind == FOLLOW_USER) | (kind == UNFOLLOW_USER)) & authorised)
+    ) -> NDArray[np.bool_]:
+        """Follows and unfollows in batch order; return the ones not sent (their target user
+        never signed up)."""
+        kind, user, other = batch.kind, batch.user.astype(np.int64), batch.ref.astype(np.int64)
+        n = len(batch)
+        not_sent = np.zeros(n, dtype=bool)
+        is_follow = kind == ActionKind.FOLLOW_USER
+        rows = np.flatnonzero((is_follow | (kind == ActionKind.UNFOLLOW_USER)) & ~skipped)
         if len(rows) == 0:
-            return
+            return not_sent
         target = other[rows]
-        # the target must have signed up before this point of the batch
-        signed = np.zeros(len(rows), dtype=bool)
+        # the target is known if it signed up before, or earlier in this batch
+        top = int(max(target.max(), user.max())) + 1
+        joined = np.full(top, n, dtype=np.int64)
         valid = (target >= 0) & (target < len(self.signed_up))
-        signed[valid] = self.signed_up[target[valid]] > 0
-        joined = np.full(int(max(target.max(), user.max())) + 1, len(batch), dtype=np.int64)
-        joined[user] = np.minimum(joined[user], np.where(known_from < 0, -1, known_from))
-        signed |= valid & (joined[np.maximum(target, 0)] < position[rows])
-        keys = edge_keys(user[rows], np.maximum(target, 0))
-        follow = kind[rows] == FOLLOW_USER
-        self_follow = target == user[rows]
+        joined[target[valid]] = np.where(self.signed_up[target[valid]] > 0, -1, n)
+        first = np.full(top, n, dtype=np.int64)
+        np.minimum.at(first, user[signups], signups)  # this batch's sign-ups that went through
+        signed = (target >= 0) & (
+            np.minimum(joined[np.maximum(target, 0)], first[np.maximum(target, 0)]) < rows
+        )
+        not_sent[rows[~signed]] = True
+        rows, target = rows[signed], target[signed]
+        keys = edge_keys(user[rows], target)
+        follow = is_follow[rows]
         present = self.follows.contains(keys)
         repeated = _repeated(keys)
         result = np.where(
             follow,
-            np.where(~signed, 404, np.where(self_follow, 422, np.where(present | repeated, 409, 201))),
+            np.where(target == user[rows], 422, np.where(present | repeated, 409, 201)),
             np.where(present & ~repeated, 204, 404),
         )
         status[rows] = result
-        server_id[rows] = np.where(signed, target, -1)
-        self.follows.add(keys[follow & (result == 201)], checked=True)
-        self.follows.remove(keys[~follow & (result == 204)])
+        server_id[rows] = target
+        went = performed[rows]
+        self.follows.add(keys[follow & (result == 201) & went], checked=True)
+        self.follows.remove(keys[~follow & (result == 204) & went])
+        return not_sent
 
     def state_arrays(self) -> dict[str, NDArray[np.int32]]:
         """The store as arrays, for snapshots (see :mod:`simcore.snapshot`)."""
@@ -221,6 +259,7 @@ class MockBackend:
         return {
             "signed_up": self.signed_up.copy(),
             "author": self.author[:n].copy(),
+            "created": self.created[:n].copy(),
             "deleted_tick": self.deleted_tick[:n].copy(),
             "views": self.views[:n].copy(),
             "likes": self.likes.keys(),
@@ -232,9 +271,11 @@ class MockBackend:
         n = len(arrays["author"])
         self.n_posts = n
         self.author = _grow(np.zeros(16, np.int32), n, 0)
+        self.created = _grow(np.zeros(16, np.int32), n, 0)
         self.deleted_tick = _grow(np.full(16, -1, np.int32), n, -1)
         self.views = _grow(np.zeros(16, np.int32), n, 0)
         self.author[:n] = arrays["author"]
+        self.created[:n] = arrays["created"]
         self.deleted_tick[:n] = arrays["deleted_tick"]
         self.views[:n] = arrays["views"]
         self.signed_up = np.asarray(arrays["signed_up"], dtype=np.int32).copy()
@@ -245,18 +286,8 @@ class MockBackend:
 
     def live_posts(self) -> NDArray[np.int64]:
         """Ids of the posts that exist and are not deleted."""
-        return np.flatnonzero(self.deleted_tick[: self.n_posts] < 0)
-
-
-def _first_delete_positions(
-    post: NDArray[np.int64], deletes: NDArray[np.intp], valid: NDArray[np.bool_]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """(sorted post ids, batch position of their first valid delete) for this batch."""
-    d = deletes[valid]
-    if len(d) == 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    ids, first = np.unique(post[d], return_index=True)
-    return ids.astype(np.int64), d[first].astype(np.int64)
+        m = self.n_posts
+        return np.flatnonzero((self.created[:m] > 0) & (self.deleted_tick[:m] < 0))
 
 
 def _repeated(keys: NDArray[np.int64]) -> NDArray[np.bool_]:

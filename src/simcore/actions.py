@@ -87,13 +87,8 @@ PATHS: tuple[str, ...] = (
     "/users/{id}/follow",
     "/feed/following",
 )
-#: Kinds that need an existing target post.
-TARGETED = (
-    ActionKind.READ_POST,
-    ActionKind.UPDATE_POST,
-    ActionKind.DELETE_POST,
-    ActionKind.LIKE_POST,
-)
+#: Kinds whose path is ``/posts/{post}`` (logs write the post id into the path).
+TARGETED = (ActionKind.READ_POST, ActionKind.UPDATE_POST, ActionKind.DELETE_POST)
 #: Kinds that create a post (``post`` holds the new id).
 CREATING = (ActionKind.CREATE_POST, ActionKind.REPOST, ActionKind.QUOTE_POST)
 #: Kinds whose ``ref`` names a post (reposts, quotes) or a user (follow, unfollow).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import enum
+import inspect
 from collections.abc import Awaitable
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
@@ -53,6 +54,17 @@ class Outcomes:
             status=np.full(n, 200, np.int16) if status is None else status.astype(np.int16),
             latency_ms=np.zeros(n, np.float32),
             attempts=np.ones(n, np.uint8),
+            error=np.zeros(n, np.uint8),
+            server_id=np.full(n, -1, np.int64),
+        )
+
+    @classmethod
+    def pending(cls, n: int) -> Outcomes:
+        """``n`` blank outcomes (status 0, no attempt yet) for a backend to fill in."""
+        return cls(
+            status=np.zeros(n, np.int16),
+            latency_ms=np.zeros(n, np.float32),
+            attempts=np.zeros(n, np.uint8),
             error=np.zeros(n, np.uint8),
             server_id=np.full(n, -1, np.int64),
         )
@@ -102,5 +114,17 @@ def load_backend(name: str, **options: Any) -> Backend:
         factory = found[name].load()
     except Exception as exc:  # a third party's import error must not become a traceback
         raise BackendError(f"backend '{name}' failed to import: {exc}; reinstall it") from exc
+    if options:
+        try:
+            params = dict(inspect.signature(factory).parameters)
+        except (TypeError, ValueError):  # a builtin or C factory: let it decide
+            params = {"": inspect.Parameter("_", inspect.Parameter.VAR_KEYWORD)}
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        unknown = [k for k in options if k not in params and not takes_any]
+        if unknown:
+            flags = ", ".join(f"--{k}" for k in unknown)
+            raise BackendError(
+                f"backend '{name}' takes no option {flags}; drop it or pick another backend"
+            )
     backend: Backend = factory(**options)
     return backend

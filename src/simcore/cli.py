@@ -15,7 +15,7 @@ from rich.table import Table
 from simcore import __version__, control, rundir
 from simcore import snapshot as snapshots
 from simcore.actionlog import JsonlSink
-from simcore.backend import available_backends, load_backend
+from simcore.backend import BackendContext, available_backends, load_backend
 from simcore.clock import SPEED_HELP, Pacer, format_speed, parse_speed
 from simcore.config import Config, dump_config, with_overrides
 from simcore.controller import Controller, Sink
@@ -23,8 +23,13 @@ from simcore.dashboard import SHORT, Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import SimcoreError, UsageError
 from simcore.loading import load_config
+from simcore.logsinks import format_of, log_targets, open_sink
+from simcore.metrics import Metrics
+from simcore.runfiles import MetricsSink, analyse, load_metrics
 from simcore.session import RunResult, RunSession
 from simcore.simulation import Simulation
+from simcore.thresholds import EXIT_THRESHOLDS_FAILED
+from simcore.validate import target_problem
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -74,6 +79,22 @@ def _apply_options(config: Config, seed: int | None, duration: str | None, users
     return with_overrides(config, **changes) if changes else config
 
 
+def _backend_options(
+    config: Config, backend_name: str | None, target: str | None, app_spec: str | None
+) -> Config:
+    changes: dict[str, Any] = {}
+    if backend_name is not None:
+        changes["backend__name"] = backend_name
+    if target is not None:
+        problem = target_problem(target)
+        if problem:
+            raise UsageError(f"--target: {problem}")
+        changes["backend__target"] = target
+    if app_spec is not None:
+        changes["backend__app"] = app_spec
+    return with_overrides(config, **changes) if changes else config
+
+
 def _summary_table(summary: dict[str, Any]) -> Table:
     table = Table(title="run summary", show_header=False, box=None, pad_edge=False)
     table.add_column(style="bold")
@@ -113,22 +134,38 @@ def _resume_dir(snap: snapshots.Snapshot) -> Path:
     return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
 
 
-def _log_target(
-    log_path: str | None, snap: snapshots.Snapshot | None, directory: Path, config: Config
-) -> tuple[Path | None, bool]:
-    """The action log to write and whether to append (continuing a resumed run's own log)."""
+def _open_logs(
+    log_choices: tuple[str, ...],
+    snap: snapshots.Snapshot | None,
+    directory: Path,
+    config: Config,
+    sim: Simulation,
+) -> list[Sink]:
+    """The action log sinks of a run (``--log``, else the config's ``output.log``).
+
+    On ``--resume`` without ``--log`` the snapshot's own log is continued. A resumed
+    JSONL log is cut back to the snapshot's byte position and appended to; SQLite
+    and Parquet logs keep their rows before the snapshot's sequence number.
+    """
     saved = (snap.manifest.get("log") or {}).get("path") if snap is not None else None
     own = directory / saved if saved is not None else None
-    if log_path is not None:
-        log_file = None if log_path.lower() == "none" else Path(log_path)
+    if log_choices:
+        targets = log_targets(list(log_choices), directory, Path.cwd())
     elif snap is not None:
-        log_file = own
+        targets = [(format_of(own), own)] if own is not None else []
     else:
-        log_file = None if config.output.log.lower() == "none" else directory / config.output.log
-    if snap is None or log_file is None or own is None or log_file.resolve() != own.resolve():
-        return log_file, False
-    snapshots.truncate_log(log_file, int(snap.manifest["log"]["bytes"]))  # cut back to the snapshot
-    return log_file, True
+        targets = log_targets([config.output.log], directory)
+    names = (config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
+    sinks: list[Sink] = []
+    for fmt, path in targets:
+        if snap is not None and fmt == "jsonl" and own is not None and path.resolve() == own.resolve():
+            snapshots.truncate_log(path, int(snap.manifest["log"]["bytes"]))
+            sinks.append(JsonlSink(path, *names, append=True))
+        elif snap is not None and fmt != "jsonl" and path.exists():
+            sinks.append(open_sink(fmt, path, *names, keep_before=snap.seq))
+        else:
+            sinks.append(open_sink(fmt, path, *names))
+    return sinks
 
 
 def _snapshot_every(text: str | None, tick_seconds: int) -> int | None:
@@ -185,9 +222,22 @@ _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
 )
 @click.option(
     "--log",
-    "log_path",
-    metavar="PATH|none",
-    help="Action log file, or 'none' (default: RUN_DIR/actions.jsonl).",
+    "log_choices",
+    multiple=True,
+    metavar="jsonl|sqlite|parquet|none|PATH",
+    help="Action log format(s), repeatable or comma-separated, or a file whose suffix picks the "
+    "format, or 'none' (default: the config's output.log, RUN_DIR/actions.jsonl).",
+)
+@click.option(
+    "--target",
+    metavar="URL",
+    help="Base URL of the server the http backend drives (backend.target), e.g. http://127.0.0.1:8000.",
+)
+@click.option(
+    "--app",
+    "app_spec",
+    metavar="MODULE:ATTR",
+    help="FastAPI app the testclient backend drives (backend.app; default: the reference app).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
 @click.option("--speed", "speed_text", metavar="max|N", help=f"Pacing: {SPEED_HELP} (default max).")
@@ -223,7 +273,9 @@ def run(
     duration: str | None,
     users: int | None,
     out_dir: Path | None,
-    log_path: str | None,
+    log_choices: tuple[str, ...],
+    target: str | None,
+    app_spec: str | None,
     quiet: bool,
     speed_text: str | None,
     snapshot_every: str | None,
@@ -248,26 +300,38 @@ def run(
         assert snap is not None
         base = snap.config
     config = _apply_options(base, seed, duration, users)
-    name = backend_name or config.backend.name
+    config = _backend_options(config, backend_name, target, app_spec)
+    name = config.backend.name
     changes = snapshots.check_resume(snap, config, name, force) if snap is not None else []
     speed = parse_speed(speed_text)
     every = _snapshot_every(snapshot_every, config.tick_seconds)
-    backend = load_backend(name)
-    if snap is not None:
-        directory = out_dir or _resume_dir(snap)
-    else:
-        stem = config_file.stem if config_file is not None else "run"
-        directory = out_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
-    rundir.prepare(directory, config)
+    options: dict[str, Any] = {"target": target} if target is not None else {}
+    if app_spec is not None:
+        options["app"] = app_spec
+    backend = load_backend(name, **options)
     sim = Simulation(config)
+    # open the backend first: an unreachable target or an app that does not import is
+    # reported before anything is written
+    backend.open(BackendContext(config, sim.seed))
+    try:
+        if snap is not None:
+            directory = out_dir or _resume_dir(snap)
+        else:
+            stem = config_file.stem if config_file is not None else "run"
+            directory = out_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
+        rundir.prepare(directory, config)
+    except BaseException:
+        backend.close()
+        raise
     console = Console(highlight=False, soft_wrap=True)
     live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
 
-    log_file, append = _log_target(log_path, snap, directory, config)
-    sinks: list[Sink] = []
-    if log_file is not None:
-        names = (sim.profile_names, sim.routine.state_names)
-        sinks.append(JsonlSink(log_file, config.start, config.tick_seconds, *names, append=append))
+    sinks: list[Sink] = _open_logs(log_choices, snap, directory, config, sim)
+    log_files: list[Path] = [sink.path for sink in sinks]  # type: ignore[attr-defined]
+    log_file = log_files[0] if log_files else None
+    metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
+    metrics.population_states = lambda: sim.population.state[: sim.population.n]
+    sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
     stats = LiveStats()
     if live:
         sinks.append(stats)
@@ -276,7 +340,7 @@ def run(
     pacer = Pacer(config.tick_seconds, speed, flags=ctl)
     plain = PlainLines(console, pacer)
     on_hour = plain.hour if not (quiet or live) else None
-    controller = Controller(sim, backend, sinks, on_hour=on_hour, pacer=pacer)
+    controller = Controller(sim, backend, sinks, on_hour=on_hour, pacer=pacer, opened=True)
     if on_hour is not None:
         plain.controller = controller
         controller.sinks.append(plain)
@@ -325,20 +389,88 @@ def run(
         controller.close()
         summary = controller.summary()
         summary["log"] = str(log_file) if log_file else None
+        summary["logs"] = [_shown(p, directory) for p in log_files]
         summary["pacing"] = pacer.summary()
         summary["stopped_by"] = result.stopped_by if result else "error"
         summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
         if snap is not None:
             summary["resumed_from"] = str(snap.path)
+        summary = analyse(
+            directory,
+            metrics,
+            summary,
+            dict(config.thresholds),
+            dump_config(config),
+            _fastest(log_files),
+        )
         summary_path = rundir.write_summary(directory, summary)
     console.print(_summary_table(summary))
-    console.print(f"[dim]summary: {summary_path}" + (f"   log: {log_file}" if log_file else "") + "[/]")
+    _print_thresholds(console, summary)
+    logs = "   log: " + ", ".join(map(str, log_files)) if log_files else ""
+    console.print(f"[dim]summary: {summary_path}{logs}   report: {directory / 'report.html'}[/]")
     warning = _snapshot_warning(session)
     if warning:
         console.print(f"[red]{escape(warning)}[/]")
     if result.stopped_by is not None:
         console.print(f"[yellow]{escape(_stop_message(result, controller, log_file))}[/]")
         sys.exit(_STOP_CODES.get(result.stopped_by, 0))
+    if not summary["thresholds"]["passed"]:
+        sys.exit(EXIT_THRESHOLDS_FAILED)
+
+
+def _shown(path: Path, directory: Path) -> str:
+    """``path`` relative to the run directory when inside it (summaries compare across runs)."""
+    try:
+        return str(path.resolve().relative_to(directory.resolve()))
+    except ValueError:
+        return str(path.resolve())
+
+
+def _fastest(logs: list[Path]) -> Path | None:
+    """The log quickest to read back (parquet, then sqlite, then jsonl)."""
+    rank = {".parquet": 0, ".pq": 0, ".sqlite": 1, ".sqlite3": 1, ".db": 1}
+    return min(logs, key=lambda p: rank.get(p.suffix.lower(), 2), default=None)
+
+
+def _print_thresholds(console: Console, summary: dict[str, Any], exits: bool = True) -> None:
+    results = summary["thresholds"]["results"]
+    if not results:
+        return
+    table = Table(title="thresholds", box=None, pad_edge=False)
+    for column in ("metric", "condition", "value", "result"):
+        table.add_column(column)
+    for r in results:
+        value = "–" if r["value"] is None else f"{r['value']:.4g}"
+        verdict = "[green]pass[/]" if r["passed"] else "[bold red]FAIL[/]"
+        table.add_row(r["metric"], r["condition"], value, verdict)
+    console.print(table)
+    if not summary["thresholds"]["passed"]:
+        code = f": exit code {EXIT_THRESHOLDS_FAILED}" if exits else ""
+        console.print(f"[bold red]thresholds failed[/]{code}")
+
+
+@main.command("report")
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
+def report_command(run_dir: Path) -> None:
+    """(Re)build RUN_DIR/report.html, summary.json and the CSVs from a run directory."""
+    metrics = load_metrics(run_dir)
+    config_path = run_dir / rundir.CONFIG_FILE
+    config = load_config(config_path)
+    summary_path = run_dir / rundir.SUMMARY_FILE
+    summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.is_file() else {}
+    logs = [run_dir / p for p in summary.get("logs", []) if (run_dir / p).is_file()]
+    summary = analyse(
+        run_dir,
+        metrics,
+        summary,
+        dict(config.thresholds),
+        config_path.read_text(encoding="utf-8"),
+        _fastest(logs),
+    )
+    rundir.write_summary(run_dir, summary)
+    console = Console(highlight=False, soft_wrap=True)
+    _print_thresholds(console, summary, exits=False)
+    console.print(f"report: {run_dir / 'report.html'}")
 
 
 @main.command("ctl")
@@ -356,6 +488,64 @@ def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
         return
     for key, item in status.items():
         click.echo(f"{key:16} {item}")
+
+
+@main.command()
+@click.option(
+    "--db",
+    "db_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("simcore-app.db"),
+    show_default=True,
+    help="SQLite database file (created if missing).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="uvicorn's log level (info logs every request).",
+)
+def serve(db_path: Path, host: str, port: int, log_level: str) -> None:
+    """Serve the reference social app with uvicorn (stop with Ctrl-C).
+
+    \b
+    Then, in another terminal:
+      simcore run profiles/default.toml --backend http --target http://HOST:PORT
+    """
+    try:
+        import uvicorn
+
+        from simcore_backends.refapp import create_app
+    except ImportError as exc:
+        raise UsageError(
+            f"simcore serve needs FastAPI and uvicorn ({exc}); install them with pip install 'simcore[app]'"
+        ) from None
+    if db_path.parent != Path() and not db_path.parent.is_dir():
+        raise UsageError(f"--db: the directory '{db_path.parent}' does not exist; create it first")
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port or --host"
+        ) from None
+    try:
+        app = create_app(db_path)
+    except Exception as exc:  # sqlite3 errors: not a database, read-only, locked
+        raise UsageError(f"--db {db_path}: cannot open the database: {exc}") from None
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    console.print(
+        f"[bold]simcore serve[/]  reference app on http://{host}:{port}  database {db_path}  "
+        "(Ctrl-C stops; API docs at /docs)"
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+    console.print("[dim]stopped[/]")
 
 
 @main.group()

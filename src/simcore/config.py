@@ -249,6 +249,20 @@ class Tags:
     faction_bias: float = 0.0
 
 
+#: Action log formats, and the file suffixes that pick one (``output.log``, ``--log``).
+LOG_FORMATS = ("jsonl", "sqlite", "parquet")
+LOG_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+    ".db": "sqlite",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
 @frozen
 class Output:
     """Where a run writes its directory and its action log."""
@@ -258,10 +272,92 @@ class Output:
 
 
 @frozen
+class Route:
+    """How one action kind reaches the API: a method, a path template and a JSON body template.
+
+    Templates hold placeholders such as ``{id}`` (the server's id of the target
+    post), ``{content}``, ``{name}``, ``{user}`` (the simulated user's id) and
+    ``{user_id}`` (the server's id of the user); see :mod:`simcore.routes`. ``id``
+    is the (dotted) JSON field of the answer holding a new resource's id ("" = take
+    it from the ``Location`` header); ``token`` the field of the sign-up answer
+    holding the user's bearer token ("" = the API has no tokens).
+    """
+
+    method: str = "GET"
+    path: str = "/"
+    body: dict[str, Any] = field(factory=dict)
+    id: str = ""
+    token: str = ""
+
+
+def reference_routes() -> dict[str, Route]:
+    """The reference app's API, one route per action kind (the default ``[backend.routes]``)."""
+    return {
+        "sign_up": Route(
+            "POST", "/users", {"name": "{name}", "external_id": "{user}"}, id="id", token="token"
+        ),
+        "browse_feed": Route("GET", "/posts"),
+        "read_post": Route("GET", "/posts/{id}"),
+        "create_post": Route("POST", "/posts", {"content": "{content}"}, id="id"),
+        "update_post": Route("PUT", "/posts/{id}", {"content": "{content}"}),
+        "delete_post": Route("DELETE", "/posts/{id}"),
+        "like_post": Route("POST", "/posts/{id}/like"),
+        "repost": Route("POST", "/posts/{ref_id}/repost", id="id"),
+        "quote_post": Route("POST", "/posts", {"content": "{content}", "quote_of": "{ref_id}"}, id="id"),
+        "follow_user": Route("POST", "/users/{target_id}/follow"),
+        "unfollow_user": Route("DELETE", "/users/{target_id}/follow"),
+        "browse_following": Route("GET", "/feed/following"),
+    }
+
+
+@frozen
 class Backend:
-    """Which backend executes the actions (a name from the ``simcore.backends`` entry points)."""
+    """Which backend executes the actions, where it sends them, and how it copes with failures.
+
+    ``name`` is a name from the ``simcore.backends`` entry points. ``target`` is the
+    base URL of the http backend, ``client`` its HTTP client ("lean": simcore's own
+    keep-alive client on llhttp, "aiohttp", or "auto": lean when httptools is
+    installed); ``app`` the ``module:attr`` FastAPI app of the
+    testclient backend ("" = the reference app, over the SQLite file ``db``, a fresh
+    temporary one per run if ""). ``concurrency`` bounds the requests in flight,
+    ``connections`` the connection pool (0 = ``concurrency``); ``timeout`` is in
+    seconds per attempt; ``pipeline`` ticks may be in flight at once (1 = each tick's
+    requests are all answered before the next tick's start); a failed attempt is
+    retried up to ``retries`` times after
+    an exponential, jittered backoff from ``backoff_ms`` up to ``backoff_max_ms``.
+    """
 
     name: str = "mock"
+    target: str = "http://127.0.0.1:8000"
+    client: str = "auto"
+    app: str = ""
+    db: str = ""
+    concurrency: int = 64
+    connections: int = 0
+    timeout: float = 10.0
+    pipeline: int = 4
+    retries: int = 3
+    backoff_ms: float = 50.0
+    backoff_max_ms: float = 5000.0
+    auth_header: str = "Authorization"
+    auth_format: str = "Bearer {token}"
+    routes: dict[str, Route] = field(factory=reference_routes)
+
+
+@frozen
+class Faults:
+    """Simulated failures for the mock and testclient backends (keyed, like every draw).
+
+    Each attempt of each action fails with ``error_rate`` (answered ``error_status``)
+    or times out with ``timeout_rate``, and takes an extra lognormal latency of
+    median ``latency_median_ms`` and sigma ``latency_sigma`` (0 = none).
+    """
+
+    error_rate: float = 0.0
+    error_status: int = 503
+    timeout_rate: float = 0.0
+    latency_median_ms: float = 0.0
+    latency_sigma: float = 0.0
 
 
 @frozen
@@ -280,7 +376,10 @@ class Config:
     follows: Follows = field(factory=Follows)
     tags: Tags = field(factory=Tags)
     backend: Backend = field(factory=Backend)
+    faults: Faults = field(factory=Faults)
     output: Output = field(factory=Output)
+    #: Pass/fail checks at the end of a run: metric name -> comparison (simcore.thresholds).
+    thresholds: dict[str, str] = field(factory=dict)
 
     @property
     def duration_ticks(self) -> int:
@@ -462,8 +561,22 @@ def _without(data: Any, locations: list[Keys]) -> Any:
     return copied
 
 
+def _with_route_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """Fill ``[backend.routes]``: kinds not given keep the reference route, and a given
+    route's missing keys (say, its ``method``) keep the reference route's values."""
+    backend = data.get("backend")
+    if not isinstance(backend, dict) or not isinstance(backend.get("routes"), dict):
+        return data
+    defaults = converter.unstructure(reference_routes())
+    routes = dict(defaults)
+    for kind, route in backend["routes"].items():
+        routes[kind] = {**defaults.get(kind, {}), **route} if isinstance(route, dict) else route
+    return {**data, "backend": {**backend, "routes": routes}}
+
+
 def structure(data: dict[str, Any], source: str | None = None) -> Config:
     """Turn parsed TOML into a :class:`Config`, then check it; raise :class:`ConfigError`."""
+    data = _with_route_defaults(data)
     from simcore.validate import problems_in
 
     errors = (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError)
@@ -533,10 +646,12 @@ __all__ = [
     "Backend",
     "Block",
     "Config",
+    "Faults",
     "Follows",
     "Output",
     "Population",
     "Profile",
+    "Route",
     "Routine",
     "StateSpec",
     "Tags",
@@ -544,6 +659,7 @@ __all__ = [
     "Trends",
     "dump_config",
     "loads_config",
+    "reference_routes",
     "structure",
     "to_dict",
     "with_overrides",

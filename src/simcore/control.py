@@ -182,6 +182,14 @@ class RunGate:
         self.first_tick: int | None = None
         self.paused_ticks: list[int] = []  # the ticks at which the run was held (for tests and status)
 
+    def idle_at(self, tick: int) -> bool:
+        """Nothing to do before ``tick``: no snapshot due, no pause, stop or speed change."""
+        every = self.snapshot_every
+        snapshot_due = bool(every) and self.snapshot is not None and tick % (every or 1) == 0
+        control = self.control
+        speed_changed = self.pacer is not None and self.pacer.speed != control.speed
+        return not (snapshot_due or control.paused or control.stopping or speed_changed)
+
     def between_ticks(self, controller: Controller) -> bool:
         """Run before each tick; False stops the run (the state is consistent at this point)."""
         tick = controller.sim.tick

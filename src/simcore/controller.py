@@ -8,9 +8,11 @@ into the simulation's decisions.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import inspect
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -28,6 +30,10 @@ class TickGate(Protocol):
 
     def between_ticks(self, controller: Controller) -> bool:
         """Act between two ticks; return whether to go on."""
+
+    def idle_at(self, tick: int) -> bool:
+        """Whether :meth:`between_ticks` would do nothing before ``tick`` (then a pipelined run
+        need not drain its ticks in flight to call it)."""
 
 
 class Sink(Protocol):
@@ -90,11 +96,12 @@ class Controller:
         *,
         pacer: Pacer | None = None,
         gate: TickGate | None = None,
+        opened: bool = False,
     ) -> None:
+        """``opened``: the caller already opened ``backend`` (the controller still closes it)."""
         self.sim = sim
         self.pacer = pacer  # paces dispatch in real time (None: as fast as possible)
         self.gate = gate  # pause / speed / stop / periodic snapshots between ticks
-        self.mid_tick = False  # True while a tick is stepped but not yet fully recorded
         self.backend = backend
         self.sinks: list[Sink] = list(sinks or [])
         self.on_hour = on_hour
@@ -103,7 +110,8 @@ class Controller:
         self.stopped_early = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._hour = Totals()
-        self._opened = False
+        self._opened = opened
+        self.ticks_done = sim.tick  # ticks whose outcomes reached the sinks
 
     @property
     def ticks_per_hour(self) -> int:
@@ -120,6 +128,13 @@ class Controller:
             self.backend.open(BackendContext(self.sim.config, self.sim.seed))
             self._opened = True
 
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            # an async backend may bring its own loop (the http backend's uvloop)
+            factory = getattr(self.backend, "new_event_loop", None) or asyncio.new_event_loop
+            self._loop = factory()
+        return self._loop
+
     def _execute(self, batch: ActionBatch) -> Outcomes:
         if self.pacer is None:
             return self._execute_now(batch)
@@ -133,38 +148,85 @@ class Controller:
 
     def _resolve(self, result: Any, batch: ActionBatch) -> Outcomes:
         if inspect.isawaitable(result):
-            if self._loop is None:
-                self._loop = asyncio.new_event_loop()
-            result = self._loop.run_until_complete(result)
-        if not isinstance(result, Outcomes) or len(result) != len(batch):
-            raise TypeError(
-                f"backend {self.backend.name!r} returned {result!r} for {len(batch)} actions"
-            )
-        return result
+            result = self._event_loop().run_until_complete(result)
+        return result  # type: ignore[no-any-return]
+
+    @property
+    def pipeline(self) -> int:
+        """Ticks an async backend may have in flight at once (its ``pipeline``; 1 for the rest)."""
+        if not inspect.iscoroutinefunction(self.backend.execute):
+            return 1
+        return max(1, int(getattr(self.backend, "pipeline", 1) or 1))
+
+    @property
+    def mid_tick(self) -> bool:
+        """True while a stepped tick is not yet fully recorded (the state is not a tick edge)."""
+        return self.sim.tick != self.ticks_done
 
     def run_tick(self) -> tuple[ActionBatch, Outcomes]:
         """Step one tick, execute it, and feed the sinks."""
-        self.mid_tick = True
         batch = self.sim.step()
         outcomes = self._execute(batch)
+        self._finish(batch, outcomes)
+        return batch, outcomes
+
+    async def _run_pipelined(self, ticks: int) -> None:
+        """Step ahead while up to ``pipeline`` ticks are in flight; finish them in order.
+
+        The core's decisions never depend on outcomes, so stepping ahead changes
+        nothing in the log; the backend keeps the effects in order.
+        """
+        depth = self.pipeline
+        window: deque[tuple[ActionBatch, asyncio.Future[Outcomes]]] = deque()
+        try:
+            for _ in range(ticks):
+                while window and (len(window) >= depth or window[0][1].done()):
+                    done, future = window.popleft()
+                    self._finish(done, await future)
+                if self.gate is not None and not self.gate.idle_at(self.sim.tick):
+                    # a snapshot, pause or stop needs the state at a tick edge: drain first
+                    while window:
+                        done, future = window.popleft()
+                        self._finish(done, await future)
+                    if not self.gate.between_ticks(self):
+                        self.stopped_early = True
+                        break
+                batch = self.sim.step()
+                window.append((batch, asyncio.ensure_future(self.backend.execute(batch))))  # type: ignore[arg-type]
+                await asyncio.sleep(0)  # let the requests move between two steps
+            while window:
+                done, future = window.popleft()
+                self._finish(done, await future)
+        finally:
+            for _, future in window:
+                future.cancel()
+            if window:
+                await asyncio.gather(*(f for _, f in window), return_exceptions=True)
+
+    def _finish(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        """Check a batch's outcomes, feed the sinks and the totals, report a finished hour."""
+        if not isinstance(outcomes, Outcomes) or len(outcomes) != len(batch):
+            raise TypeError(
+                f"backend {self.backend.name!r} returned {outcomes!r} for {len(batch)} actions"
+            )
         for sink in self.sinks:
             sink.write(batch, outcomes)
+        self.ticks_done = batch.tick + 1
         self.totals.add(batch, outcomes)
         self._hour.add(batch, outcomes)
         if (batch.tick + 1) % self.ticks_per_hour == 0:
             self._report_hour(batch.tick)
-        self.mid_tick = False
-        return batch, outcomes
 
     def _report_hour(self, tick: int) -> None:
         if self.on_hour is not None:
+            users, _, live = self._counts()
             failed = sum(c for s, c in self._hour.statuses.items() if s >= 400 or s == 0)
             self.on_hour(
                 HourReport(
                     tick=tick,
                     time=self.sim_time(tick + 1),
-                    users=self.sim.population.n,
-                    posts=int(self.sim.world.live().sum()),
+                    users=int(users.sum()),
+                    posts=live,
                     actions=self._hour.kinds(),
                     failed=failed,
                 )
@@ -176,11 +238,27 @@ class Controller:
         self.open()
         began = time.perf_counter()
         try:
-            for _ in range(ticks):
-                if self.gate is not None and not self.gate.between_ticks(self):
-                    self.stopped_early = True
-                    break
-                self.run_tick()
+            if self.pipeline > 1 and self.pacer is None:
+                task = self._event_loop().create_task(self._run_pipelined(ticks))
+                try:
+                    self._event_loop().run_until_complete(task)
+                except BaseException:
+                    # Ctrl-C: the ticks in flight are dropped, the log ends with the last whole tick
+                    # (a task that ended in KeyboardInterrupt must not be run again: asyncio would
+                    # never stop the loop for it)
+                    if not task.done():
+                        task.cancel()
+                        with contextlib.suppress(BaseException):
+                            self._event_loop().run_until_complete(task)
+                    elif not task.cancelled():
+                        task.exception()  # retrieved: it is being re-raised here
+                    raise
+            else:
+                for _ in range(ticks):
+                    if self.gate is not None and not self.gate.between_ticks(self):
+                        self.stopped_early = True
+                        break
+                    self.run_tick()
         except KeyboardInterrupt:
             self.stopped_early = True
             raise
@@ -198,28 +276,42 @@ class Controller:
             self._loop.close()
             self._loop = None
 
+    def _counts(self) -> tuple[np.ndarray, int, int]:
+        """Users (a mask), posts created and posts live as of the last tick in the log.
+
+        With ticks in flight (an async backend's pipeline) the core may have stepped
+        ahead of the log; these count only what the logged ticks did.
+        """
+        upto = self.ticks_done
+        pop, world = self.sim.population, self.sim.world
+        users = pop.created_tick[: pop.n] < upto
+        made = world.created_tick[: world.n] < upto
+        gone = (world.deleted_tick[: world.n] >= 0) & (world.deleted_tick[: world.n] < upto)
+        return users, int(made.sum()), int((made & ~gone).sum())
+
     def summary(self) -> dict[str, Any]:
         """The run's totals as plain data (written to summary.json)."""
         sim = self.sim
-        live = int(sim.world.live().sum())
+        users, created, live = self._counts()
         return {
             "seed": sim.seed,
             "backend": self.backend.name,
-            "ticks": sim.tick,
+            "ticks": self.ticks_done,
             "tick_seconds": sim.config.tick_seconds,
             "simulated_start": sim.config.start.isoformat(),
-            "simulated_end": self.sim_time(sim.tick).isoformat(),
+            "simulated_end": self.sim_time(self.ticks_done).isoformat(),
             "stopped_early": self.stopped_early,
-            "users": sim.population.n,
+            "users": int(users.sum()),
             "users_by_profile": dict(
                 zip(
                     sim.profile_names,
                     np.bincount(
-                        sim.population.profile[: sim.population.n], minlength=len(sim.profile_names)
+                        sim.population.profile[: sim.population.n][users],
+                        minlength=len(sim.profile_names),
                     ).tolist(),
                 )
             ),
-            "posts_created": sim.world.n,
+            "posts_created": created,
             "posts_live": live,
             "actions": self.totals.actions,
             "actions_by_kind": self.totals.kinds(),

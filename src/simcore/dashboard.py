@@ -145,7 +145,7 @@ class Dashboard:
         """The simulated time now, between tick edges too when paced (it stands still while paused)."""
         ctl = self.controller
         tick_seconds = ctl.sim.config.tick_seconds
-        done = ctl.sim.tick - (1 if ctl.mid_tick else 0)
+        done = ctl.ticks_done
         seconds = float(done * tick_seconds)
         reached = self.pacer.sim_seconds_now() if self.pacer is not None else None
         if reached is not None and ctl.mid_tick:
@@ -168,7 +168,7 @@ class Dashboard:
         table.add_row(
             f"[bold]{now:%a %Y-%m-%d %H:%M}[/]",
             f"day {day}",
-            f"tick {sim.tick - (1 if ctl.mid_tick else 0):,}/{self.total_ticks:,}",
+            f"tick {ctl.ticks_done:,}/{self.total_ticks:,}",
             state,
             f"speed [bold]{speed}[/]",
             lag,

@@ -87,7 +87,7 @@ class RunSession:
         """The run's position, for ``simcore ctl status`` and the dashboard."""
         ctl = self.controller
         sim = ctl.sim
-        done = sim.tick - (1 if ctl.mid_tick else 0)
+        done = ctl.ticks_done
         out: dict[str, Any] = {
             "run_dir": str(self.run_dir),
             "pid": os.getpid(),
@@ -174,7 +174,7 @@ class RunSession:
                     hard = True  # the previous snapshot (if any) is intact
                 except snapshots.SnapshotError as exc:
                     self.snapshot_error = str(exc)
-        tick = self.controller.sim.tick - (1 if self.controller.mid_tick else 0)
+        tick = self.controller.ticks_done
         return RunResult(
             stopped_by=self.control.stop_reason,
             hard=hard,

@@ -187,6 +187,7 @@ def restore(snapshot: Snapshot, controller: Controller) -> None:
     sim.world.rebuild_tick_index(tick)
     sim.community.load(snapshot.group("community"))
     sim.tick, sim.seq = tick, seq
+    controller.ticks_done = tick
     backend_state = snapshot.group("backend")
     backend = controller.backend
     if isinstance(backend, Stateful) and backend_state:

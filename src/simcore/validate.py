@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
+from urllib.parse import urlsplit
 
 import numpy as np
 
-from simcore.config import CHOICE_KINDS, CURVES, Block, Config, Profile
+from simcore.config import CHOICE_KINDS, CURVES, LOG_FORMATS, LOG_SUFFIXES, Block, Config, Profile
 from simcore.durations import DURATION_HELP, parse_seconds
+from simcore.routes import fields_of, route_problems
 from simcore.routine import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
+from simcore.thresholds import METRIC_NAMES, parse_condition
 
 Problems = list[tuple[str, str]]
 
 MAX_USERS = 2**31 - 2
+CLIENTS = ("auto", "lean", "aiohttp")
+_APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 
 
 def _did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
@@ -157,6 +163,74 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
             )
 
 
+def target_problem(target: str) -> str | None:
+    """Why ``target`` is not a usable base URL (None if it is)."""
+    try:
+        url = urlsplit(target)
+        port = url.port
+    except ValueError as exc:
+        return f"got {target!r}: {exc}; expected a URL such as http://127.0.0.1:8000"
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return f"got {target!r}, expected an http:// or https:// URL such as http://127.0.0.1:8000"
+    if url.query or url.fragment:
+        return f"got {target!r}; a base URL has no query or fragment"
+    if port == 0:
+        return f"got {target!r}; port 0 is not a port to connect to"
+    return None
+
+
+def _backend(out: Problems, config: Config) -> None:
+    b = config.backend
+    if not b.name:
+        out.append(("backend.name", "empty; name a backend such as 'mock'"))
+    problem = target_problem(b.target)
+    if problem:
+        out.append(("backend.target", problem))
+    if b.client not in CLIENTS:
+        out.append(("backend.client", f"got {b.client!r}; {_did_you_mean(b.client, CLIENTS)}"))
+    if b.app and not _APP_SPEC.fullmatch(b.app):
+        out.append(
+            ("backend.app", f"got {b.app!r}, expected 'module:attribute' such as 'myapp.main:app'")
+        )
+    _range(out, "backend.concurrency", b.concurrency, 1, 100_000)
+    _range(out, "backend.connections", b.connections, 0, 100_000)
+    _range(out, "backend.timeout", b.timeout, 0, 3600, low_open=True)
+    _range(out, "backend.pipeline", b.pipeline, 1, 64)
+    _range(out, "backend.retries", b.retries, 0, 100)
+    _range(out, "backend.backoff_ms", b.backoff_ms, 0, 3_600_000)
+    _range(out, "backend.backoff_max_ms", b.backoff_max_ms, 0, 3_600_000)
+    if b.backoff_max_ms < b.backoff_ms:
+        out.append(
+            ("backend.backoff_max_ms", f"got {b.backoff_max_ms}, expected at least backend.backoff_ms")
+        )
+    if not b.auth_header or any(c in b.auth_header for c in " :\r\n"):
+        out.append(("backend.auth_header", f"got {b.auth_header!r}, expected a header name"))
+    try:
+        names = fields_of(b.auth_format)
+    except ValueError as exc:
+        out.append(("backend.auth_format", f"malformed: {exc}"))
+    else:
+        if names != ["token"]:
+            out.append(
+                (
+                    "backend.auth_format",
+                    f"got {b.auth_format!r}, expected one {{token}}, e.g. 'Bearer {{token}}'",
+                )
+            )
+    out.extend(route_problems(b.routes))
+
+
+def _faults(out: Problems, config: Config) -> None:
+    f = config.faults
+    _range(out, "faults.error_rate", f.error_rate, 0, 1)
+    _range(out, "faults.timeout_rate", f.timeout_rate, 0, 1)
+    if math.isfinite(f.error_rate + f.timeout_rate) and f.error_rate + f.timeout_rate > 1:
+        out.append(("faults.timeout_rate", "faults.error_rate + faults.timeout_rate exceeds 1"))
+    _range(out, "faults.error_status", f.error_status, 400, 599)
+    _range(out, "faults.latency_median_ms", f.latency_median_ms, 0, 3_600_000)
+    _range(out, "faults.latency_sigma", f.latency_sigma, 0, 5)
+
+
 def problems_in(config: Config) -> Problems:
     """Every problem in ``config``'s values, as ``(toml key path, message with the fix)``."""
     out: Problems = []
@@ -243,10 +317,13 @@ def problems_in(config: Config) -> Problems:
             )
         )
     _community(out, config)
-    if not config.backend.name:
-        out.append(("backend.name", "empty; name a backend such as 'mock'"))
+    _backend(out, config)
+    _faults(out, config)
     if not config.output.log:
         out.append(("output.log", "empty; give a file name such as 'actions.jsonl', or 'none'"))
+    else:
+        _log_choice(out, config.output.log)
+    _thresholds(out, config.thresholds)
     return out
 
 
@@ -273,3 +350,35 @@ def _community(out: Problems, config: Config) -> None:
     _range(out, "tags.focus", tags.focus, 0, 1)
     _range(out, "tags.interest_reads", tags.interest_reads, 0, 1)
     _range(out, "tags.faction_bias", tags.faction_bias, 0, 1)
+
+
+def _log_choice(out: Problems, choice: str) -> None:
+    items = [c.strip() for c in choice.split(",") if c.strip()]
+    for item in items:
+        low = item.lower()
+        if low in (*LOG_FORMATS, "none"):
+            if low == "none" and len(items) > 1:
+                out.append(("output.log", f"got {choice!r}; 'none' cannot be combined with other logs"))
+            continue
+        suffix = "." + low.rsplit(".", 1)[-1] if "." in low else ""
+        if suffix not in LOG_SUFFIXES:
+            out.append(
+                (
+                    "output.log",
+                    f"got {item!r}; expected jsonl, sqlite, parquet, none, or a file name ending in "
+                    f"{', '.join(sorted(LOG_SUFFIXES))} (several: 'jsonl,sqlite')",
+                )
+            )
+
+
+def _thresholds(out: Problems, thresholds: dict[str, str]) -> None:
+    for metric, condition in thresholds.items():
+        path = f'thresholds."{metric}"' if "." in metric else f"thresholds.{metric}"
+        if metric not in METRIC_NAMES:
+            near = difflib.get_close_matches(metric, METRIC_NAMES, n=1)
+            hint = f"did you mean '{near[0]}'?" if near else "see simcore.thresholds for the names"
+            out.append((path, f"unknown metric '{metric}'; {hint}"))
+        try:
+            parse_condition(condition)
+        except ValueError as exc:
+            out.append((path, str(exc)))

@@ -1,0 +1,114 @@
+"""What a backend learns from the server: users' tokens and ids, and the server's post ids.
+
+Core ids are dense array indices, so the maps are arrays indexed by core id:
+``post[core post id]`` is the server's id of that post (:data:`NONE` until its
+create succeeds — forever, if it failed for good). Server ids that are not
+integers (UUIDs, say) are kept in a side table. Tokens are kept per core user id.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+NONE = -1  # no server id (not created, or the create failed for good)
+OTHER = -2  # a non-integer server id, kept in the side table
+
+
+def _grow(array: NDArray[Any], size: int, fill: int) -> NDArray[Any]:
+    if size <= len(array):
+        return array
+    grown = np.full(max(size, 2 * len(array)), fill, dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
+def as_server_id(value: Any) -> int | str | None:
+    """A server id from a JSON value or a path segment: an int where it is one."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value:
+        if value.isdigit() and len(value) < 19:
+            return int(value)
+        return value
+    return None
+
+
+class IdMap:
+    """Core id → server id for posts, and core user id → (signed up, server id, token)."""
+
+    def __init__(self) -> None:
+        self.post = np.full(1024, NONE, dtype=np.int64)
+        self.post_other: dict[int, str] = {}
+        self.versions = np.zeros(1024, dtype=np.int32)  # content version last planned per post
+        self.user = np.full(1024, NONE, dtype=np.int64)
+        self.signed = np.zeros(1024, dtype=np.uint8)  # 1 once the user's sign-up succeeded
+        self.user_other: dict[int, str] = {}
+        self.tokens: list[str | None] = []
+
+    # -- posts ---------------------------------------------------------------------
+
+    def set_post(self, core: int, server: int | str) -> None:
+        """Record the server's id of post ``core``."""
+        self.post = _grow(self.post, core + 1, NONE)
+        if isinstance(server, int) and server >= 0:
+            self.post[core] = server
+        else:
+            self.post[core] = OTHER
+            self.post_other[core] = str(server)
+
+    def server_post(self, core: int) -> int | str | None:
+        """The server's id of post ``core``, or None if it does not exist there."""
+        if core < 0 or core >= len(self.post):
+            return None
+        sid = int(self.post[core])
+        if sid == NONE:
+            return None
+        return self.post_other[core] if sid == OTHER else sid
+
+    def next_versions(self, posts: NDArray[np.integer[Any]]) -> NDArray[np.int32]:
+        """Bump and return the content version of each post, in order (a post may repeat)."""
+        p = np.asarray(posts, dtype=np.int64)
+        if len(p) == 0:
+            return np.zeros(0, np.int32)
+        self.versions = _grow(self.versions, int(p.max()) + 1, 0)
+        out = np.empty(len(p), np.int32)
+        for i, post in enumerate(p.tolist()):
+            self.versions[post] += 1
+            out[i] = self.versions[post]
+        return out
+
+    # -- users ---------------------------------------------------------------------
+
+    def set_user(self, core: int, server: int | str | None, token: str | None) -> None:
+        """Record a successful sign-up of user ``core``."""
+        self.signed = _grow(self.signed, core + 1, 0)
+        self.user = _grow(self.user, core + 1, NONE)
+        self.signed[core] = 1
+        if isinstance(server, int):
+            self.user[core] = server
+        elif server is not None:
+            self.user[core] = OTHER
+            self.user_other[core] = server
+        if len(self.tokens) <= core:
+            self.tokens.extend([None] * (core + 1 - len(self.tokens)))
+        self.tokens[core] = token
+
+    def is_signed(self, core: int) -> bool:
+        """Whether user ``core`` signed up successfully."""
+        return core < len(self.signed) and bool(self.signed[core])
+
+    def token(self, core: int) -> str | None:
+        """User ``core``'s bearer token, if the API gave one."""
+        return self.tokens[core] if core < len(self.tokens) else None
+
+    def server_user(self, core: int) -> int | str | None:
+        """The server's id of user ``core``, if known."""
+        if core >= len(self.user) or self.user[core] == NONE:
+            return None
+        sid = int(self.user[core])
+        return self.user_other[core] if sid == OTHER else sid

@@ -1,0 +1,131 @@
+"""The ordering rule of concurrent backends: which requests must wait for which.
+
+The http backend sends requests concurrently, and with ``backend.pipeline`` > 1
+it starts a tick's requests before the previous ticks' have all been answered.
+What must still happen in the core's order, so that the server ends in the
+state the core (and the mock) describe:
+
+1. **A user's requests after its sign-up.** Any request of a user waits for that
+   user's sign-up if it is still in flight (the core lets a user act from the
+   tick after it arrives, so this only matters across ticks).
+2. **Per post, changes in order, reads between them.** A post's changes are its
+   create, its updates and its delete. A read of a post waits for the latest
+   earlier change of that post still in flight; a change waits for every earlier
+   request on that post still in flight (the earlier change and the reads since).
+   So a read never sees a post before its create, nor after a later delete, and
+   two edits, or an edit and a delete, never swap.
+3. **Everything else runs concurrently**, up to the in-flight bound. In one tick
+   that is nearly everything: the core never targets a post created in the same
+   tick and a user acts at most once a tick, so the only in-tick case is a read
+   and a delete of one post; across ticks it is a create, then reads and edits of
+   that post in the next ticks.
+
+Requests are taken in (tick, batch position) order, and a request only ever
+waits for earlier ones, so waiting cannot deadlock. When the request waited for
+fails for good (the sign-up or create never succeeded), the waiting request is
+not sent: it is logged as skipped.
+
+:class:`Tracker` keeps, across ticks, the requests still in flight that later
+ones may have to wait for; :func:`dependencies` applies the rule to one batch.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from simcore.actions import ActionBatch, ActionKind
+
+_SIGN_UP = int(ActionKind.SIGN_UP)
+_READ = int(ActionKind.READ_POST)
+_CHANGES = (int(ActionKind.CREATE_POST), int(ActionKind.UPDATE_POST), int(ActionKind.DELETE_POST))
+_LIKE = int(ActionKind.LIKE_POST)
+_SHARES = (int(ActionKind.REPOST), int(ActionKind.QUOTE_POST))
+_FOLLOWS = (int(ActionKind.FOLLOW_USER), int(ActionKind.UNFOLLOW_USER))
+
+
+class Job:
+    """A request others may wait for: ``done`` once it has its final answer."""
+
+    __slots__ = ("done", "position", "waiter")
+
+    def __init__(self, position: int) -> None:
+        self.done = False
+        self.position = position
+        self.waiter: Any = None  # an asyncio future, made when someone waits
+
+    def finish(self) -> None:
+        """Mark done and wake whoever waits."""
+        self.done = True
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+
+class Tracker:
+    """Requests in flight, by the user or post they sign up, change or read."""
+
+    def __init__(self) -> None:
+        self.signups: dict[int, Job] = {}
+        self.posts: dict[int, tuple[Job | None, list[Job]]] = {}
+
+    def plan(self, batch: ActionBatch) -> tuple[dict[int, list[Job]], dict[int, Job]]:
+        """For one batch, in order: what each position waits for, and the jobs others may wait for."""
+        self.prune()
+        waits: dict[int, list[Job]] = {}
+        jobs: dict[int, Job] = {}
+        signups, posts = self.signups, self.posts
+        rows = zip(batch.kind.tolist(), batch.user.tolist(), batch.post.tolist(), batch.ref.tolist())
+        for i, (kind, user, post, ref) in enumerate(rows):
+            if kind == _SIGN_UP:
+                job = jobs[i] = Job(i)
+                signups[user] = job
+                continue
+            deps: list[Job] = []
+            pending = signups.get(user)
+            if pending is not None and not pending.done:
+                deps.append(pending)
+            # social kinds: a like reads its post, a repost or quote reads its original and
+            # creates its post; a follow waits for the followee's sign-up
+            if kind in _FOLLOWS:
+                target_signup = signups.get(ref)
+                if target_signup is not None and not target_signup.done:
+                    deps.append(target_signup)
+            if kind == _LIKE or kind in _SHARES:
+                seen = post if kind == _LIKE else ref
+                change, readers = posts.get(seen, (None, []))
+                if change is not None and not change.done:
+                    deps.append(change)
+                job = jobs[i] = Job(i)
+                readers.append(job)
+                posts[seen] = (change, readers)
+                if kind in _SHARES and post >= 0:
+                    posts[post] = (job, [])
+            elif post >= 0 and (kind == _READ or kind in _CHANGES):
+                job = jobs[i] = Job(i)
+                change, readers = posts.get(post, (None, []))
+                if change is not None and not change.done:
+                    deps.append(change)
+                if kind == _READ:
+                    readers.append(job)
+                    posts[post] = (change, readers)
+                else:
+                    deps.extend(r for r in readers if not r.done)
+                    posts[post] = (job, [])
+            if deps:
+                waits[i] = deps
+        return waits, jobs
+
+    def prune(self) -> None:
+        """Forget requests that are done (called once per batch, so memory stays flat)."""
+        self.signups = {u: j for u, j in self.signups.items() if not j.done}
+        kept: dict[int, tuple[Job | None, list[Job]]] = {}
+        for post, (change, readers) in self.posts.items():
+            live = [r for r in readers if not r.done]
+            if live or (change is not None and not change.done):
+                kept[post] = (change if change is not None and not change.done else None, live)
+        self.posts = kept
+
+
+def dependencies(batch: ActionBatch) -> dict[int, tuple[int, ...]]:
+    """The rule applied to one batch alone: for each position that must wait, the earlier ones."""
+    waits, _ = Tracker().plan(batch)
+    return {i: tuple(sorted({j.position for j in deps})) for i, deps in waits.items()}

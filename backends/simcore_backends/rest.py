@@ -1,0 +1,205 @@
+"""Actions as REST requests, answers as id mappings: what the testclient and http backends share.
+
+:class:`Rest` turns action ``i`` of a batch into a :class:`Request` through the
+configured routes (:mod:`simcore.routes`), with the user's bearer token, the
+server's id of the target post, and generated text (:mod:`simcore.content`); it
+reads the server's answers to sign-ups and creates into an :class:`IdMap`.
+
+The order in which concurrent requests must take effect is
+:mod:`simcore_backends.ordering`'s business.
+
+An action whose user has no successful sign-up, or whose target post was never
+created on the server (its create failed for good), is not sent: it is logged
+as skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+from attrs import define
+from numpy.typing import NDArray
+
+from simcore.actions import KIND_NAMES, ActionBatch, ActionKind
+from simcore.config import Config
+from simcore.content import post_text
+from simcore.errors import BackendError
+from simcore.routes import CompiledRoute, compile_routes
+from simcore.user import user_names
+
+from .idmap import IdMap, as_server_id
+
+_TARGETED = (
+    ActionKind.READ_POST,
+    ActionKind.UPDATE_POST,
+    ActionKind.DELETE_POST,
+    ActionKind.LIKE_POST,
+)
+_SHARES = (ActionKind.REPOST, ActionKind.QUOTE_POST)
+_FOLLOWS = (ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
+_NEW_POST = (ActionKind.CREATE_POST, *_SHARES)
+_SAFE_METHODS = ("GET", "HEAD")
+
+
+@define
+class Request:
+    """One request, ready to send: ``path`` is relative to the backend's target."""
+
+    method: str
+    path: str
+    body: bytes | None
+    headers: dict[str, str]
+
+
+@define
+class Prepared:
+    """Per-batch facts computed once before sending: content versions and display names."""
+
+    batch: ActionBatch
+    versions: NDArray[np.int32]
+    names: dict[int, str]
+
+
+class Rest:
+    """Builds requests from actions and learns ids from answers, for one run."""
+
+    def __init__(self, config: Config, seed: int, nonce: str | None = None) -> None:
+        self.seed = seed
+        self.nonce = nonce or secrets.token_hex(6)  # keeps idempotency keys unique per run
+        compiled = compile_routes(config.backend.routes)
+        self.routes: list[CompiledRoute] = [compiled[name] for name in KIND_NAMES]
+        self.auth_header = config.backend.auth_header
+        self.auth_format = config.backend.auth_format
+        self.ids = IdMap()
+
+    # -- before sending ------------------------------------------------------------
+
+    def prepare(self, batch: ActionBatch) -> Prepared:
+        """Content versions (in batch order) and display names where routes need them."""
+        kind = batch.kind
+        versions = np.ones(len(batch), np.int32)
+        updates = np.flatnonzero(kind == ActionKind.UPDATE_POST)
+        creates = np.flatnonzero(
+            (kind == ActionKind.CREATE_POST)
+            | (((kind == ActionKind.REPOST) | (kind == ActionKind.QUOTE_POST)) & (batch.post >= 0))
+        )
+        if len(creates):
+            self.ids.next_versions(batch.post[creates])  # a create is version 1
+        if len(updates):
+            versions[updates] = self.ids.next_versions(batch.post[updates])
+        wants_name = np.array(["name" in r.needs for r in self.routes])[kind]
+        names: dict[int, str] = {}
+        if wants_name.any():
+            where = np.flatnonzero(wants_name)
+            names = dict(zip(where.tolist(), user_names(self.seed, batch.user[where])))
+        return Prepared(batch, versions, names)
+
+    def request(self, prepared: Prepared, i: int) -> Request | None:
+        """The request for action ``i``, or None if it cannot be sent (a skipped action)."""
+        batch = prepared.batch
+        k = int(batch.kind[i])
+        route = self.routes[k]
+        user = int(batch.user[i])
+        ids = self.ids
+        headers: dict[str, str] = {}
+        if k != ActionKind.SIGN_UP:
+            if not ids.is_signed(user):
+                return None
+            token = ids.token(user)
+            if token is not None:
+                headers[self.auth_header] = self.auth_format.replace("{token}", token)
+        needs = route.needs
+        values: dict[str, Any] = {}
+        if "user" in needs:
+            values["user"] = user
+        if "name" in needs:
+            values["name"] = prepared.names[i]
+        if "user_id" in needs:
+            server_user = ids.server_user(user)
+            if server_user is None:
+                return None
+            values["user_id"] = server_user
+        core_post = int(batch.post[i])
+        if k in _TARGETED:
+            target = ids.server_post(core_post)
+            if target is None:
+                return None
+            values["id"] = target
+        if k in _SHARES:
+            ref = ids.server_post(int(batch.ref[i]))
+            if ref is None:
+                return None
+            values["ref_id"] = ref
+        if k in _FOLLOWS:
+            followee = ids.server_user(int(batch.ref[i]))
+            if followee is None:
+                return None
+            values["target_id"] = followee
+        if "content" in needs:
+            values["content"] = post_text(self.seed, core_post, int(prepared.versions[i]))
+        body = route.body(values)
+        data = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        if route.method not in _SAFE_METHODS:
+            headers["Idempotency-Key"] = f"simcore-{self.nonce}-{batch.seq0 + i}"
+        return Request(route.method, route.path(values), data, headers)
+
+    # -- after the answer ----------------------------------------------------------
+
+    def record(
+        self, prepared: Prepared, i: int, status: int, body: bytes, headers: Mapping[str, str]
+    ) -> int:
+        """Learn from the final answer to action ``i``; return the server id for the outcome (or -1)."""
+        batch = prepared.batch
+        k = int(batch.kind[i])
+        if k in _TARGETED:
+            sid = self.ids.server_post(int(batch.post[i]))
+            return sid if isinstance(sid, int) and 200 <= status < 300 else -1
+        if k in _FOLLOWS:
+            sid = self.ids.server_user(int(batch.ref[i]))
+            return sid if isinstance(sid, int) and 200 <= status < 300 else -1
+        if not 200 <= status < 300 or k not in (ActionKind.SIGN_UP, *_NEW_POST):
+            return -1
+        if k in _SHARES and int(batch.post[i]) < 0:
+            return -1
+        route = self.routes[k]
+        data: Any = None
+        if route.id_field or route.token_field:
+            try:
+                data = json.loads(body) if body else None
+            except ValueError:
+                data = None
+        new_id = as_server_id(route.get_id(data)) if route.id_field else None
+        if new_id is None:
+            location = headers.get("Location") or headers.get("location")
+            if location:
+                new_id = as_server_id(location.rstrip("/").rsplit("/", 1)[-1].split("?")[0])
+        core = int(batch.user[i]) if k == ActionKind.SIGN_UP else int(batch.post[i])
+        if k == ActionKind.SIGN_UP:
+            token = None
+            if route.token_field:
+                raw = route.get_token(data)
+                if not isinstance(raw, str) or not raw:
+                    raise BackendError(
+                        f"the answer to sign_up ({route.method} {route.path_template}, status {status}) "
+                        f"has no token at field '{route.token_field}'; set backend.routes.sign_up.token "
+                        'to the field holding it, or to "" for an API without tokens'
+                    )
+                token = raw
+            self.ids.set_user(core, new_id, token)
+        else:
+            if new_id is None:
+                name = KIND_NAMES[k]
+                raise BackendError(
+                    f"the answer to {name} ({route.method} {route.path_template}, status {status}) "
+                    f"has no id at field '{route.id_field}' and no Location header; set "
+                    f"backend.routes.{name}.id to the field holding the new post's id"
+                )
+            self.ids.set_post(core, new_id)
+        return new_id if isinstance(new_id, int) else -1

@@ -13,10 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from simcore import crowd
 from simcore.config import Config, with_overrides
 from simcore.simulation import Simulation
-
-crowd = pytest.importorskip("simcore.crowd")  # issue 5's crowd-shape numbers
 
 
 def _trough_hour(shares: list[float]) -> int:

@@ -89,13 +89,11 @@ def test_social_invariants_hold_every_tick(small_config: Config, seed: int, user
     )
     sim = Simulation(config, seed)
     seen_likes: set[tuple[int, int]] = set()
-    kinds_seen: set[int] = set()
     for _ in range(config.duration_ticks):
         before = EdgeSet()
         before.load({"main": sim.community.follows.keys(), "buffer": np.zeros(0, np.int64)})
         posts_before = sim.world.n
         batch = sim.step()
-        kinds_seen.update(batch.kind.tolist())
         like = batch.kind == LIKE_POST
         for pair in zip(batch.user[like].tolist(), batch.post[like].tolist()):
             assert pair not in seen_likes, f"user {pair[0]} liked post {pair[1]} twice"
@@ -111,8 +109,8 @@ def test_social_invariants_hold_every_tick(small_config: Config, seed: int, user
         shared = (batch.kind == REPOST) | (batch.kind == QUOTE_POST)
         assert np.all((batch.ref[shared] >= 0) & (batch.ref[shared] < posts_before))
         _check_world(sim)
-    if users >= 100:
-        assert {LIKE_POST, FOLLOW_USER}.issubset(kinds_seen)
+    # (that the kinds occur at all is test_every_new_kind_occurs_and_mock_agrees's job: a tiny
+    # crowd of lurkers may write nothing to like in two hours)
 
 
 def test_every_new_kind_occurs_and_mock_agrees(social_config: Config) -> None:

@@ -62,9 +62,9 @@ def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[
     sim = Simulation(config)
     mock = MockBackend()
     controller = Controller(sim, mock, sinks=[])
-    began = time.perf_counter()
+    began, cpu_began = time.perf_counter(), time.process_time()
     controller.run(config.duration_ticks)
-    wall = time.perf_counter() - began
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu_began
     controller.close()
     rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # the benchmark checks its result, not only its time
@@ -84,6 +84,8 @@ def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[
         "likes": len(sim.community.likes),
         "follows": len(sim.community.follows),
         "wall_s": wall,
+        "cpu_s": cpu,
+        "load_avg": os.getloadavg()[0],
         "user_ticks_per_s": user_ticks / wall,
         "actions_per_s": controller.totals.actions / wall,
         "peak_rss_mb": rss_after / 1024,
@@ -136,14 +138,16 @@ def main() -> None:
         f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
     )
     head = (
-        f"| {'users':>9} | {'actions':>11} | {'wall s':>7} | {'user-ticks/s':>13} | {'actions/s':>10} "
+        f"| {'users':>9} | {'actions':>11} | {'wall s':>7} | {'CPU s':>6} | {'load':>4} "
+        f"| {'user-ticks/s':>13} | {'actions/s':>10} "
         f"| {'peak RSS MB':>11} | {'B/user':>6} | {'likes':>10} | {'follows':>9} |"
     )
     print(head)
     print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
     for r in rows:
         print(
-            f"| {r['users']:>9,} | {r['actions']:>11,} | {r['wall_s']:>7.2f} | {r['user_ticks_per_s'] / 1e6:>11.1f} M "
+            f"| {r['users']:>9,} | {r['actions']:>11,} | {r['wall_s']:>7.2f} | {r['cpu_s']:>6.2f} "
+            f"| {r['load_avg']:>4.1f} | {r['user_ticks_per_s'] / 1e6:>11.1f} M "
             f"| {r['actions_per_s'] / 1e6:>8.2f} M | {r['peak_rss_mb']:>11.0f} | {r['core_bytes_per_user']:>6} "
             f"| {r['likes']:>10,} | {r['follows']:>9,} |"
         )

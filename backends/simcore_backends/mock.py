@@ -93,9 +93,11 @@ class MockBackend:
         # a user is known from its (successful) sign-up's position in this batch on, or from before
         known_from = np.where(self.signed_up[user] > 0, -1, n)
         if len(signups):
-            first = np.full(top_user, n, dtype=np.int64)
-            np.minimum.at(first, user[signups], signups)
-            known_from = np.minimum(known_from, first[user])
+            # each user's first successful sign-up in this batch (signups are in batch order)
+            joined, first = np.unique(user[signups], return_index=True)
+            where = np.minimum(np.searchsorted(joined, user), len(joined) - 1)
+            mine = joined[where] == user
+            known_from[mine] = np.minimum(known_from[mine], signups[first[where[mine]]])
         skipped = ~is_signup & (known_from >= position)
         status[signups] = 201
         server_id[signups] = user[signups]
@@ -115,8 +117,10 @@ class MockBackend:
         self.created[new_ids] = 1
         status[creates] = 201
         server_id[creates] = new_ids
-        born_at = np.full(total, -1, dtype=np.int64)  # position of this batch's creates
-        born_at[new_ids] = creates
+        # batch position of this batch's creates, for ids from `base` on (only they can be new)
+        base = min(self.n_posts, int(new_ids.min())) if len(new_ids) else total
+        born_at = np.full(total - base, -1, dtype=np.int64)
+        born_at[new_ids - base] = creates
 
         is_like = kind == ActionKind.LIKE_POST
         is_targeted = (
@@ -135,7 +139,10 @@ class MockBackend:
         targeted = np.flatnonzero(is_targeted & ~skipped)
         target = goal[targeted]
         # a post created in this batch exists from its creation's position on
-        exists = (born_at[target] < targeted) & (self.deleted_tick[target] < 0)
+        born = np.full(len(target), -1, dtype=np.int64)
+        fresh = target >= base
+        born[fresh] = born_at[target[fresh] - base]
+        exists = (born < targeted) & (self.deleted_tick[target] < 0)
         owner = self.author[target] == user[targeted]
         tkind = kind[targeted]
         went = performed[targeted]

@@ -296,3 +296,24 @@ def test_edge_set_lookups_in_a_large_set() -> None:
     gone = edges.remove(queries)
     assert np.array_equal(gone, np.unique(queries[np.isin(queries, keys)]))
     assert not edges.contains(queries).any() and len(edges) == len(keys) - len(gone)
+
+
+@settings(max_examples=10)
+@given(seed=st.integers(0, 2**32 - 1), heavy=st.integers(0, 40))
+def test_indexed_edge_set_agrees_with_a_plain_one(seed: int, heavy: int) -> None:
+    """The per-source index finds exactly what a binary search finds, for sources with few
+    keys and for heavy ones (more than fit one comparison block), after adds and merges."""
+    gen = np.random.default_rng(seed)
+    src = np.concatenate([gen.integers(0, 30_000, 80_000), np.full(heavy * 10, 7)])
+    dst = gen.integers(0, 50, len(src))
+    keys = edge_keys(src, dst)
+    indexed, plain = EdgeSet(keys, indexed=True), EdgeSet(keys)
+    more = edge_keys(gen.integers(0, 40_000, 3000), gen.integers(0, 50, 3000))
+    indexed.add(more)
+    plain.add(more)
+    queries = np.concatenate(
+        [keys[:2000], more[:500], edge_keys(gen.integers(0, 41_000, 3000), gen.integers(0, 60, 3000))]
+    )
+    assert len(indexed.main) >= 65_536
+    assert np.array_equal(indexed.contains(queries), plain.contains(queries))
+    assert np.array_equal(indexed.contains(queries), np.isin(queries, plain.keys()))

@@ -57,7 +57,7 @@ class MockBackend:
         self.injector: faults.Injector | None = None
         self.policy = RetryPolicy()
         self.error_status = 503
-        self.likes = EdgeSet()
+        self.likes = EdgeSet(indexed=True)
         self.follows = EdgeSet()
 
     def open(self, context: BackendContext) -> None:

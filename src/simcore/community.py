@@ -57,7 +57,7 @@ class Community:
         self.config = config
         self.seed = seed
         self.n_tags = len(config.tags.names)
-        self.likes = EdgeSet()
+        self.likes = EdgeSet(indexed=True)
         self.follows = EdgeSet()
         self.trends = TrendModel(config.trends, half_life_ticks, self.n_tags)
 

@@ -67,16 +67,54 @@ def _without(sorted_keys: NDArray[np.int64], gone: NDArray[np.int64]) -> NDArray
 class EdgeSet:
     """Sorted unique pair keys: a main array and a small sorted buffer."""
 
-    def __init__(self, keys: NDArray[np.int64] | None = None) -> None:
+    def __init__(self, keys: NDArray[np.int64] | None = None, indexed: bool = False) -> None:
         self.main: NDArray[np.int64] = np.zeros(0, np.int64) if keys is None else np.unique(keys)
         self.buffer: NDArray[np.int64] = np.zeros(0, np.int64)
+        # indexed: per-source offsets into a large main array (a CSR index), rebuilt when
+        # the main array changes; worth it for sets that rarely lose keys (likes)
+        self.indexed = indexed
+        self._offsets: NDArray[np.int64] = np.zeros(1, np.int64)
+        self._offsets_of: NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.main) + len(self.buffer)
 
     def contains(self, keys: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Which keys are in the set."""
-        return _contains(self.main, keys) | _contains(self.buffer, keys)
+        if self.indexed and len(self.main) >= 65_536:
+            in_main = self._contains_indexed(keys)
+        else:
+            in_main = _contains(self.main, keys)
+        return in_main | _contains(self.buffer, keys)
+
+    def _contains_indexed(self, keys: NDArray[np.int64]) -> NDArray[np.bool_]:
+        """Membership in the main array through per-source offsets: a source's few keys are
+        compared directly (one or two cache lines) instead of binary-searching millions."""
+        main = self.main
+        if self._offsets_of is not main:
+            sources = int(main[-1] >> _SHIFT) + 1
+            self._offsets = np.searchsorted(main, np.arange(sources + 1, dtype=np.int64) << _SHIFT)
+            self._offsets_of = main
+        offsets = self._offsets
+        src = keys >> _SHIFT
+        known = (src >= 0) & (src < len(offsets) - 1)
+        lo = np.zeros(len(keys), dtype=np.int64)
+        hi = np.zeros(len(keys), dtype=np.int64)
+        lo[known] = offsets[src[known]]
+        hi[known] = offsets[src[known] + 1]
+        count = hi - lo
+        found = np.zeros(len(keys), dtype=bool)
+        width = 8
+        few = np.flatnonzero((count > 0) & (count <= width))
+        if len(few):
+            step = np.arange(width)
+            pos = np.minimum(lo[few, None] + step, len(main) - 1)
+            hit = (main[pos] == keys[few, None]) & (step < count[few, None])
+            found[few] = hit.any(axis=1)
+        many = np.flatnonzero(count > width)
+        if len(many):
+            found[many] = _contains(main, keys[many])
+        return found
 
     def add(self, keys: NDArray[np.int64], checked: bool = False) -> NDArray[np.int64]:
         """Insert the keys not already present; return the ones actually inserted (sorted).

@@ -94,8 +94,6 @@ CREATING = (ActionKind.CREATE_POST, ActionKind.REPOST, ActionKind.QUOTE_POST)
 #: Kinds whose ``ref`` names a post (reposts, quotes) or a user (follow, unfollow).
 REF_POST = (ActionKind.REPOST, ActionKind.QUOTE_POST)
 REF_USER = (ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
-#: Kinds whose path's ``{id}`` is ``ref`` rather than ``post``.
-PATH_REF = (ActionKind.REPOST, ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
 _CHOICE_CODES = np.array([KIND_NAMES.index(k) for k in CHOICE_KINDS], dtype=np.uint8)
 
 

@@ -159,3 +159,26 @@ def test_sim_user_view_is_derived_from_seed_and_id(small_config: Config) -> None
     assert len({a.user(i).name for i in range(200)}) > 190
     with pytest.raises(IndexError, match="does not exist"):
         a.user(10**6)
+
+
+def test_canonical_order_fast_path_equals_the_general_sort() -> None:
+    """The radix fast path and the composite-key sort give the same permutation."""
+    from simcore.actions import ActionBatch
+
+    r = np.random.default_rng(3)
+    for n, high in ((0, 60_000), (1, 60_000), (5_000, 60_000), (5_000, 3_600_000)):
+        users = np.sort(r.choice(10**6, n, replace=False)).astype(np.int32)
+        offsets = r.integers(0, high, n).astype(np.int32)
+        batch = ActionBatch(
+            tick=0,
+            user=users,
+            offset_ms=offsets,
+            kind=np.zeros(n, np.uint8),
+            post=np.zeros(n, np.int32),
+            state=np.zeros(n, np.uint8),
+            profile=np.zeros(n, np.uint8),
+        )
+        expected = np.lexsort((users, offsets))
+        assert np.array_equal(batch.canonical_order(), expected)
+        shuffled = batch.take(r.permutation(n))
+        assert np.array_equal(shuffled.take(shuffled.canonical_order()).user, users[expected])

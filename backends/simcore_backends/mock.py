@@ -30,8 +30,6 @@ from simcore.backend import BackendContext, ErrorKind, Outcomes
 from simcore.edges import EdgeSet, edge_keys
 from simcore.retry import RetryPolicy
 
-_SHARES = np.array([ActionKind.REPOST, ActionKind.QUOTE_POST], dtype=np.uint8)
-
 
 def _grow(array: NDArray[np.int32], size: int, fill: int) -> NDArray[np.int32]:
     if size <= len(array):
@@ -103,7 +101,7 @@ class MockBackend:
         server_id[signups] = user[signups]
 
         is_create = kind == ActionKind.CREATE_POST
-        is_share = np.isin(kind, _SHARES)
+        is_share = (kind == ActionKind.REPOST) | (kind == ActionKind.QUOTE_POST)
         creates = np.flatnonzero(is_create & ~skipped & performed)
         new_ids = post[creates]
         making = is_create | (is_share & (post >= 0))
@@ -154,14 +152,15 @@ class MockBackend:
             where = np.minimum(np.searchsorted(ids, target), len(ids) - 1)
             exists &= ~((ids[where] == target) & (gone_at[where] < targeted))
         is_read = tkind == ActionKind.READ_POST
-        anyone = is_read | np.isin(tkind, _SHARES) | (tkind == ActionKind.LIKE_POST)
+        tshare = is_share[targeted]
+        anyone = is_read | tshare | is_like[targeted]
         code = np.where(tkind == ActionKind.DELETE_POST, 204, 200)
         code = np.where(anyone & ~is_read, 201, code)
         result = np.where(~exists, 404, np.where(~anyone & ~owner, 403, code))
         result = self._likes(batch, targeted, result, went)
         status[targeted] = result
         server_id[targeted] = np.where(exists, target, -1)
-        shared = targeted[np.isin(tkind, _SHARES) & went & (result == 201) & (post[targeted] >= 0)]
+        shared = targeted[tshare & went & (result == 201) & (post[targeted] >= 0)]
         self.author[post[shared]] = user[shared]
         self.created[post[shared]] = 1
         server_id[shared] = post[shared]
@@ -207,6 +206,8 @@ class MockBackend:
     ) -> NDArray[np.int64]:
         """409 for likes of a post the user liked before; record the others that went through."""
         rows = np.flatnonzero((batch.kind[targeted] == ActionKind.LIKE_POST) & (result == 201))
+        if len(rows) == 0:
+            return result
         keys = edge_keys(batch.user[targeted[rows]], batch.post[targeted[rows]])
         again = self.likes.contains(keys) | _repeated(keys)
         result[rows[again]] = 409
@@ -233,15 +234,15 @@ class MockBackend:
             return not_sent
         target = other[rows]
         # the target is known if it signed up before, or earlier in this batch
-        top = int(max(target.max(), user.max())) + 1
-        joined = np.full(top, n, dtype=np.int64)
         valid = (target >= 0) & (target < len(self.signed_up))
-        joined[target[valid]] = np.where(self.signed_up[target[valid]] > 0, -1, n)
-        first = np.full(top, n, dtype=np.int64)
-        np.minimum.at(first, user[signups], signups)  # this batch's sign-ups that went through
-        signed = (target >= 0) & (
-            np.minimum(joined[np.maximum(target, 0)], first[np.maximum(target, 0)]) < rows
-        )
+        known = np.zeros(len(rows), dtype=bool)
+        known[valid] = self.signed_up[target[valid]] > 0
+        if len(signups):  # this batch's sign-ups that went through, first one per user
+            ids, first = np.unique(user[signups], return_index=True)
+            where = np.minimum(np.searchsorted(ids, target), len(ids) - 1)
+            hit = ids[where] == target
+            known[hit] |= signups[first[where[hit]]] < rows[hit]
+        signed = (target >= 0) & known
         not_sent[rows[~signed]] = True
         rows, target = rows[signed], target[signed]
         keys = edge_keys(user[rows], target)

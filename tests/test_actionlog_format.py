@@ -55,6 +55,7 @@ def batches(draw: st.DrawFn) -> tuple[ActionBatch, Outcomes, dt.datetime, int]:
         state=ints(0, len(STATES) - 1).astype(np.uint8),
         profile=ints(0, len(PROFILES) - 1).astype(np.uint8),
         seq0=draw(st.integers(0, 2**40)),
+        ref=ints(-1, 2**31 - 2).astype(np.int32),
     )
     outcomes = Outcomes(
         status=np.array(

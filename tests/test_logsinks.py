@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import datetime as dt
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ import numpy as np
 import pytest
 
 from simcore.actionlog import JsonlSink
-from simcore.backend import ErrorKind
+from simcore.actions import KIND_NAMES, ActionBatch
+from simcore.backend import ErrorKind, Outcomes
 from simcore.config import Config
 from simcore.crowd import crowd_shape
 from simcore.errors import UsageError
@@ -19,6 +21,8 @@ from simcore.logread import find_log, read_columns, read_rows
 from simcore.logsinks import LogError, ParquetSink, SqliteSink, log_targets, open_sink
 from simcore.simulation import Simulation
 from simcore_backends.mock import MockBackend
+
+REF_KINDS = ("repost", "quote_post", "follow_user", "unfollow_user")
 
 
 def _run_logged(config: Config, directory: Path, ticks: int, row_group: int = 1000) -> dict[str, Path]:
@@ -57,6 +61,60 @@ def test_same_rows_in_every_format(logs: dict[str, Path]) -> None:
     assert len(rows["jsonl"]) > 1000
     assert any(r["error"] == "timeout" for r in rows["jsonl"])
     assert any(r["post"] is None for r in rows["jsonl"])
+    # the social kinds are there, with their refs and concrete paths
+    actions = {r["action"] for r in rows["jsonl"]}
+    assert {"like_post", "repost", "quote_post", "follow_user"} <= actions  # unfollows are rare
+    for r in rows["jsonl"]:
+        assert "{" not in r["path"]
+        assert (r["ref"] is not None) == (r["action"] in REF_KINDS), r
+        if r["action"] in ("repost", "follow_user", "unfollow_user"):
+            assert str(r["ref"]) in r["path"].split("/"), r
+    assert rows["sqlite"] == rows["jsonl"]
+    assert rows["parquet"] == rows["jsonl"]
+
+
+def test_every_kind_has_the_same_row_in_every_format(tmp_path: Path) -> None:
+    """One action of each kind (ids in paths, refs, NULLs) reads back alike from each format."""
+    n = len(KIND_NAMES)
+    batch = ActionBatch(
+        tick=3,
+        user=np.arange(n, dtype=np.int32),
+        kind=np.arange(n, dtype=np.uint8),
+        post=np.array([-1, -1, 5, 9, 5, 5, 7, 20, 21, -1, -1, -1], np.int32),
+        offset_ms=np.arange(n, dtype=np.int32),
+        state=np.zeros(n, np.uint8),
+        profile=np.zeros(n, np.uint8),
+        ref=np.array([-1] * 7 + [3, 4, 45, 46, -1], np.int32),
+    )
+    outcomes = Outcomes(
+        status=np.full(n, 200, np.int16),
+        latency_ms=np.ones(n, np.float32),
+        attempts=np.ones(n, np.uint8),
+        error=np.zeros(n, np.uint8),
+    )
+    names: Any = (dt.datetime(2026, 1, 5), 60, ("p",), ("s",))
+    paths = {f: tmp_path / f"actions.{f}" for f in ("jsonl", "sqlite", "parquet")}
+    for sink in (JsonlSink(paths["jsonl"], *names), SqliteSink(paths["sqlite"], *names)):
+        sink.write(batch, outcomes)
+        sink.close()
+    parquet = ParquetSink(paths["parquet"], *names)
+    parquet.write(batch, outcomes)
+    parquet.close()
+    rows = {fmt: read_rows(path) for fmt, path in paths.items()}
+    assert [(r["path"], r["post"], r["ref"]) for r in rows["jsonl"]] == [
+        ("/users", None, None),
+        ("/posts", None, None),
+        ("/posts/5", 5, None),
+        ("/posts", 9, None),
+        ("/posts/5", 5, None),
+        ("/posts/5", 5, None),
+        ("/posts/7/like", 7, None),
+        ("/posts/3/repost", 20, 3),
+        ("/posts", 21, 4),
+        ("/users/45/follow", None, 45),
+        ("/users/46/follow", None, 46),
+        ("/feed/following", None, None),
+    ]
     assert rows["sqlite"] == rows["jsonl"]
     assert rows["parquet"] == rows["jsonl"]
 

@@ -1,7 +1,8 @@
 """The action log: one JSON object per action, written a batch at a time.
 
 Each line holds the action (sequence number, tick, simulated ISO-8601 time,
-user, profile, state, action, method, path, post id) and its outcome (status,
+user, profile, state, action, method, path with the core's ids, post id, ``ref``:
+the reposted or quoted post or the followed user) and its outcome (status,
 latency, attempts, error). Lines are built for a whole batch and written with
 one call; the file is flushed after every batch, so a stop at any point leaves
 every finished tick on disk.
@@ -19,7 +20,7 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actions import DELETE_POST, KIND_NAMES, METHODS, PATHS, READ_POST, UPDATE_POST, ActionBatch
+from simcore.actions import KIND_NAMES, METHODS, PATH_PARTS, PATH_POST, PATH_REF, PATHS, ActionBatch
 from simcore.backend import ErrorKind, Outcomes
 
 ERROR_NAMES: tuple[str, ...] = tuple(e.name.lower() for e in ErrorKind)
@@ -34,11 +35,19 @@ def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> N
 
 
 def action_paths(batch: ActionBatch) -> list[str]:
-    """The reference API path of each action."""
-    targeted = (batch.kind == READ_POST) | (batch.kind == UPDATE_POST) | (batch.kind == DELETE_POST)
+    """The reference API path of each action, with the core's ids in place of ``{id}``.
+
+    The id is the ``post`` of reads, updates, deletes and likes, and the ``ref`` of
+    reposts, follows and unfollows (``/posts/7/repost``, ``/users/45/follow``).
+    """
+    on_post, on_ref = {int(k) for k in PATH_POST}, {int(k) for k in PATH_REF}
     return [
-        f"/posts/{p}" if t else PATHS[k]
-        for k, p, t in zip(batch.kind.tolist(), batch.post.tolist(), targeted.tolist())
+        PATHS[k].replace("{id}", str(p))
+        if k in on_post
+        else PATHS[k].replace("{id}", str(r))
+        if k in on_ref
+        else PATHS[k]
+        for k, p, r in zip(batch.kind.tolist(), batch.post.tolist(), batch.ref.tolist())
     ]
 
 
@@ -78,12 +87,21 @@ def format_lines(
     ):
         return format_lines_reference(batch, outcomes, start, tick_seconds, profile_names, state_names)
     kind = batch.kind.astype(np.intp)
-    post = batch.post
+    post, ref = batch.post, batch.ref
     post_text = np.array(list(map(str, post.tolist())), dtype=object)
     path = _PATH_TEXT[kind]
-    targeted = np.flatnonzero(_TARGETED[kind])
-    path[targeted] = ["/posts/" + p for p in post_text[targeted].tolist()]
+    path_id = _PATH_ID[kind]
+    head, tail = _PATH_HEAD[kind], _PATH_TAIL[kind]
+    on_post = np.flatnonzero(path_id == 1)
+    path[on_post] = head[on_post] + post_text[on_post] + tail[on_post]
+    on_ref = np.flatnonzero(path_id == 2)
+    path[on_ref] = (
+        head[on_ref] + np.array(list(map(str, ref[on_ref].tolist())), dtype=object) + tail[on_ref]
+    )
     post_text[post < 0] = "null"
+    ref_text = np.full(n, "null", dtype=object)
+    has_ref = np.flatnonzero(ref >= 0)
+    ref_text[has_ref] = list(map(str, ref[has_ref].tolist()))
     # times: the minute from a few datetime strings, seconds and milliseconds from a table
     total = np.datetime64(start, "ms").astype(np.int64) + batch.tick * tick_seconds * 1000
     total = total + batch.offset_ms.astype(np.int64)
@@ -95,7 +113,7 @@ def format_lines(
         dtype=object,
     )
     micro_int = micro.astype(np.int64)
-    P = 15
+    P = 17
     parts: list[str] = [""] * (P * n)
     parts[0::P] = ['{"seq":'] * n
     parts[1::P] = map(str, batch.seq.tolist())
@@ -109,16 +127,22 @@ def format_lines(
     parts[8::P] = path.tolist()
     parts[9::P] = ['","post":'] * n
     parts[10::P] = post_text.tolist()
-    parts[11::P] = _STATUS_TEXT[status].tolist()
-    parts[12::P] = map(str, (micro_int // 1000).tolist())
-    parts[13::P] = _FRACTION_TEXT[micro_int % 1000].tolist()
-    parts[14::P] = _TAIL_TEXT[outcomes.attempts.astype(np.intp) * len(ERROR_NAMES) + error].tolist()
+    parts[11::P] = [',"ref":'] * n
+    parts[12::P] = ref_text.tolist()
+    parts[13::P] = _STATUS_TEXT[status].tolist()
+    parts[14::P] = map(str, (micro_int // 1000).tolist())
+    parts[15::P] = _FRACTION_TEXT[micro_int % 1000].tolist()
+    parts[16::P] = _TAIL_TEXT[outcomes.attempts.astype(np.intp) * len(ERROR_NAMES) + error].tolist()
     return "".join(parts)
 
 
-_TARGETED = np.zeros(len(KIND_NAMES), dtype=bool)
-_TARGETED[[READ_POST, UPDATE_POST, DELETE_POST]] = True
+#: Where each kind's path takes its id from: 0 nowhere (a fixed path), 1 ``post``, 2 ``ref``.
+_PATH_ID = np.zeros(len(KIND_NAMES), dtype=np.int8)
+_PATH_ID[[int(k) for k in PATH_POST]] = 1
+_PATH_ID[[int(k) for k in PATH_REF]] = 2
 _PATH_TEXT = np.array(PATHS, dtype=object)
+_PATH_HEAD = np.array([h for h, _ in PATH_PARTS], dtype=object)
+_PATH_TAIL = np.array([t for _, t in PATH_PARTS], dtype=object)
 _STATUS_TEXT = np.array([f',"status":{s},"latency_ms":' for s in range(1000)], dtype=object)
 _FRACTION_TEXT = np.array(["." + (f"{f:03d}".rstrip("0") or "0") for f in range(1000)], dtype=object)
 _TAIL_TEXT = np.array(
@@ -178,6 +202,7 @@ def format_lines_reference(
         kinds,
         paths,
         batch.post.tolist(),
+        batch.ref.tolist(),
         outcomes.status.tolist(),
         np.round(outcomes.latency_ms.astype(np.float64), 3).tolist(),
         outcomes.attempts.tolist(),
@@ -186,9 +211,10 @@ def format_lines_reference(
     return "".join(
         f'{{"seq":{seq},"tick":{tick},"time":"{when}","user":{user},"profile":{profiles[prof]},'
         f'"state":{states[st]},"action":"{KIND_NAMES[k]}","method":"{METHODS[k]}","path":"{path}",'
-        f'"post":{post if post >= 0 else "null"},"status":{status},"latency_ms":{lat},'
+        f'"post":{post if post >= 0 else "null"},"ref":{ref if ref >= 0 else "null"},'
+        f'"status":{status},"latency_ms":{lat},'
         f'"attempts":{att},"error":{"null" if err == 0 else chr(34) + ERROR_NAMES[err] + chr(34)}}}\n'
-        for seq, when, user, prof, st, k, path, post, status, lat, att, err in rows
+        for seq, when, user, prof, st, k, path, post, ref, status, lat, att, err in rows
     )
 
 

@@ -89,6 +89,13 @@ PATHS: tuple[str, ...] = (
 )
 #: Kinds whose path is ``/posts/{post}`` (logs write the post id into the path).
 TARGETED = (ActionKind.READ_POST, ActionKind.UPDATE_POST, ActionKind.DELETE_POST)
+#: Kinds whose path's ``{id}`` is the batch's ``post`` / its ``ref`` (logs write the id in).
+PATH_POST = (*TARGETED, ActionKind.LIKE_POST)
+PATH_REF = (ActionKind.REPOST, ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
+#: Each kind's path split at ``{id}``: (head, tail), or (path, "") if it has no ``{id}``.
+PATH_PARTS: tuple[tuple[str, str], ...] = tuple(
+    (p.split("{id}")[0], p.split("{id}")[1]) if "{id}" in p else (p, "") for p in PATHS
+)
 #: Kinds that create a post (``post`` holds the new id).
 CREATING = (ActionKind.CREATE_POST, ActionKind.REPOST, ActionKind.QUOTE_POST)
 #: Kinds whose ``ref`` names a post (reposts, quotes) or a user (follow, unfollow).

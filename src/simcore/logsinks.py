@@ -4,8 +4,8 @@ Every log holds the same rows as the JSONL log (see :mod:`simcore.actionlog`), o
 per action, written a batch at a time, never an action at a time:
 
 - **SQLite** (``actions.sqlite``): one table ``actions`` of integer codes (seq is the
-  primary key; tick, offset_ms, user, profile, state, kind, post (NULL if none), status,
-  latency_ms, attempts, error), one insert transaction per batch, indexes on tick,
+  primary key; tick, offset_ms, user, profile, state, kind, post and ref (NULL if none),
+  status, latency_ms, attempts, error), one insert transaction per batch, indexes on tick,
   user and post (partial: non-NULL posts) built when the log is closed (building
   them while inserting is ten times slower); a view ``actions_named`` shows exactly the JSONL columns
   (time, names, method, path); table ``log_meta`` holds the clock and names.
@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.actionlog import ERROR_NAMES, JsonlSink
-from simcore.actions import KIND_NAMES, METHODS, PATHS, TARGETED, ActionBatch
+from simcore.actions import KIND_NAMES, METHODS, PATH_PARTS, PATH_POST, PATH_REF, PATHS, ActionBatch
 from simcore.backend import Outcomes
 from simcore.config import LOG_FORMATS, LOG_SUFFIXES
 from simcore.errors import SimcoreError, UsageError
@@ -36,7 +36,8 @@ from simcore.errors import SimcoreError, UsageError
 FORMATS = LOG_FORMATS
 SUFFIXES = LOG_SUFFIXES
 FILE_NAMES = {"jsonl": "actions.jsonl", "sqlite": "actions.sqlite", "parquet": "actions.parquet"}
-_TARGETED_CODES = tuple(int(k) for k in TARGETED)
+_PATH_POST_CODES = tuple(int(k) for k in PATH_POST)
+_PATH_REF_CODES = tuple(int(k) for k in PATH_REF)
 
 
 class LogError(SimcoreError):
@@ -134,8 +135,7 @@ def named_view_sql(
 ) -> str:
     """The ``actions_named`` view: the JSONL log's columns computed from the coded table."""
     ms = f"({epoch_ms(start)} + tick * {tick_seconds * 1000} + offset_ms)"
-    targeted = ", ".join(str(k) for k in _TARGETED_CODES)
-    return f"""CREATE VIEW IF NOT EXISTS actions_named AS SELECT
+    return f"""CREATE VIEW actions_named AS SELECT
     seq, tick,
     strftime('%Y-%m-%dT%H:%M:%S', {ms} / 1000, 'unixepoch') || '.' || printf('%03d', {ms} % 1000) AS time,
     user,
@@ -143,16 +143,45 @@ def named_view_sql(
     {_case("state", states, "CAST(state AS TEXT)")} AS state,
     {_case("kind", KIND_NAMES, "CAST(kind AS TEXT)")} AS action,
     {_case("kind", METHODS, "NULL")} AS method,
-    CASE WHEN kind IN ({targeted}) THEN '/posts/' || post ELSE {_case("kind", PATHS, "NULL")} END AS path,
-    post, status, latency_ms, attempts,
+    {_path_case()} AS path,
+    post, ref, status, latency_ms, attempts,
     {_case("error", [None, *ERROR_NAMES[1:]], "CAST(error AS TEXT)")} AS error
 FROM actions"""
+
+
+def _path_case() -> str:
+    """SQL for each kind's path, the ``{id}`` filled from ``post`` or ``ref`` (NULL if that is)."""
+    whens = []
+    for k, path in enumerate(PATHS):
+        column = "post" if k in _PATH_POST_CODES else "ref" if k in _PATH_REF_CODES else None
+        if column is None:
+            whens.append(f"WHEN {k} THEN {_quote(path)}")
+        else:
+            head, tail = PATH_PARTS[k]
+            expr = f"{_quote(head)} || {column}" + (f" || {_quote(tail)}" if tail else "")
+            whens.append(f"WHEN {k} THEN {expr}")
+    return f"CASE kind {' '.join(whens)} ELSE NULL END"
 
 
 class SqliteSink:
     """Inserts each batch into the ``actions`` table in one transaction; indexes on close."""
 
-    INSERT = "INSERT INTO actions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    COLUMNS = (
+        "seq",
+        "tick",
+        "offset_ms",
+        "user",
+        "profile",
+        "state",
+        "kind",
+        "post",
+        "ref",
+        "status",
+        "latency_ms",
+        "attempts",
+        "error",
+    )
+    INSERT = f"INSERT INTO actions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
     def __init__(
         self,
@@ -177,9 +206,13 @@ class SqliteSink:
         db.execute(
             "CREATE TABLE IF NOT EXISTS actions (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL, "
             "offset_ms INTEGER NOT NULL, user INTEGER NOT NULL, profile INTEGER NOT NULL, "
-            "state INTEGER NOT NULL, kind INTEGER NOT NULL, post INTEGER, status INTEGER NOT NULL, "
-            "latency_ms REAL NOT NULL, attempts INTEGER NOT NULL, error INTEGER NOT NULL)"
+            "state INTEGER NOT NULL, kind INTEGER NOT NULL, post INTEGER, ref INTEGER, "
+            "status INTEGER NOT NULL, latency_ms REAL NOT NULL, attempts INTEGER NOT NULL, "
+            "error INTEGER NOT NULL)"
         )
+        # a log continued from before the ref column: add it (NULL in the earlier rows)
+        if "ref" not in {row[1] for row in db.execute("PRAGMA table_info(actions)")}:
+            db.execute("ALTER TABLE actions ADD COLUMN ref INTEGER")
         db.execute("CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         meta = {
             "start": start.isoformat(),
@@ -190,6 +223,7 @@ class SqliteSink:
             "kinds": json.dumps(list(KIND_NAMES)),
         }
         db.executemany("INSERT OR REPLACE INTO log_meta VALUES (?, ?)", list(meta.items()))
+        db.execute("DROP VIEW IF EXISTS actions_named")
         db.execute(named_view_sql(start, tick_seconds, profile_names, state_names))
         if keep_before is not None:
             db.execute("DELETE FROM actions WHERE seq >= ?", (keep_before,))
@@ -203,6 +237,8 @@ class SqliteSink:
             return
         post: NDArray[Any] = batch.post.astype(object)
         post[batch.post < 0] = None
+        ref: NDArray[Any] = batch.ref.astype(object)
+        ref[batch.ref < 0] = None
         columns = (
             batch.seq.tolist(),
             [batch.tick] * len(batch),
@@ -212,6 +248,7 @@ class SqliteSink:
             batch.state.tolist(),
             batch.kind.tolist(),
             post.tolist(),
+            ref.tolist(),
             outcomes.status.tolist(),
             np.round(outcomes.latency_ms.astype(np.float64), 3).tolist(),
             outcomes.attempts.tolist(),
@@ -282,9 +319,12 @@ class ParquetSink:
         self._methods = pa.array(methods, pa.string())
         self._method_of = np.array([methods.index(m) for m in METHODS], np.int8)
         self._paths = pa.array(list(PATHS), pa.string())
+        self._heads = pa.array([h for h, _ in PATH_PARTS], pa.string())
+        self._tails = pa.array([t for _, t in PATH_PARTS], pa.string())
         self._errors = pa.array(list(ERROR_NAMES), pa.string())
-        self._targeted = np.zeros(len(KIND_NAMES), bool)
-        self._targeted[list(_TARGETED_CODES)] = True
+        self._path_id = np.zeros(len(KIND_NAMES), np.int8)  # 1: {id} is post, 2: ref
+        self._path_id[list(_PATH_POST_CODES)] = 1
+        self._path_id[list(_PATH_REF_CODES)] = 2
         dict8 = pa.dictionary(pa.int8(), pa.string())
         self.schema = pa.schema(
             [
@@ -298,6 +338,7 @@ class ParquetSink:
                 ("method", dict8),
                 ("path", pa.string()),
                 ("post", pa.int32()),
+                ("ref", pa.int32()),
                 ("status", pa.int16()),
                 ("latency_ms", pa.float64()),
                 ("attempts", pa.uint8()),
@@ -358,6 +399,7 @@ class ParquetSink:
         tick = np.repeat(np.array([b.tick for b in batches], np.int64), sizes)
         kind = cat([b.kind for b in batches]).astype(np.int8)
         post = cat([b.post for b in batches])
+        ref = cat([b.ref for b in batches])
         offset = cat([b.offset_ms for b in batches]).astype(np.int64)
         error = cat([o.error for o in outs]).astype(np.int8)
         no_post = post < 0
@@ -366,10 +408,15 @@ class ParquetSink:
             return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int8(), mask=mask), names)
 
         post_arr = pa.array(post, pa.int32(), mask=no_post)
-        targeted = self._targeted[kind]
-        joined = pc.binary_join_element_wise("/posts/", pc.cast(post_arr, pa.string()), "")
-        fixed = pc.take(self._paths, pa.array(kind))
-        path = pc.if_else(pa.array(targeted), joined, fixed)
+        ref_arr = pa.array(ref, pa.int32(), mask=ref < 0)
+        path_id = self._path_id[kind]
+        ids = np.where(path_id == 1, post, ref)
+        id_text = pc.cast(pa.array(ids, pa.int32(), mask=ids < 0), pa.string())
+        kinds = pa.array(kind)
+        heads, tails = pc.take(self._heads, kinds), pc.take(self._tails, kinds)
+        joined = pc.binary_join_element_wise(heads, id_text, tails, "")
+        fixed = pc.take(self._paths, kinds)
+        path = pc.if_else(pa.array(path_id > 0), joined, fixed)
         columns = [
             pa.array(cat([b.seq for b in batches]), pa.int64()),
             pa.array(tick.astype(np.int32), pa.int32()),
@@ -381,6 +428,7 @@ class ParquetSink:
             coded(self._method_of[kind], self._methods),
             path,
             post_arr,
+            ref_arr,
             pa.array(cat([o.status for o in outs]), pa.int16()),
             pa.array(np.round(cat([o.latency_ms for o in outs]).astype(np.float64), 3), pa.float64()),
             pa.array(cat([o.attempts for o in outs]), pa.uint8()),

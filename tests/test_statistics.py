@@ -149,3 +149,22 @@ def test_session_rate_matches_the_configured_activity() -> None:
     # profile b: 0.5 sessions/h at activity 1, 2 actions per session on average
     expected = 0.5 * 1.0 * 2.0 * hours_in_state
     assert actions == pytest.approx(expected, rel=0.05)
+
+
+def test_kind_sampling_equals_counting_cumulative_weights() -> None:
+    """The flattened searchsorted draw picks exactly the kind the plain cumulative count picks."""
+    from simcore.actions import _CHOICE_CODES, KindTables
+    from simcore.config import loads_config
+
+    config = loads_config("")
+    tables = KindTables(config, tuple(config.routine.states))
+    users = np.arange(200_000)
+    r = np.random.default_rng(0)
+    profile = r.integers(0, len(config.profiles), len(users)).astype(np.uint8)
+    state = r.integers(0, len(config.routine.states), len(users)).astype(np.uint8)
+    drawn = tables.sample(1, 2, 3, users, profile, state)
+    from simcore import rng
+
+    u = rng.uniform(1, 2, 3, users)
+    counted = (u[:, None] >= tables.cumulative[profile, state]).sum(axis=1)
+    assert np.array_equal(drawn, _CHOICE_CODES[np.minimum(counted, len(_CHOICE_CODES) - 1)])

@@ -90,7 +90,7 @@ class MockBackend:
         self.signed_up = _grow(self.signed_up, top_user, 0)
         # a user is known from its (successful) sign-up's position in this batch on, or from before
         known_from = np.where(self.signed_up[user] > 0, -1, n)
-        if len(signups):
+        if len(signups) and np.any(~is_signup & (known_from == n)):
             # each user's first successful sign-up in this batch (signups are in batch order)
             joined, first = np.unique(user[signups], return_index=True)
             where = np.minimum(np.searchsorted(joined, user), len(joined) - 1)
@@ -176,9 +176,11 @@ class MockBackend:
         viewed, times = np.unique(target[is_read & done], return_counts=True)
         self.views[viewed] += times.astype(np.int32)
         self.deleted_tick[target[(tkind == ActionKind.DELETE_POST) & done]] = batch.tick
-        fresh_users = np.unique(user[signups][self.signed_up[user[signups]] == 0])
-        self.signed_up[fresh_users] = 1
-        self.users += len(fresh_users)
+        newly = user[signups][self.signed_up[user[signups]] == 0]
+        # count distinct users without sorting: the last write per user wins, once
+        self.signed_up[newly] = np.arange(1, len(newly) + 1, dtype=np.int32)
+        self.users += int(np.count_nonzero(self.signed_up[newly] == np.arange(1, len(newly) + 1)))
+        self.signed_up[newly] = 1
 
         error = np.zeros(n, np.uint8)
         failed = ~performed & ~skipped

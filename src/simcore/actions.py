@@ -191,6 +191,12 @@ class KindTables:
         self.probabilities = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
         self.cumulative = np.cumsum(self.probabilities, axis=2)
         self.cumulative[..., -1] = np.where(totals[..., 0] > 0, 1.0, 0.0)
+        # every (profile, state) row's cumulative weights, shifted by the row's index and laid
+        # end to end: one sorted array, so a draw is one searchsorted of (row + u)
+        rows = len(profiles) * len(state_names)
+        shifted = np.minimum(self.cumulative, 1.0).reshape(rows, n_kinds)
+        self._flat = (shifted + np.arange(rows, dtype=np.float64)[:, None]).ravel()
+        self._n_states = len(state_names)
         self.opener = np.array(
             [255 if p.opens_with == "none" else KIND_NAMES.index(p.opens_with) for p in profiles],
             dtype=np.int64,
@@ -207,8 +213,9 @@ class KindTables:
     ) -> NDArray[np.uint8]:
         """Draw one choice kind per user from its profile's weights in its state."""
         u = rng.uniform(seed, stream, tick, users)
-        cum = self.cumulative[profile, state]  # (k, n_kinds)
-        idx = (u[:, None] >= cum).sum(axis=1)
-        idx = np.minimum(idx, len(CHOICE_KINDS) - 1)
+        row = profile.astype(np.int64) * self._n_states + state
+        # how many of the row's cumulative weights are <= u: the kind's index
+        idx = np.searchsorted(self._flat, row + u, side="right") - row * len(CHOICE_KINDS)
+        idx = np.clip(idx, 0, len(CHOICE_KINDS) - 1)
         out: NDArray[np.uint8] = _CHOICE_CODES[idx]
         return out

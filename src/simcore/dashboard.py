@@ -49,6 +49,12 @@ SHORT = {
     "create_post": "post",
     "update_post": "edit",
     "delete_post": "delete",
+    "like_post": "like",
+    "repost": "repost",
+    "quote_post": "quote",
+    "follow_user": "follow",
+    "unfollow_user": "unfollow",
+    "browse_following": "following",
 }
 _BARS = "▁▂▃▄▅▆▇█"
 

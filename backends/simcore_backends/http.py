@@ -93,7 +93,6 @@ class HttpBackend:
         self.timeout = 10.0
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests ever in flight at once (for tests and reports)
-        self.requests_sent = 0
         self.batches_in_flight = 0
         self.max_batches_in_flight = 0  # the most ticks ever in flight at once
         self._session: Any = None
@@ -278,7 +277,6 @@ class HttpBackend:
             self.in_flight += 1
             if self.in_flight > self.max_in_flight:
                 self.max_in_flight = self.in_flight
-            self.requests_sent += 1
             try:
                 if lean is not None:
                     status, headers, body = await lean.request(

@@ -96,11 +96,6 @@ PATH_REF = (ActionKind.REPOST, ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
 PATH_PARTS: tuple[tuple[str, str], ...] = tuple(
     (p.split("{id}")[0], p.split("{id}")[1]) if "{id}" in p else (p, "") for p in PATHS
 )
-#: Kinds that create a post (``post`` holds the new id).
-CREATING = (ActionKind.CREATE_POST, ActionKind.REPOST, ActionKind.QUOTE_POST)
-#: Kinds whose ``ref`` names a post (reposts, quotes) or a user (follow, unfollow).
-REF_POST = (ActionKind.REPOST, ActionKind.QUOTE_POST)
-REF_USER = (ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
 _CHOICE_CODES = np.array([KIND_NAMES.index(k) for k in CHOICE_KINDS], dtype=np.uint8)
 
 

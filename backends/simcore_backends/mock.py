@@ -39,6 +39,21 @@ def _grow(array: NDArray[np.int32], size: int, fill: int) -> NDArray[np.int32]:
     return grown
 
 
+def _first_unset(flags: NDArray[np.int32], start: int, end: int) -> int:
+    """The first index from ``start`` on (below ``end``) whose flag is 0, else ``end``."""
+    if start >= end or flags[start] == 0:
+        return start
+    step = 1024
+    while start < end:
+        chunk = flags[start : min(start + step, end)]
+        zero = np.flatnonzero(chunk == 0)
+        if len(zero):
+            return start + int(zero[0])
+        start += len(chunk)
+        step *= 2
+    return end
+
+
 class MockBackend:
     """Executes batches against in-memory arrays."""
 
@@ -52,6 +67,10 @@ class MockBackend:
         self.deleted_tick = np.full(1024, -1, dtype=np.int32)
         self.views = np.zeros(1024, dtype=np.int32)
         self.signed_up = np.zeros(1024, dtype=np.int32)
+        # every user below ``known_below`` signed up, and every post below ``created_below``
+        # was created: the common case needs no lookup in the big arrays
+        self.known_below = 0
+        self.created_below = 0
         self.injector: faults.Injector | None = None
         self.policy = RetryPolicy()
         self.error_status = 503
@@ -89,7 +108,9 @@ class MockBackend:
         top_user = int(user.max()) + 1 if n else 0
         self.signed_up = _grow(self.signed_up, top_user, 0)
         # a user is known from its (successful) sign-up's position in this batch on, or from before
-        known_from = np.where(self.signed_up[user] > 0, -1, n)
+        known_from = np.where(user < self.known_below, -1, n)
+        unsure = np.flatnonzero(user >= self.known_below)
+        known_from[unsure[self.signed_up[user[unsure]] > 0]] = -1
         if len(signups) and np.any(~is_signup & (known_from == n)):
             # each user's first successful sign-up in this batch (signups are in batch order)
             joined, first = np.unique(user[signups], return_index=True)
@@ -132,7 +153,8 @@ class MockBackend:
         candidates = is_targeted & ~skipped
         never = candidates & ~in_range
         known = candidates & in_range
-        never[known] = self.created[goal[known]] == 0
+        unsure = np.flatnonzero(known & (goal >= self.created_below))
+        never[unsure] = self.created[goal[unsure]] == 0
         skipped |= never  # the target was never created here: nothing to send
         targeted = np.flatnonzero(is_targeted & ~skipped)
         target = goal[targeted]
@@ -141,19 +163,25 @@ class MockBackend:
         fresh = target >= base
         born[fresh] = born_at[target[fresh] - base]
         exists = (born < targeted) & (self.deleted_tick[target] < 0)
-        owner = self.author[target] == user[targeted]
         tkind = kind[targeted]
         went = performed[targeted]
+        is_read = tkind == ActionKind.READ_POST
+        tshare = is_share[targeted]
+        anyone = is_read | tshare | is_like[targeted]
+        # only edits and deletes care who wrote the post
+        owner = np.ones(len(target), dtype=bool)
+        own_rows = np.flatnonzero(~anyone)
+        owner[own_rows] = self.author[target[own_rows]] == user[targeted[own_rows]]
         # the first delete that goes through (author, post still there) removes the post
         deleting = targeted[(tkind == ActionKind.DELETE_POST) & exists & owner & went]
         if len(deleting):
             ids, first = np.unique(post[deleting], return_index=True)
             gone_at = deleting[first]
-            where = np.minimum(np.searchsorted(ids, target), len(ids) - 1)
-            exists &= ~((ids[where] == target) & (gone_at[where] < targeted))
-        is_read = tkind == ActionKind.READ_POST
-        tshare = is_share[targeted]
-        anyone = is_read | tshare | is_like[targeted]
+            # mark them deleted now; only actions on marked posts can come after their delete
+            self.deleted_tick[ids] = batch.tick
+            maybe = np.flatnonzero(self.deleted_tick[target] == batch.tick)
+            where = np.searchsorted(ids, target[maybe])
+            exists[maybe] &= ~(gone_at[where] < targeted[maybe])
         code = np.where(tkind == ActionKind.DELETE_POST, 204, 200)
         code = np.where(anyone & ~is_read, 201, code)
         result = np.where(~exists, 404, np.where(~anyone & ~owner, 403, code))
@@ -173,7 +201,7 @@ class MockBackend:
 
         self.n_posts = total
         done = went & (result < 300)
-        viewed, times = np.unique(target[is_read & done], return_counts=True)
+        viewed, times = np.unique(target[is_read & done].astype(np.int32), return_counts=True)
         self.views[viewed] += times.astype(np.int32)
         self.deleted_tick[target[(tkind == ActionKind.DELETE_POST) & done]] = batch.tick
         newly = user[signups][self.signed_up[user[signups]] == 0]
@@ -181,6 +209,8 @@ class MockBackend:
         self.signed_up[newly] = np.arange(1, len(newly) + 1, dtype=np.int32)
         self.users += int(np.count_nonzero(self.signed_up[newly] == np.arange(1, len(newly) + 1)))
         self.signed_up[newly] = 1
+        self.known_below = _first_unset(self.signed_up, self.known_below, len(self.signed_up))
+        self.created_below = _first_unset(self.created, self.created_below, total)
 
         error = np.zeros(n, np.uint8)
         failed = ~performed & ~skipped
@@ -290,6 +320,8 @@ class MockBackend:
         self.views[:n] = arrays["views"]
         self.signed_up = np.asarray(arrays["signed_up"], dtype=np.int32).copy()
         self.users = int(self.signed_up.sum())
+        self.known_below = _first_unset(self.signed_up, 0, len(self.signed_up))
+        self.created_below = _first_unset(self.created, 0, n)
         empty = np.zeros(0, np.int64)
         self.likes.load({"main": arrays.get("likes", empty), "buffer": empty})
         self.follows.load({"main": arrays.get("follows", empty), "buffer": empty})

@@ -171,6 +171,10 @@ class ActionBatch:
         return cls(tick=tick, seq0=parts[0].seq0, **arrays)
 
 
+_BUCKETS = 1024
+_MIXED = 255
+
+
 class KindTables:
     """Per (profile, state) cumulative weights over the choice kinds, for vectorised sampling."""
 
@@ -186,11 +190,16 @@ class KindTables:
         self.probabilities = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
         self.cumulative = np.cumsum(self.probabilities, axis=2)
         self.cumulative[..., -1] = np.where(totals[..., 0] > 0, 1.0, 0.0)
-        # every (profile, state) row's cumulative weights, shifted by the row's index and laid
-        # end to end: one sorted array, so a draw is one searchsorted of (row + u)
+        # a lookup table per (profile, state) row: bucket b of [0, 1) in _BUCKETS equal parts
+        # holds the kind every u in it draws, or _MIXED where a cumulative weight falls
+        # inside the bucket (those few draws are resolved exactly against the row)
         rows = len(profiles) * len(state_names)
-        shifted = np.minimum(self.cumulative, 1.0).reshape(rows, n_kinds)
-        self._flat = (shifted + np.arange(rows, dtype=np.float64)[:, None]).ravel()
+        self._rows = np.minimum(self.cumulative, 1.0).reshape(rows, n_kinds)
+        edges = np.arange(_BUCKETS + 1, dtype=np.float64) / _BUCKETS
+        first = (self._rows[:, None, :] <= edges[None, :-1, None]).sum(axis=2)
+        last = (self._rows[:, None, :] < edges[None, 1:, None]).sum(axis=2)
+        first, last = np.minimum(first, n_kinds - 1), np.minimum(last, n_kinds - 1)
+        self._table = np.where(first == last, first, _MIXED).astype(np.uint8).ravel()
         self._n_states = len(state_names)
         self.opener = np.array(
             [255 if p.opens_with == "none" else KIND_NAMES.index(p.opens_with) for p in profiles],
@@ -208,9 +217,13 @@ class KindTables:
     ) -> NDArray[np.uint8]:
         """Draw one choice kind per user from its profile's weights in its state."""
         u = rng.uniform(seed, stream, tick, users)
-        row = profile.astype(np.int64) * self._n_states + state
-        # how many of the row's cumulative weights are <= u: the kind's index
-        idx = np.searchsorted(self._flat, row + u, side="right") - row * len(CHOICE_KINDS)
-        idx = np.clip(idx, 0, len(CHOICE_KINDS) - 1)
+        row = profile.astype(np.intp) * self._n_states + state
+        # u * _BUCKETS is exact (a power of two), so the bucket is exactly floor(u * _BUCKETS)
+        idx = self._table[row * _BUCKETS + (u * _BUCKETS).astype(np.intp)]
+        mixed = np.flatnonzero(idx == _MIXED)
+        if len(mixed):
+            # how many of the row's cumulative weights are <= u: the kind's index
+            exact = (self._rows[row[mixed]] <= u[mixed, None]).sum(axis=1)
+            idx[mixed] = np.minimum(exact, len(CHOICE_KINDS) - 1)
         out: NDArray[np.uint8] = _CHOICE_CODES[idx]
         return out

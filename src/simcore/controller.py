@@ -67,17 +67,29 @@ class Totals:
     errors: dict[str, int] = field(factory=dict)
     actions: int = 0
 
-    def add(self, batch: ActionBatch, outcomes: Outcomes) -> None:
-        """Count one batch."""
-        self.by_kind += batch.counts()
-        self.actions += len(batch)
-        by_status = np.bincount(np.clip(outcomes.status, 0, 999).astype(np.int64), minlength=1000)
-        for code in np.flatnonzero(by_status).tolist():
-            self.statuses[code] = self.statuses.get(code, 0) + int(by_status[code])
+    @classmethod
+    def of(cls, batch: ActionBatch, outcomes: Outcomes) -> Totals:
+        """The totals of one batch."""
+        by_status = np.bincount(np.clip(outcomes.status, 0, 999).astype(np.intp), minlength=1000)
         by_error = np.bincount(outcomes.error, minlength=len(ErrorKind))
-        for kind in np.flatnonzero(by_error[1:]).tolist():
-            name = ErrorKind(kind + 1).name.lower()
-            self.errors[name] = self.errors.get(name, 0) + int(by_error[kind + 1])
+        return cls(
+            by_kind=batch.counts(),
+            statuses={code: int(by_status[code]) for code in np.flatnonzero(by_status).tolist()},
+            errors={
+                ErrorKind(kind + 1).name.lower(): int(by_error[kind + 1])
+                for kind in np.flatnonzero(by_error[1:]).tolist()
+            },
+            actions=len(batch),
+        )
+
+    def merge(self, other: Totals) -> None:
+        """Add ``other``'s counts to these."""
+        self.by_kind += other.by_kind
+        self.actions += other.actions
+        for code, count in other.statuses.items():
+            self.statuses[code] = self.statuses.get(code, 0) + count
+        for name, count in other.errors.items():
+            self.errors[name] = self.errors.get(name, 0) + count
 
     def kinds(self) -> dict[str, int]:
         """Actions by kind name."""
@@ -212,8 +224,9 @@ class Controller:
         for sink in self.sinks:
             sink.write(batch, outcomes)
         self.ticks_done = batch.tick + 1
-        self.totals.add(batch, outcomes)
-        self._hour.add(batch, outcomes)
+        counted = Totals.of(batch, outcomes)
+        self.totals.merge(counted)
+        self._hour.merge(counted)
         if (batch.tick + 1) % self.ticks_per_hour == 0:
             self._report_hour(batch.tick)
 

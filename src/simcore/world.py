@@ -116,7 +116,7 @@ class World:
         self.n = end
         return ids
 
-    def remember_reads(self, targets: NDArray[np.int64]) -> None:
+    def remember_reads(self, targets: NDArray[np.integer[Any]]) -> None:
         """Push read targets, in batch order, into the recent-reads ring."""
         size = len(self.recent_reads)
         if len(targets) == 0:

@@ -47,6 +47,7 @@ class FlakyServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self.requests = 0
+        self.doomed_create: str | None = None
 
     # -- fault plan ----------------------------------------------------------------
 
@@ -57,7 +58,10 @@ class FlakyServer:
         identity = key or f"{request.method} {request.path_qs} {request.headers.get('Authorization')}"
         nth = self.seen[identity]
         self.seen[identity] += 1
-        if key is not None and _draw(key, -1) < 25:
+        if key is not None and request.method == "POST" and request.path == "/posts":
+            # the first create the server sees fails for good, whatever the run's draws
+            self.doomed_create = self.doomed_create or key
+        if key is not None and (key == self.doomed_create or _draw(key, -1) < 25):
             return "503"  # this sign-up or create fails for good
         d = _draw(identity, nth)
         if nth == 0:

@@ -58,9 +58,8 @@ S_LEVEL = rng.stream_id("user.level")
 S_JITTER = rng.stream_id("routine.jitter")
 S_GAP_NEW = rng.stream_id("session.gap.new")
 S_GAP_EDGE = rng.stream_id("session.gap.edge")
-S_GAP = rng.stream_id("session.gap")
+S_NEXT = rng.stream_id("session.next")
 S_LENGTH = rng.stream_id("session.length")
-S_THINK = rng.stream_id("session.think")
 S_KIND = rng.stream_id("action.kind")
 S_OFFSET = rng.stream_id("action.offset")
 S_UPDATE = rng.stream_id("target.update")
@@ -102,6 +101,9 @@ class Simulation:
         self.level_spread = per_profile("activity_spread")
         self.session_actions = per_profile("session_actions")
         self.think_ticks = per_profile("think_seconds") / config.tick_seconds
+        self.n_states = len(self.routine.state_names)
+        # sessions per tick at level 1, by profile * n_states + state
+        self.session_rate = (self.rate_per_tick[:, None] * self.routine.activity[None, :]).ravel()
         mix = np.array([max(config.population.mix.get(n, 0.0), 0.0) for n in self.profile_names])
         self.mix_cumulative = np.cumsum(mix / mix.sum())
         self.minutes_per_tick = config.tick_seconds / 60.0
@@ -154,27 +156,32 @@ class Simulation:
         tick: int,
         stream: int,
         k: int = 0,
-        prof: NDArray[np.uint8] | None = None,
-        state: NDArray[np.uint8] | None = None,
     ) -> NDArray[np.int64]:
-        """Whole ticks until the next session starts at the users' current rates (NEVER at rate 0).
-
-        ``prof`` and ``state`` may be passed when the caller already gathered them.
-        """
+        """Whole ticks until the next session starts at the users' current rates (NEVER at rate 0)."""
         pop = self.population
-        prof = pop.profile[users] if prof is None else prof
-        state = pop.state[users] if state is None else state
-        per_tick = (
-            self.rate_per_tick[prof] * pop.level[users].astype(np.float64) * self.routine.activity[state]
-        )
         wait = rng.exponential(self.seed, stream, tick, users, k)
+        return self._gap(wait, users, pop.profile[users], pop.state[users]).astype(np.int64)
+
+    def _gap(
+        self,
+        wait: NDArray[np.float64],
+        users: NDArray[np.int64],
+        prof: NDArray[np.uint8],
+        state: NDArray[np.uint8],
+    ) -> NDArray[np.float64]:
+        """Whole ticks (as floats, at most NEVER) for standard exponential ``wait``s at the users'
+        current session rates."""
+        per_tick = (
+            self.session_rate[prof.astype(np.intp) * self.n_states + state]
+            * self.population.level[users]
+        )
         with np.errstate(divide="ignore"):
             gap = np.floor(np.where(per_tick > 0, wait / per_tick, np.inf))
-        return np.minimum(gap, NEVER).astype(np.int64)
+        return np.minimum(gap, NEVER)
 
-    def _set_next_session(self, users: NDArray[np.int64], ticks: NDArray[np.int64]) -> None:
+    def _set_next_session(self, users: NDArray[np.int64], ticks: NDArray[Any]) -> None:
         pop = self.population
-        clipped = np.minimum(ticks, NEVER)
+        clipped = np.minimum(ticks, NEVER).astype(np.int32)
         pop.next_session[users] = clipped
         pop.next_event[users] = np.minimum(clipped, pop.next_edge[users])
 
@@ -219,14 +226,14 @@ class Simulation:
         mean_length = self.session_actions[prof[starting]]
         left[starting] = rng.geometric(seed, S_LENGTH, tick, users[starting], mean_length)
         left -= 1
-        pop.session_left[users] = np.minimum(left, np.iinfo(np.uint16).max)
+        pop.session_left[users] = np.minimum(left, np.iinfo(np.uint16).max).astype(np.uint16)
         going_on = left > 0
-        nxt = np.empty(len(users), dtype=np.int64)
-        on, off = users[going_on], users[~going_on]
-        think = rng.exponential(seed, S_THINK, tick, on) * self.think_ticks[prof[going_on]]
-        nxt[going_on] = tick + np.maximum(np.ceil(think), 1).astype(np.int64)
-        ended = ~going_on
-        nxt[ended] = tick + 1 + self._session_gap(off, tick, S_GAP, 0, prof[ended], state[ended])
+        # one exponential per actor: the think time before its next action in the session,
+        # or, if the session ended, the gap to the next session
+        wait = rng.exponential(seed, S_NEXT, tick, users)
+        nxt = tick + np.maximum(np.ceil(wait * self.think_ticks[prof]), 1.0)
+        ended = np.flatnonzero(~going_on)
+        nxt[ended] = tick + 1 + self._gap(wait[ended], users[ended], prof[ended], state[ended])
         self._set_next_session(users, nxt)
         pop.n_actions[users] += 1  # here, where users are sorted: cheaper than in apply
 

@@ -12,6 +12,7 @@ user ids or post ids); ``seed``, ``stream`` and ``tick`` are scalars.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -40,11 +41,14 @@ def _mix_scalar(z: int) -> int:
     return z ^ (z >> 31)
 
 
+@functools.lru_cache(maxsize=1024)
+def _stream_key(seed: int, stream: int) -> int:
+    return _mix_scalar(_mix_scalar(seed & _MASK64) ^ (stream & _MASK64))
+
+
 def base_key(seed: int, stream: int, tick: int, k: int = 0) -> int:
     """Fold the scalar coordinates into one 64-bit key."""
-    z = _mix_scalar(seed & _MASK64)
-    z = _mix_scalar(z ^ (stream & _MASK64))
-    z = _mix_scalar(z ^ (tick & _MASK64))
+    z = _mix_scalar(_stream_key(seed, stream) ^ (tick & _MASK64))
     return _mix_scalar(z ^ (k & _MASK64))
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import numpy as np
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from simcore.actions import (
     BROWSE_FEED,
@@ -152,7 +155,7 @@ def test_session_rate_matches_the_configured_activity() -> None:
 
 
 def test_kind_sampling_equals_counting_cumulative_weights() -> None:
-    """The flattened searchsorted draw picks exactly the kind the plain cumulative count picks."""
+    """The bucket-table draw picks exactly the kind the plain cumulative count picks."""
     from simcore.actions import _CHOICE_CODES, KindTables
     from simcore.config import loads_config
 
@@ -166,5 +169,36 @@ def test_kind_sampling_equals_counting_cumulative_weights() -> None:
     from simcore import rng
 
     u = rng.uniform(1, 2, 3, users)
+    counted = (u[:, None] >= tables.cumulative[profile, state]).sum(axis=1)
+    assert np.array_equal(drawn, _CHOICE_CODES[np.minimum(counted, len(_CHOICE_CODES) - 1)])
+
+
+@given(
+    weights=st.lists(
+        st.one_of(st.just(0.0), st.sampled_from([0.25, 0.5, 1.0, 1 / 1024]), st.floats(1e-9, 100.0)),
+        min_size=2,
+        max_size=8,
+    )
+)
+def test_kind_table_is_exact_for_any_weights(weights: list[float]) -> None:
+    """Weights that put cumulative edges on bucket edges, inside buckets or nowhere (zeros)
+    draw exactly what counting the cumulative weights draws."""
+    from simcore import rng
+    from simcore.actions import _CHOICE_CODES, KindTables
+    from simcore.config import loads_config
+
+    assume(sum(weights) > 0)
+    config = loads_config("")
+    lurker = config.profiles["lurker"]
+    row = dict(zip(CHOICE_KINDS, weights))
+    lurker = attrs.evolve(lurker, weights={**lurker.weights, "relaxing": row})
+    config = attrs.evolve(config, profiles={**config.profiles, "lurker": lurker})
+    states = tuple(config.routine.states)
+    tables = KindTables(config, states)
+    users = np.arange(20_000)
+    profile = np.full(len(users), list(config.profiles).index("lurker"), np.uint8)
+    state = np.full(len(users), states.index("relaxing"), np.uint8)
+    drawn = tables.sample(7, 8, 9, users, profile, state)
+    u = rng.uniform(7, 8, 9, users)
     counted = (u[:, None] >= tables.cumulative[profile, state]).sum(axis=1)
     assert np.array_equal(drawn, _CHOICE_CODES[np.minimum(counted, len(_CHOICE_CODES) - 1)])

@@ -92,6 +92,28 @@ TARGETED = (ActionKind.READ_POST, ActionKind.UPDATE_POST, ActionKind.DELETE_POST
 #: Kinds whose path's ``{id}`` is the batch's ``post`` / its ``ref`` (logs write the id in).
 PATH_POST = (*TARGETED, ActionKind.LIKE_POST)
 PATH_REF = (ActionKind.REPOST, ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
+
+
+def kind_table(*kinds: ActionKind) -> NDArray[np.bool_]:
+    """A lookup table over kind codes, True at ``kinds``: ``table[batch.kind]`` is a mask."""
+    table = np.zeros(len(ActionKind), dtype=bool)
+    table[[int(k) for k in kinds]] = True
+    return table
+
+
+#: Kinds that act on an existing post (``post``), and kinds that act on ``ref`` (a post or user).
+ON_POST = kind_table(*PATH_POST)
+ON_REF = kind_table(
+    ActionKind.REPOST, ActionKind.QUOTE_POST, ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER
+)
+#: Kinds that pick a post the way a reader does (follows pick the post's author).
+LOOKING = kind_table(
+    ActionKind.READ_POST,
+    ActionKind.LIKE_POST,
+    ActionKind.REPOST,
+    ActionKind.QUOTE_POST,
+    ActionKind.FOLLOW_USER,
+)
 #: Each kind's path split at ``{id}``: (head, tail), or (path, "") if it has no ``{id}``.
 PATH_PARTS: tuple[tuple[str, str], ...] = tuple(
     (p.split("{id}")[0], p.split("{id}")[1]) if "{id}" in p else (p, "") for p in PATHS
@@ -187,8 +209,8 @@ class KindTables:
                 row = profile.weights.get(state, {})
                 weights[p, s] = [max(row.get(k, 0.0), 0.0) for k in CHOICE_KINDS]
         totals = weights.sum(axis=2, keepdims=True)
-        self.probabilities = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
-        self.cumulative = np.cumsum(self.probabilities, axis=2)
+        probabilities = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+        self.cumulative = np.cumsum(probabilities, axis=2)
         self.cumulative[..., -1] = np.where(totals[..., 0] > 0, 1.0, 0.0)
         # a lookup table per (profile, state) row: bucket b of [0, 1) in _BUCKETS equal parts
         # holds the kind every u in it draws, or _MIXED where a cumulative weight falls

@@ -3,8 +3,9 @@
 State (saved in snapshots under ``community.``): the set of (user, post) likes
 and the set of (follower, followee) follows, each an :class:`~simcore.edges.EdgeSet`.
 Per-user follower/following counts live in the population, per-post like,
-repost and quote counts in the world; :meth:`Community.apply` keeps them equal
-to the edge sets. Interests are not stored: a user's favourite tag is a pure
+repost and quote counts in the world; :meth:`Community.add_likes`,
+:meth:`~Community.add_follows` and :meth:`~Community.remove_follows` keep them
+equal to the edge sets. Interests are not stored: a user's favourite tag is a pure
 function of (seed, id) (:func:`simcore.user.user_interests`).
 
 Targets are chosen from the world as it stood at the start of the tick, keyed
@@ -40,14 +41,19 @@ FOLLOW_ROUNDS = 3
 Picker = Callable[[NDArray[np.int64], int], NDArray[np.int64]]
 
 
-def add_counts(counts: NDArray[np.int32], where: NDArray[np.int64], sign: int = 1) -> None:
-    """``counts[i] += sign`` once per occurrence of ``i`` in ``where`` (cost: len(where))."""
+def add_counts(
+    counts: NDArray[np.int32], where: NDArray[np.integer[Any]], sign: int = 1
+) -> NDArray[np.integer[Any]]:
+    """``counts[i] += sign`` once per occurrence of ``i`` in ``where`` (cost: len(where));
+    return the distinct ``i``, sorted."""
     if len(where) == 0:
-        return
+        return where
     ordered = np.sort(where)
     starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
     times = np.diff(np.append(starts, len(ordered)))
-    counts[ordered[starts]] += (sign * times).astype(np.int32)
+    distinct = ordered[starts]
+    counts[distinct] += (sign * times).astype(np.int32)
+    return distinct
 
 
 class Community:
@@ -150,8 +156,9 @@ class Community:
     def add_likes(
         self, users: NDArray[np.int64], posts: NDArray[np.int64], world: World, population: Population
     ) -> NDArray[np.int64]:
-        """Record likes (never twice); return the liked posts."""
-        added = self.likes.add(edge_keys(users, posts))
+        """Record likes; return the liked posts. The likes are new and distinct: decide
+        drops likes given before, and a user acts once a tick."""
+        added = self.likes.add(edge_keys(users, posts), checked=True)
         liker, post = added >> 32, added & 0xFFFFFFFF
         add_counts(world.likes, post)
         add_counts(population.n_likes, liker)
@@ -160,20 +167,16 @@ class Community:
     def add_follows(
         self, follower: NDArray[np.int64], followee: NDArray[np.int64], population: Population
     ) -> None:
-        """Add follow edges in batch order (never to oneself, never twice)."""
-        ok = (follower != followee) & (followee >= 0) & (followee < population.n)
-        follower, followee = follower[ok], followee[ok]
-        added = self.follows.add(edge_keys(follower, followee))
+        """Add follow edges. They are new, distinct and not to oneself: decide's
+        :meth:`follow_targets` picks only such, and a user acts once a tick."""
+        added = self.follows.add(edge_keys(follower, followee), checked=True)
         if len(added) == 0:
             return
         add_counts(population.following, added >> 32)
         add_counts(population.followers, added & 0xFFFFFFFF)
         # the newest follower of each followee: its last follow in batch order
-        was_added = np.isin(edge_keys(follower, followee), added)
-        rev_followee = followee[was_added][::-1]
-        rev_follower = follower[was_added][::-1]
-        dest, first = np.unique(rev_followee, return_index=True)  # small: follows of one tick
-        population.last_follower[dest] = rev_follower[first]
+        dest, first = np.unique(followee[::-1], return_index=True)  # small: follows of one tick
+        population.last_follower[dest] = follower[::-1][first]
 
     def remove_follows(
         self, follower: NDArray[np.int64], followee: NDArray[np.int64], population: Population

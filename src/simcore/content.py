@@ -62,22 +62,13 @@ _TAGS = tuple(_TAG_TEXT.split())
 _ENDS = (".", ".", ".", "!", "?", "...")
 
 
-_MASK64 = (1 << 64) - 1
 _TWO_53 = float(2**53)
-
-
-def _mix(z: int) -> int:
-    """SplitMix64's finaliser on a Python int (the scalar twin of :func:`simcore.rng.hash64`)."""
-    z = (z + 0x9E3779B97F4A7C15) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return z ^ (z >> 31)
 
 
 def _length(seed: int, post_id: int, version: int) -> int:
     key = rng.base_key(seed, _S_LENGTH, version, post_id)
-    u1 = ((_mix(key) >> 11) + 0.5) / _TWO_53
-    u2 = (_mix(key ^ 1) >> 11) / _TWO_53
+    u1 = ((rng.mix64(key) >> 11) + 0.5) / _TWO_53
+    u2 = (rng.mix64(key ^ 1) >> 11) / _TWO_53
     z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
     chars = MEDIAN_CHARS * math.exp(SIGMA * max(min(z, 6.0), -6.0))
     return int(min(max(chars, MIN_CHARS), MAX_CHARS))
@@ -93,7 +84,7 @@ def post_text(seed: int, post_id: int, version: int = 1) -> str:
     start_sentence = True
     words_in_sentence = 0
     for i in range(slots):
-        h = _mix(key ^ i)
+        h = rng.mix64(key ^ i)
         if start_sentence:
             word = _OPENERS[h % len(_OPENERS)] if (h >> 8) % 4 == 0 else _WORDS[h % len(_WORDS)]
             word = word[0].upper() + word[1:]

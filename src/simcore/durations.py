@@ -25,8 +25,3 @@ def parse_seconds(text: str, tick_seconds: int) -> float:
 def parse_ticks(text: str, tick_seconds: int) -> int:
     """Whole ticks in ``text`` (rounded up, so '90s' with 60 s ticks is 2 ticks)."""
     return math.ceil(parse_seconds(text, tick_seconds) / tick_seconds - 1e-9)
-
-
-def is_duration(text: str) -> bool:
-    """Whether ``text`` parses as a duration."""
-    return bool(_PATTERN.match(str(text).lower()))

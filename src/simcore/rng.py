@@ -34,7 +34,8 @@ def stream_id(name: str) -> int:
     return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "little")
 
 
-def _mix_scalar(z: int) -> int:
+def mix64(z: int) -> int:
+    """SplitMix64's finaliser on a Python int: the scalar twin of :func:`hash64`'s mixing."""
     z = (z + 0x9E3779B97F4A7C15) & _MASK64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
@@ -43,13 +44,13 @@ def _mix_scalar(z: int) -> int:
 
 @functools.lru_cache(maxsize=1024)
 def _stream_key(seed: int, stream: int) -> int:
-    return _mix_scalar(_mix_scalar(seed & _MASK64) ^ (stream & _MASK64))
+    return mix64(mix64(seed & _MASK64) ^ (stream & _MASK64))
 
 
 def base_key(seed: int, stream: int, tick: int, k: int = 0) -> int:
     """Fold the scalar coordinates into one 64-bit key."""
-    z = _mix_scalar(_stream_key(seed, stream) ^ (tick & _MASK64))
-    return _mix_scalar(z ^ (k & _MASK64))
+    z = mix64(_stream_key(seed, stream) ^ (tick & _MASK64))
+    return mix64(z ^ (k & _MASK64))
 
 
 def hash64(seed: int, stream: int, tick: int, key: ArrayLike, k: int = 0) -> NDArray[np.uint64]:

@@ -34,6 +34,9 @@ from simcore.actions import (
     DELETE_POST,
     FOLLOW_USER,
     LIKE_POST,
+    LOOKING,
+    ON_POST,
+    ON_REF,
     QUOTE_POST,
     READ_POST,
     REPOST,
@@ -94,7 +97,6 @@ class Simulation:
         def per_profile(attr: str) -> NDArray[np.float64]:
             return np.array([getattr(p, attr) for p in profiles], dtype=np.float64)
 
-        self.rate_per_tick = per_profile("activity") * config.tick_seconds / 3600.0
         self.shift_mean = per_profile("shift_minutes")
         self.shift_spread = per_profile("shift_spread_minutes")
         self.jitter = per_profile("jitter_minutes")
@@ -103,7 +105,8 @@ class Simulation:
         self.think_ticks = per_profile("think_seconds") / config.tick_seconds
         self.n_states = len(self.routine.state_names)
         # sessions per tick at level 1, by profile * n_states + state
-        self.session_rate = (self.rate_per_tick[:, None] * self.routine.activity[None, :]).ravel()
+        rate_per_tick = per_profile("activity") * config.tick_seconds / 3600.0
+        self.session_rate = (rate_per_tick[:, None] * self.routine.activity[None, :]).ravel()
         mix = np.array([max(config.population.mix.get(n, 0.0), 0.0) for n in self.profile_names])
         self.mix_cumulative = np.cumsum(mix / mix.sum())
         self.minutes_per_tick = config.tick_seconds / 60.0
@@ -147,7 +150,7 @@ class Simulation:
 
     def _schedule_edge(self, users: NDArray[np.int64], local_now: NDArray[np.int64], tick: int) -> None:
         nxt = self.routine.next_edge(local_now)
-        self.population.edge_minute[users] = np.where(nxt >= NEVER, NEVER, nxt)
+        self.population.edge_minute[users] = nxt
         self.population.next_edge[users] = self._edge_tick(users, nxt, tick)
 
     def _session_gap(
@@ -207,7 +210,7 @@ class Simulation:
             pop.next_session[redraw] = np.minimum(tick + gap, NEVER)
             rounds += 1
             users = users[pop.next_edge[users] <= tick]
-        pop.next_event[crossed] = np.minimum(pop.next_session[crossed], pop.next_edge[crossed])
+        self._set_next_session(crossed, pop.next_session[crossed])
 
     def _act(
         self, users: NDArray[np.int64], tick: int
@@ -249,35 +252,22 @@ class Simulation:
         post = np.full(len(users), -1, dtype=np.int64)
         ref = np.full(len(users), -1, dtype=np.int64)
         targets = self.config.targets
-        trending = (targets.trending_share, community.trending_picker(tick, world, pop))
-        following = (targets.following_share, community.following_picker(tick, world, pop))
-
-        def pick(who: NDArray[np.int64], attempt: int = 0) -> NDArray[np.int64]:
-            return read_targets(
-                seed,
-                tick,
-                who,
-                world,
-                targets.popular_share,
-                self.half_life_ticks,
-                trending,
-                following,
-            )
-
         # one read-like pick for everyone who needs a post to look at
-        looking = np.flatnonzero(
-            (kind == READ_POST)
-            | (kind == LIKE_POST)
-            | (kind == REPOST)
-            | (kind == QUOTE_POST)
-            | (kind == FOLLOW_USER)
+        looking = np.flatnonzero(LOOKING[kind])
+        seen = read_targets(
+            seed,
+            tick,
+            users[looking],
+            world,
+            targets.popular_share,
+            self.half_life_ticks,
+            (targets.trending_share, community.trending_picker(tick, world, pop)),
+            (targets.following_share, community.following_picker(tick, world, pop)),
         )
-        seen = pick(users[looking])
         k = kind[looking]
-        on_post = (k == READ_POST) | (k == LIKE_POST)
+        on_post = ON_POST[k]
         post[looking[on_post]] = seen[on_post]
-        shares = (k == REPOST) | (k == QUOTE_POST)
-        ref[looking[shares]] = seen[shares]
+        ref[looking[~on_post]] = seen[~on_post]  # reposts and quotes; follows overwrite theirs
         liking = looking[(k == LIKE_POST) & (seen >= 0)]
         post[liking[community.already_liked(users[liking], post[liking])]] = -1
         for code, stream in (
@@ -292,13 +282,7 @@ class Simulation:
             ref[follow] = community.follow_targets(tick, users[follow], world, pop, seen[follows])
         unfollow = np.flatnonzero(kind == UNFOLLOW_USER)
         ref[unfollow] = community.unfollow_targets(tick, users[unfollow])
-        needs_post = (
-            (kind == READ_POST) | (kind == UPDATE_POST) | (kind == DELETE_POST) | (kind == LIKE_POST)
-        )
-        needs_ref = (
-            (kind == REPOST) | (kind == QUOTE_POST) | (kind == FOLLOW_USER) | (kind == UNFOLLOW_USER)
-        )
-        missing = (needs_post & (post < 0)) | (needs_ref & (ref < 0))
+        missing = (ON_POST[kind] & (post < 0)) | (ON_REF[kind] & (ref < 0))
         kind[missing] = _BROWSE
         post[missing] = -1
         ref[missing] = -1
@@ -346,10 +330,9 @@ class Simulation:
         post: NDArray[np.int64],
         prof: NDArray[np.uint8],
         state: NDArray[np.uint8],
-        ref: NDArray[np.int64] | None = None,
+        ref: NDArray[np.int64],
     ) -> ActionBatch:
         offset = rng.integers(self.seed, S_OFFSET, tick, users, self.config.tick_seconds * 1000)
-        refs = np.full(len(users), -1, np.int32) if ref is None else ref.astype(np.int32)
         return ActionBatch(
             tick=tick,
             user=users.astype(np.int32),
@@ -358,7 +341,7 @@ class Simulation:
             offset_ms=offset.astype(np.int32),
             state=state,
             profile=prof,
-            ref=refs,
+            ref=ref.astype(np.int32),
         )
 
     def step(self, shards: int = 1) -> ActionBatch:
@@ -377,6 +360,7 @@ class Simulation:
             np.full(len(arrivals), -1, np.int64),
             self.population.profile[arrivals],
             self.population.state[arrivals],
+            np.full(len(arrivals), -1, np.int64),
         )
         merged = ActionBatch.concat(tick, [*parts, signups])
         batch = merged.take(merged.canonical_order())
@@ -401,18 +385,21 @@ class Simulation:
         likes = np.flatnonzero(kind == LIKE_POST)
         sharing = np.flatnonzero((kind == REPOST) | (kind == QUOTE_POST))
 
+        # a user deletes only its own posts and acts once a tick: no post is deleted twice
         world.deleted_tick[post[deletes]] = tick
+        order = np.argsort(post[deletes])
+        deleted_posts, deleted_at = post[deletes][order], deletes[order]
 
         def still_there(targets: NDArray[np.int32], rows: NDArray[np.intp]) -> NDArray[np.bool_]:
-            # only targets deleted in this very tick can have gone before their action
+            """Whether each action at ``rows`` comes before any delete of its target."""
             ok = np.ones(len(rows), dtype=bool)
+            # only targets deleted in this very tick can have gone before their action
             maybe = np.flatnonzero(world.deleted_tick[targets] == tick)
-            ok[maybe] = visible(targets[maybe], rows[maybe], post[deletes], deletes)
+            ok[maybe] = rows[maybe] < deleted_at[np.searchsorted(deleted_posts, targets[maybe])]
             return ok
 
         counted = post[reads[still_there(post[reads], reads)]]
-        viewed, times = np.unique(counted, return_counts=True)  # int32 sorts twice as fast
-        world.views[viewed] += times.astype(np.int32)
+        viewed = add_counts(world.views, counted)
         world.remember_reads(counted)
         liked_rows = likes[still_there(post[likes], likes)]
         liked = community.add_likes(
@@ -425,8 +412,9 @@ class Simulation:
         authors = user[creating]
         refs = ref[creating].astype(np.int64)
         is_share = refs >= 0
-        tags = community.post_tags(tick, authors.astype(np.int64))
-        tags = np.where(is_share, world.tag[np.maximum(refs, 0)], tags)
+        # a share takes its original's tag; a new post is tagged by its author's interests
+        tags = world.tag[np.maximum(refs, 0)].astype(np.int64)
+        tags[~is_share] = community.post_tags(tick, authors[~is_share].astype(np.int64))
         ids = world.add_posts(authors, tick, pop.last_post[authors], tags, np.where(is_share, refs, -1))
         post[creating] = ids
         pop.last_post[authors] = ids
@@ -491,23 +479,3 @@ class Simulation:
         self.world.rebuild_tick_index(tick)
         self.community.load(group("community"))
         self.tick, self.seq, self.seed = tick, seq, seed
-
-
-def visible(
-    targets: NDArray[np.int32],
-    rows: NDArray[np.intp],
-    deleted: NDArray[np.int32],
-    deletes: NDArray[np.intp],
-) -> NDArray[np.bool_]:
-    """Which actions at ``rows`` (targeting ``targets``) come before any delete (at ``deletes``,
-    of ``deleted``) of their target."""
-    if len(deletes) == 0 or len(rows) == 0:
-        return np.ones(len(rows), dtype=bool)
-    order = np.argsort(deleted, kind="stable")
-    deleted_posts = deleted[order]
-    deleted_at = deletes[order]
-    where = np.searchsorted(deleted_posts, targets)
-    where = np.minimum(where, len(deleted_posts) - 1)
-    hit = deleted_posts[where] == targets
-    seen: NDArray[np.bool_] = ~hit | (rows < deleted_at[where])
-    return seen

@@ -35,8 +35,8 @@ def read_targets(
     world: World,
     popular_share: float,
     half_life_ticks: float,
-    trending: tuple[float, Callable[[NDArray[np.int64], int], NDArray[np.int64]]] | None = None,
-    following: tuple[float, Callable[[NDArray[np.int64], int], NDArray[np.int64]]] | None = None,
+    trending: tuple[float, Callable[[NDArray[np.int64], int], NDArray[np.int64]]],
+    following: tuple[float, Callable[[NDArray[np.int64], int], NDArray[np.int64]]],
 ) -> NDArray[np.int64]:
     """A live post for each reader, or -1 when a few keyed tries find none.
 
@@ -62,12 +62,12 @@ def read_targets(
             source[mode < popular_share] = 1
         low = popular_share
         for code, extra in ((2, trending), (3, following)):
-            if extra is not None and extra[0] > 0:
+            if extra[0] > 0:
                 source[(mode >= low) & (mode < low + extra[0])] = code
                 low += extra[0]
         ring_rows = np.flatnonzero(source == 1)
         if len(ring_rows):
-            ring = rng.integers(seed, S_READ_RING, tick, who[ring_rows], max(remembered, 1), attempt)
+            ring = rng.integers(seed, S_READ_RING, tick, who[ring_rows], remembered, attempt)
             candidate[ring_rows] = world.recent_reads[ring]
         age_rows = np.flatnonzero(source == 0)
         if len(age_rows):
@@ -78,7 +78,7 @@ def read_targets(
             candidate[age_rows] = np.where(hi > lo, lo + (pick * (hi - lo)).astype(np.int64), hi - 1)
         for code, extra in ((2, trending), (3, following)):
             rows = np.flatnonzero(source == code)
-            if extra is not None and len(rows):
+            if len(rows):
                 candidate[rows] = extra[1](who[rows], attempt)
         valid = (candidate >= 0) & (candidate < n)
         valid[valid] &= world.deleted_tick[candidate[valid]] < 0

@@ -57,28 +57,29 @@ class TrendModel:
     def update_pool(
         self, world: World, population: Population, touched: NDArray[np.int64], tick: int
     ) -> None:
-        """Re-rank the pool with the posts touched in ``tick`` (call after its effects apply)."""
+        """Re-rank the pool with the posts touched in ``tick`` (call after its effects apply),
+        and make the next tick's pick tables from the scores it ranked by."""
         cand = sorted_unique(np.concatenate([world.trend_pool.astype(np.int64), touched]))
         cand = cand[(cand >= 0) & (cand < world.n)]
         cand = cand[world.deleted_tick[cand] < 0]
+        s = self.scores(world, population, cand, tick + 1)
         if len(cand) > self.params.pool:
-            s = self.scores(world, population, cand, tick + 1)
-            order = np.lexsort((cand, -s))[: self.params.pool]
-            cand = np.sort(cand[order])
+            keep = np.sort(np.lexsort((cand, -s))[: self.params.pool])
+            cand, s = cand[keep], s[keep]
         world.trend_pool = cand.astype(np.int32)
-        self._cache_tick = -1
+        self._build_tables(world, s, tick + 1)
 
     def _tables(self, world: World, population: Population, tick: int) -> None:
-        if self._cache_tick == tick:
-            return
+        """The pick tables for ``tick`` (after a resume, when update_pool has not made them)."""
+        if self._cache_tick != tick:
+            pool = world.trend_pool.astype(np.int64)
+            self._build_tables(world, self.scores(world, population, pool, tick), tick)
+
+    def _build_tables(self, world: World, s: NDArray[np.float64], tick: int) -> None:
         pool = world.trend_pool.astype(np.int64)
-        s = self.scores(world, population, pool, tick) if len(pool) else np.zeros(0)
-        s = np.where(world.deleted_tick[pool] < 0, s, 0.0) if len(pool) else s
         self._total = np.cumsum(s)
-        tags = world.tag[pool].astype(np.int64) if len(pool) else np.zeros(0, np.int64)
         per_tag = np.zeros((self.n_tags, len(pool)))
-        if len(pool):
-            per_tag[tags, np.arange(len(pool))] = s
+        per_tag[world.tag[pool].astype(np.int64), np.arange(len(pool))] = s
         cum = np.cumsum(per_tag, axis=1)
         self._tag_total = cum[:, -1] if len(pool) else np.zeros(self.n_tags)
         safe = np.where(self._tag_total > 0, self._tag_total, 1.0)

@@ -140,6 +140,14 @@ def test_mock_refuses_strangers_and_other_authors() -> None:
         (404, 0),
         (404, 0),
     ]
+    # a paced tick comes in slices: a delete in an earlier slice of the same tick
+    assert run(3, [(1, CREATE_POST, 1), (0, CREATE_POST, 2)]) == [(201, 0), (201, 0)]
+    assert run(4, [(0, DELETE_POST, 2)]) == [(204, 0)]
+    assert run(4, [(1, DELETE_POST, 1), (1, READ_POST, 2), (0, READ_POST, 1)]) == [
+        (204, 0),
+        (404, 0),
+        (404, 0),
+    ]
 
 
 def test_sim_user_view_is_derived_from_seed_and_id(small_config: Config) -> None:

@@ -13,16 +13,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from simcore.arrays import grow
+
 NONE = -1  # no server id (not created, or the create failed for good)
 OTHER = -2  # a non-integer server id, kept in the side table
-
-
-def _grow(array: NDArray[Any], size: int, fill: int) -> NDArray[Any]:
-    if size <= len(array):
-        return array
-    grown = np.full(max(size, 2 * len(array)), fill, dtype=array.dtype)
-    grown[: len(array)] = array
-    return grown
 
 
 def as_server_id(value: Any) -> int | str | None:
@@ -54,7 +48,7 @@ class IdMap:
 
     def set_post(self, core: int, server: int | str) -> None:
         """Record the server's id of post ``core``."""
-        self.post = _grow(self.post, core + 1, NONE)
+        self.post = grow(self.post, core + 1, NONE)
         if isinstance(server, int) and server >= 0:
             self.post[core] = server
         else:
@@ -75,7 +69,7 @@ class IdMap:
         p = np.asarray(posts, dtype=np.int64)
         if len(p) == 0:
             return np.zeros(0, np.int32)
-        self.versions = _grow(self.versions, int(p.max()) + 1, 0)
+        self.versions = grow(self.versions, int(p.max()) + 1, 0)
         out = np.empty(len(p), np.int32)
         for i, post in enumerate(p.tolist()):
             self.versions[post] += 1
@@ -86,8 +80,8 @@ class IdMap:
 
     def set_user(self, core: int, server: int | str | None, token: str | None) -> None:
         """Record a successful sign-up of user ``core``."""
-        self.signed = _grow(self.signed, core + 1, 0)
-        self.user = _grow(self.user, core + 1, NONE)
+        self.signed = grow(self.signed, core + 1, 0)
+        self.user = grow(self.user, core + 1, NONE)
         self.signed[core] = 1
         if isinstance(server, int):
             self.user[core] = server

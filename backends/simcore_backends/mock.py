@@ -26,17 +26,10 @@ from numpy.typing import NDArray
 
 from simcore import faults
 from simcore.actions import ActionBatch, ActionKind
+from simcore.arrays import grow
 from simcore.backend import BackendContext, ErrorKind, Outcomes
 from simcore.edges import EdgeSet, edge_keys
 from simcore.retry import RetryPolicy
-
-
-def _grow(array: NDArray[np.int32], size: int, fill: int) -> NDArray[np.int32]:
-    if size <= len(array):
-        return array
-    grown = np.full(max(size, 2 * len(array)), fill, dtype=array.dtype)
-    grown[: len(array)] = array
-    return grown
 
 
 def _first_unset(flags: NDArray[np.int32], start: int, end: int) -> int:
@@ -60,7 +53,6 @@ class MockBackend:
     name = "mock"
 
     def __init__(self) -> None:
-        self.users = 0  # users signed up
         self.n_posts = 0  # one past the highest post id seen
         self.author = np.zeros(1024, dtype=np.int32)
         self.created = np.zeros(1024, dtype=np.int32)  # 1 if the post's create went through
@@ -73,7 +65,6 @@ class MockBackend:
         self.created_below = 0
         self.injector: faults.Injector | None = None
         self.policy = RetryPolicy()
-        self.error_status = 503
         self.likes = EdgeSet(indexed=True)
         self.follows = EdgeSet()
 
@@ -81,9 +72,7 @@ class MockBackend:
         """Set up fault injection from the config, if it asks for any."""
         cfg = context.config
         self.policy = RetryPolicy.from_config(cfg.backend, context.seed)
-        self.error_status = cfg.faults.error_status
-        if faults.active(cfg.faults):
-            self.injector = faults.Injector(cfg.faults, context.seed, cfg.backend.timeout * 1000.0)
+        self.injector = faults.Injector.from_config(cfg, context.seed)
 
     def close(self) -> None:
         """Nothing to release."""
@@ -106,17 +95,8 @@ class MockBackend:
         is_signup = kind == ActionKind.SIGN_UP
         signups = np.flatnonzero(is_signup & performed)
         top_user = int(user.max()) + 1 if n else 0
-        self.signed_up = _grow(self.signed_up, top_user, 0)
-        # a user is known from its (successful) sign-up's position in this batch on, or from before
-        known_from = np.where(user < self.known_below, -1, n)
-        unsure = np.flatnonzero(user >= self.known_below)
-        known_from[unsure[self.signed_up[user[unsure]] > 0]] = -1
-        if len(signups) and np.any(~is_signup & (known_from == n)):
-            # each user's first successful sign-up in this batch (signups are in batch order)
-            joined, first = np.unique(user[signups], return_index=True)
-            where = np.minimum(np.searchsorted(joined, user), len(joined) - 1)
-            mine = joined[where] == user
-            known_from[mine] = np.minimum(known_from[mine], signups[first[where[mine]]])
+        self.signed_up = grow(self.signed_up, top_user, 0)
+        known_from = self._known_from(user, user[signups], signups, n)
         skipped = ~is_signup & (known_from >= position)
         status[signups] = 201
         server_id[signups] = user[signups]
@@ -131,7 +111,7 @@ class MockBackend:
         goal = np.where(is_share, batch.ref.astype(np.int64), post)
         total = max(total, int(goal[is_share].max()) + 1 if is_share.any() else 0)
         for name, fill in (("author", 0), ("created", 0), ("deleted_tick", -1), ("views", 0)):
-            setattr(self, name, _grow(getattr(self, name), total, fill))
+            setattr(self, name, grow(getattr(self, name), total, fill))
         self.author[new_ids] = user[creates]
         self.created[new_ids] = 1
         status[creates] = 201
@@ -178,10 +158,12 @@ class MockBackend:
             ids, first = np.unique(post[deleting], return_index=True)
             gone_at = deleting[first]
             # mark them deleted now; only actions on marked posts can come after their delete
+            # (a mark can also be from an earlier slice of this tick: those already 404)
             self.deleted_tick[ids] = batch.tick
             maybe = np.flatnonzero(self.deleted_tick[target] == batch.tick)
-            where = np.searchsorted(ids, target[maybe])
-            exists[maybe] &= ~(gone_at[where] < targeted[maybe])
+            where = np.minimum(np.searchsorted(ids, target[maybe]), len(ids) - 1)
+            hit = ids[where] == target[maybe]
+            exists[maybe[hit]] &= ~(gone_at[where[hit]] < targeted[maybe[hit]])
         code = np.where(tkind == ActionKind.DELETE_POST, 204, 200)
         code = np.where(anyone & ~is_read, 201, code)
         result = np.where(~exists, 404, np.where(~anyone & ~owner, 403, code))
@@ -203,19 +185,17 @@ class MockBackend:
         done = went & (result < 300)
         viewed, times = np.unique(target[is_read & done].astype(np.int32), return_counts=True)
         self.views[viewed] += times.astype(np.int32)
-        self.deleted_tick[target[(tkind == ActionKind.DELETE_POST) & done]] = batch.tick
-        newly = user[signups][self.signed_up[user[signups]] == 0]
-        # count distinct users without sorting: the last write per user wins, once
-        self.signed_up[newly] = np.arange(1, len(newly) + 1, dtype=np.int32)
-        self.users += int(np.count_nonzero(self.signed_up[newly] == np.arange(1, len(newly) + 1)))
-        self.signed_up[newly] = 1
+        self.signed_up[user[signups]] = 1
         self.known_below = _first_unset(self.signed_up, self.known_below, len(self.signed_up))
         self.created_below = _first_unset(self.created, self.created_below, total)
 
         error = np.zeros(n, np.uint8)
         failed = ~performed & ~skipped
         error[failed] = np.where(final[failed] == faults.TIMEOUT, ErrorKind.TIMEOUT, ErrorKind.INJECTED)
-        status[failed] = np.where(final[failed] == faults.TIMEOUT, 0, self.error_status)
+        if self.injector is not None:
+            status[failed] = np.where(
+                final[failed] == faults.TIMEOUT, 0, self.injector.faults.error_status
+            )
         server_id[failed] = -1
         status[skipped] = 0
         error[skipped] = ErrorKind.SKIPPED
@@ -228,6 +208,27 @@ class MockBackend:
             error=error,
             server_id=server_id,
         )
+
+    def _known_from(
+        self,
+        ids: NDArray[np.int64],
+        joined: NDArray[np.int64],
+        signups: NDArray[np.intp],
+        n: int,
+    ) -> NDArray[np.int64]:
+        """For each user id: -1 if it signed up before this batch, else the batch position of
+        its first successful sign-up here (``joined`` at ``signups``, in batch order), else
+        ``n``; ids outside the known range (negative, too large) are ``n``."""
+        known_from = np.where((ids >= 0) & (ids < self.known_below), -1, n)
+        unsure = np.flatnonzero((ids >= self.known_below) & (ids < len(self.signed_up)))
+        known_from[unsure[self.signed_up[ids[unsure]] > 0]] = -1
+        pending = np.flatnonzero(known_from == n)
+        if len(joined) and len(pending):
+            first_ids, first = np.unique(joined, return_index=True)
+            where = np.minimum(np.searchsorted(first_ids, ids[pending]), len(first_ids) - 1)
+            hit = first_ids[where] == ids[pending]
+            known_from[pending[hit]] = signups[first[where[hit]]]
+        return known_from
 
     def _likes(
         self,
@@ -266,15 +267,7 @@ class MockBackend:
             return not_sent
         target = other[rows]
         # the target is known if it signed up before, or earlier in this batch
-        valid = (target >= 0) & (target < len(self.signed_up))
-        known = np.zeros(len(rows), dtype=bool)
-        known[valid] = self.signed_up[target[valid]] > 0
-        if len(signups):  # this batch's sign-ups that went through, first one per user
-            ids, first = np.unique(user[signups], return_index=True)
-            where = np.minimum(np.searchsorted(ids, target), len(ids) - 1)
-            hit = ids[where] == target
-            known[hit] |= signups[first[where[hit]]] < rows[hit]
-        signed = (target >= 0) & known
+        signed = self._known_from(target, user[signups], signups, n) < rows
         not_sent[rows[~signed]] = True
         rows, target = rows[signed], target[signed]
         keys = edge_keys(user[rows], target)
@@ -310,16 +303,15 @@ class MockBackend:
         """Replace the store with one saved by :meth:`state_arrays`."""
         n = len(arrays["author"])
         self.n_posts = n
-        self.author = _grow(np.zeros(16, np.int32), n, 0)
-        self.created = _grow(np.zeros(16, np.int32), n, 0)
-        self.deleted_tick = _grow(np.full(16, -1, np.int32), n, -1)
-        self.views = _grow(np.zeros(16, np.int32), n, 0)
+        self.author = grow(np.zeros(16, np.int32), n, 0)
+        self.created = grow(np.zeros(16, np.int32), n, 0)
+        self.deleted_tick = grow(np.full(16, -1, np.int32), n, -1)
+        self.views = grow(np.zeros(16, np.int32), n, 0)
         self.author[:n] = arrays["author"]
         self.created[:n] = arrays["created"]
         self.deleted_tick[:n] = arrays["deleted_tick"]
         self.views[:n] = arrays["views"]
         self.signed_up = np.asarray(arrays["signed_up"], dtype=np.int32).copy()
-        self.users = int(self.signed_up.sum())
         self.known_below = _first_unset(self.signed_up, 0, len(self.signed_up))
         self.created_below = _first_unset(self.created, 0, n)
         empty = np.zeros(0, np.int64)

@@ -33,14 +33,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from simcore.actions import ActionBatch, ActionKind
+from simcore.actions import FOLLOWS, SHARES, ActionBatch, ActionKind
 
 _SIGN_UP = int(ActionKind.SIGN_UP)
 _READ = int(ActionKind.READ_POST)
 _CHANGES = (int(ActionKind.CREATE_POST), int(ActionKind.UPDATE_POST), int(ActionKind.DELETE_POST))
 _LIKE = int(ActionKind.LIKE_POST)
-_SHARES = (int(ActionKind.REPOST), int(ActionKind.QUOTE_POST))
-_FOLLOWS = (int(ActionKind.FOLLOW_USER), int(ActionKind.UNFOLLOW_USER))
+_SHARES = tuple(int(k) for k in SHARES)
+_FOLLOWS = tuple(int(k) for k in FOLLOWS)
 
 
 class Job:

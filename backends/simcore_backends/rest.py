@@ -24,7 +24,7 @@ import numpy as np
 from attrs import define
 from numpy.typing import NDArray
 
-from simcore.actions import KIND_NAMES, ActionBatch, ActionKind
+from simcore.actions import FOLLOWS, KIND_NAMES, PATH_POST, SHARES, ActionBatch, ActionKind
 from simcore.config import Config
 from simcore.content import post_text
 from simcore.errors import BackendError
@@ -33,15 +33,7 @@ from simcore.user import user_names
 
 from .idmap import IdMap, as_server_id
 
-_TARGETED = (
-    ActionKind.READ_POST,
-    ActionKind.UPDATE_POST,
-    ActionKind.DELETE_POST,
-    ActionKind.LIKE_POST,
-)
-_SHARES = (ActionKind.REPOST, ActionKind.QUOTE_POST)
-_FOLLOWS = (ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
-_NEW_POST = (ActionKind.CREATE_POST, *_SHARES)
+_NEW_POST = (ActionKind.CREATE_POST, *SHARES)
 _SAFE_METHODS = ("GET", "HEAD")
 
 
@@ -124,17 +116,17 @@ class Rest:
                 return None
             values["user_id"] = server_user
         core_post = int(batch.post[i])
-        if k in _TARGETED:
+        if k in PATH_POST:
             target = ids.server_post(core_post)
             if target is None:
                 return None
             values["id"] = target
-        if k in _SHARES:
+        if k in SHARES:
             ref = ids.server_post(int(batch.ref[i]))
             if ref is None:
                 return None
             values["ref_id"] = ref
-        if k in _FOLLOWS:
+        if k in FOLLOWS:
             followee = ids.server_user(int(batch.ref[i]))
             if followee is None:
                 return None
@@ -158,15 +150,15 @@ class Rest:
         """Learn from the final answer to action ``i``; return the server id for the outcome (or -1)."""
         batch = prepared.batch
         k = int(batch.kind[i])
-        if k in _TARGETED:
+        if k in PATH_POST:
             sid = self.ids.server_post(int(batch.post[i]))
             return sid if isinstance(sid, int) and 200 <= status < 300 else -1
-        if k in _FOLLOWS:
+        if k in FOLLOWS:
             sid = self.ids.server_user(int(batch.ref[i]))
             return sid if isinstance(sid, int) and 200 <= status < 300 else -1
         if not 200 <= status < 300 or k not in (ActionKind.SIGN_UP, *_NEW_POST):
             return -1
-        if k in _SHARES and int(batch.post[i]) < 0:
+        if k in SHARES and int(batch.post[i]) < 0:
             return -1
         route = self.routes[k]
         data: Any = None

@@ -29,7 +29,7 @@ from simcore import faults
 from simcore.actions import ActionBatch
 from simcore.backend import BackendContext, ErrorKind, Outcomes
 from simcore.errors import BackendError
-from simcore.retry import RetryPolicy, retryable
+from simcore.retry import RetryPolicy, parse_retry_after, retryable
 
 from .rest import Prepared, Rest
 
@@ -76,7 +76,6 @@ class TestClientBackend:
         self.rest: Rest | None = None
         self.injector: faults.Injector | None = None
         self.policy = RetryPolicy()
-        self.error_status = 503
         self.db_path: Path | None = None
         self._tmpdir: str | None = None
 
@@ -107,9 +106,7 @@ class TestClientBackend:
         self.client.__enter__()
         self.rest = Rest(cfg, context.seed)
         self.policy = RetryPolicy.from_config(cfg.backend, context.seed)
-        self.error_status = cfg.faults.error_status
-        if faults.active(cfg.faults):
-            self.injector = faults.Injector(cfg.faults, context.seed, cfg.backend.timeout * 1000.0)
+        self.injector = faults.Injector.from_config(cfg, context.seed)
 
     def close(self) -> None:
         """Leave the app's lifespan and remove the temporary database."""
@@ -141,19 +138,21 @@ class TestClientBackend:
         policy, injector = self.policy, self.injector
         latency = 0.0
         status, error, body, headers = 0, ErrorKind.NONE, b"", {}
+        retry_after: float | None = None
         for attempt in range(1, policy.max_attempts + 1):
-            if attempt > 1 and injector is not None:
-                latency += policy.delay_ms(seq, attempt - 1)
+            if attempt > 1:  # the backoff the http backend sleeps, counted instead of slept
+                latency += policy.delay_ms(seq, attempt - 1, retry_after)
+                retry_after = None
             fault = faults.OK
             if injector is not None:
                 fault, extra = injector.attempt(seq, attempt)
                 latency += extra
             out.attempts[i] = attempt
-            if fault == faults.ERROR:
-                status, error = self.error_status, ErrorKind.INJECTED
-            elif fault == faults.TIMEOUT:
+            if injector is not None and fault == faults.ERROR:
+                status, error = injector.faults.error_status, ErrorKind.INJECTED
+            elif injector is not None and fault == faults.TIMEOUT:
                 status, error = 0, ErrorKind.TIMEOUT
-                latency += injector.timeout_ms if injector is not None else 0.0
+                latency += injector.timeout_ms
             else:
                 began = time.perf_counter()
                 response = self.client.request(
@@ -164,6 +163,8 @@ class TestClientBackend:
                 body, headers = response.content, response.headers
                 if not retryable(status):
                     break
+                if status == 429 or status == 503:
+                    retry_after = parse_retry_after(headers.get("Retry-After"))
         out.status[i] = status
         out.error[i] = error
         out.latency_ms[i] = latency

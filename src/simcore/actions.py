@@ -92,6 +92,9 @@ TARGETED = (ActionKind.READ_POST, ActionKind.UPDATE_POST, ActionKind.DELETE_POST
 #: Kinds whose path's ``{id}`` is the batch's ``post`` / its ``ref`` (logs write the id in).
 PATH_POST = (*TARGETED, ActionKind.LIKE_POST)
 PATH_REF = (ActionKind.REPOST, ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
+#: Kinds that make a post from another (``ref``), and kinds that change the follow graph.
+SHARES = (ActionKind.REPOST, ActionKind.QUOTE_POST)
+FOLLOWS = (ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
 
 
 def kind_table(*kinds: ActionKind) -> NDArray[np.bool_]:

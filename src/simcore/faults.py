@@ -19,7 +19,7 @@ from attrs import define
 from numpy.typing import NDArray
 
 from simcore import rng
-from simcore.config import Faults
+from simcore.config import Config, Faults
 from simcore.retry import RetryPolicy
 
 S_FAULT = rng.stream_id("faults.kind")
@@ -40,6 +40,13 @@ class Injector:
     faults: Faults
     seed: int
     timeout_ms: float
+
+    @classmethod
+    def from_config(cls, config: Config, seed: int) -> Injector | None:
+        """The injector a run's ``[faults]`` asks for, or None if it injects nothing."""
+        if not active(config.faults):
+            return None
+        return cls(config.faults, seed, config.backend.timeout * 1000.0)
 
     def kinds(self, seq: NDArray[np.integer[Any]], attempt: int) -> NDArray[np.uint8]:
         """OK, ERROR or TIMEOUT for attempt ``attempt`` (1-based) of each action."""

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.actions import KIND_NAMES, METHODS, PATHS, ActionBatch, ActionKind
+from simcore.arrays import grow
 from simcore.backend import ErrorKind, Outcomes
 from simcore.histogram import N_BUCKETS, bucket_of, percentiles
 
@@ -78,15 +79,6 @@ def _latest_columns(batch: ActionBatch, outcomes: Outcomes) -> dict[str, NDArray
         "error": outcomes.error,
     }
     return {name: cols[name].astype(dtype, copy=False) for name, dtype in LATEST_FIELDS}
-
-
-def _grow(a: NDArray[Any], n: int, fill: float = 0) -> NDArray[Any]:
-    """``a`` with at least ``n`` rows (capacity doubling; new rows hold ``fill``)."""
-    if n <= len(a):
-        return a
-    out = np.full((max(n, 2 * len(a), 16), *a.shape[1:]), fill, dtype=a.dtype)
-    out[: len(a)] = a
-    return out
 
 
 def _pad_add(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:
@@ -143,11 +135,11 @@ class Metrics:
 
     def _hours(self, n: int) -> None:
         if n > self.n_hours:
-            self.hour_kind = _grow(self.hour_kind, n)
-            self.hour_failed = _grow(self.hour_failed, n)
-            self.hour_latency = _grow(self.hour_latency, n)
-            self.hour_states = _grow(self.hour_states, n)
-            self.hour_samples = _grow(self.hour_samples, n)
+            self.hour_kind = grow(self.hour_kind, n)
+            self.hour_failed = grow(self.hour_failed, n)
+            self.hour_latency = grow(self.hour_latency, n)
+            self.hour_states = grow(self.hour_states, n)
+            self.hour_samples = grow(self.hour_samples, n)
             self.n_hours = n
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
@@ -195,12 +187,12 @@ class Metrics:
         user, posts = batch.user, batch.post
         top_user = int(user.max()) + 1
         if top_user > self.n_users:
-            self.user_posts = _grow(self.user_posts, top_user)
+            self.user_posts = grow(self.user_posts, top_user)
             self.n_users = top_user
         top_post = int(posts.max()) + 1
         if top_post > self.n_posts:
-            self.post_views = _grow(self.post_views, top_post)
-            self.post_author = _grow(self.post_author, top_post, -1)
+            self.post_views = grow(self.post_views, top_post)
+            self.post_author = grow(self.post_author, top_post, -1)
             self.n_posts = top_post
         if by_kind[_CREATE]:
             creates = np.flatnonzero(kind == _CREATE)

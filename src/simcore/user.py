@@ -15,6 +15,7 @@ from attrs import frozen
 from numpy.typing import NDArray
 
 from simcore import rng
+from simcore.arrays import grow
 from simcore.routine import NEVER
 
 #: (name, dtype) of every per-user array; the order is the snapshot order.
@@ -165,15 +166,8 @@ class Population:
 
     def grow_to(self, n: int) -> NDArray[np.int64]:
         """Make room for ``n`` users in total; return the ids of the new rows."""
-        if n > self.capacity:
-            cap = self.capacity
-            while cap < n:
-                cap *= 2
-            for name, dtype in USER_FIELDS:
-                old = getattr(self, name)
-                new = np.zeros(cap, dtype=dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
+        for name, _ in USER_FIELDS:
+            setattr(self, name, grow(getattr(self, name), n))
         ids = np.arange(self.n, n, dtype=np.int64)
         self.next_session[ids] = NEVER
         self.next_edge[ids] = NEVER

@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from simcore.arrays import grow
+
 POST_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
     ("author", np.int32),
     ("created_tick", np.int32),
@@ -74,10 +76,7 @@ class World:
 
     def close_tick(self, tick: int) -> None:
         """Record that every post of ``tick`` (and before) now exists."""
-        if tick + 2 > len(self.tick_start):
-            grown = np.zeros(max(2 * len(self.tick_start), tick + 2), dtype=np.int64)
-            grown[: len(self.tick_start)] = self.tick_start
-            self.tick_start = grown
+        self.tick_start = grow(self.tick_start, tick + 2)
         self.tick_start[self.ticks_seen + 1 : tick + 2] = self.n
         self.ticks_seen = tick + 1
 
@@ -92,15 +91,8 @@ class World:
         """Append posts (in order) and return their ids."""
         n_new = len(authors)
         end = self.n + n_new
-        if end > self.capacity:
-            cap = self.capacity
-            while cap < end:
-                cap *= 2
-            for name, dtype in POST_FIELDS:
-                old = getattr(self, name)
-                new = np.zeros(cap, dtype=dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
+        for name, _ in POST_FIELDS:
+            setattr(self, name, grow(getattr(self, name), end))
         ids = np.arange(self.n, end, dtype=np.int64)
         self.author[ids] = authors
         self.created_tick[ids] = tick

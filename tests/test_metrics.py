@@ -174,6 +174,32 @@ def test_latest_actions() -> None:
     assert latest[0]["status"] == 403 and latest[0]["profile"] == "chatterbox"
 
 
+def test_latest_actions_have_the_log_paths_and_refs() -> None:
+    """Reposts, follows and unfollows put ``ref`` in their path, as in the JSONL log."""
+    import json
+
+    from simcore.actionlog import format_lines
+
+    kinds = [K.REPOST, K.QUOTE_POST, K.FOLLOW_USER, K.UNFOLLOW_USER, K.LIKE_POST, K.READ_POST]
+    batch, outcomes = _batch(0, 0, [(1, k, 9, 201, 1, 0) for k in kinds])
+    batch.ref = np.array([7, 8, 45, 46, -1, -1], np.int32)
+    m = new_metrics(latest_n=10)
+    m.write(batch, outcomes)
+    logged = [
+        json.loads(line)
+        for line in format_lines(batch, outcomes, START, 1800, PROFILES, STATES).splitlines()
+    ]
+    latest = m.latest_actions()
+    assert [a["path"] for a in latest] == [r["path"] for r in logged]
+    assert [a["path"] for a in latest][:4] == [
+        "/posts/7/repost",
+        "/posts",
+        "/users/45/follow",
+        "/users/46/follow",
+    ]
+    assert [a["ref"] for a in latest] == [r["ref"] for r in logged] == [7, 8, 45, 46, None, None]
+
+
 @pytest.mark.parametrize("k", [0, 1, 2, 3, 4])
 def test_merge_of_parts_is_the_whole_scripted_run(k: int) -> None:
     """Split after any tick: merge(first part, second part) == whole run."""

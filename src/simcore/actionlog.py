@@ -20,10 +20,9 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actions import KIND_NAMES, METHODS, PATH_PARTS, PATH_POST, PATH_REF, PATHS, ActionBatch
-from simcore.backend import ErrorKind, Outcomes
+from simcore.actions import KIND_NAMES, METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
+from simcore.backend import ERROR_NAMES, Outcomes
 
-ERROR_NAMES: tuple[str, ...] = tuple(e.name.lower() for e in ErrorKind)
 OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error")
 
 
@@ -34,20 +33,19 @@ def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> N
     return np.datetime_as_string(stamps, unit="ms")
 
 
-def action_paths(batch: ActionBatch) -> list[str]:
+def action_paths(
+    kind: NDArray[np.uint8], post: NDArray[np.integer[Any]], ref: NDArray[np.integer[Any]]
+) -> list[str]:
     """The reference API path of each action, with the core's ids in place of ``{id}``.
 
     The id is the ``post`` of reads, updates, deletes and likes, and the ``ref`` of
     reposts, follows and unfollows (``/posts/7/repost``, ``/users/45/follow``).
     """
-    on_post, on_ref = {int(k) for k in PATH_POST}, {int(k) for k in PATH_REF}
+    source = PATH_ID[kind]
+    ids = np.where(source == 2, ref, post).tolist()
     return [
-        PATHS[k].replace("{id}", str(p))
-        if k in on_post
-        else PATHS[k].replace("{id}", str(r))
-        if k in on_ref
-        else PATHS[k]
-        for k, p, r in zip(batch.kind.tolist(), batch.post.tolist(), batch.ref.tolist())
+        PATHS[k] if s == 0 else PATHS[k].replace("{id}", str(i))
+        for k, s, i in zip(kind.tolist(), source.tolist(), ids)
     ]
 
 
@@ -90,7 +88,7 @@ def format_lines(
     post, ref = batch.post, batch.ref
     post_text = np.array(list(map(str, post.tolist())), dtype=object)
     path = _PATH_TEXT[kind]
-    path_id = _PATH_ID[kind]
+    path_id = PATH_ID[kind]
     head, tail = _PATH_HEAD[kind], _PATH_TAIL[kind]
     on_post = np.flatnonzero(path_id == 1)
     path[on_post] = head[on_post] + post_text[on_post] + tail[on_post]
@@ -136,10 +134,6 @@ def format_lines(
     return "".join(parts)
 
 
-#: Where each kind's path takes its id from: 0 nowhere (a fixed path), 1 ``post``, 2 ``ref``.
-_PATH_ID = np.zeros(len(KIND_NAMES), dtype=np.int8)
-_PATH_ID[[int(k) for k in PATH_POST]] = 1
-_PATH_ID[[int(k) for k in PATH_REF]] = 2
 _PATH_TEXT = np.array(PATHS, dtype=object)
 _PATH_HEAD = np.array([h for h, _ in PATH_PARTS], dtype=object)
 _PATH_TAIL = np.array([t for _, t in PATH_PARTS], dtype=object)
@@ -188,7 +182,7 @@ def format_lines_reference(
     if len(batch) == 0:
         return ""
     times = action_times(start, tick_seconds, batch).tolist()
-    paths = action_paths(batch)
+    paths = action_paths(batch.kind, batch.post, batch.ref)
     kinds = batch.kind.tolist()
     profiles = [json.dumps(p) for p in profile_names]
     states = [json.dumps(s) for s in state_names]

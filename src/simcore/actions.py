@@ -92,6 +92,10 @@ TARGETED = (ActionKind.READ_POST, ActionKind.UPDATE_POST, ActionKind.DELETE_POST
 #: Kinds whose path's ``{id}`` is the batch's ``post`` / its ``ref`` (logs write the id in).
 PATH_POST = (*TARGETED, ActionKind.LIKE_POST)
 PATH_REF = (ActionKind.REPOST, ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)
+#: Where each kind's path takes its ``{id}`` from: 0 nowhere (a fixed path), 1 ``post``, 2 ``ref``.
+PATH_ID = np.zeros(len(ActionKind), dtype=np.int8)
+PATH_ID[[int(k) for k in PATH_POST]] = 1
+PATH_ID[[int(k) for k in PATH_REF]] = 2
 #: Kinds that make a post from another (``ref``), and kinds that change the follow graph.
 SHARES = (ActionKind.REPOST, ActionKind.QUOTE_POST)
 FOLLOWS = (ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER)

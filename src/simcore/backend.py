@@ -37,6 +37,10 @@ class ErrorKind(enum.IntEnum):
     INJECTED = 4  # a simulated fault
 
 
+#: The name logs use for each :class:`ErrorKind` value (``none`` for 0).
+ERROR_NAMES: tuple[str, ...] = tuple(e.name.lower() for e in ErrorKind)
+
+
 @define
 class Outcomes:
     """What happened to each action of a batch, aligned with the batch's order."""

@@ -83,9 +83,14 @@ def burstiness(cols: LogColumns) -> NDArray[np.float64]:
     who = user[1:][same]
     if len(gaps) == 0:
         return np.zeros(0)
-    _, index, n = np.unique(who, return_inverse=True, return_counts=True)
-    mean = np.bincount(index, weights=gaps) / n
-    var = np.bincount(index, weights=(gaps - mean[index]) ** 2) / n
+    # user ids are dense: count per id, then keep the ids that have gaps (in id order)
+    per_id = np.bincount(who)
+    present = np.flatnonzero(per_id)
+    n = per_id[present]
+    mean_of = np.zeros(len(per_id))
+    mean_of[present] = np.bincount(who, weights=gaps)[present] / n
+    mean = mean_of[present]
+    var = np.bincount(who, weights=(gaps - mean_of[who]) ** 2)[present] / n
     sigma = np.sqrt(var)
     ok = (n >= MIN_GAPS) & (sigma + mean > 0)
     b: NDArray[np.float64] = ((sigma - mean) / np.where(ok, sigma + mean, 1.0))[ok]
@@ -94,15 +99,17 @@ def burstiness(cols: LogColumns) -> NDArray[np.float64]:
 
 def crowd_shape(cols: LogColumns) -> dict[str, Any]:
     """Every crowd number of the module docstring, as plain data (None where undefined)."""
-    users = np.unique(cols.user)
+    # user and post ids are dense, so counting is a bincount, not a sort
+    n_users = int(np.count_nonzero(np.bincount(cols.user)))
     creates = cols.kind == ActionKind.CREATE_POST
-    posters, posts_per_poster = np.unique(cols.user[creates], return_counts=True)
+    posts_per_user = np.bincount(cols.user[creates])
+    posts_per_poster = posts_per_user[posts_per_user > 0]
     reads = (cols.kind == ActionKind.READ_POST) & (cols.post >= 0)
-    known_posts = np.unique(np.concatenate([cols.post[creates & (cols.post >= 0)], cols.post[reads]]))
-    views = np.zeros(len(known_posts), np.int64)
-    if len(known_posts):
-        viewed, counts = np.unique(cols.post[reads], return_counts=True)
-        views[np.searchsorted(known_posts, viewed)] = counts
+    created_ids, read_ids = cols.post[creates & (cols.post >= 0)], cols.post[reads]
+    n_ids = int(max(created_ids.max(initial=-1), read_ids.max(initial=-1))) + 1
+    created = np.bincount(created_ids, minlength=n_ids)
+    views_of = np.bincount(read_ids, minlength=n_ids)
+    views = views_of[(created > 0) | (views_of > 0)]  # every post created or read
     b = burstiness(cols)
 
     def rounded(x: float | None) -> float | None:
@@ -110,11 +117,11 @@ def crowd_shape(cols: LogColumns) -> dict[str, Any]:
 
     return {
         "actions": len(cols),
-        "users": len(users),
-        "posters": len(posters),
+        "users": n_users,
+        "posters": len(posts_per_poster),
         "posts": int(creates.sum()),
         "views": int(reads.sum()),
-        "share_users_posted": rounded(len(posters) / len(users) if len(users) else None),
+        "share_users_posted": rounded(len(posts_per_poster) / n_users if n_users else None),
         "top1_posters_share": rounded(_top_share(posts_per_poster, 0.01)),
         "top10_posters_share": rounded(_top_share(posts_per_poster, 0.10)),
         "top1_posts_view_share": rounded(_top_share(views, 0.01)),

@@ -93,7 +93,7 @@ class LiveStats:
         self.errors += int((outcomes.error > 0).sum())
         start = max(len(batch) - (self.latest.maxlen or 0), 0)
         part = batch.take(np.arange(start, len(batch)))
-        paths = action_paths(part)
+        paths = action_paths(part.kind, part.post, part.ref)
         for user, kind, path, status in zip(
             part.user.tolist(), part.kind.tolist(), paths, outcomes.status[start:].tolist()
         ):

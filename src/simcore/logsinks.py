@@ -27,17 +27,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actionlog import ERROR_NAMES, JsonlSink
-from simcore.actions import KIND_NAMES, METHODS, PATH_PARTS, PATH_POST, PATH_REF, PATHS, ActionBatch
-from simcore.backend import Outcomes
+from simcore.actionlog import JsonlSink
+from simcore.actions import KIND_NAMES, METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
+from simcore.backend import ERROR_NAMES, Outcomes
 from simcore.config import LOG_FORMATS, LOG_SUFFIXES
 from simcore.errors import SimcoreError, UsageError
 
 FORMATS = LOG_FORMATS
 SUFFIXES = LOG_SUFFIXES
 FILE_NAMES = {"jsonl": "actions.jsonl", "sqlite": "actions.sqlite", "parquet": "actions.parquet"}
-_PATH_POST_CODES = tuple(int(k) for k in PATH_POST)
-_PATH_REF_CODES = tuple(int(k) for k in PATH_REF)
 
 
 class LogError(SimcoreError):
@@ -153,7 +151,7 @@ def _path_case() -> str:
     """SQL for each kind's path, the ``{id}`` filled from ``post`` or ``ref`` (NULL if that is)."""
     whens = []
     for k, path in enumerate(PATHS):
-        column = "post" if k in _PATH_POST_CODES else "ref" if k in _PATH_REF_CODES else None
+        column = (None, "post", "ref")[PATH_ID[k]]
         if column is None:
             whens.append(f"WHEN {k} THEN {_quote(path)}")
         else:
@@ -322,9 +320,6 @@ class ParquetSink:
         self._heads = pa.array([h for h, _ in PATH_PARTS], pa.string())
         self._tails = pa.array([t for _, t in PATH_PARTS], pa.string())
         self._errors = pa.array(list(ERROR_NAMES), pa.string())
-        self._path_id = np.zeros(len(KIND_NAMES), np.int8)  # 1: {id} is post, 2: ref
-        self._path_id[list(_PATH_POST_CODES)] = 1
-        self._path_id[list(_PATH_REF_CODES)] = 2
         dict8 = pa.dictionary(pa.int8(), pa.string())
         self.schema = pa.schema(
             [
@@ -409,7 +404,7 @@ class ParquetSink:
 
         post_arr = pa.array(post, pa.int32(), mask=no_post)
         ref_arr = pa.array(ref, pa.int32(), mask=ref < 0)
-        path_id = self._path_id[kind]
+        path_id = PATH_ID[kind]
         ids = np.where(path_id == 1, post, ref)
         id_text = pc.cast(pa.array(ids, pa.int32(), mask=ids < 0), pa.string())
         kinds = pa.array(kind)

@@ -31,15 +31,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from simcore.actionlog import action_paths
 from simcore.actions import KIND_NAMES, METHODS, PATHS, ActionBatch, ActionKind
 from simcore.arrays import grow
-from simcore.backend import ErrorKind, Outcomes
+from simcore.backend import ERROR_NAMES, ErrorKind, Outcomes
 from simcore.histogram import N_BUCKETS, bucket_of, percentiles
 
 N_KINDS = len(KIND_NAMES)
 N_STATUS = 600  # statuses are counted in [0, 599]; anything above lands in 599
 N_ERRORS = len(ErrorKind)
-ERROR_NAMES: tuple[str, ...] = tuple(e.name.lower() for e in ErrorKind)
 PERCENTS = (50.0, 90.0, 95.0, 99.0)
 #: The columns kept for the latest actions, with their dtypes.
 LATEST_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
@@ -51,6 +51,7 @@ LATEST_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
     ("state", np.uint8),
     ("kind", np.uint8),
     ("post", np.int32),
+    ("ref", np.int32),
     ("status", np.int16),
     ("latency_ms", np.float32),
     ("attempts", np.uint8),
@@ -73,6 +74,7 @@ def _latest_columns(batch: ActionBatch, outcomes: Outcomes) -> dict[str, NDArray
         "state": batch.state,
         "kind": batch.kind,
         "post": batch.post,
+        "ref": batch.ref,
         "status": outcomes.status,
         "latency_ms": outcomes.latency_ms,
         "attempts": outcomes.attempts,
@@ -335,8 +337,10 @@ class Metrics:
             "post_author",
         ):
             setattr(m, name, np.array(arrays[name], dtype=getattr(m, name).dtype))
-        m._latest = {
-            name: np.array(arrays[f"latest.{name}"], dtype=dtype) for name, dtype in LATEST_FIELDS
+        n_latest = len(arrays["latest.seq"])
+        m._latest = {  # snapshots from before the ref column have none: -1
+            name: np.array(arrays.get(f"latest.{name}", np.full(n_latest, -1)), dtype=dtype)
+            for name, dtype in LATEST_FIELDS
         }
         m._recent.clear()
         m._recent_n = 0
@@ -453,14 +457,15 @@ class Metrics:
 
     def latest_actions(self) -> list[dict[str, Any]]:
         """The latest actions, oldest first, as plain records."""
-        cols = {k: v.tolist() for k, v in self.latest.items()}
+        latest = self.latest
+        cols = {k: v.tolist() for k, v in latest.items()}
+        paths = action_paths(latest["kind"], latest["post"], latest["ref"])
         out: list[dict[str, Any]] = []
         for i in range(len(self.latest["seq"])):
             k, post = cols["kind"][i], cols["post"][i]
             when = self.start + dt.timedelta(
                 seconds=cols["tick"][i] * self.tick_seconds, milliseconds=cols["offset_ms"][i]
             )
-            path = PATHS[k].replace("{id}", str(post))
             out.append(
                 {
                     "seq": cols["seq"][i],
@@ -471,8 +476,9 @@ class Metrics:
                     "state": _name(self.state_names, cols["state"][i]),
                     "action": KIND_NAMES[k],
                     "method": METHODS[k],
-                    "path": path,
+                    "path": paths[i],
                     "post": post if post >= 0 else None,
+                    "ref": cols["ref"][i] if cols["ref"][i] >= 0 else None,
                     "status": cols["status"][i],
                     "latency_ms": round(cols["latency_ms"][i], 3),
                     "attempts": cols["attempts"][i],

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from simcore.actions import KIND_NAMES
+from simcore.metrics import PERCENTS
 
 #: The exit code of a run whose thresholds failed.
 EXIT_THRESHOLDS_FAILED = 3
@@ -34,17 +35,9 @@ OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-ENDPOINT_METRICS = (
-    "count",
-    "failures",
-    "error_rate",
-    "mean_ms",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
-)
+#: The latency figures of an endpoint (and of the whole run), as ``Metrics.endpoint_stats`` names them.
+LATENCY_METRICS = ("mean_ms", *(f"p{q:g}_ms" for q in PERCENTS), "max_ms")
+ENDPOINT_METRICS = ("count", "failures", "error_rate", *LATENCY_METRICS)
 RUN_METRICS = (
     "actions",
     "actions_per_hour",
@@ -53,12 +46,7 @@ RUN_METRICS = (
     "posts",
     "failures",
     "error_rate",
-    "mean_ms",
-    "p50_ms",
-    "p90_ms",
-    "p95_ms",
-    "p99_ms",
-    "max_ms",
+    *LATENCY_METRICS,
 )
 CROWD_METRICS = (
     "share_users_posted",
@@ -99,8 +87,8 @@ def values_from(
         if run.get(m) is not None:
             values[m] = float(run[m])
     if crowd:
-        for m in CROWD_METRICS[:-1]:
-            if crowd.get(m) is not None:
+        for m in CROWD_METRICS:
+            if m != "burstiness" and crowd.get(m) is not None:
                 values[f"crowd.{m}"] = float(crowd[m])
         median = (crowd.get("burstiness") or {}).get("median")
         values["crowd.burstiness"] = None if median is None else float(median)

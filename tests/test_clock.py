@@ -161,6 +161,8 @@ def test_pause_freezes_the_clock_and_dispatches_nothing(busy_config: Config) -> 
     # the schedule restarts after the pause: no catch-up burst, no lag
     assert pacer.max_lag == pytest.approx(0.0, abs=1e-9)
     assert clock.now() == pytest.approx(paused_at + 10.0 + 3.0, abs=0.25)
+    # a pause between ticks counts in the summary's paused_seconds like one inside a tick
+    assert pacer.paused_seconds == pytest.approx(10.0, abs=0.01)
 
 
 def test_pause_mid_tick_holds_the_rest_of_the_tick(busy_config: Config) -> None:

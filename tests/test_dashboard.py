@@ -170,3 +170,18 @@ def test_plain_lines_report_progress_between_slow_hours(small_config: Config) ->
     lines = console.export_text().splitlines()
     assert len(lines) == 3 and lines[-1].startswith("Mon 2026-01-05 06:03  tick 3  users 200")
     assert "speed 1x lag" in lines[-1]
+
+
+def test_hour_lines_follow_simulated_hours_whatever_the_tick_length(small_config: Config) -> None:
+    """With 40-minute ticks an hour line comes at the last tick that begins in each hour
+    (ticks 1, 2 and 4 of five), the same hours the metrics count, not after every tick."""
+    from simcore.controller import HourReport
+    from simcore.metrics import Metrics
+
+    config = with_overrides(small_config, tick_seconds=2400)
+    hours: list[HourReport] = []
+    metrics = Metrics(2400, config.start, ("a",), ("b",))
+    controller = Controller(Simulation(config), MockBackend(), [metrics], on_hour=hours.append)
+    controller.run(5)
+    assert [h.tick for h in hours] == [1, 2, 4]
+    assert metrics.n_hours == len(hours) == 3

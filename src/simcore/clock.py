@@ -133,6 +133,16 @@ class Flags(Protocol):
         """Finish the tick at once, without waiting."""
 
 
+def hold_while_paused(flags: Flags, clock: TimeSource) -> float:
+    """Block while ``flags`` say paused (until resumed or stopping); return the seconds held."""
+    began = clock.now()
+    while True:
+        flags.wake.clear()
+        if not flags.paused or flags.stopping:
+            return clock.now() - began
+        clock.wait(PAUSE_POLL, flags.wake)
+
+
 class PacedBackend(Protocol):
     """A backend that spreads a batch over real time itself (e.g. an async HTTP client).
 
@@ -191,14 +201,12 @@ class Pacer:
         clock: TimeSource | None = None,
         flags: Flags | None = None,
         resolution: float = 0.01,
-        on_pause: Callable[[], None] | None = None,
     ) -> None:
         self.tick_seconds = int(tick_seconds)
         self.speed = speed
         self.clock: TimeSource = clock or RealTime()
         self.flags = flags
         self.resolution = float(resolution)
-        self.on_pause = on_pause
         self._anchor_real: float | None = None
         self._anchor_sim = 0.0
         self._held_since: float | None = None  # real time a mid-tick pause began
@@ -240,21 +248,14 @@ class Pacer:
             self._anchor_real = self.clock.now()
             self._anchor_sim = float(tick * self.tick_seconds)
 
-    def _hold_while_paused(self) -> None:
-        """Block while paused; shift the schedule by the time spent paused."""
-        flags = self.flags
+    def hold(self, flags: Flags | None = None) -> None:
+        """Block while paused (``flags``, else the pacer's own); count the time as paused and
+        shift the schedule by it."""
+        flags = flags or self.flags
         if flags is None or not flags.paused:
             return
-        began = self.clock.now()
-        self._held_since = began
-        while True:
-            flags.wake.clear()
-            if not flags.paused or flags.stopping:
-                break
-            if self.on_pause is not None:
-                self.on_pause()
-            self.clock.wait(PAUSE_POLL, flags.wake)
-        held = self.clock.now() - began
+        self._held_since = self.clock.now()
+        held = hold_while_paused(flags, self.clock)
         self._held_since = None
         self.paused_seconds += held
         if self._anchor_real is not None:
@@ -270,7 +271,7 @@ class Pacer:
                     return
                 if flags.paused:
                     before = self._anchor_real
-                    self._hold_while_paused()
+                    self.hold()
                     if before is not None and self._anchor_real is not None:
                         when += self._anchor_real - before
                     continue

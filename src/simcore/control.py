@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from simcore.clock import PAUSE_POLL, Pacer, format_speed, parse_speed
+from simcore.clock import Pacer, RealTime, format_speed, hold_while_paused, parse_speed
 from simcore.errors import SimcoreError
 
 if TYPE_CHECKING:
@@ -172,15 +172,12 @@ class RunGate:
         pacer: Pacer | None = None,
         snapshot_every: int | None = None,
         snapshot: Callable[[], object] | None = None,
-        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.control = control
         self.pacer = pacer
         self.snapshot_every = snapshot_every
         self.snapshot = snapshot
-        self.on_idle = on_idle
         self.first_tick: int | None = None
-        self.paused_ticks: list[int] = []  # the ticks at which the run was held (for tests and status)
 
     def idle_at(self, tick: int) -> bool:
         """Nothing to do before ``tick``: no snapshot due, no pause, stop or speed change."""
@@ -202,19 +199,10 @@ class RunGate:
         if self.pacer is not None and self.pacer.speed != control.speed:
             self.pacer.set_speed(control.speed)
         if control.paused and not control.stopping:
-            self.paused_ticks.append(tick)
-            clock = self.pacer.clock if self.pacer is not None else None
-            while True:
-                control.wake.clear()
-                if not control.paused or control.stopping:
-                    break
-                if self.on_idle is not None:
-                    self.on_idle()
-                if clock is not None:
-                    clock.wait(PAUSE_POLL, control.wake)
-                else:
-                    control.wake.wait(PAUSE_POLL)
-            if self.pacer is not None:
+            if self.pacer is None:
+                hold_while_paused(control, RealTime())
+            else:
+                self.pacer.hold(control)
                 self.pacer.reanchor()
                 self.pacer.set_speed(control.speed)
         return not control.stopping

@@ -22,6 +22,7 @@ from attrs import define, field
 from simcore.actions import KIND_NAMES, ActionBatch
 from simcore.backend import Backend, BackendContext, ErrorKind, Outcomes
 from simcore.clock import Pacer
+from simcore.durations import ends_hour
 from simcore.simulation import Simulation
 
 
@@ -125,11 +126,6 @@ class Controller:
         self._opened = opened
         self.ticks_done = sim.tick  # ticks whose outcomes reached the sinks
 
-    @property
-    def ticks_per_hour(self) -> int:
-        """Ticks in one simulated hour (at least 1)."""
-        return max(1, 3600 // self.sim.config.tick_seconds)
-
     def sim_time(self, tick: int) -> dt.datetime:
         """Simulated wall-clock time at the start of ``tick``."""
         return self.sim.config.start + dt.timedelta(seconds=tick * self.sim.config.tick_seconds)
@@ -227,7 +223,7 @@ class Controller:
         counted = Totals.of(batch, outcomes)
         self.totals.merge(counted)
         self._hour.merge(counted)
-        if (batch.tick + 1) % self.ticks_per_hour == 0:
+        if ends_hour(batch.tick, self.sim.config.tick_seconds):
             self._report_hour(batch.tick)
 
     def _report_hour(self, tick: int) -> None:

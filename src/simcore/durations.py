@@ -25,3 +25,13 @@ def parse_seconds(text: str, tick_seconds: int) -> float:
 def parse_ticks(text: str, tick_seconds: int) -> int:
     """Whole ticks in ``text`` (rounded up, so '90s' with 60 s ticks is 2 ticks)."""
     return math.ceil(parse_seconds(text, tick_seconds) / tick_seconds - 1e-9)
+
+
+def hour_of(tick: int, tick_seconds: int) -> int:
+    """The simulated hour (from the start) that ``tick`` begins in."""
+    return tick * tick_seconds // 3600
+
+
+def ends_hour(tick: int, tick_seconds: int) -> bool:
+    """Whether ``tick`` is the last tick that begins in its simulated hour."""
+    return hour_of(tick + 1, tick_seconds) != hour_of(tick, tick_seconds)

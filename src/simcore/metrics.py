@@ -35,6 +35,7 @@ from simcore.actionlog import action_paths
 from simcore.actions import KIND_NAMES, METHODS, PATHS, ActionBatch, ActionKind
 from simcore.arrays import grow
 from simcore.backend import ERROR_NAMES, ErrorKind, Outcomes
+from simcore.durations import ends_hour, hour_of
 from simcore.histogram import N_BUCKETS, bucket_of, percentiles
 
 N_KINDS = len(KIND_NAMES)
@@ -133,7 +134,7 @@ class Metrics:
 
     def hour_of(self, tick: int) -> int:
         """The simulated hour (from the start) that ``tick`` begins in."""
-        return tick * self.tick_seconds // 3600
+        return hour_of(tick, self.tick_seconds)
 
     def _hours(self, n: int) -> None:
         if n > self.n_hours:
@@ -151,7 +152,7 @@ class Metrics:
         n = len(batch)
         if n:
             self._account(batch, outcomes, hour)
-        last_of_hour = self.hour_of(batch.tick + 1) != hour
+        last_of_hour = ends_hour(batch.tick, self.tick_seconds)
         if last_of_hour and self.population_states is not None:
             self.observe_states(batch.tick, self.population_states())
 

@@ -27,6 +27,7 @@ from simcore import atomic
 from simcore.actions import KIND_NAMES, ActionBatch
 from simcore.backend import Outcomes
 from simcore.crowd import crowd_shape
+from simcore.durations import ends_hour
 from simcore.errors import SimcoreError
 from simcore.logread import find_log, read_columns
 from simcore.metrics import Metrics
@@ -63,7 +64,7 @@ class MetricsSink:
         """Account for one batch; at an hour's last tick, rewrite the latest actions."""
         self.metrics.write(batch, outcomes)
         m = self.metrics
-        if self.directory is not None and m.hour_of(batch.tick + 1) != m.hour_of(batch.tick):
+        if self.directory is not None and ends_hour(batch.tick, m.tick_seconds):
             write_latest(self.directory, m)
 
     def close(self) -> None:

@@ -65,7 +65,6 @@ class RunSession:
         serve_control: bool = True,
         handle_signals: bool = True,
         on_event: Callable[[str], None] | None = None,
-        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.controller = controller
         self.run_dir = Path(run_dir)
@@ -76,7 +75,7 @@ class RunSession:
         self.handle_signals = handle_signals
         self.on_event = on_event
         self.last_snapshot: Path | None = None
-        self.gate = RunGate(control, controller.pacer, snapshot_every, self._periodic_snapshot, on_idle)
+        self.gate = RunGate(control, controller.pacer, snapshot_every, self._periodic_snapshot)
         self.snapshot_error: str | None = None
         controller.gate = self.gate
         control.status_provider = self.status

@@ -80,6 +80,24 @@ def test_pipelined_log_equals_tick_by_tick(default_config: Config) -> None:
     assert controller.ticks_done == cfg.duration_ticks
 
 
+def test_pipelined_hourly_state_samples_equal_tick_by_tick(default_config: Config) -> None:
+    """The metrics' users-by-state sample at each hour's end is the core's state after that
+    hour's last tick, however far ahead the pipeline has stepped."""
+    from simcore.metrics import Metrics
+
+    cfg = small(default_config, users=300, duration="3h")
+    samples = []
+    for backend in (MockBackend(), SlowAsyncMock(pipeline=4)):
+        sim = Simulation(cfg)
+        metrics = Metrics(cfg.tick_seconds, cfg.start, sim.routine.state_names, sim.profile_names)
+        metrics.population_states = lambda sim=sim: sim.population.state[: sim.population.n]
+        controller = Controller(sim, backend, [metrics])  # type: ignore[arg-type]
+        controller.run(cfg.duration_ticks)
+        controller.close()
+        samples.append(metrics.hour_states.copy())
+    assert samples[0].tolist() == samples[1].tolist()
+
+
 @pytest.mark.parametrize("pipeline", [1, 4])
 def test_ctrl_c_with_ticks_in_flight_ends_the_log_cleanly(default_config: Config, pipeline: int) -> None:
     """Stopped at tick 12: the log and the summary hold ticks 0..11, whatever the core stepped ahead."""

@@ -202,6 +202,12 @@ class Controller:
                 batch = self.sim.step()
                 window.append((batch, asyncio.ensure_future(self.backend.execute(batch))))  # type: ignore[arg-type]
                 await asyncio.sleep(0)  # let the requests move between two steps
+                if ends_hour(batch.tick, self.sim.config.tick_seconds):
+                    # sinks sample the population at an hour's end: let them see the core
+                    # as it stood after this tick, not ticks ahead (one drain an hour)
+                    while window:
+                        done, future = window.popleft()
+                        self._finish(done, await future)
             while window:
                 done, future = window.popleft()
                 self._finish(done, await future)

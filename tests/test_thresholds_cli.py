@@ -85,6 +85,13 @@ def test_passing_thresholds_exit_0_and_every_output_is_written(tmp_path: Path) -
         "metrics.npz",
     ):
         assert (run / name).is_file(), name
+    # written atomically, with the permissions a plain open() gives (not mkstemp's 0600)
+    import os
+
+    umask = os.umask(0)
+    os.umask(umask)
+    for name in ("report.html", "summary.json", "config.toml", "latest_actions.json"):
+        assert (run / name).stat().st_mode & 0o777 == 0o666 & ~umask, name
     assert len((run / "hourly.csv").read_text().splitlines()) == 1 + 3
     assert summary["metrics"]["actions"] == summary["actions"]
     assert summary["crowd"]["actions"] == summary["actions"]

@@ -28,9 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -40,6 +38,7 @@ import numpy as np
 from attrs import define
 from numpy.typing import NDArray
 
+from simcore import atomic
 from simcore.config import Config, dump_config, loads_config, to_dict
 from simcore.errors import ConfigError, SimcoreError
 
@@ -205,19 +204,6 @@ def restore(snapshot: Snapshot, controller: Controller) -> None:
 # --- files -------------------------------------------------------------------------------
 
 
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory fds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def write(path: Path, manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> Path:
     """Write a snapshot file atomically (temp file, fsync, rename); return ``path``."""
     path = Path(path)
@@ -230,25 +216,14 @@ def write(path: Path, manifest: dict[str, Any], arrays: dict[str, NDArray[Any]])
 
 
 def _write(path: Path, manifest: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as raw:
-            with zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-                for name, array in arrays.items():
-                    with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
-                        np.lib.format.write_array(
-                            member, np.ascontiguousarray(array), allow_pickle=False
-                        )
-                zf.writestr(MANIFEST, json.dumps(manifest, indent=1, default=str))
-            raw.flush()
-            os.fchmod(raw.fileno(), 0o644)
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    _fsync_dir(path.parent)
+    with (
+        atomic.replacing(path) as raw,
+        zipfile.ZipFile(raw, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf,
+    ):
+        for name, array in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.ascontiguousarray(array), allow_pickle=False)
+        zf.writestr(MANIFEST, json.dumps(manifest, indent=1, default=str))
     return path
 
 

@@ -76,6 +76,17 @@ class Outcomes:
     def __len__(self) -> int:
         return len(self.status)
 
+    def failed(self) -> NDArray[np.bool_]:
+        """Which actions failed: not answered (status 0: skipped, timed out, no connection)
+        or answered with an error status (>= 400)."""
+        out: NDArray[np.bool_] = failed_status(self.status)
+        return out
+
+
+def failed_status(status: NDArray[np.integer[Any]] | int) -> Any:
+    """Whether a status counts as failed: 0 (no answer) or >= 400."""
+    return (status == 0) | (status >= 400)
+
 
 @define
 class BackendContext:

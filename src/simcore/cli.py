@@ -23,9 +23,10 @@ from simcore.dashboard import SHORT, Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.durations import DURATION_HELP, parse_ticks
 from simcore.errors import SimcoreError, UsageError
 from simcore.loading import load_config
+from simcore.logread import READ_PREFERENCE
 from simcore.logsinks import format_of, log_targets, open_sink
 from simcore.metrics import Metrics
-from simcore.runfiles import MetricsSink, analyse, load_metrics
+from simcore.runfiles import REPORT_FILE, MetricsSink, analyse, load_metrics
 from simcore.session import RunResult, RunSession
 from simcore.simulation import Simulation
 from simcore.thresholds import EXIT_THRESHOLDS_FAILED
@@ -389,7 +390,7 @@ def run(
         controller.close()
         summary = controller.summary()
         summary["log"] = str(log_file) if log_file else None
-        summary["logs"] = [_shown(p, directory) for p in log_files]
+        summary["logs"] = [rundir.shown(p, directory) for p in log_files]
         summary["pacing"] = pacer.summary()
         summary["stopped_by"] = result.stopped_by if result else "error"
         summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
@@ -407,7 +408,7 @@ def run(
     console.print(_summary_table(summary))
     _print_thresholds(console, summary)
     logs = "   log: " + ", ".join(map(str, log_files)) if log_files else ""
-    console.print(f"[dim]summary: {summary_path}{logs}   report: {directory / 'report.html'}[/]")
+    console.print(f"[dim]summary: {summary_path}{logs}   report: {directory / REPORT_FILE}[/]")
     warning = _snapshot_warning(session)
     if warning:
         console.print(f"[red]{escape(warning)}[/]")
@@ -418,18 +419,9 @@ def run(
         sys.exit(EXIT_THRESHOLDS_FAILED)
 
 
-def _shown(path: Path, directory: Path) -> str:
-    """``path`` relative to the run directory when inside it (summaries compare across runs)."""
-    try:
-        return str(path.resolve().relative_to(directory.resolve()))
-    except ValueError:
-        return str(path.resolve())
-
-
 def _fastest(logs: list[Path]) -> Path | None:
-    """The log quickest to read back (parquet, then sqlite, then jsonl)."""
-    rank = {".parquet": 0, ".pq": 0, ".sqlite": 1, ".sqlite3": 1, ".db": 1}
-    return min(logs, key=lambda p: rank.get(p.suffix.lower(), 2), default=None)
+    """The log quickest to read back (``logread.READ_PREFERENCE``)."""
+    return min(logs, key=lambda p: READ_PREFERENCE.index(format_of(p)), default=None)
 
 
 def _print_thresholds(console: Console, summary: dict[str, Any], exits: bool = True) -> None:
@@ -470,7 +462,7 @@ def report_command(run_dir: Path) -> None:
     rundir.write_summary(run_dir, summary)
     console = Console(highlight=False, soft_wrap=True)
     _print_thresholds(console, summary, exits=False)
-    console.print(f"report: {run_dir / 'report.html'}")
+    console.print(f"report: {run_dir / REPORT_FILE}")
 
 
 @main.command("ctl")

@@ -20,7 +20,7 @@ import numpy as np
 from attrs import define, field
 
 from simcore.actions import KIND_NAMES, ActionBatch
-from simcore.backend import Backend, BackendContext, ErrorKind, Outcomes
+from simcore.backend import Backend, BackendContext, ErrorKind, Outcomes, failed_status
 from simcore.clock import Pacer
 from simcore.durations import ends_hour
 from simcore.simulation import Simulation
@@ -235,7 +235,7 @@ class Controller:
     def _report_hour(self, tick: int) -> None:
         if self.on_hour is not None:
             users, _, live = self._counts()
-            failed = sum(c for s, c in self._hour.statuses.items() if s >= 400 or s == 0)
+            failed = sum(c for s, c in self._hour.statuses.items() if failed_status(s))
             self.on_hour(
                 HourReport(
                     tick=tick,

@@ -79,18 +79,12 @@ class LiveStats:
         self.latest: deque[tuple[int, str, str, str, int]] = deque(maxlen=latest)
         self.latencies: deque[NDArray[np.float32]] = deque(maxlen=history)
         self.failed = 0
-        self.errors = 0
-        self.actions = 0
-        self.ticks = 0
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
         """Count one batch."""
         self.per_tick.append(batch.counts())
         self.latencies.append(outcomes.latency_ms)
-        self.actions += len(batch)
-        self.ticks += 1
-        self.failed += int(((outcomes.status >= 400) | (outcomes.status == 0)).sum())
-        self.errors += int((outcomes.error > 0).sum())
+        self.failed += int(np.count_nonzero(outcomes.failed()))
         start = max(len(batch) - (self.latest.maxlen or 0), 0)
         part = batch.take(np.arange(start, len(batch)))
         paths = action_paths(part.kind, part.post, part.ref)

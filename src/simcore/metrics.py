@@ -167,7 +167,7 @@ class Metrics:
             kind * N_STATUS + np.minimum(np.maximum(status, 0), N_STATUS - 1),
             1,
         )
-        failed = (status == 0) | (status >= 400)
+        failed = outcomes.failed()
         n_failed = int(np.count_nonzero(failed))
         self.hour_failed[hour] += n_failed
         error = outcomes.error

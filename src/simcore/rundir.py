@@ -11,7 +11,6 @@ from simcore.config import Config, dump_config
 
 CONFIG_FILE = "config.toml"
 SUMMARY_FILE = "summary.json"
-LOG_FILE = "actions.jsonl"
 
 
 def choose(base: Path, stem: str, seed: int) -> Path:
@@ -35,3 +34,12 @@ def write_summary(directory: Path, summary: dict[str, Any]) -> Path:
     path = directory / SUMMARY_FILE
     atomic.write_text(path, json.dumps(summary, indent=2, sort_keys=False) + "\n")
     return path
+
+
+def shown(path: Path, directory: Path) -> str:
+    """``path`` relative to the run directory when inside it (summaries compare across runs),
+    else absolute."""
+    try:
+        return str(path.resolve().relative_to(directory.resolve()))
+    except ValueError:
+        return str(path.resolve())

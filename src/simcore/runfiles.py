@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore import atomic
+from simcore import atomic, rundir
 from simcore.actions import KIND_NAMES, ActionBatch
 from simcore.backend import Outcomes
 from simcore.crowd import crowd_shape
@@ -192,11 +192,7 @@ def analyse(
     out["metrics"] = metrics.summary()
     log = log or find_log(directory)
     if log is not None and log.is_file():
-        try:
-            shown = str(log.resolve().relative_to(directory.resolve()))
-        except ValueError:
-            shown = str(log.resolve())
-        out["crowd"] = {"log": shown, **crowd_shape(read_columns(log))}
+        out["crowd"] = {"log": rundir.shown(log, directory), **crowd_shape(read_columns(log))}
     else:
         out["crowd"] = None
     run_values = dict(out["metrics"])

@@ -23,6 +23,7 @@ from typing import Any
 
 from attrs import define
 
+from simcore import rundir
 from simcore import snapshot as snapshots
 from simcore.control import ControlServer, RunControl, RunGate
 from simcore.controller import Controller
@@ -43,11 +44,7 @@ def log_position(log_file: Path | None, run_dir: Path) -> dict[str, Any]:
     if log_file is None:
         return {"path": None, "bytes": 0}
     size = log_file.stat().st_size if log_file.exists() else 0
-    try:
-        shown = str(log_file.resolve().relative_to(run_dir.resolve()))
-    except ValueError:
-        shown = str(log_file.resolve())
-    return {"path": shown, "bytes": size}
+    return {"path": rundir.shown(log_file, run_dir), "bytes": size}
 
 
 class RunSession:

@@ -70,10 +70,15 @@ class IdMap:
         if len(p) == 0:
             return np.zeros(0, np.int32)
         self.versions = grow(self.versions, int(p.max()) + 1, 0)
+        # each occurrence's rank among the same post's, in order: 1 + versions so far
+        order = np.argsort(p, kind="stable")
+        ordered = p[order]
+        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+        sizes = np.diff(np.r_[starts, len(p)])
+        rank = np.arange(len(p)) - np.repeat(starts, sizes)
         out = np.empty(len(p), np.int32)
-        for i, post in enumerate(p.tolist()):
-            self.versions[post] += 1
-            out[i] = self.versions[post]
+        out[order] = self.versions[ordered] + rank + 1
+        self.versions[ordered[starts]] += sizes.astype(self.versions.dtype)
         return out
 
     # -- users ---------------------------------------------------------------------

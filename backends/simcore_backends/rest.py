@@ -64,6 +64,7 @@ class Rest:
         self.nonce = nonce or secrets.token_hex(6)  # keeps idempotency keys unique per run
         compiled = compile_routes(config.backend.routes)
         self.routes: list[CompiledRoute] = [compiled[name] for name in KIND_NAMES]
+        self._wants_name = np.array(["name" in r.needs for r in self.routes])  # by kind
         self.auth_header = config.backend.auth_header
         self.auth_format = config.backend.auth_format
         self.ids = IdMap()
@@ -83,7 +84,7 @@ class Rest:
             self.ids.next_versions(batch.post[creates])  # a create is version 1
         if len(updates):
             versions[updates] = self.ids.next_versions(batch.post[updates])
-        wants_name = np.array(["name" in r.needs for r in self.routes])[kind]
+        wants_name = self._wants_name[kind]
         names: dict[int, str] = {}
         if wants_name.any():
             where = np.flatnonzero(wants_name)

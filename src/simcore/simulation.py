@@ -475,7 +475,6 @@ class Simulation:
 
         tick, seq, seed = (int(x) for x in np.asarray(arrays["clock"])[:3])
         self.population.load(group("users"))
-        self.world.load(group("posts"))
-        self.world.rebuild_tick_index(tick)
+        self.world.load(group("posts"), ticks_seen=tick)
         self.community.load(group("community"))
         self.tick, self.seq, self.seed = tick, seq, seed

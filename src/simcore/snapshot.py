@@ -176,16 +176,12 @@ def restore(snapshot: Snapshot, controller: Controller) -> None:
     """Put a fresh controller (built from the snapshot's config) in the snapshot's state."""
     sim = controller.sim
     clock = snapshot.arrays["clock"]
-    tick, seq, seed = (int(x) for x in clock[:3])
+    tick, seed = int(clock[0]), int(clock[2])
     if seed != sim.seed:
         raise SnapshotError(f"{snapshot.path} was taken with seed {seed}, this run has {sim.seed}")
     if sim.tick != 0:
         raise SnapshotError("restore() needs a fresh simulation (tick 0)")
-    sim.population.load(snapshot.group("users"))
-    sim.world.load(snapshot.group("posts"))
-    sim.world.rebuild_tick_index(tick)
-    sim.community.load(snapshot.group("community"))
-    sim.tick, sim.seq = tick, seq
+    sim.load_state(snapshot.arrays)
     controller.ticks_done = tick
     backend_state = snapshot.group("backend")
     backend = controller.backend

@@ -135,19 +135,20 @@ class World:
         out["trend_pool"] = self.trend_pool
         return out
 
-    def load(self, arrays: dict[str, NDArray[Any]]) -> None:
-        """Replace the contents with ``arrays`` (as returned by :meth:`arrays`)."""
+    def load(self, arrays: dict[str, NDArray[Any]], ticks_seen: int) -> None:
+        """Replace the contents with ``arrays`` (as returned by :meth:`arrays`), taken when
+        ``ticks_seen`` ticks had closed."""
         n = len(arrays["author"])
-        self.n = 0
-        self.add_posts(np.zeros(n, np.int32), 0, np.zeros(n, np.int32))
         for name, dtype in POST_FIELDS:
-            getattr(self, name)[:n] = np.asarray(arrays[name], dtype=dtype)
+            # at least the capacity a new world has: callers may index row 0 of an empty one
+            setattr(
+                self, name, grow(np.asarray(arrays[name], dtype=dtype), max(n + 1, len(self.author)))
+            )
+        self.n = n
         self.trend_pool = np.asarray(arrays["trend_pool"], dtype=np.int32).copy()
         self.recent_reads = np.asarray(arrays["recent_reads"], dtype=np.int32).copy()
         self.reads_total = int(np.asarray(arrays["reads_total"])[0])
-
-    def rebuild_tick_index(self, ticks_seen: int) -> None:
-        """Derive ``tick_start`` from ``created_tick`` after a load."""
+        # tick_start is derived from created_tick
         self.tick_start = np.zeros(max(1024, ticks_seen + 2), dtype=np.int64)
         edges = np.arange(ticks_seen + 1)
         self.tick_start[: ticks_seen + 1] = np.searchsorted(self.created_tick[: self.n], edges)

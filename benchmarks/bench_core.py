@@ -40,6 +40,7 @@ def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[
     from simcore.controller import Controller
     from simcore.loading import load_config
     from simcore.simulation import Simulation
+    from simcore.world import POST_FIELDS
     from simcore_backends.mock import MockBackend
 
     config = with_overrides(
@@ -60,6 +61,17 @@ def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[
         config = attrs.evolve(config, profiles=profiles, targets=targets)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     sim = Simulation(config)
+    core_s = [0.0]
+    step = sim.step
+
+    def timed_step(shards: int = 1) -> object:
+        began = time.process_time()
+        try:
+            return step(shards)
+        finally:
+            core_s[0] += time.process_time() - began
+
+    sim.step = timed_step  # type: ignore[method-assign]
     mock = MockBackend()
     controller = Controller(sim, mock, sinks=[])
     began, cpu_began = time.perf_counter(), time.process_time()
@@ -91,10 +103,28 @@ def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[
         "peak_rss_mb": rss_after / 1024,
         "rss_growth_mb": (rss_after - rss_before) / 1024,
         "core_bytes_per_user": pop.nbytes_per_user(),
-        "post_bytes": sum(
-            np.dtype(d).itemsize for _, d in __import__("simcore.world", fromlist=["x"]).POST_FIELDS
-        ),
+        "post_bytes": sum(np.dtype(d).itemsize for _, d in POST_FIELDS),
+        # the edge sets (8 B a like or follow) and the likes' per-user index (8 B a liker)
+        "edge_mb": sum(
+            a.nbytes
+            for edges in (sim.community.likes, sim.community.follows)
+            for a in (edges.main, edges.buffer, edges._offsets)
+        )
+        / 1e6,
+        "core_s": core_s[0],
     }
+
+
+def _commit() -> str:
+    """The checked-out commit (with "+changes" if the tree differs), so a row names its code."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT, check=False).returncode
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
 
 
 def main() -> None:
@@ -134,13 +164,14 @@ def main() -> None:
     print(
         f"\nsimcore core benchmark — {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, {args.days:g} simulated day(s), 60 s ticks, mock backend, "
-        f"logging off, community behaviours {'off (--plain)' if args.plain else 'on'}; "
+        f"logging off, community behaviours {'off (--plain)' if args.plain else 'on'}; commit {_commit()}; "
         f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n"
     )
     head = (
         f"| {'users':>9} | {'actions':>11} | {'wall s':>7} | {'CPU s':>6} | {'load':>4} "
         f"| {'user-ticks/s':>13} | {'actions/s':>10} "
-        f"| {'peak RSS MB':>11} | {'B/user':>6} | {'likes':>10} | {'follows':>9} |"
+        f"| {'core CPU s':>10} | {'peak RSS MB':>11} | {'B/user':>6} | {'B/post':>6} | {'edges MB':>8} "
+        f"| {'likes':>10} | {'follows':>9} |"
     )
     print(head)
     print("|" + "|".join("-" * (len(c)) for c in head.split("|")[1:-1]) + "|")
@@ -148,7 +179,8 @@ def main() -> None:
         print(
             f"| {r['users']:>9,} | {r['actions']:>11,} | {r['wall_s']:>7.2f} | {r['cpu_s']:>6.2f} "
             f"| {r['load_avg']:>4.1f} | {r['user_ticks_per_s'] / 1e6:>11.1f} M "
-            f"| {r['actions_per_s'] / 1e6:>8.2f} M | {r['peak_rss_mb']:>11.0f} | {r['core_bytes_per_user']:>6} "
+            f"| {r['actions_per_s'] / 1e6:>8.2f} M | {r['core_s']:>10.2f} | {r['peak_rss_mb']:>11.0f} "
+            f"| {r['core_bytes_per_user']:>6} | {r['post_bytes']:>6} | {r['edge_mb']:>8.1f} "
             f"| {r['likes']:>10,} | {r['follows']:>9,} |"
         )
 

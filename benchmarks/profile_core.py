@@ -1,0 +1,111 @@
+"""Where the core benchmark's time goes: cProfile shares by phase, or line timings.
+
+    python benchmarks/profile_core.py                 # 1M users, --plain day, phase shares
+    python benchmarks/profile_core.py --users 100000
+    python benchmarks/profile_core.py --lines         # per-line times of the hot functions
+                                                      # (needs: pip install line_profiler)
+
+The same run as ``bench_core.py --plain`` (mock backend, logging off). Times are
+under the profiler, so larger than the benchmark's; compare shares, and compare
+runs of two commits with the same command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_core import SOCIAL_KINDS  # noqa: E402
+
+PHASES = (
+    ("decide (all)", "simulation.py", "decide"),
+    ("  act: kinds, sessions", "simulation.py", "_act"),
+    ("    targets", "simulation.py", "_targets"),
+    ("  cross block edges", "simulation.py", "_cross_edges"),
+    ("arrivals", "simulation.py", "_arrive"),
+    ("apply effects", "simulation.py", "apply"),
+    ("mock backend", "mock.py", "execute"),
+    ("controller counting", "controller.py", "of"),
+)
+
+
+def _controller(users: int, plain: bool) -> tuple[object, int]:
+    import attrs
+
+    from simcore.config import with_overrides
+    from simcore.controller import Controller
+    from simcore.loading import load_config
+    from simcore.simulation import Simulation
+    from simcore_backends.mock import MockBackend
+
+    config = with_overrides(
+        load_config(ROOT / "profiles" / "default.toml"), population__initial_users=users, duration="24h"
+    )
+    if plain:
+        profiles = {
+            n: attrs.evolve(
+                p,
+                weights={
+                    s: {k: v for k, v in r.items() if k not in SOCIAL_KINDS}
+                    for s, r in p.weights.items()
+                },
+            )
+            for n, p in config.profiles.items()
+        }
+        targets = attrs.evolve(config.targets, trending_share=0.0, following_share=0.0)
+        config = attrs.evolve(config, profiles=profiles, targets=targets)
+    return Controller(Simulation(config), MockBackend(), sinks=[]), config.duration_ticks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=1_000_000)
+    parser.add_argument("--full", action="store_true", help="community behaviours on (default: --plain)")
+    parser.add_argument("--lines", action="store_true", help="line timings (line_profiler)")
+    args = parser.parse_args()
+    controller, ticks = _controller(args.users, not args.full)
+    if args.lines:
+        from line_profiler import LineProfiler
+
+        from simcore import actions, simulation, targets
+        from simcore_backends import mock
+
+        lp = LineProfiler()
+        for f in (
+            simulation.Simulation.decide,
+            simulation.Simulation._act,
+            simulation.Simulation._targets,
+            simulation.Simulation._cross_edges,
+            simulation.Simulation.apply,
+            actions.KindTables.sample,
+            targets.read_targets,
+            mock.MockBackend.execute,
+        ):
+            lp.add_function(f)
+        lp.runcall(controller.run, ticks)  # type: ignore[attr-defined]
+        lp.print_stats(output_unit=1e-3, stripzeros=True)
+        return
+    profile = cProfile.Profile()
+    profile.runcall(controller.run, ticks)  # type: ignore[attr-defined]
+    stats = pstats.Stats(profile)
+    total = max(v[3] for v in stats.stats.values())  # type: ignore[attr-defined]
+    print(
+        f"{args.users:,} users, one day, {'full' if args.full else 'plain'}: {total:.2f} s under cProfile"
+    )
+    print(f"| {'phase':<24} | {'s':>6} | {'share':>6} |")
+    print(f"|{'-' * 26}|{'-' * 8}|{'-' * 8}|")
+    for label, file, name in PHASES:
+        cum = sum(v[3] for (f, _, n), v in stats.stats.items() if f.endswith(file) and n == name)  # type: ignore[attr-defined]
+        print(f"| {label:<24} | {cum:>6.2f} | {cum / total:>6.1%} |")
+
+
+if __name__ == "__main__":
+    main()

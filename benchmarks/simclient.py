@@ -24,8 +24,9 @@ from numpy.typing import NDArray
 
 from simcore.actions import ActionBatch
 from simcore.backend import ErrorKind, Outcomes, load_backend
-from simcore.config import load_config, with_overrides
+from simcore.config import with_overrides
 from simcore.controller import Controller
+from simcore.loading import load_config
 from simcore.simulation import Simulation
 
 

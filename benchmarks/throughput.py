@@ -30,8 +30,9 @@ import profile_http
 import servers
 from clients import ClientError, Measurement
 from simcore.backend import load_backend
-from simcore.config import Config, dump_config, load_config, with_overrides
+from simcore.config import Config, dump_config, with_overrides
 from simcore.controller import Controller
+from simcore.loading import load_config
 from simcore.simulation import Simulation
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,4 +1,4 @@
-"""A mergeable, log-bucketed latency histogram (HDR-style) with percentiles accurate to 1%.
+"""A mergeable, log-bucketed latency histogram (HDR-style) with percentiles within 0.75 %.
 
 Values are milliseconds. Bucket 0 holds ``[0, LOWEST_MS)``; bucket ``i >= 1`` holds
 ``[LOWEST_MS * GROWTH**(i-1), LOWEST_MS * GROWTH**i)``, and values at or above
@@ -126,7 +126,7 @@ class LatencyHistogram:
         return out
 
     def percentile(self, percent: float) -> float:
-        """The nearest-rank ``percent`` percentile (NaN if empty), within 1% of the exact one."""
+        """The nearest-rank ``percent`` percentile (NaN if empty), within 0.75 % of the exact one."""
         return float(self.percentiles([percent])[0])
 
     def percentiles(self, percents: Sequence[float]) -> NDArray[np.float64]:

@@ -54,7 +54,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _jsonl_columns_arrow(path: Path, kind_code: dict[str, int]) -> LogColumns:
-    """The JSONL log's columns through pyarrow's JSON reader (about twice as fast)."""
+    """The JSONL log's columns through pyarrow's JSON reader (faster than line by line)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.json as pj

@@ -6,8 +6,9 @@ per action, written a batch at a time, never an action at a time:
 - **SQLite** (``actions.sqlite``): one table ``actions`` of integer codes (seq is the
   primary key; tick, offset_ms, user, profile, state, kind, post and ref (NULL if none),
   status, latency_ms, attempts, error), one insert transaction per batch, indexes on tick,
-  user and post (partial: non-NULL posts) built when the log is closed (building
-  them while inserting is ten times slower); a view ``actions_named`` shows exactly the JSONL columns
+  user and post (partial: non-NULL posts) built when the log is closed (building them
+  while inserting measured several times slower, RESULTS.md); a view ``actions_named``
+  shows exactly the JSONL columns
   (time, names, method, path); table ``log_meta`` holds the clock and names.
 - **Parquet** (``actions.parquet``, needs pyarrow: ``pip install 'simcore[parquet]'``):
   the JSONL columns with ``time`` as a millisecond timestamp and the names
@@ -198,7 +199,7 @@ class SqliteSink:
         self._db: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
         db = self._db
         # WAL: readers see every committed batch during the run, and a killed process loses
-        # nothing committed. (A larger page cache makes CREATE INDEX slower, not faster.)
+        # nothing committed. (A larger page cache made CREATE INDEX slower here, not faster: RESULTS.md.)
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
             db.execute(f"PRAGMA {pragma}")
         db.execute(

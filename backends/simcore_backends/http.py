@@ -137,8 +137,8 @@ class HttpBackend:
         self.client = "lean" if client == "lean" or (client == "auto" and wire.AVAILABLE) else "aiohttp"
         if client == "auto" and not wire.AVAILABLE:
             warnings.warn(
-                "httptools is not installed, so the http backend uses aiohttp (about three times the "
-                "client CPU per request); pip install httptools for the lean client",
+                "httptools is not installed, so the http backend uses aiohttp (2-4x the client CPU "
+                "per request, benchmarks/RESULTS.md); pip install httptools for the lean client",
                 RuntimeWarning,
                 stacklevel=2,
             )

@@ -132,9 +132,9 @@ def load_backend(name: str, **options: Any) -> Backend:
     if options:
         try:
             params = dict(inspect.signature(factory).parameters)
+            takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
         except (TypeError, ValueError):  # a builtin or C factory: let it decide
-            params = {"": inspect.Parameter("_", inspect.Parameter.VAR_KEYWORD)}
-        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+            params, takes_any = {}, True
         unknown = [k for k in options if k not in params and not takes_any]
         if unknown:
             flags = ", ".join(f"--{k}" for k in unknown)

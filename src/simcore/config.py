@@ -17,6 +17,7 @@ import datetime as dt
 import difflib
 import sys
 import typing
+from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -261,6 +262,29 @@ LOG_SUFFIXES = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
+
+
+def parse_log_choice(choices: Sequence[str]) -> list[str]:
+    """The logs ``choices`` name, in order: format names (lower case) and file names; []
+    for ``none``. Each choice is ``jsonl``, ``sqlite``, ``parquet``, ``none``, a file name
+    whose suffix picks the format, or a comma-separated list of those. A ValueError says
+    what is wrong and what is expected."""
+    items = [c.strip() for choice in choices for c in choice.split(",") if c.strip()]
+    if any(item.lower() == "none" for item in items):
+        if len(items) > 1:
+            raise ValueError(f"got {', '.join(items)}; 'none' cannot be combined with other logs")
+        return []
+    for item in items:
+        name = item.replace("\\", "/").rsplit("/", 1)[-1]
+        dot = name.rfind(".")
+        suffix = name[dot:].lower() if dot > 0 else ""  # as pathlib's suffix (no I/O module here)
+        if item.lower() not in LOG_FORMATS and suffix not in LOG_SUFFIXES:
+            problem = f"unknown suffix '{suffix}'" if suffix else "no format and no suffix"
+            raise ValueError(
+                f"got {item!r}: {problem}; expected jsonl, sqlite, parquet, none, or a file name "
+                f"ending in {', '.join(sorted(LOG_SUFFIXES))} (several: 'jsonl,sqlite')"
+            )
+    return [item.lower() if item.lower() in LOG_FORMATS else item for item in items]
 
 
 @frozen

@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -134,6 +134,8 @@ class Dashboard:
         self.console = console or Console()
         self.first_tick = controller.sim.tick
         self.began = time.monotonic()
+        # panels that scan every user or post are rebuilt once per finished tick, not per frame
+        self._scanned: dict[str, tuple[int, Table]] = {}
         self.notes: deque[str] = deque(maxlen=3)
         self._live: Live | None = None
 
@@ -174,6 +176,13 @@ class Dashboard:
             lag,
         )
         return table
+
+    def _per_tick(self, name: str, build: Callable[[], Table]) -> Table:
+        done = self.controller.ticks_done
+        cached = self._scanned.get(name)
+        if cached is None or cached[0] != done:
+            cached = self._scanned[name] = (done, build())
+        return cached[1]
 
     def _users(self) -> Table:
         sim = self.controller.sim
@@ -253,9 +262,9 @@ class Dashboard:
     def render(self) -> RenderableType:
         """The whole dashboard as one renderable (what the live view shows)."""
         middle = Table.grid(padding=(0, 3))
-        middle.add_row(self._users(), self._activity(), self._backend())
+        middle.add_row(self._per_tick("users", self._users), self._activity(), self._backend())
         lower = Table.grid(padding=(0, 3))
-        lower.add_row(self._tops(), self._latest())
+        lower.add_row(self._per_tick("tops", self._tops), self._latest())
         parts: list[RenderableType] = [self._header(), middle, lower]
         if self.pacer is None or not self.pacer.paced:
             parts.append(self._progress())

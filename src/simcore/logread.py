@@ -53,10 +53,26 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def _jsonl_columns_arrow(path: Path, kind_code: dict[str, int]) -> LogColumns:
-    """The JSONL log's columns through pyarrow's JSON reader (faster than line by line)."""
+def _arrow_columns(table: Any, kind_code: dict[str, int]) -> LogColumns:
+    """Time, user, kind and post from a pyarrow table with the log's columns."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    action = table.column("action").combine_chunks()
+    if not isinstance(action.type, pa.DictionaryType):
+        action = pc.dictionary_encode(action)
+    lookup = np.array([kind_code[n] for n in action.dictionary.to_pylist()], np.int64)
+    return LogColumns(
+        table.column("time").cast(pa.int64()).to_numpy().astype(np.int64),
+        table.column("user").to_numpy().astype(np.int64),
+        lookup[action.indices.to_numpy(zero_copy_only=False).astype(np.intp)],
+        pc.fill_null(table.column("post"), -1).to_numpy().astype(np.int64),
+    )
+
+
+def _jsonl_table(path: Path) -> Any:
+    """The JSONL log's needed columns through pyarrow's JSON reader."""
+    import pyarrow as pa
     import pyarrow.json as pj
 
     schema = pa.schema(
@@ -68,15 +84,7 @@ def _jsonl_columns_arrow(path: Path, kind_code: dict[str, int]) -> LogColumns:
         ]
     )
     options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-    table = pj.read_json(path, parse_options=options, read_options=pj.ReadOptions(block_size=1 << 24))
-    action = pc.dictionary_encode(table.column("action")).combine_chunks()
-    lookup = np.array([kind_code[n] for n in action.dictionary.to_pylist()], np.int64)
-    return LogColumns(
-        table.column("time").cast(pa.int64()).to_numpy().astype(np.int64),
-        table.column("user").to_numpy().astype(np.int64),
-        lookup[action.indices.to_numpy(zero_copy_only=False)] if len(lookup) else np.zeros(0, np.int64),
-        pc.fill_null(table.column("post"), -1).to_numpy().astype(np.int64),
-    )
+    return pj.read_json(path, parse_options=options, read_options=pj.ReadOptions(block_size=1 << 24))
 
 
 def read_columns(path: Path) -> LogColumns:
@@ -85,10 +93,14 @@ def read_columns(path: Path) -> LogColumns:
     kind_code = {name: i for i, name in enumerate(KIND_NAMES)}
     if fmt == "jsonl":
         try:
-            if path.stat().st_size > 0:
-                return _jsonl_columns_arrow(path, kind_code)
-        except Exception:  # pyarrow is optional (or refused the file): parse line by line
-            pass
+            import pyarrow as pa
+        except ImportError:  # pyarrow is optional: parse line by line
+            pa = None
+        if pa is not None and path.stat().st_size > 0:
+            try:
+                return _arrow_columns(_jsonl_table(path), kind_code)
+            except pa.ArrowInvalid:  # e.g. a line cut short by a crash: parse line by line
+                pass
         times: list[str] = []
         users: list[int] = []
         kinds: list[int] = []
@@ -120,18 +132,7 @@ def read_columns(path: Path) -> LogColumns:
             db.close()
         time_ms = int(meta["start_ms"]) + data[:, 0] * int(meta["tick_seconds"]) * 1000 + data[:, 1]
         return LogColumns(time_ms, data[:, 2].copy(), data[:, 3].copy(), data[:, 4].copy())
-    pa, pc, pq = _pyarrow()
-    table = pq.read_table(str(path), columns=["time", "user", "action", "post"])
-    action = table.column("action").combine_chunks()
-    if isinstance(action.type, pa.DictionaryType):
-        names = action.dictionary.to_pylist()
-        lookup = np.array([kind_code[n] for n in names], np.int64)
-        kind = lookup[action.indices.to_numpy(zero_copy_only=False)]
-    else:
-        kind = np.array([kind_code[n] for n in action.to_pylist()], np.int64)
-    return LogColumns(
-        table.column("time").cast(pa.int64()).to_numpy().astype(np.int64),
-        table.column("user").to_numpy().astype(np.int64),
-        kind,
-        pc.fill_null(table.column("post"), -1).to_numpy().astype(np.int64),
+    _, _, pq = _pyarrow()
+    return _arrow_columns(
+        pq.read_table(str(path), columns=["time", "user", "action", "post"]), kind_code
     )

@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from simcore.actionlog import JsonlSink
 from simcore.actions import KIND_NAMES, METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
 from simcore.backend import ERROR_NAMES, Outcomes
-from simcore.config import LOG_FORMATS, LOG_SUFFIXES
+from simcore.config import LOG_FORMATS, LOG_SUFFIXES, parse_log_choice
 from simcore.errors import SimcoreError, UsageError
 
 FORMATS = LOG_FORMATS
@@ -67,22 +67,16 @@ def log_targets(
     go to ``directory/actions.EXT``; file names are taken relative to
     ``relative_to`` (default: ``directory``). ``none`` alone means no log.
     """
-    items = [c.strip() for choice in choices for c in choice.split(",") if c.strip()]
-    if "none" in (i.lower() for i in items):
-        if len(items) > 1:
-            raise UsageError(f"--log: got {', '.join(items)}; 'none' cannot be combined with other logs")
-        return []
+    try:
+        items = parse_log_choice(choices)
+    except ValueError as exc:
+        raise UsageError(f"--log: {exc}") from None
     out: list[tuple[str, Path]] = []
     for item in items:
-        if item.lower() in FORMATS:
-            fmt, path = item.lower(), directory / FILE_NAMES[item.lower()]
+        if item in FORMATS:
+            fmt, path = item, directory / FILE_NAMES[item]
         else:
             path = Path(item)
-            if not path.suffix:
-                raise UsageError(
-                    f"--log: got {item!r}; expected jsonl, sqlite, parquet, none, or a file name "
-                    f"ending in {', '.join(sorted(SUFFIXES))}"
-                )
             if not path.is_absolute():
                 path = (relative_to or directory) / path
             fmt = format_of(path)

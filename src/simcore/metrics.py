@@ -60,6 +60,19 @@ LATEST_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
 )
 
 
+#: The per-hour tables (grown with the run), the fixed per-kind ones, and the ones grown by
+#: user or post id (trimmed to their count): every array a snapshot of the metrics holds.
+_HOURLY = ("hour_kind", "hour_failed", "hour_latency", "hour_states", "hour_samples")
+_PER_KIND = (
+    "kind_latency",
+    "kind_lat_min",
+    "kind_lat_max",
+    "kind_lat_sum_us",
+    "kind_status",
+    "kind_error",
+)
+_BY_ID = {"user_posts": "n_users", "post_views": "n_posts", "post_author": "n_posts"}
+
 _CREATE = int(ActionKind.CREATE_POST)
 _READ = int(ActionKind.READ_POST)
 _SKIPPED = int(ErrorKind.SKIPPED)
@@ -138,11 +151,8 @@ class Metrics:
 
     def _hours(self, n: int) -> None:
         if n > self.n_hours:
-            self.hour_kind = grow(self.hour_kind, n)
-            self.hour_failed = grow(self.hour_failed, n)
-            self.hour_latency = grow(self.hour_latency, n)
-            self.hour_states = grow(self.hour_states, n)
-            self.hour_samples = grow(self.hour_samples, n)
+            for name in _HOURLY:
+                setattr(self, name, grow(getattr(self, name), n))
             self.n_hours = n
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
@@ -266,30 +276,19 @@ class Metrics:
                 out[name] = _pad_add(a[name], b[name])
         seq = np.concatenate([a["latest.seq"], b["latest.seq"]])
         _, first = np.unique(seq, return_index=True)  # sorted by seq, duplicates dropped
-        keep = first[-self.latest_n :] if self.latest_n else first[:0]
+        latest_n = max(self.latest_n, other.latest_n)  # the same whichever side merges
+        keep = first[-latest_n:] if latest_n else first[:0]
         for name, _dtype in LATEST_FIELDS:
             out[f"latest.{name}"] = np.concatenate([a[f"latest.{name}"], b[f"latest.{name}"]])[keep]
-        meta = dict(meta, latest_n=max(self.latest_n, other.latest_n))
+        meta = dict(meta, latest_n=latest_n)
         return Metrics.from_state(out, meta)
 
     def state_arrays(self) -> dict[str, NDArray[Any]]:
         """Every number, as named numpy arrays (trimmed copies); see :meth:`settings`."""
-        h, u, p = self.n_hours, self.n_users, self.n_posts
         arrays: dict[str, NDArray[Any]] = {
-            "hour_kind": self.hour_kind[:h].copy(),
-            "hour_failed": self.hour_failed[:h].copy(),
-            "hour_latency": self.hour_latency[:h].copy(),
-            "hour_states": self.hour_states[:h].copy(),
-            "hour_samples": self.hour_samples[:h].copy(),
-            "kind_latency": self.kind_latency.copy(),
-            "kind_lat_min": self.kind_lat_min.copy(),
-            "kind_lat_max": self.kind_lat_max.copy(),
-            "kind_lat_sum_us": self.kind_lat_sum_us.copy(),
-            "kind_status": self.kind_status.copy(),
-            "kind_error": self.kind_error.copy(),
-            "user_posts": self.user_posts[:u].copy(),
-            "post_views": self.post_views[:p].copy(),
-            "post_author": self.post_author[:p].copy(),
+            **{name: getattr(self, name)[: self.n_hours].copy() for name in _HOURLY},
+            **{name: getattr(self, name).copy() for name in _PER_KIND},
+            **{name: getattr(self, name)[: getattr(self, n)].copy() for name, n in _BY_ID.items()},
             **{f"latest.{k}": v.copy() for k, v in self.latest.items()},
         }
         return arrays
@@ -321,22 +320,7 @@ class Metrics:
     def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
         """Replace every number with ``arrays`` (as returned by :meth:`state_arrays`)."""
         m = self
-        for name in (
-            "hour_kind",
-            "hour_failed",
-            "hour_latency",
-            "hour_states",
-            "hour_samples",
-            "kind_latency",
-            "kind_lat_min",
-            "kind_lat_max",
-            "kind_lat_sum_us",
-            "kind_status",
-            "kind_error",
-            "user_posts",
-            "post_views",
-            "post_author",
-        ):
+        for name in (*_HOURLY, *_PER_KIND, *_BY_ID):
             setattr(m, name, np.array(arrays[name], dtype=getattr(m, name).dtype))
         n_latest = len(arrays["latest.seq"])
         m._latest = {  # snapshots from before the ref column have none: -1

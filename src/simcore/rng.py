@@ -106,7 +106,11 @@ def choice(
     seed: int, stream: int, tick: int, key: ArrayLike, cumulative: NDArray[np.float64], k: int = 0
 ) -> NDArray[np.intp]:
     """Categorical draws: index ``i`` with probability ``p_i``, given ``cumsum(p)`` (last = 1)."""
-    u = uniform(seed, stream, tick, key, k)
+    return categorical(uniform(seed, stream, tick, key, k), cumulative)
+
+
+def categorical(u: NDArray[np.float64], cumulative: NDArray[np.float64]) -> NDArray[np.intp]:
+    """The index each uniform ``u`` falls on, given cumulative weights (need not end at 1)."""
     idx = np.searchsorted(cumulative, u * cumulative[-1], side="right")
     out: NDArray[np.intp] = np.minimum(idx, len(cumulative) - 1)
     return out

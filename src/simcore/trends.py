@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from simcore import rng
 from simcore.config import Trends
 from simcore.edges import sorted_unique
 from simcore.user import Population
@@ -102,9 +103,7 @@ class TrendModel:
         out = np.full(len(u), -1, dtype=np.int64)
         if len(pool) == 0 or len(self._total) == 0 or self._total[-1] <= 0:
             return out
-        total = self._total[-1]
-        anywhere = np.searchsorted(self._total, u * total, side="right")
-        out[:] = pool[np.minimum(anywhere, len(pool) - 1)]
+        out[:] = pool[rng.categorical(u, self._total)]
         want = tag >= 0
         if want.any():
             t = tag[want]

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from simcore.config import CHOICE_KINDS, CURVES, LOG_FORMATS, LOG_SUFFIXES, Block, Config, Profile
+from simcore.config import CHOICE_KINDS, CURVES, Block, Config, Profile, parse_log_choice
 from simcore.durations import DURATION_HELP, parse_seconds
 from simcore.routes import fields_of, route_problems
 from simcore.routine import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
@@ -353,22 +353,10 @@ def _community(out: Problems, config: Config) -> None:
 
 
 def _log_choice(out: Problems, choice: str) -> None:
-    items = [c.strip() for c in choice.split(",") if c.strip()]
-    for item in items:
-        low = item.lower()
-        if low in (*LOG_FORMATS, "none"):
-            if low == "none" and len(items) > 1:
-                out.append(("output.log", f"got {choice!r}; 'none' cannot be combined with other logs"))
-            continue
-        suffix = "." + low.rsplit(".", 1)[-1] if "." in low else ""
-        if suffix not in LOG_SUFFIXES:
-            out.append(
-                (
-                    "output.log",
-                    f"got {item!r}; expected jsonl, sqlite, parquet, none, or a file name ending in "
-                    f"{', '.join(sorted(LOG_SUFFIXES))} (several: 'jsonl,sqlite')",
-                )
-            )
+    try:
+        parse_log_choice([choice])
+    except ValueError as exc:
+        out.append(("output.log", str(exc)))
 
 
 def _thresholds(out: Problems, thresholds: dict[str, str]) -> None:

@@ -11,7 +11,7 @@ import base64
 import binascii
 import os
 import pathlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -29,7 +29,7 @@ from .schemas import (
     UserIn,
     UserOut,
 )
-from .store import IdempotencyConflictError, Outcome, Store
+from .store import IdempotencyConflictError, Outcome, PostRecord, Store
 
 __all__ = ["DB_ENV_VAR", "app_from_env", "create_app", "decode_cursor", "encode_cursor"]
 
@@ -124,6 +124,19 @@ def _conflict(key: str) -> HTTPException:
     )
 
 
+def _published(response: Response, missing: str, create: Callable[[], PostRecord | None]) -> PostRecord:
+    """Run a create (a post, repost or quote): 422 on a reused Idempotency-Key, 404 with
+    ``missing`` if what it refers to is gone, else the post with its ``Location``."""
+    try:
+        post = create()
+    except IdempotencyConflictError as exc:
+        raise _conflict(str(exc)) from exc
+    if post is None:
+        raise HTTPException(status_code=404, detail=missing)
+    response.headers["Location"] = f"/posts/{post['id']}"
+    return post
+
+
 @router.get("/health", response_model=HealthOut, tags=["meta"])
 async def health() -> HealthOut:
     """Liveness probe (no authentication)."""
@@ -210,16 +223,13 @@ async def create_post(
 ) -> Any:
     """Publish a post as the caller (``quote_of``: quoting another live post); the
     ``Location`` header points at it."""
-    try:
-        post = store.create_post(
+    return _published(
+        response,
+        "quoted post not found",
+        lambda: store.create_post(
             user_id, body.content, idempotency_key, tag=body.tag, quote_of=body.quote_of
-        )
-    except IdempotencyConflictError as exc:
-        raise _conflict(str(exc)) from exc
-    if post is None:
-        raise HTTPException(status_code=404, detail="quoted post not found")
-    response.headers["Location"] = f"/posts/{post['id']}"
-    return post
+        ),
+    )
 
 
 @router.post(
@@ -239,14 +249,11 @@ async def repost(
 ) -> Any:
     """Repost a live post as the caller: a new post referring to it (same tag)."""
     content = body.content if body is not None else ""
-    try:
-        post = store.create_post(user_id, content, idempotency_key, repost_of=post_id)
-    except IdempotencyConflictError as exc:
-        raise _conflict(str(exc)) from exc
-    if post is None:
-        raise HTTPException(status_code=404, detail="post not found")
-    response.headers["Location"] = f"/posts/{post['id']}"
-    return post
+    return _published(
+        response,
+        "post not found",
+        lambda: store.create_post(user_id, content, idempotency_key, repost_of=post_id),
+    )
 
 
 @router.post(
@@ -282,15 +289,13 @@ _FOLLOW_ERRORS: dict[int | str, dict[str, Any]] = {
 )
 async def follow(user_id: int, store: StoreDep, me: UserDep) -> Any:
     """Follow a user (not oneself, not twice)."""
-    outcome = store.follow(me, user_id)
+    outcome, followers = store.follow(me, user_id)
     if outcome is Outcome.NOT_FOUND:
         raise HTTPException(status_code=404, detail="user not found")
     if outcome is Outcome.INVALID:
         raise HTTPException(status_code=422, detail="you cannot follow yourself")
     if outcome is Outcome.CONFLICT:
         raise HTTPException(status_code=409, detail="you already follow this user")
-    counts = store.follow_counts(user_id)
-    followers = counts[0] if counts is not None else 0
     return {"follower_id": me, "followee_id": user_id, "followers": followers}
 
 

@@ -331,18 +331,24 @@ class Store:
             ).fetchone()
             return Change(Outcome.OK, _post(row))
 
-    def follow(self, follower_id: int, followee_id: int) -> Outcome:
-        """Follow a user: OK, CONFLICT if already, NOT_FOUND for no such user, INVALID for oneself."""
+    def follow(self, follower_id: int, followee_id: int) -> tuple[Outcome, int]:
+        """Follow a user: (OK, the followee's follower count), or CONFLICT if already,
+        NOT_FOUND for no such user, INVALID for oneself (with count 0)."""
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM users WHERE id = ?", (followee_id,)).fetchone() is None:
-                return Outcome.NOT_FOUND
+                return Outcome.NOT_FOUND, 0
             if follower_id == followee_id:
-                return Outcome.INVALID
+                return Outcome.INVALID, 0
             added = conn.execute(
                 "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)",
                 (follower_id, followee_id, _now()),
             ).rowcount
-            return Outcome.OK if added else Outcome.CONFLICT
+            if not added:
+                return Outcome.CONFLICT, 0
+            followers = conn.execute(
+                "SELECT COUNT(*) FROM follows WHERE followee_id = ?", (followee_id,)
+            ).fetchone()[0]
+            return Outcome.OK, int(followers)
 
     def unfollow(self, follower_id: int, followee_id: int) -> Outcome:
         """Remove a follow: OK, or NOT_FOUND when there is none."""
@@ -352,19 +358,6 @@ class Store:
                 (follower_id, followee_id),
             ).rowcount
             return Outcome.OK if gone else Outcome.NOT_FOUND
-
-    def follow_counts(self, user_id: int) -> tuple[int, int] | None:
-        """(followers, following) of a user, or ``None`` if there is no such user."""
-        with self._read() as conn:
-            if conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
-                return None
-            followers = conn.execute(
-                "SELECT COUNT(*) FROM follows WHERE followee_id = ?", (user_id,)
-            ).fetchone()[0]
-            following = conn.execute(
-                "SELECT COUNT(*) FROM follows WHERE follower_id = ?", (user_id,)
-            ).fetchone()[0]
-        return int(followers), int(following)
 
     def list_following(self, user_id: int, limit: int, before_id: int | None = None) -> list[PostRecord]:
         """Live posts by the users ``user_id`` follows, newest first, ids below ``before_id``."""

@@ -24,6 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,17 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SOCIAL_KINDS = ("like_post", "repost", "quote_post", "follow_user", "unfollow_user", "browse_following")
 
 
-def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[str, float]:
-    """Run one size in this process and return its numbers."""
+def benchmark_config(users: int, days: float, profile: str, plain: bool = False) -> Any:
+    """The benchmark's config: ``profile`` with ``users`` initial users for ``days``; with
+    ``plain`` the community behaviours' weights and read shares set to zero."""
     import attrs
-    import numpy as np
 
     from simcore.config import with_overrides
-    from simcore.controller import Controller
     from simcore.loading import load_config
-    from simcore.simulation import Simulation
-    from simcore.world import POST_FIELDS
-    from simcore_backends.mock import MockBackend
 
     config = with_overrides(
         load_config(profile), population__initial_users=users, duration=f"{days * 24:g}h"
@@ -59,6 +56,19 @@ def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[
         }
         targets = attrs.evolve(config.targets, trending_share=0.0, following_share=0.0)
         config = attrs.evolve(config, profiles=profiles, targets=targets)
+    return config
+
+
+def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[str, float]:
+    """Run one size in this process and return its numbers."""
+    import numpy as np
+
+    from simcore.controller import Controller
+    from simcore.simulation import Simulation
+    from simcore.world import POST_FIELDS
+    from simcore_backends.mock import MockBackend
+
+    config = benchmark_config(users, days, profile, plain)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     sim = Simulation(config)
     core_s = [0.0]

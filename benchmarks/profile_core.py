@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_core import SOCIAL_KINDS  # noqa: E402
+from bench_core import benchmark_config  # noqa: E402
 
 PHASES = (
     ("decide (all)", "simulation.py", "decide"),
@@ -36,30 +36,11 @@ PHASES = (
 
 
 def _controller(users: int, plain: bool) -> tuple[object, int]:
-    import attrs
-
-    from simcore.config import with_overrides
     from simcore.controller import Controller
-    from simcore.loading import load_config
     from simcore.simulation import Simulation
     from simcore_backends.mock import MockBackend
 
-    config = with_overrides(
-        load_config(ROOT / "profiles" / "default.toml"), population__initial_users=users, duration="24h"
-    )
-    if plain:
-        profiles = {
-            n: attrs.evolve(
-                p,
-                weights={
-                    s: {k: v for k, v in r.items() if k not in SOCIAL_KINDS}
-                    for s, r in p.weights.items()
-                },
-            )
-            for n, p in config.profiles.items()
-        }
-        targets = attrs.evolve(config.targets, trending_share=0.0, following_share=0.0)
-        config = attrs.evolve(config, profiles=profiles, targets=targets)
+    config = benchmark_config(users, 1.0, str(ROOT / "profiles" / "default.toml"), plain)
     return Controller(Simulation(config), MockBackend(), sinks=[]), config.duration_ticks
 
 

@@ -131,6 +131,28 @@ def test_ordering_rule_across_ticks_in_flight() -> None:
     assert waits3 == {}
 
 
+def test_ordering_rule_follow_then_unfollow_across_ticks() -> None:
+    """An unfollow waits for the follow of the same pair still in flight; other pairs do not."""
+    tracker = Tracker()
+
+    def follows(kinds: list[int], users: list[int], refs: list[int]) -> ActionBatch:
+        batch = _batch(kinds, users, [-1] * len(kinds))
+        batch.ref = np.array(refs, np.int32)
+        return batch
+
+    fo, un = ActionKind.FOLLOW_USER, ActionKind.UNFOLLOW_USER
+    waits1, jobs1 = tracker.plan(follows([fo, fo], [44, 45], [11, 11]))
+    assert waits1 == {}
+    waits2, jobs2 = tracker.plan(follows([un, un], [44, 45], [11, 12]))
+    assert waits2 == {0: [jobs1[0]]}
+    jobs1[0].finish()
+    waits3, _ = tracker.plan(follows([fo, fo], [44, 46], [11, 11]))
+    assert waits3 == {0: [jobs2[0]]}  # following again waits for the unfollow still out
+    jobs2[0].finish()
+    waits4, _ = tracker.plan(follows([un], [46], [11]))
+    assert waits4 != {} and tracker.edges.keys() >= {(46, 11)}
+
+
 def test_retry_policy_is_keyed_exponential_and_bounded() -> None:
     """Backoff grows, is jittered by (seed, seq, attempt), capped, and honours Retry-After."""
     policy = RetryPolicy(seed=1, retries=5, backoff_ms=100.0, backoff_max_ms=1000.0)

@@ -14,7 +14,11 @@ state the core (and the mock) describe:
    request on that post still in flight (the earlier change and the reads since).
    So a read never sees a post before its create, nor after a later delete, and
    two edits, or an edit and a delete, never swap.
-3. **Everything else runs concurrently**, up to the in-flight bound. In one tick
+3. **Per follow edge, follows and unfollows in order.** A follow or unfollow of
+   (user, followee) waits for the previous one of the same pair still in flight
+   (from an earlier tick: a user acts once a tick), so an unfollow never arrives
+   before the follow it undoes.
+4. **Everything else runs concurrently**, up to the in-flight bound. In one tick
    that is nearly everything: the core never targets a post created in the same
    tick and a user acts at most once a tick, so the only in-tick case is a read
    and a delete of one post; across ticks it is a create, then reads and edits of
@@ -66,6 +70,7 @@ class Tracker:
     def __init__(self) -> None:
         self.signups: dict[int, Job] = {}
         self.posts: dict[int, tuple[Job | None, list[Job]]] = {}
+        self.edges: dict[tuple[int, int], Job] = {}  # the latest follow or unfollow of a pair
 
     def plan(self, batch: ActionBatch) -> tuple[dict[int, list[Job]], dict[int, Job]]:
         """For one batch, in order: what each position waits for, and the jobs others may wait for."""
@@ -89,6 +94,11 @@ class Tracker:
                 target_signup = signups.get(ref)
                 if target_signup is not None and not target_signup.done:
                     deps.append(target_signup)
+                previous = self.edges.get((user, ref))
+                if previous is not None and not previous.done:
+                    deps.append(previous)
+                job = jobs[i] = Job(i)
+                self.edges[(user, ref)] = job
             if kind == _LIKE or kind in _SHARES:
                 seen = post if kind == _LIKE else ref
                 change, readers = posts.get(seen, (None, []))
@@ -117,6 +127,7 @@ class Tracker:
     def prune(self) -> None:
         """Forget requests that are done (called once per batch, so memory stays flat)."""
         self.signups = {u: j for u, j in self.signups.items() if not j.done}
+        self.edges = {e: j for e, j in self.edges.items() if not j.done}
         kept: dict[int, tuple[Job | None, list[Job]]] = {}
         for post, (change, readers) in self.posts.items():
             live = [r for r in readers if not r.done]

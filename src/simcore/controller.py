@@ -291,6 +291,11 @@ class Controller:
             self._loop.close()
             self._loop = None
 
+    def users_before(self, tick: int) -> int:
+        """Users who had signed up before ``tick`` (the core may have stepped past it)."""
+        pop = self.sim.population
+        return int(np.count_nonzero(pop.created_tick[: pop.n] < tick))
+
     def _counts(self) -> tuple[np.ndarray, int, int]:
         """Users (a mask), posts created and posts live as of the last tick in the log.
 

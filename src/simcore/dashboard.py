@@ -244,7 +244,7 @@ class Dashboard:
         return table
 
     def _progress(self) -> RenderableType:
-        done = self.controller.sim.tick
+        done = self.controller.ticks_done
         total = max(self.total_ticks, 1)
         elapsed = time.monotonic() - self.began
         ran = done - self.first_tick
@@ -405,7 +405,7 @@ class PlainLines:
             return
         when = ctl.sim_time(batch.tick + 1)
         self.console.print(
-            f"[dim]{when:%a %Y-%m-%d %H:%M}[/]  tick {batch.tick + 1:,}  users {ctl.sim.population.n:,}  "
+            f"[dim]{when:%a %Y-%m-%d %H:%M}[/]  tick {batch.tick + 1:,}  users {ctl.users_before(batch.tick + 1):,}  "
             f"actions {ctl.totals.actions + len(batch):,}{self._pace()}",
             highlight=False,
         )

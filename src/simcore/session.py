@@ -82,14 +82,13 @@ class RunSession:
     def status(self) -> dict[str, Any]:
         """The run's position, for ``simcore ctl status`` and the dashboard."""
         ctl = self.controller
-        sim = ctl.sim
         done = ctl.ticks_done
         out: dict[str, Any] = {
             "run_dir": str(self.run_dir),
             "pid": os.getpid(),
             "tick": done,  # ticks fully done (one may be in flight)
             "simulated_time": ctl.sim_time(done).isoformat(),
-            "users": sim.population.n,
+            "users": ctl.users_before(done),
             "actions": ctl.totals.actions,
             "snapshot": str(self.last_snapshot) if self.last_snapshot else None,
         }

@@ -251,18 +251,13 @@ class HttpBackend:
 
     async def _one(self, session: Any, slot: int, prepared: Prepared, i: int, out: Outcomes) -> None:
         assert self.rest is not None
-        request = self.rest.request(prepared, i)
+        request = self.rest.request_or_skip(prepared, i, out)
         if request is None:
-            out.error[i] = ErrorKind.SKIPPED
             return
         seq = prepared.batch.seq0 + i
         began = time.perf_counter()
-        status, error, body, headers = await self._send(session, slot, request, seq, i, out)
-        out.latency_ms[i] = (time.perf_counter() - began) * 1000.0
-        out.status[i] = status
-        out.error[i] = error
-        if error == ErrorKind.NONE:
-            out.server_id[i] = self.rest.record(prepared, i, status, body, headers)
+        answer = await self._send(session, slot, request, seq, i, out)
+        self.rest.finish(prepared, i, out, answer, (time.perf_counter() - began) * 1000.0)
 
     async def _send(
         self, session: Any, slot: int, request: Request, seq: int, i: int, out: Outcomes

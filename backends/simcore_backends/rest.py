@@ -25,6 +25,7 @@ from attrs import define
 from numpy.typing import NDArray
 
 from simcore.actions import FOLLOWS, KIND_NAMES, PATH_POST, SHARES, ActionBatch, ActionKind
+from simcore.backend import ErrorKind, Outcomes
 from simcore.config import Config
 from simcore.content import post_text
 from simcore.errors import BackendError
@@ -90,6 +91,30 @@ class Rest:
             where = np.flatnonzero(wants_name)
             names = dict(zip(where.tolist(), user_names(self.seed, batch.user[where])))
         return Prepared(batch, versions, names)
+
+    def request_or_skip(self, prepared: Prepared, i: int, out: Outcomes) -> Request | None:
+        """The request for action ``i``; if it cannot be sent, mark it skipped in ``out``."""
+        request = self.request(prepared, i)
+        if request is None:
+            out.error[i] = ErrorKind.SKIPPED
+        return request
+
+    def finish(
+        self,
+        prepared: Prepared,
+        i: int,
+        out: Outcomes,
+        answer: tuple[int, int, bytes, Any],
+        latency_ms: float,
+    ) -> None:
+        """Write action ``i``'s outcome (status, error, body, headers) into ``out``; if the
+        server answered, record what it said (ids, tokens)."""
+        status, error, body, headers = answer
+        out.status[i] = status
+        out.error[i] = error
+        out.latency_ms[i] = latency_ms
+        if error == ErrorKind.NONE:
+            out.server_id[i] = self.record(prepared, i, status, body, headers)
 
     def request(self, prepared: Prepared, i: int) -> Request | None:
         """The request for action ``i``, or None if it cannot be sent (a skipped action)."""

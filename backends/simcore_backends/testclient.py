@@ -130,9 +130,8 @@ class TestClientBackend:
 
     def _one(self, prepared: Prepared, i: int, out: Outcomes) -> None:
         assert self.rest is not None
-        request = self.rest.request(prepared, i)
+        request = self.rest.request_or_skip(prepared, i, out)
         if request is None:
-            out.error[i] = ErrorKind.SKIPPED
             return
         seq = prepared.batch.seq0 + i
         policy, injector = self.policy, self.injector
@@ -165,8 +164,4 @@ class TestClientBackend:
                     break
                 if status == 429 or status == 503:
                     retry_after = parse_retry_after(headers.get("Retry-After"))
-        out.status[i] = status
-        out.error[i] = error
-        out.latency_ms[i] = latency
-        if error == ErrorKind.NONE:
-            out.server_id[i] = self.rest.record(prepared, i, status, body, headers)
+        self.rest.finish(prepared, i, out, (status, error, body, headers), latency)

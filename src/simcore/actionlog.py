@@ -10,6 +10,7 @@ every finished tick on disk.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import functools
 import json
@@ -26,10 +27,27 @@ from simcore.backend import ERROR_NAMES, Outcomes
 OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error")
 
 
+def epoch_ms(start: dt.datetime) -> int:
+    """Milliseconds from 1970-01-01 to ``start`` (naive times are read as UTC)."""
+    return calendar.timegm(start.timetuple()) * 1000 + start.microsecond // 1000
+
+
+def action_epoch_ms(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> NDArray[np.int64]:
+    """Each action's simulated time in milliseconds since 1970 (what every log stores)."""
+    base = epoch_ms(start) + batch.tick * tick_seconds * 1000
+    out: NDArray[np.int64] = base + batch.offset_ms.astype(np.int64)
+    return out
+
+
+def logged_latency(latency_ms: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+    """Latencies as every log writes them: milliseconds rounded to the microsecond."""
+    exact: NDArray[np.float64] = latency_ms.astype(np.float64)
+    return np.round(exact, 3)
+
+
 def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> NDArray[np.str_]:
     """Simulated ISO-8601 times (millisecond precision) of each action of ``batch``."""
-    base = np.datetime64(start, "ms") + np.timedelta64(batch.tick * tick_seconds * 1000, "ms")
-    stamps = base + batch.offset_ms.astype("timedelta64[ms]")
+    stamps = action_epoch_ms(start, tick_seconds, batch).astype("datetime64[ms]")
     return np.datetime_as_string(stamps, unit="ms")
 
 
@@ -101,8 +119,7 @@ def format_lines(
     has_ref = np.flatnonzero(ref >= 0)
     ref_text[has_ref] = list(map(str, ref[has_ref].tolist()))
     # times: the minute from a few datetime strings, seconds and milliseconds from a table
-    total = np.datetime64(start, "ms").astype(np.int64) + batch.tick * tick_seconds * 1000
-    total = total + batch.offset_ms.astype(np.int64)
+    total = action_epoch_ms(start, tick_seconds, batch)
     minute = total // 60_000
     first = int(minute.min())
     span = np.arange(first, int(minute.max()) + 1, dtype=np.int64) * 60_000
@@ -198,7 +215,7 @@ def format_lines_reference(
         batch.post.tolist(),
         batch.ref.tolist(),
         outcomes.status.tolist(),
-        np.round(outcomes.latency_ms.astype(np.float64), 3).tolist(),
+        logged_latency(outcomes.latency_ms).tolist(),
         outcomes.attempts.tolist(),
         outcomes.error.tolist(),
     )

@@ -17,7 +17,6 @@ per action, written a batch at a time, never an action at a time:
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 import sqlite3
@@ -28,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actionlog import JsonlSink
+from simcore.actionlog import JsonlSink, epoch_ms, logged_latency
 from simcore.actions import KIND_NAMES, METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
 from simcore.backend import ERROR_NAMES, Outcomes
 from simcore.config import LOG_FORMATS, LOG_SUFFIXES, parse_log_choice
@@ -41,11 +40,6 @@ FILE_NAMES = {"jsonl": "actions.jsonl", "sqlite": "actions.sqlite", "parquet": "
 
 class LogError(SimcoreError):
     """A log format is unknown or its library is missing."""
-
-
-def epoch_ms(start: dt.datetime) -> int:
-    """Milliseconds from 1970-01-01 to ``start`` (naive times are read as UTC)."""
-    return calendar.timegm(start.timetuple()) * 1000 + start.microsecond // 1000
 
 
 def format_of(path: Path) -> str:
@@ -243,7 +237,7 @@ class SqliteSink:
             post.tolist(),
             ref.tolist(),
             outcomes.status.tolist(),
-            np.round(outcomes.latency_ms.astype(np.float64), 3).tolist(),
+            logged_latency(outcomes.latency_ms).tolist(),
             outcomes.attempts.tolist(),
             outcomes.error.tolist(),
         )
@@ -420,7 +414,7 @@ class ParquetSink:
             post_arr,
             ref_arr,
             pa.array(cat([o.status for o in outs]), pa.int16()),
-            pa.array(np.round(cat([o.latency_ms for o in outs]).astype(np.float64), 3), pa.float64()),
+            pa.array(logged_latency(cat([o.latency_ms for o in outs])), pa.float64()),
             pa.array(cat([o.attempts for o in outs]), pa.uint8()),
             coded(error, self._errors, mask=error == 0),
         ]

@@ -49,11 +49,13 @@ from rich.table import Table
 import servers
 import throughput
 from clients import ClientError
-from simcore.actions import KIND_NAMES, ActionBatch
-from simcore.backend import ErrorKind, Outcomes, available_backends, load_backend
-from simcore.config import Config
-from simcore.controller import Controller
-from simcore.simulation import Simulation
+from simcore.core.actions import ActionBatch
+from simcore.core.simulation import Simulation
+from simcore.run.controller import Controller
+from simcore.scenario.kinds import KIND_NAMES
+from simcore.scenario.schema import Config
+from simcore.seam.contract import ErrorKind, Outcomes
+from simcore.seam.registry import available_backends, load_backend
 from throughput import CLIENTS, scenario_config
 
 HERE = Path(__file__).resolve().parent

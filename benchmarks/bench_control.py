@@ -19,15 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from simcore import snapshot
-from simcore.actions import ActionBatch
-from simcore.backend import BackendContext, Outcomes
-from simcore.clock import Pacer, RealTime
-from simcore.config import Config, with_overrides
-from simcore.control import RunControl, RunGate
-from simcore.controller import Controller
-from simcore.loading import load_config
-from simcore.simulation import Simulation
+from simcore.core.actions import ActionBatch
+from simcore.core.simulation import Simulation
+from simcore.run import snapshot
+from simcore.run.clock import Pacer, RealTime
+from simcore.run.control import RunControl, RunGate
+from simcore.run.controller import Controller
+from simcore.run.loading import load_config
+from simcore.scenario.parse import with_overrides
+from simcore.scenario.schema import Config
+from simcore.seam.contract import BackendContext, Outcomes
 from simcore_backends.mock import MockBackend
 
 ROOT = Path(__file__).resolve().parent.parent

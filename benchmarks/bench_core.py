@@ -37,8 +37,8 @@ def benchmark_config(users: int, days: float, profile: str, plain: bool = False)
     ``plain`` the community behaviours' weights and read shares set to zero."""
     import attrs
 
-    from simcore.config import with_overrides
-    from simcore.loading import load_config
+    from simcore.run.loading import load_config
+    from simcore.scenario.parse import with_overrides
 
     config = with_overrides(
         load_config(profile), population__initial_users=users, duration=f"{days * 24:g}h"
@@ -63,9 +63,9 @@ def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[
     """Run one size in this process and return its numbers."""
     import numpy as np
 
-    from simcore.controller import Controller
-    from simcore.simulation import Simulation
-    from simcore.world import POST_FIELDS
+    from simcore.core.simulation import Simulation
+    from simcore.core.world import POST_FIELDS
+    from simcore.run.controller import Controller
     from simcore_backends.mock import MockBackend
 
     config = benchmark_config(users, days, profile, plain)

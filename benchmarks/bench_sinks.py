@@ -8,7 +8,7 @@
 2. Writes all of them to each sink (closing included: SQLite builds its indexes,
    Parquet writes its footer) and reports actions/s against the targets
    (Parquet >= 1M/s, JSONL and SQLite >= 300k/s); checks every log holds every row.
-3. Feeds them to :class:`simcore.metrics.Metrics` (with the hourly population
+3. Feeds them to :class:`simcore.analysis.metrics.Metrics` (with the hourly population
    probe) and reports its time as a share of the core's (target <= 10%), at
    ``--users`` and on the default profile's 1,000 users (small batches, where
    per-batch overhead shows most).
@@ -25,14 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from simcore.actionlog import JsonlSink
-from simcore.actions import ActionBatch
-from simcore.backend import Outcomes
-from simcore.config import Config, with_overrides
-from simcore.loading import load_config
-from simcore.logsinks import ParquetSink, SqliteSink
-from simcore.metrics import Metrics
-from simcore.simulation import Simulation
+from simcore.analysis.metrics import Metrics
+from simcore.core.actions import ActionBatch
+from simcore.core.simulation import Simulation
+from simcore.logs.jsonl import JsonlSink
+from simcore.logs.sinks import ParquetSink, SqliteSink
+from simcore.run.loading import load_config
+from simcore.scenario.parse import with_overrides
+from simcore.scenario.schema import Config
+from simcore.seam.contract import Outcomes
 from simcore_backends.mock import MockBackend
 
 ROOT = Path(__file__).resolve().parent.parent

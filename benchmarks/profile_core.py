@@ -36,8 +36,8 @@ PHASES = (
 
 
 def _controller(users: int, plain: bool) -> tuple[object, int]:
-    from simcore.controller import Controller
-    from simcore.simulation import Simulation
+    from simcore.core.simulation import Simulation
+    from simcore.run.controller import Controller
     from simcore_backends.mock import MockBackend
 
     config = benchmark_config(users, 1.0, str(ROOT / "profiles" / "default.toml"), plain)
@@ -56,7 +56,7 @@ def main() -> None:
     if args.lines:
         from line_profiler import LineProfiler
 
-        from simcore import actions, simulation, targets
+        from simcore.core import actions, simulation, targets
         from simcore_backends import mock
 
         lp = LineProfiler()

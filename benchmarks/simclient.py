@@ -1,7 +1,7 @@
 """A real simcore run through the http backend, measured from the inside.
 
 What ``simcore run CONFIG --backend http --target URL --log none`` does (the
-:class:`~simcore.controller.Controller` stepping the simulation and handing each batch
+:class:`~simcore.run.controller.Controller` stepping the simulation and handing each batch
 to the http backend), timed around the run loop with the wall clock and this
 process's CPU time, so requests per client CPU-second are exact. Run as a script::
 
@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.actions import ActionBatch
-from simcore.backend import ErrorKind, Outcomes, load_backend
-from simcore.config import with_overrides
-from simcore.controller import Controller
-from simcore.loading import load_config
-from simcore.simulation import Simulation
+from simcore.core.actions import ActionBatch
+from simcore.core.simulation import Simulation
+from simcore.run.controller import Controller
+from simcore.run.loading import load_config
+from simcore.scenario.parse import with_overrides
+from simcore.seam.contract import ErrorKind, Outcomes
+from simcore.seam.registry import load_backend
 
 
 class LatencySink:

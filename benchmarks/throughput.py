@@ -29,11 +29,12 @@ import clients
 import profile_http
 import servers
 from clients import ClientError, Measurement
-from simcore.backend import load_backend
-from simcore.config import Config, dump_config, with_overrides
-from simcore.controller import Controller
-from simcore.loading import load_config
-from simcore.simulation import Simulation
+from simcore.core.simulation import Simulation
+from simcore.run.controller import Controller
+from simcore.run.loading import load_config
+from simcore.scenario.parse import dump_config, with_overrides
+from simcore.scenario.schema import Config
+from simcore.seam.registry import load_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILE = ROOT / "profiles" / "default.toml"

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from simcore.config import Config, with_overrides
-from simcore.loading import load_config
+from simcore.run.loading import load_config
+from simcore.scenario.parse import with_overrides
+from simcore.scenario.schema import Config
 
 settings.register_profile(
     "fast", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]

@@ -11,7 +11,7 @@ concurrently (uvloop drives the loop when it is installed):
   or aiohttp's ``ClientSession`` (``backend.client``);
 - a timeout of ``backend.timeout`` seconds per attempt;
 - retries of connection errors, timeouts, 429 and 5xx answers under the shared
-  :class:`~simcore.retry.RetryPolicy` (exponential backoff, keyed jitter,
+  :class:`~simcore.seam.retry.RetryPolicy` (exponential backoff, keyed jitter,
   ``Retry-After`` honoured); every request that is not a GET carries an
   ``Idempotency-Key`` made of a per-run nonce and the action's sequence number,
   so a retried create never creates twice;
@@ -37,11 +37,11 @@ from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
-from simcore.actions import ActionBatch
-from simcore.backend import BackendContext, ErrorKind, Outcomes
+from simcore.core.actions import ActionBatch
 from simcore.errors import BackendError
-from simcore.retry import RetryPolicy, parse_retry_after, retryable
-from simcore.validate import target_problem
+from simcore.scenario.validate import target_problem
+from simcore.seam.contract import BackendContext, ErrorKind, Outcomes
+from simcore.seam.retry import RetryPolicy, parse_retry_after, retryable
 
 from . import wire
 from .ordering import Job, Tracker
@@ -189,7 +189,7 @@ class HttpBackend:
             )
         return self._session
 
-    async def execute(self, batch: ActionBatch) -> Outcomes:
+    async def execute_async(self, batch: ActionBatch) -> Outcomes:
         """Queue every action of ``batch``; return when each has its final answer.
 
         Several calls may be in flight at once (the controller's pipeline); their

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.arrays import grow
+from simcore.core.arrays import grow
 
 NONE = -1  # no server id (not created, or the create failed for good)
 OTHER = -2  # a non-integer server id, kept in the side table

@@ -13,7 +13,7 @@ a missing post); a repost or quote is 201 with a new post when its target exists
 unfollow 204, or 404 without such a follow; the following feed 200.
 
 With a ``[faults]`` table it injects failures exactly as the testclient backend
-does (see :mod:`simcore.faults`): a failed attempt has no effect and is retried
+does (see :mod:`simcore.seam.faults`): a failed attempt has no effect and is retried
 under the backend's retry policy. An action whose user never signed up, or whose
 target post was never created (its sign-up or create failed for good), is not
 sent: status 0, error ``skipped``, 0 attempts.
@@ -24,12 +24,13 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore import faults
-from simcore.actions import ActionBatch, ActionKind
-from simcore.arrays import grow
-from simcore.backend import BackendContext, ErrorKind, Outcomes
-from simcore.edges import EdgeSet, edge_keys
-from simcore.retry import RetryPolicy
+from simcore.core.actions import ActionBatch
+from simcore.core.arrays import grow
+from simcore.core.edges import EdgeSet, edge_keys
+from simcore.scenario.kinds import ActionKind
+from simcore.seam import faults
+from simcore.seam.contract import BackendContext, ErrorKind, Outcomes
+from simcore.seam.retry import RetryPolicy
 
 
 def _first_unset(flags: NDArray[np.int32], start: int, end: int) -> int:
@@ -287,7 +288,7 @@ class MockBackend:
         return not_sent
 
     def state_arrays(self) -> dict[str, NDArray[np.int32]]:
-        """The store as arrays, for snapshots (see :mod:`simcore.snapshot`)."""
+        """The store as arrays, for snapshots (see :mod:`simcore.run.snapshot`)."""
         n = self.n_posts
         return {
             "signed_up": self.signed_up.copy(),

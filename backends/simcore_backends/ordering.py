@@ -37,7 +37,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from simcore.actions import FOLLOWS, SHARES, ActionBatch, ActionKind
+from simcore.core.actions import FOLLOWS, SHARES, ActionBatch
+from simcore.scenario.kinds import ActionKind
 
 _SIGN_UP = int(ActionKind.SIGN_UP)
 _READ = int(ActionKind.READ_POST)

@@ -1,8 +1,8 @@
 """Actions as REST requests, answers as id mappings: what the testclient and http backends share.
 
 :class:`Rest` turns action ``i`` of a batch into a :class:`Request` through the
-configured routes (:mod:`simcore.routes`), with the user's bearer token, the
-server's id of the target post, and generated text (:mod:`simcore.content`); it
+configured routes (:mod:`simcore.scenario.routes`), with the user's bearer token, the
+server's id of the target post, and generated text (:mod:`simcore.core.content`); it
 reads the server's answers to sign-ups and creates into an :class:`IdMap`.
 
 The order in which concurrent requests must take effect is
@@ -24,13 +24,14 @@ import numpy as np
 from attrs import define
 from numpy.typing import NDArray
 
-from simcore.actions import FOLLOWS, KIND_NAMES, PATH_POST, SHARES, ActionBatch, ActionKind
-from simcore.backend import ErrorKind, Outcomes
-from simcore.config import Config
-from simcore.content import post_text
+from simcore.core.actions import FOLLOWS, PATH_POST, SHARES, ActionBatch
+from simcore.core.content import post_text
+from simcore.core.users import user_names
 from simcore.errors import BackendError
-from simcore.routes import CompiledRoute, compile_routes
-from simcore.user import user_names
+from simcore.scenario.kinds import KIND_NAMES, ActionKind
+from simcore.scenario.routes import CompiledRoute, compile_routes
+from simcore.scenario.schema import Config
+from simcore.seam.contract import ErrorKind, Outcomes
 
 from .idmap import IdMap, as_server_id
 

@@ -25,11 +25,11 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from simcore import faults
-from simcore.actions import ActionBatch
-from simcore.backend import BackendContext, ErrorKind, Outcomes
+from simcore.core.actions import ActionBatch
 from simcore.errors import BackendError
-from simcore.retry import RetryPolicy, parse_retry_after, retryable
+from simcore.seam import faults
+from simcore.seam.contract import BackendContext, ErrorKind, Outcomes
+from simcore.seam.retry import RetryPolicy, parse_retry_after, retryable
 
 from .rest import Prepared, Rest
 

@@ -1,0 +1,275 @@
+"""The action log: one JSON object per action, written a batch at a time.
+
+Each line holds the action (sequence number, tick, simulated ISO-8601 time,
+user, profile, state, action, method, path with the core's ids, post id, ``ref``:
+the reposted or quoted post or the followed user) and its outcome (status,
+latency, attempts, error). Lines are built for a whole batch and written with
+one call; the file is flushed after every batch, so a stop at any point leaves
+every finished tick on disk.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import functools
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
+from simcore.scenario.kinds import KIND_NAMES
+from simcore.seam.contract import ERROR_NAMES, Outcomes
+
+OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error")
+
+
+def epoch_ms(start: dt.datetime) -> int:
+    """Milliseconds from 1970-01-01 to ``start`` (naive times are read as UTC)."""
+    return calendar.timegm(start.timetuple()) * 1000 + start.microsecond // 1000
+
+
+def action_epoch_ms(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> NDArray[np.int64]:
+    """Each action's simulated time in milliseconds since 1970 (what every log stores)."""
+    base = epoch_ms(start) + batch.tick * tick_seconds * 1000
+    out: NDArray[np.int64] = base + batch.offset_ms.astype(np.int64)
+    return out
+
+
+def logged_latency(latency_ms: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+    """Latencies as every log writes them: milliseconds rounded to the microsecond."""
+    exact: NDArray[np.float64] = latency_ms.astype(np.float64)
+    return np.round(exact, 3)
+
+
+def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> NDArray[np.str_]:
+    """Simulated ISO-8601 times (millisecond precision) of each action of ``batch``."""
+    stamps = action_epoch_ms(start, tick_seconds, batch).astype("datetime64[ms]")
+    return np.datetime_as_string(stamps, unit="ms")
+
+
+def action_paths(
+    kind: NDArray[np.uint8], post: NDArray[np.integer[Any]], ref: NDArray[np.integer[Any]]
+) -> list[str]:
+    """The reference API path of each action, with the core's ids in place of ``{id}``.
+
+    The id is the ``post`` of reads, updates, deletes and likes, and the ``ref`` of
+    reposts, follows and unfollows (``/posts/7/repost``, ``/users/45/follow``).
+    """
+    source = PATH_ID[kind]
+    ids = np.where(source == 2, ref, post).tolist()
+    return [
+        PATHS[k] if s == 0 else PATHS[k].replace("{id}", str(i))
+        for k, s, i in zip(kind.tolist(), source.tolist(), ids)
+    ]
+
+
+def format_lines(
+    batch: ActionBatch,
+    outcomes: Outcomes,
+    start: dt.datetime,
+    tick_seconds: int,
+    profile_names: Sequence[str],
+    state_names: Sequence[str],
+) -> str:
+    """The batch's log lines (each ending in a newline), byte for byte :func:`format_lines_reference`.
+
+    Built column by column: numbers through ``map(str, ...)``, names, routes,
+    statuses and times from lookup tables, latencies as integer microseconds
+    split at the decimal point; then every piece is joined once. Values the
+    tables do not cover (negative or huge latencies, odd statuses) fall back
+    to the reference.
+    """
+    n = len(batch)
+    if n == 0:
+        return ""
+    tables = _tables(tuple(profile_names), tuple(state_names))
+    status = outcomes.status.astype(np.intp)
+    error = outcomes.error.astype(np.intp)
+    lat = outcomes.latency_ms.astype(np.float64)
+    micro = np.rint(lat * 1000.0)
+    if (
+        status.min() < 0
+        or status.max() >= len(_STATUS_TEXT)
+        or error.max() >= len(ERROR_NAMES)
+        or batch.profile.max() >= len(profile_names)
+        or batch.state.max() >= len(state_names)
+        or not np.all(np.isfinite(micro))
+        or np.signbit(lat).any()
+        or micro.max() >= 1e15
+    ):
+        return format_lines_reference(batch, outcomes, start, tick_seconds, profile_names, state_names)
+    kind = batch.kind.astype(np.intp)
+    post, ref = batch.post, batch.ref
+    post_text = np.array(list(map(str, post.tolist())), dtype=object)
+    path = _PATH_TEXT[kind]
+    path_id = PATH_ID[kind]
+    head, tail = _PATH_HEAD[kind], _PATH_TAIL[kind]
+    on_post = np.flatnonzero(path_id == 1)
+    path[on_post] = head[on_post] + post_text[on_post] + tail[on_post]
+    on_ref = np.flatnonzero(path_id == 2)
+    path[on_ref] = (
+        head[on_ref] + np.array(list(map(str, ref[on_ref].tolist())), dtype=object) + tail[on_ref]
+    )
+    post_text[post < 0] = "null"
+    ref_text = np.full(n, "null", dtype=object)
+    has_ref = np.flatnonzero(ref >= 0)
+    ref_text[has_ref] = list(map(str, ref[has_ref].tolist()))
+    # times: the minute from a few datetime strings, seconds and milliseconds from a table
+    total = action_epoch_ms(start, tick_seconds, batch)
+    minute = total // 60_000
+    first = int(minute.min())
+    span = np.arange(first, int(minute.max()) + 1, dtype=np.int64) * 60_000
+    minute_text = np.array(
+        [m + ":" for m in np.datetime_as_string(span.astype("datetime64[ms]"), unit="m").tolist()],
+        dtype=object,
+    )
+    micro_int = micro.astype(np.int64)
+    P = 17
+    parts: list[str] = [""] * (P * n)
+    parts[0::P] = ['{"seq":'] * n
+    parts[1::P] = map(str, batch.seq.tolist())
+    parts[2::P] = [f',"tick":{batch.tick},"time":"'] * n
+    parts[3::P] = minute_text[minute - first].tolist()
+    parts[4::P] = _second_text()[total - minute * 60_000].tolist()
+    parts[5::P] = ['","user":'] * n
+    parts[6::P] = map(str, batch.user.tolist())
+    combo = (batch.profile.astype(np.intp) * len(state_names) + batch.state) * len(KIND_NAMES) + kind
+    parts[7::P] = tables[combo].tolist()
+    parts[8::P] = path.tolist()
+    parts[9::P] = ['","post":'] * n
+    parts[10::P] = post_text.tolist()
+    parts[11::P] = [',"ref":'] * n
+    parts[12::P] = ref_text.tolist()
+    parts[13::P] = _STATUS_TEXT[status].tolist()
+    parts[14::P] = map(str, (micro_int // 1000).tolist())
+    parts[15::P] = _FRACTION_TEXT[micro_int % 1000].tolist()
+    parts[16::P] = _TAIL_TEXT[outcomes.attempts.astype(np.intp) * len(ERROR_NAMES) + error].tolist()
+    return "".join(parts)
+
+
+_PATH_TEXT = np.array(PATHS, dtype=object)
+_PATH_HEAD = np.array([h for h, _ in PATH_PARTS], dtype=object)
+_PATH_TAIL = np.array([t for _, t in PATH_PARTS], dtype=object)
+_STATUS_TEXT = np.array([f',"status":{s},"latency_ms":' for s in range(1000)], dtype=object)
+_FRACTION_TEXT = np.array(["." + (f"{f:03d}".rstrip("0") or "0") for f in range(1000)], dtype=object)
+_TAIL_TEXT = np.array(
+    [
+        f',"attempts":{a},"error":{"null" if e == 0 else json.dumps(ERROR_NAMES[e])}}}\n'
+        for a in range(256)
+        for e in range(len(ERROR_NAMES))
+    ],
+    dtype=object,
+)
+
+
+@functools.cache
+def _second_text() -> NDArray[np.object_]:
+    """``"SS.mmm"`` for each millisecond of a minute."""
+    return np.array([f"{ms // 1000:02d}.{ms % 1000:03d}" for ms in range(60_000)], dtype=object)
+
+
+@functools.cache
+def _tables(profile_names: tuple[str, ...], state_names: tuple[str, ...]) -> NDArray[np.object_]:
+    """The text from profile to path for each (profile, state, kind)."""
+    return np.array(
+        [
+            f',"profile":{json.dumps(p)},"state":{json.dumps(s)},"action":"{KIND_NAMES[k]}",'
+            f'"method":"{METHODS[k]}","path":"'
+            for p in profile_names
+            for s in state_names
+            for k in range(len(KIND_NAMES))
+        ],
+        dtype=object,
+    )
+
+
+def format_lines_reference(
+    batch: ActionBatch,
+    outcomes: Outcomes,
+    start: dt.datetime,
+    tick_seconds: int,
+    profile_names: Sequence[str],
+    state_names: Sequence[str],
+) -> str:
+    """The batch's log lines, one f-string per action: the definition :func:`format_lines` matches."""
+    if len(batch) == 0:
+        return ""
+    times = action_times(start, tick_seconds, batch).tolist()
+    paths = action_paths(batch.kind, batch.post, batch.ref)
+    kinds = batch.kind.tolist()
+    profiles = [json.dumps(p) for p in profile_names]
+    states = [json.dumps(s) for s in state_names]
+    tick = batch.tick
+    rows = zip(
+        batch.seq.tolist(),
+        times,
+        batch.user.tolist(),
+        batch.profile.tolist(),
+        batch.state.tolist(),
+        kinds,
+        paths,
+        batch.post.tolist(),
+        batch.ref.tolist(),
+        outcomes.status.tolist(),
+        logged_latency(outcomes.latency_ms).tolist(),
+        outcomes.attempts.tolist(),
+        outcomes.error.tolist(),
+    )
+    return "".join(
+        f'{{"seq":{seq},"tick":{tick},"time":"{when}","user":{user},"profile":{profiles[prof]},'
+        f'"state":{states[st]},"action":"{KIND_NAMES[k]}","method":"{METHODS[k]}","path":"{path}",'
+        f'"post":{post if post >= 0 else "null"},"ref":{ref if ref >= 0 else "null"},'
+        f'"status":{status},"latency_ms":{lat},'
+        f'"attempts":{att},"error":{"null" if err == 0 else chr(34) + ERROR_NAMES[err] + chr(34)}}}\n'
+        for seq, when, user, prof, st, k, path, post, ref, status, lat, att, err in rows
+    )
+
+
+class JsonlSink:
+    """Appends each batch's lines to a JSONL file and flushes after every batch."""
+
+    def __init__(
+        self,
+        path: Path,
+        start: dt.datetime,
+        tick_seconds: int,
+        profile_names: Sequence[str],
+        state_names: Sequence[str],
+        append: bool = False,
+    ) -> None:
+        self.path = path
+        self.start, self.tick_seconds = start, tick_seconds
+        self.profile_names, self.state_names = tuple(profile_names), tuple(state_names)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file: IO[str] | None = open(path, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
+        self.written = 0
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        """Write one batch."""
+        if self._file is None:
+            raise ValueError(f"the log {self.path} is closed")
+        self._file.write(
+            format_lines(
+                batch, outcomes, self.start, self.tick_seconds, self.profile_names, self.state_names
+            )
+        )
+        self._file.flush()
+        self.written += len(batch)
+
+    def close(self) -> None:
+        """Flush and close (idempotent)."""
+        if self._file is not None:
+            self._file.flush()
+            self._file.close()
+            self._file = None
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """Every record of a JSONL action log (for tests, reports and tools)."""
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]

@@ -1,0 +1,178 @@
+"""A controlled run: a :class:`Controller` with pacing, pause/stop control and snapshots.
+
+:class:`RunSession` wires the pieces for ``simcore run``: the
+:class:`~simcore.run.control.RunGate` between ticks (pauses, speed changes,
+periodic snapshots, stops), the control socket in the run directory, and the
+signal handlers: the first SIGINT or SIGTERM asks for a graceful stop (finish
+the tick, flush the log, write a snapshot), a second one stops at once (what
+was logged is still flushed; the snapshot is skipped if a tick was cut short,
+so the previous one stays the one to resume from).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from attrs import define
+
+from simcore.run import rundir
+from simcore.run import snapshot as snapshots
+from simcore.run.control import ControlServer, RunControl, RunGate
+from simcore.run.controller import Controller
+
+
+@define
+class RunResult:
+    """How a controlled run ended."""
+
+    stopped_by: str | None  # None: it ran to the end; else SIGINT, SIGTERM, "ctl stop", "key q"
+    hard: bool  # stopped at once by a second signal
+    tick: int  # ticks completed (fully logged)
+    snapshot: Path | None  # the snapshot to resume from (the last one written)
+
+
+def log_position(log_file: Path | None, run_dir: Path) -> dict[str, Any]:
+    """Where the action log stands: its path (relative to the run dir when inside) and size."""
+    if log_file is None:
+        return {"path": None, "bytes": 0}
+    size = log_file.stat().st_size if log_file.exists() else 0
+    return {"path": rundir.shown(log_file, run_dir), "bytes": size}
+
+
+class RunSession:
+    """Runs a controller under control, writing snapshots into ``RUN_DIR/snapshots``."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        run_dir: Path,
+        control: RunControl,
+        *,
+        log_file: Path | None = None,
+        snapshot_every: int | None = None,
+        keep_snapshots: int = 3,
+        serve_control: bool = True,
+        handle_signals: bool = True,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        self.controller = controller
+        self.run_dir = Path(run_dir)
+        self.control = control
+        self.log_file = log_file
+        self.keep_snapshots = keep_snapshots
+        self.serve_control = serve_control
+        self.handle_signals = handle_signals
+        self.on_event = on_event
+        self.last_snapshot: Path | None = None
+        self.gate = RunGate(control, controller.pacer, snapshot_every, self._periodic_snapshot)
+        self.snapshot_error: str | None = None
+        controller.gate = self.gate
+        control.status_provider = self.status
+        if on_event is not None:
+            control.listeners.append(on_event)
+
+    def status(self) -> dict[str, Any]:
+        """The run's position, for ``simcore ctl status`` and the dashboard."""
+        ctl = self.controller
+        done = ctl.ticks_done
+        out: dict[str, Any] = {
+            "run_dir": str(self.run_dir),
+            "pid": os.getpid(),
+            "tick": done,  # ticks fully done (one may be in flight)
+            "simulated_time": ctl.sim_time(done).isoformat(),
+            "users": ctl.users_before(done),
+            "actions": ctl.totals.actions,
+            "snapshot": str(self.last_snapshot) if self.last_snapshot else None,
+        }
+        if ctl.pacer is not None:
+            out.update(lag_seconds=round(ctl.pacer.lag, 3), max_lag_seconds=round(ctl.pacer.max_lag, 3))
+        return out
+
+    def snapshot(self) -> Path:
+        """Write a snapshot of the state now (between ticks) and prune old ones."""
+        ctl = self.controller
+        path = self.run_dir / snapshots.SNAPSHOT_DIR / snapshots.snapshot_name(ctl.sim.tick)
+        snapshots.save(
+            path,
+            ctl,
+            log=log_position(self.log_file, self.run_dir),
+            stopped_by=self.control.stop_reason,
+        )
+        snapshots.prune(self.run_dir, self.keep_snapshots)
+        self.last_snapshot = path
+        if self.on_event is not None:
+            self.on_event(f"snapshot {path}")
+        return path
+
+    def _periodic_snapshot(self) -> None:
+        """A periodic snapshot that fails (a full disk) is reported; the run goes on."""
+        try:
+            self.snapshot()
+        except snapshots.SnapshotError as exc:
+            self.snapshot_error = str(exc)
+            if self.on_event is not None:
+                self.on_event(f"snapshot failed: {exc}")
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            name = signal.Signals(signum).name
+            if not self.control.request_stop(name, notify=False):
+                raise KeyboardInterrupt  # the second signal: stop at once
+
+        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    @contextmanager
+    def _server(self) -> Iterator[None]:
+        if not self.serve_control or not hasattr(
+            socket, "AF_UNIX"
+        ):  # no unix sockets: keys and signals only
+            yield
+            return
+        with ControlServer(self.run_dir, self.control):
+            yield
+
+    def run(self, ticks: int) -> RunResult:
+        """Run up to ``ticks`` ticks; snapshot at every stop (and at the end)."""
+        hard = False
+        with self._signals(), self._server():
+            try:
+                self.controller.run(ticks)
+            except KeyboardInterrupt:
+                hard = True
+                self.control.request_stop("SIGINT")
+            for sink in self.controller.sinks:
+                flush = getattr(sink, "flush", None)
+                if callable(flush):
+                    flush()
+            if not self.controller.mid_tick:
+                try:
+                    self.snapshot()
+                except KeyboardInterrupt:
+                    hard = True  # the previous snapshot (if any) is intact
+                except snapshots.SnapshotError as exc:
+                    self.snapshot_error = str(exc)
+        tick = self.controller.ticks_done
+        return RunResult(
+            stopped_by=self.control.stop_reason,
+            hard=hard,
+            tick=tick,
+            snapshot=self.last_snapshot,
+        )

@@ -1,0 +1,364 @@
+"""The scenario's schema: frozen attrs classes with their defaults, one per TOML table.
+
+A :class:`Config` is a whole scenario (population, routine, profiles, behaviour)
+plus the settings of a run (backend, routes, faults, output, thresholds). Reading
+TOML into it and checking it is :mod:`simcore.scenario.parse`; its meaning is
+checked by :mod:`simcore.scenario.validate`. This module does no I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from attrs import field, frozen
+
+from simcore.scenario.durations import parse_ticks
+from simcore.scenario.kinds import KINDS
+
+CURVES = ("constant", "linear", "logistic")
+
+
+@frozen
+class Block:
+    """A time block of a schedule: from ``start`` to ``end`` (``HH:MM``; may wrap midnight)."""
+
+    start: str
+    end: str
+    state: str
+
+
+@frozen
+class StateSpec:
+    """A routine state; ``activity`` scales how often users in it start sessions (0 = never)."""
+
+    activity: float = 1.0
+
+
+def _default_states() -> dict[str, StateSpec]:
+    return {
+        "sleeping": StateSpec(0.0),
+        "working": StateSpec(0.25),
+        "relaxing": StateSpec(1.0),
+    }
+
+
+def _weekday() -> tuple[Block, ...]:
+    return (
+        Block("23:00", "07:00", "sleeping"),
+        Block("07:00", "09:00", "relaxing"),
+        Block("09:00", "12:30", "working"),
+        Block("12:30", "13:30", "relaxing"),
+        Block("13:30", "17:30", "working"),
+        Block("17:30", "23:00", "relaxing"),
+    )
+
+
+def _weekend() -> tuple[Block, ...]:
+    return (
+        Block("00:30", "09:00", "sleeping"),
+        Block("09:00", "00:30", "relaxing"),
+    )
+
+
+@frozen
+class Routine:
+    """The states and the weekday and weekend schedules every profile shifts and jitters."""
+
+    states: dict[str, StateSpec] = field(factory=_default_states)
+    weekday: tuple[Block, ...] = field(factory=_weekday)
+    weekend: tuple[Block, ...] = field(factory=_weekend)
+
+
+@frozen
+class Arrivals:
+    """New users arrive as a Poisson process whose hourly rate follows ``curve``.
+
+    constant: ``rate_per_hour``; linear: ``rate_per_hour + slope_per_day * days``;
+    logistic: ``rate_per_hour / (1 + exp(-steepness_per_day * (days - midpoint_days)))``.
+    """
+
+    curve: str = "constant"
+    rate_per_hour: float = 10.0
+    slope_per_day: float = 0.0
+    midpoint_days: float = 3.0
+    steepness_per_day: float = 1.5
+
+
+def _default_mix() -> dict[str, float]:
+    return {"lurker": 0.6, "chatterbox": 0.15, "night_owl": 0.1, "content_curator": 0.15}
+
+
+@frozen
+class Population:
+    """Who is there at the start, who arrives, and in what mix of profiles."""
+
+    initial_users: int = 1000
+    max_users: int = 1_000_000
+    arrivals: Arrivals = field(factory=Arrivals)
+    mix: dict[str, float] = field(factory=_default_mix)
+    factions: tuple[str, ...] = ("aurora", "ember", "tide", "grove")
+
+
+@frozen
+class Profile:
+    """A personality: when its users live, how much they act, and what they do by state."""
+
+    shift_minutes: float = 0.0
+    shift_spread_minutes: float = 30.0
+    jitter_minutes: float = 10.0
+    activity: float = 0.5
+    activity_spread: float = 1.0
+    session_actions: float = 4.0
+    think_seconds: float = 45.0
+    opens_with: str = "browse_feed"
+    weights: dict[str, dict[str, float]] = field(factory=dict)
+
+
+def _weights(feed: float, read: float, post: float, edit: float, delete: float) -> dict[str, float]:
+    return {
+        "browse_feed": feed,
+        "read_post": read,
+        "create_post": post,
+        "update_post": edit,
+        "delete_post": delete,
+    }
+
+
+def _default_profiles() -> dict[str, Profile]:
+    return {
+        "lurker": Profile(
+            activity=0.4,
+            session_actions=4.0,
+            weights={
+                "working": _weights(5, 6, 0.02, 0.005, 0.002),
+                "relaxing": _weights(4, 8, 0.05, 0.01, 0.005),
+            },
+        ),
+        "chatterbox": Profile(
+            activity=1.2,
+            session_actions=6.0,
+            think_seconds=30.0,
+            weights={
+                "working": _weights(3, 4, 1.5, 0.4, 0.1),
+                "relaxing": _weights(3, 5, 2.5, 0.6, 0.15),
+            },
+        ),
+        "night_owl": Profile(
+            shift_minutes=180.0,
+            shift_spread_minutes=60.0,
+            jitter_minutes=20.0,
+            activity=0.8,
+            weights={
+                "working": _weights(4, 5, 0.3, 0.05, 0.02),
+                "relaxing": _weights(3, 6, 0.8, 0.15, 0.05),
+            },
+        ),
+        "content_curator": Profile(
+            activity=0.6,
+            session_actions=5.0,
+            weights={
+                "working": _weights(2, 3, 1.0, 0.8, 0.3),
+                "relaxing": _weights(2, 4, 2.0, 1.0, 0.4),
+            },
+        ),
+    }
+
+
+@frozen
+class Targets:
+    """How actions pick the posts they act on."""
+
+    popular_share: float = 0.5
+    popular_memory: int = 4096
+    recent_half_life: str = "6h"
+    newest_own_post: float = 0.7
+    trending_share: float = 0.0
+    following_share: float = 0.0
+
+
+@frozen
+class Trends:
+    """A post's attention: engagement, weighted, times the author's reputation, halving with age."""
+
+    half_life: str = "69m"
+    pool: int = 256
+    view_weight: float = 1.0
+    like_weight: float = 3.0
+    repost_weight: float = 6.0
+    quote_weight: float = 6.0
+    reputation: float = 0.5
+
+
+@frozen
+class Follows:
+    """Whom a follow goes to: back to a follower, to the popular, or to an author just read."""
+
+    reciprocity: float = 0.3
+    popular: float = 0.5
+
+
+def _default_tags() -> tuple[str, ...]:
+    return ("news", "tech", "sports", "music", "art", "games", "food", "science")
+
+
+@frozen
+class Tags:
+    """Post tags and users' interests in them."""
+
+    names: tuple[str, ...] = field(factory=_default_tags)
+    focus: float = 0.7
+    interest_reads: float = 0.5
+    faction_bias: float = 0.0
+
+
+#: Action log formats, and the file suffixes that pick one (``output.log``, ``--log``).
+LOG_FORMATS = ("jsonl", "sqlite", "parquet")
+LOG_SUFFIXES = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".sqlite": "sqlite",
+    ".sqlite3": "sqlite",
+    ".db": "sqlite",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def parse_log_choice(choices: Sequence[str]) -> list[str]:
+    """The logs ``choices`` name, in order: format names (lower case) and file names; []
+    for ``none``. Each choice is ``jsonl``, ``sqlite``, ``parquet``, ``none``, a file name
+    whose suffix picks the format, or a comma-separated list of those. A ValueError says
+    what is wrong and what is expected."""
+    items = [c.strip() for choice in choices for c in choice.split(",") if c.strip()]
+    if any(item.lower() == "none" for item in items):
+        if len(items) > 1:
+            raise ValueError(f"got {', '.join(items)}; 'none' cannot be combined with other logs")
+        return []
+    for item in items:
+        name = item.replace("\\", "/").rsplit("/", 1)[-1]
+        dot = name.rfind(".")
+        suffix = name[dot:].lower() if dot > 0 else ""  # as pathlib's suffix (no I/O module here)
+        if item.lower() not in LOG_FORMATS and suffix not in LOG_SUFFIXES:
+            problem = f"unknown suffix '{suffix}'" if suffix else "no format and no suffix"
+            raise ValueError(
+                f"got {item!r}: {problem}; expected jsonl, sqlite, parquet, none, or a file name "
+                f"ending in {', '.join(sorted(LOG_SUFFIXES))} (several: 'jsonl,sqlite')"
+            )
+    return [item.lower() if item.lower() in LOG_FORMATS else item for item in items]
+
+
+@frozen
+class Output:
+    """Where a run writes its directory and its action log."""
+
+    directory: str = "runs"
+    log: str = "actions.jsonl"
+
+
+@frozen
+class Route:
+    """How one action kind reaches the API: a method, a path template and a JSON body template.
+
+    Templates hold placeholders such as ``{id}`` (the server's id of the target
+    post), ``{content}``, ``{name}``, ``{user}`` (the simulated user's id) and
+    ``{user_id}`` (the server's id of the user); see :mod:`simcore.scenario.routes`. ``id``
+    is the (dotted) JSON field of the answer holding a new resource's id ("" = take
+    it from the ``Location`` header); ``token`` the field of the sign-up answer
+    holding the user's bearer token ("" = the API has no tokens).
+    """
+
+    method: str = "GET"
+    path: str = "/"
+    body: dict[str, Any] = field(factory=dict)
+    id: str = ""
+    token: str = ""
+
+
+def reference_routes() -> dict[str, Route]:
+    """The reference app's API, one route per action kind (the default ``[backend.routes]``)."""
+    return {
+        spec.name: Route(
+            spec.method, spec.route_path, dict(spec.route_body), id=spec.route_id, token=spec.route_token
+        )
+        for spec in KINDS
+    }
+
+
+@frozen
+class Backend:
+    """Which backend executes the actions, where it sends them, and how it copes with failures.
+
+    ``name`` is a name from the ``simcore.backends`` entry points. ``target`` is the
+    base URL of the http backend, ``client`` its HTTP client ("lean": simcore's own
+    keep-alive client on llhttp, "aiohttp", or "auto": lean when httptools is
+    installed); ``app`` the ``module:attr`` FastAPI app of the
+    testclient backend ("" = the reference app, over the SQLite file ``db``, a fresh
+    temporary one per run if ""). ``concurrency`` bounds the requests in flight,
+    ``connections`` the connection pool (0 = ``concurrency``); ``timeout`` is in
+    seconds per attempt; ``pipeline`` ticks may be in flight at once (1 = each tick's
+    requests are all answered before the next tick's start); a failed attempt is
+    retried up to ``retries`` times after
+    an exponential, jittered backoff from ``backoff_ms`` up to ``backoff_max_ms``.
+    """
+
+    name: str = "mock"
+    target: str = "http://127.0.0.1:8000"
+    client: str = "auto"
+    app: str = ""
+    db: str = ""
+    concurrency: int = 64
+    connections: int = 0
+    timeout: float = 10.0
+    pipeline: int = 4
+    retries: int = 3
+    backoff_ms: float = 50.0
+    backoff_max_ms: float = 5000.0
+    auth_header: str = "Authorization"
+    auth_format: str = "Bearer {token}"
+    routes: dict[str, Route] = field(factory=reference_routes)
+
+
+@frozen
+class Faults:
+    """Simulated failures for the mock and testclient backends (keyed, like every draw).
+
+    Each attempt of each action fails with ``error_rate`` (answered ``error_status``)
+    or times out with ``timeout_rate``, and takes an extra lognormal latency of
+    median ``latency_median_ms`` and sigma ``latency_sigma`` (0 = none).
+    """
+
+    error_rate: float = 0.0
+    error_status: int = 503
+    timeout_rate: float = 0.0
+    latency_median_ms: float = 0.0
+    latency_sigma: float = 0.0
+
+
+@frozen
+class Config:
+    """A whole simulation scenario."""
+
+    seed: int = 42
+    tick_seconds: int = 60
+    start: dt.datetime = dt.datetime(2026, 1, 5, 0, 0, 0)
+    duration: str = "1d"
+    population: Population = field(factory=Population)
+    routine: Routine = field(factory=Routine)
+    profiles: dict[str, Profile] = field(factory=_default_profiles)
+    targets: Targets = field(factory=Targets)
+    trends: Trends = field(factory=Trends)
+    follows: Follows = field(factory=Follows)
+    tags: Tags = field(factory=Tags)
+    backend: Backend = field(factory=Backend)
+    faults: Faults = field(factory=Faults)
+    output: Output = field(factory=Output)
+    #: Pass/fail checks at the end of a run: metric name -> comparison (simcore.analysis.thresholds).
+    thresholds: dict[str, str] = field(factory=dict)
+
+    @property
+    def duration_ticks(self) -> int:
+        """The run's length in ticks."""
+        return parse_ticks(self.duration, self.tick_seconds)

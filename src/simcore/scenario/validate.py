@@ -1,0 +1,375 @@
+"""Checks of a structured config's meaning, each reported with its TOML key path and a fix."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from simcore.scenario.durations import DURATION_HELP, parse_seconds
+from simcore.scenario.kinds import CHOICE_KINDS
+from simcore.scenario.routes import fields_of, route_problems
+from simcore.scenario.schedule import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
+from simcore.scenario.schema import CURVES, Block, Config, Profile, parse_log_choice
+from simcore.scenario.thresholds import METRIC_NAMES, parse_condition
+
+Problems = list[tuple[str, str]]
+
+MAX_USERS = 2**31 - 2
+CLIENTS = ("auto", "lean", "aiohttp")
+_APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
+def _did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
+    near = difflib.get_close_matches(name, list(known), n=1)
+    if near:
+        return f"did you mean '{near[0]}'?"
+    return f"expected one of: {', '.join(known)}" if known else "none are defined"
+
+
+def _range(
+    out: Problems,
+    path: str,
+    value: float,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_open: bool = False,
+) -> None:
+    if not math.isfinite(value):
+        out.append((path, f"got {value}, expected a finite number"))
+        return
+    too_low = low is not None and (value <= low if low_open else value < low)
+    too_high = high is not None and value > high
+    if too_low or too_high:
+        lo = "" if low is None else (f"> {low}" if low_open else f">= {low}")
+        hi = "" if high is None else f"<= {high}"
+        bounds = " and ".join(b for b in (lo, hi) if b)
+        out.append((path, f"got {value}, expected a value {bounds}"))
+
+
+def _clock_text(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+def _schedule(out: Problems, path: str, blocks: tuple[Block, ...], states: list[str]) -> None:
+    if not blocks:
+        out.append((path, "the schedule is empty; give blocks covering 00:00 to 24:00"))
+        return
+    valid: list[Block] = []
+    for i, block in enumerate(blocks):
+        ok = True
+        for key in ("start", "end"):
+            try:
+                parse_clock(getattr(block, key))
+            except ValueError as exc:
+                out.append((f"{path}[{i}].{key}", str(exc)))
+                ok = False
+        if block.state not in states:
+            out.append(
+                (
+                    f"{path}[{i}].state",
+                    f"unknown state '{block.state}'; "
+                    f"{_did_you_mean(block.state, states)} (states are [routine.states.*])",
+                )
+            )
+        if ok:
+            valid.append(block)
+    if len(valid) != len(blocks):
+        return
+    counts = coverage(valid)
+    uncovered = np.flatnonzero(counts == 0)
+    if len(uncovered):
+        first = int(uncovered[0])
+        run_end = first
+        while run_end + 1 < MINUTES_PER_DAY and counts[run_end + 1] == 0:
+            run_end += 1
+        out.append(
+            (
+                path,
+                f"no block covers {_clock_text(first)}–{_clock_text(run_end + 1)} "
+                f"({len(uncovered)} minutes of the day uncovered); add a block for them",
+            )
+        )
+    overlap = np.flatnonzero(counts > 1)
+    if len(overlap):
+        first = int(overlap[0])
+        who = [i for i, b in enumerate(valid) if first in set(block_minutes(b).tolist())]
+        out.append(
+            (
+                path,
+                f"blocks {who} overlap at {_clock_text(first)} "
+                f"({len(overlap)} minutes covered twice); make each minute belong to one block",
+            )
+        )
+
+
+def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None:
+    _range(out, f"{path}.shift_minutes", profile.shift_minutes, -1440, 1440)
+    _range(out, f"{path}.shift_spread_minutes", profile.shift_spread_minutes, 0, 720)
+    _range(out, f"{path}.jitter_minutes", profile.jitter_minutes, 0, 240)
+    _range(out, f"{path}.activity", profile.activity, 0, 3600)
+    _range(out, f"{path}.activity_spread", profile.activity_spread, 0, 4)
+    _range(out, f"{path}.session_actions", profile.session_actions, 1, 10_000)
+    _range(out, f"{path}.think_seconds", profile.think_seconds, 0, 86_400, low_open=True)
+    if profile.opens_with != "none" and profile.opens_with not in CHOICE_KINDS:
+        out.append(
+            (
+                f"{path}.opens_with",
+                f"got '{profile.opens_with}'; "
+                f"{_did_you_mean(profile.opens_with, (*CHOICE_KINDS, 'none'))}",
+            )
+        )
+    states = config.routine.states
+    for state, row in profile.weights.items():
+        if state not in states:
+            out.append(
+                (
+                    f"{path}.weights.{state}",
+                    f"unknown state '{state}'; {_did_you_mean(state, list(states))}",
+                )
+            )
+            continue
+        for kind, weight in row.items():
+            if kind not in CHOICE_KINDS:
+                out.append(
+                    (
+                        f"{path}.weights.{state}.{kind}",
+                        f"unknown action '{kind}'; {_did_you_mean(kind, CHOICE_KINDS)}",
+                    )
+                )
+            else:
+                _range(out, f"{path}.weights.{state}.{kind}", weight, 0)
+    for state, spec in states.items():
+        if spec.activity <= 0:
+            continue
+        if state not in profile.weights:
+            out.append(
+                (
+                    f"{path}.weights",
+                    f"no weights for state '{state}' (activity "
+                    f"{spec.activity}); add [{path}.weights.{state}] with action weights",
+                )
+            )
+        elif sum(w for k, w in profile.weights[state].items() if k in CHOICE_KINDS and w > 0) <= 0:
+            out.append(
+                (
+                    f"{path}.weights.{state}",
+                    "the weights are all zero; give at least "
+                    "one action a positive weight, e.g. browse_feed = 1",
+                )
+            )
+
+
+def target_problem(target: str) -> str | None:
+    """Why ``target`` is not a usable base URL (None if it is)."""
+    try:
+        url = urlsplit(target)
+        port = url.port
+    except ValueError as exc:
+        return f"got {target!r}: {exc}; expected a URL such as http://127.0.0.1:8000"
+    if url.scheme not in ("http", "https") or not url.hostname:
+        return f"got {target!r}, expected an http:// or https:// URL such as http://127.0.0.1:8000"
+    if url.query or url.fragment:
+        return f"got {target!r}; a base URL has no query or fragment"
+    if port == 0:
+        return f"got {target!r}; port 0 is not a port to connect to"
+    return None
+
+
+def _backend(out: Problems, config: Config) -> None:
+    b = config.backend
+    if not b.name:
+        out.append(("backend.name", "empty; name a backend such as 'mock'"))
+    problem = target_problem(b.target)
+    if problem:
+        out.append(("backend.target", problem))
+    if b.client not in CLIENTS:
+        out.append(("backend.client", f"got {b.client!r}; {_did_you_mean(b.client, CLIENTS)}"))
+    if b.app and not _APP_SPEC.fullmatch(b.app):
+        out.append(
+            ("backend.app", f"got {b.app!r}, expected 'module:attribute' such as 'myapp.main:app'")
+        )
+    _range(out, "backend.concurrency", b.concurrency, 1, 100_000)
+    _range(out, "backend.connections", b.connections, 0, 100_000)
+    _range(out, "backend.timeout", b.timeout, 0, 3600, low_open=True)
+    _range(out, "backend.pipeline", b.pipeline, 1, 64)
+    _range(out, "backend.retries", b.retries, 0, 100)
+    _range(out, "backend.backoff_ms", b.backoff_ms, 0, 3_600_000)
+    _range(out, "backend.backoff_max_ms", b.backoff_max_ms, 0, 3_600_000)
+    if b.backoff_max_ms < b.backoff_ms:
+        out.append(
+            ("backend.backoff_max_ms", f"got {b.backoff_max_ms}, expected at least backend.backoff_ms")
+        )
+    if not b.auth_header or any(c in b.auth_header for c in " :\r\n"):
+        out.append(("backend.auth_header", f"got {b.auth_header!r}, expected a header name"))
+    try:
+        names = fields_of(b.auth_format)
+    except ValueError as exc:
+        out.append(("backend.auth_format", f"malformed: {exc}"))
+    else:
+        if names != ["token"]:
+            out.append(
+                (
+                    "backend.auth_format",
+                    f"got {b.auth_format!r}, expected one {{token}}, e.g. 'Bearer {{token}}'",
+                )
+            )
+    out.extend(route_problems(b.routes))
+
+
+def _faults(out: Problems, config: Config) -> None:
+    f = config.faults
+    _range(out, "faults.error_rate", f.error_rate, 0, 1)
+    _range(out, "faults.timeout_rate", f.timeout_rate, 0, 1)
+    if math.isfinite(f.error_rate + f.timeout_rate) and f.error_rate + f.timeout_rate > 1:
+        out.append(("faults.timeout_rate", "faults.error_rate + faults.timeout_rate exceeds 1"))
+    _range(out, "faults.error_status", f.error_status, 400, 599)
+    _range(out, "faults.latency_median_ms", f.latency_median_ms, 0, 3_600_000)
+    _range(out, "faults.latency_sigma", f.latency_sigma, 0, 5)
+
+
+def problems_in(config: Config) -> Problems:
+    """Every problem in ``config``'s values, as ``(toml key path, message with the fix)``."""
+    out: Problems = []
+    _range(out, "tick_seconds", config.tick_seconds, 1, 3600)
+    if not out:
+        try:
+            seconds = parse_seconds(config.duration, config.tick_seconds)
+            if seconds <= 0:
+                out.append(("duration", f"got {config.duration!r}, expected a positive duration"))
+        except ValueError:
+            out.append(("duration", f"got {config.duration!r}, expected {DURATION_HELP}"))
+    pop = config.population
+    _range(out, "population.initial_users", pop.initial_users, 0, MAX_USERS)
+    _range(out, "population.max_users", pop.max_users, 1, MAX_USERS)
+    if pop.max_users < pop.initial_users:
+        out.append(
+            (
+                "population.max_users",
+                f"got {pop.max_users}, expected at least population.initial_users ({pop.initial_users})",
+            )
+        )
+    arr = pop.arrivals
+    if arr.curve not in CURVES:
+        out.append(
+            ("population.arrivals.curve", f"got '{arr.curve}'; {_did_you_mean(arr.curve, CURVES)}")
+        )
+    _range(out, "population.arrivals.rate_per_hour", arr.rate_per_hour, 0, 1e9)
+    _range(out, "population.arrivals.slope_per_day", arr.slope_per_day, -1e9, 1e9)
+    _range(out, "population.arrivals.midpoint_days", arr.midpoint_days, -1e6, 1e6)
+    _range(out, "population.arrivals.steepness_per_day", arr.steepness_per_day, 0, 1e3, low_open=True)
+    if not pop.factions:
+        out.append(("population.factions", "the list is empty; name at least one faction"))
+    profiles = list(config.profiles)
+    if not profiles:
+        out.append(("profiles", "no profiles are defined; add at least one [profiles.NAME] table"))
+    if len(profiles) > 255:
+        out.append(("profiles", f"got {len(profiles)} profiles, expected at most 255"))
+    for name, share in pop.mix.items():
+        if name not in config.profiles:
+            out.append(
+                (
+                    f"population.mix.{name}",
+                    f"unknown profile '{name}'; {_did_you_mean(name, profiles)}",
+                )
+            )
+        _range(out, f"population.mix.{name}", share, 0)
+    if not pop.mix or sum(max(v, 0.0) for v in pop.mix.values()) <= 0:
+        out.append(("population.mix", "the shares are all zero; give a profile a positive share"))
+    states = list(config.routine.states)
+    if not states:
+        out.append(("routine.states", "no states are defined; add e.g. [routine.states.relaxing]"))
+    if len(states) > 255:
+        out.append(("routine.states", f"got {len(states)} states, expected at most 255"))
+    for name, spec in config.routine.states.items():
+        _range(out, f"routine.states.{name}.activity", spec.activity, 0, 1000)
+    _schedule(out, "routine.weekday", config.routine.weekday, states)
+    _schedule(out, "routine.weekend", config.routine.weekend, states)
+    for name, profile in config.profiles.items():
+        _profile(out, f"profiles.{name}", profile, config)
+    tg = config.targets
+    _range(out, "targets.popular_share", tg.popular_share, 0, 1)
+    _range(out, "targets.popular_memory", tg.popular_memory, 1, 10_000_000)
+    _range(out, "targets.newest_own_post", tg.newest_own_post, 0, 1)
+    try:
+        if parse_seconds(tg.recent_half_life, max(config.tick_seconds, 1)) <= 0:
+            raise ValueError
+    except ValueError:
+        out.append(
+            (
+                "targets.recent_half_life",
+                f"got {tg.recent_half_life!r}, expected a positive {DURATION_HELP}",
+            )
+        )
+    _range(out, "targets.trending_share", tg.trending_share, 0, 1)
+    _range(out, "targets.following_share", tg.following_share, 0, 1)
+    each = (tg.popular_share, tg.trending_share, tg.following_share)
+    shares = sum(each)
+    if all(0 <= v <= 1 for v in each) and shares > 1 + 1e-9:
+        out.append(
+            (
+                "targets",
+                f"popular_share + trending_share + following_share = {shares:g}, expected <= 1; "
+                "lower one of them (the rest of the reads pick by age)",
+            )
+        )
+    _community(out, config)
+    _backend(out, config)
+    _faults(out, config)
+    if not config.output.log:
+        out.append(("output.log", "empty; give a file name such as 'actions.jsonl', or 'none'"))
+    else:
+        _log_choice(out, config.output.log)
+    _thresholds(out, config.thresholds)
+    return out
+
+
+def _community(out: Problems, config: Config) -> None:
+    tr = config.trends
+    try:
+        if parse_seconds(tr.half_life, max(config.tick_seconds, 1)) <= 0:
+            raise ValueError
+    except ValueError:
+        out.append(("trends.half_life", f"got {tr.half_life!r}, expected a positive {DURATION_HELP}"))
+    _range(out, "trends.pool", tr.pool, 1, 65_536)
+    for name in ("view_weight", "like_weight", "repost_weight", "quote_weight", "reputation"):
+        _range(out, f"trends.{name}", getattr(tr, name), 0, 1e6)
+    fo = config.follows
+    _range(out, "follows.reciprocity", fo.reciprocity, 0, 1)
+    _range(out, "follows.popular", fo.popular, 0, 1)
+    tags = config.tags
+    if not tags.names:
+        out.append(("tags.names", 'the list is empty; name at least one tag, e.g. ["general"]'))
+    if len(tags.names) > 255:
+        out.append(("tags.names", f"got {len(tags.names)} tags, expected at most 255"))
+    if len(set(tags.names)) != len(tags.names):
+        out.append(("tags.names", "a tag is listed twice; give each tag once"))
+    _range(out, "tags.focus", tags.focus, 0, 1)
+    _range(out, "tags.interest_reads", tags.interest_reads, 0, 1)
+    _range(out, "tags.faction_bias", tags.faction_bias, 0, 1)
+
+
+def _log_choice(out: Problems, choice: str) -> None:
+    try:
+        parse_log_choice([choice])
+    except ValueError as exc:
+        out.append(("output.log", str(exc)))
+
+
+def _thresholds(out: Problems, thresholds: dict[str, str]) -> None:
+    for metric, condition in thresholds.items():
+        path = f'thresholds."{metric}"' if "." in metric else f"thresholds.{metric}"
+        if metric not in METRIC_NAMES:
+            near = difflib.get_close_matches(metric, METRIC_NAMES, n=1)
+            hint = (
+                f"did you mean '{near[0]}'?" if near else "see simcore.analysis.thresholds for the names"
+            )
+            out.append((path, f"unknown metric '{metric}'; {hint}"))
+        try:
+            parse_condition(condition)
+        except ValueError as exc:
+            out.append((path, str(exc)))

@@ -1,0 +1,97 @@
+"""Simulated failures (``[faults]``) for backends without a network: keyed, replayable.
+
+Every attempt of every action draws, from (seed, action sequence number,
+attempt), whether it fails (answered ``error_status``, recorded as
+``injected``), times out (recorded as ``timeout``, costing ``backend.timeout``)
+or goes through, and an extra lognormal latency. An injected failure has no
+effect: the request is not carried out. Failed attempts are retried under the
+backend's :class:`~simcore.seam.retry.RetryPolicy`; the waits are added to the
+reported latency, never slept. The same config and seed give the same faults in
+the mock and testclient backends, so their outcomes agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from attrs import define
+from numpy.typing import NDArray
+
+from simcore.core import rng
+from simcore.scenario.schema import Config, Faults
+from simcore.seam.retry import RetryPolicy
+
+S_FAULT = rng.stream_id("faults.kind")
+S_LATENCY = rng.stream_id("faults.latency")
+
+OK, ERROR, TIMEOUT = 0, 1, 2
+
+
+def active(faults: Faults) -> bool:
+    """Whether ``faults`` injects anything at all."""
+    return faults.error_rate > 0 or faults.timeout_rate > 0 or faults.latency_median_ms > 0
+
+
+@define
+class Injector:
+    """Draws the faults of attempts; ``timeout_ms`` is what a timed-out attempt costs."""
+
+    faults: Faults
+    seed: int
+    timeout_ms: float
+
+    @classmethod
+    def from_config(cls, config: Config, seed: int) -> Injector | None:
+        """The injector a run's ``[faults]`` asks for, or None if it injects nothing."""
+        if not active(config.faults):
+            return None
+        return cls(config.faults, seed, config.backend.timeout * 1000.0)
+
+    def kinds(self, seq: NDArray[np.integer[Any]], attempt: int) -> NDArray[np.uint8]:
+        """OK, ERROR or TIMEOUT for attempt ``attempt`` (1-based) of each action."""
+        f = self.faults
+        u = rng.uniform(self.seed, S_FAULT, attempt, np.asarray(seq, dtype=np.int64))
+        out = np.where(u < f.error_rate, ERROR, np.where(u < f.error_rate + f.timeout_rate, TIMEOUT, OK))
+        return out.astype(np.uint8)
+
+    def latency_ms(self, seq: NDArray[np.integer[Any]], attempt: int) -> NDArray[np.float64]:
+        """Extra latency of attempt ``attempt`` of each action (0 if none is configured)."""
+        f = self.faults
+        seq = np.asarray(seq, dtype=np.int64)
+        if f.latency_median_ms <= 0:
+            return np.zeros(len(seq))
+        z = rng.normal(self.seed, S_LATENCY, attempt, seq)
+        out: NDArray[np.float64] = f.latency_median_ms * np.exp(f.latency_sigma * z)
+        return out
+
+    def attempt(self, seq: int, attempt: int) -> tuple[int, float]:
+        """(fault kind, extra latency ms) of one attempt of one action."""
+        key = np.array([seq], dtype=np.int64)
+        return int(self.kinds(key, attempt)[0]), float(self.latency_ms(key, attempt)[0])
+
+    def resolve(
+        self, seq: NDArray[np.integer[Any]], policy: RetryPolicy
+    ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], NDArray[np.float64]]:
+        """For actions whose attempts fail only by injection: (attempts, final fault kind, latency).
+
+        The final kind is OK when some attempt went through (it is the last one).
+        """
+        seq = np.asarray(seq, dtype=np.int64)
+        n = len(seq)
+        attempts = np.zeros(n, np.uint8)
+        final = np.full(n, OK, np.uint8)
+        latency = np.zeros(n)
+        pending = np.arange(n)
+        for a in range(1, policy.max_attempts + 1):
+            s = seq[pending]
+            if a > 1:
+                latency[pending] += policy.delays_ms(s, a - 1)
+            kind = self.kinds(s, a)
+            latency[pending] += self.latency_ms(s, a) + np.where(kind == TIMEOUT, self.timeout_ms, 0.0)
+            attempts[pending] = a
+            final[pending] = kind
+            pending = pending[kind != OK]
+            if len(pending) == 0:
+                break
+        return attempts, final, latency

@@ -1,0 +1,402 @@
+"""What a run shows while it goes: a live rich dashboard on a terminal, plain lines elsewhere.
+
+:class:`LiveStats` is a sink that keeps what the views need (actions per tick
+by kind, the latest actions, recent latencies, errors), cheap per batch. The
+views only read it:
+
+- :class:`Dashboard` (a terminal): simulated clock and day, speed and lag,
+  users total and by state, actions per minute by kind as sparklines, top
+  posters and top posts, the latest actions, backend latency and errors, and at
+  max speed a progress bar with ETA. Keys: space pauses and resumes, ``+``/``-``
+  change the speed, ``q`` stops (:class:`KeyReader`).
+- :class:`PlainLines` (CI, pipes): one line per simulated hour and one per
+  control event (paused, resumed, speed, snapshot, stop).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import select
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress_bar import ProgressBar
+from rich.table import Table
+from rich.text import Text
+
+from simcore.core.actions import METHODS, ActionBatch
+from simcore.logs.jsonl import action_paths
+from simcore.run.clock import Pacer, format_speed
+from simcore.run.control import RunControl
+from simcore.run.controller import Controller, HourReport
+from simcore.scenario.kinds import KIND_NAMES, SHORT
+from simcore.seam.contract import Outcomes
+
+_BARS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: Sequence[float] | NDArray[Any], width: int = 40) -> str:
+    """Block characters scaled to the largest of the last ``width`` values."""
+    data = np.asarray(values, dtype=np.float64)[-width:]
+    if len(data) == 0:
+        return ""
+    top = float(data.max())
+    if top <= 0:
+        return _BARS[0] * len(data)
+    levels = np.minimum((data / top * (len(_BARS) - 1)).round().astype(np.int64), len(_BARS) - 1)
+    return "".join(_BARS[i] for i in levels.tolist())
+
+
+class LiveStats:
+    """A sink that remembers the recent past for the views (not saved in snapshots)."""
+
+    def __init__(self, history: int = 60, latest: int = 8) -> None:
+        self.per_tick: deque[NDArray[np.int64]] = deque(maxlen=history)
+        self.latest: deque[tuple[int, str, str, str, int]] = deque(maxlen=latest)
+        self.latencies: deque[NDArray[np.float32]] = deque(maxlen=history)
+        self.failed = 0
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        """Count one batch."""
+        self.per_tick.append(batch.counts())
+        self.latencies.append(outcomes.latency_ms)
+        self.failed += int(np.count_nonzero(outcomes.failed()))
+        start = max(len(batch) - (self.latest.maxlen or 0), 0)
+        part = batch.take(np.arange(start, len(batch)))
+        paths = action_paths(part.kind, part.post, part.ref)
+        for user, kind, path, status in zip(
+            part.user.tolist(), part.kind.tolist(), paths, outcomes.status[start:].tolist()
+        ):
+            self.latest.append((batch.tick, f"user {user}", METHODS[kind], path, status))
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def latency(self) -> tuple[float, float]:
+        """(mean, p95) of recent latencies in ms."""
+        recent = [a for a in self.latencies if len(a)]
+        if not recent:
+            return 0.0, 0.0
+        all_ms = np.concatenate(recent).astype(np.float64)
+        return float(all_ms.mean()), float(np.percentile(all_ms, 95))
+
+
+def _top(values: NDArray[Any], n: int) -> list[tuple[int, int]]:
+    if len(values) == 0:
+        return []
+    k = min(n, len(values))
+    idx = np.argpartition(-values.astype(np.int64), k - 1)[:k]
+    idx = idx[np.lexsort((idx, -values[idx].astype(np.int64)))]
+    return [(int(i), int(values[i])) for i in idx if values[i] > 0]
+
+
+class Dashboard:
+    """A rich live view of a running :class:`Controller`."""
+
+    def __init__(
+        self,
+        controller: Controller,
+        stats: LiveStats,
+        control: RunControl,
+        pacer: Pacer | None,
+        total_ticks: int,
+        console: Console | None = None,
+    ) -> None:
+        self.controller = controller
+        self.stats = stats
+        self.control = control
+        self.pacer = pacer
+        self.total_ticks = total_ticks
+        self.console = console or Console()
+        self.first_tick = controller.sim.tick
+        self.began = time.monotonic()
+        # panels that scan every user or post are rebuilt once per finished tick, not per frame
+        self._scanned: dict[str, tuple[int, Table]] = {}
+        self.notes: deque[str] = deque(maxlen=3)
+        self._live: Live | None = None
+
+    def note(self, event: str) -> None:
+        """Show a control event (paused, snapshot written…) for a while."""
+        self.notes.append(f"{dt.datetime.now():%H:%M:%S} {event}")
+
+    def _sim_now(self) -> dt.datetime:
+        """The simulated time now, between tick edges too when paced (it stands still while paused)."""
+        ctl = self.controller
+        tick_seconds = ctl.sim.config.tick_seconds
+        done = ctl.ticks_done
+        seconds = float(done * tick_seconds)
+        reached = self.pacer.sim_seconds_now() if self.pacer is not None else None
+        if reached is not None and ctl.mid_tick:
+            seconds = min(max(reached, seconds), seconds + tick_seconds)
+        return ctl.sim.config.start + dt.timedelta(seconds=int(seconds))
+
+    def _header(self) -> Table:
+        ctl = self.controller
+        sim = ctl.sim
+        now = self._sim_now()
+        day = (now.date() - sim.config.start.date()).days + 1
+        table = Table.grid(padding=(0, 2))
+        state = "[bold yellow]PAUSED[/]" if self.control.paused else "[bold green]running[/]"
+        if self.control.stopping:
+            state = "[bold red]stopping[/]"
+        speed = format_speed(self.pacer.speed if self.pacer else None)
+        lag = ""
+        if self.pacer is not None and self.pacer.paced:
+            lag = f"lag {self.pacer.lag:.2f}s (max {self.pacer.max_lag:.2f}s)"
+        table.add_row(
+            f"[bold]{now:%a %Y-%m-%d %H:%M}[/]",
+            f"day {day}",
+            f"tick {ctl.ticks_done:,}/{self.total_ticks:,}",
+            state,
+            f"speed [bold]{speed}[/]",
+            lag,
+        )
+        return table
+
+    def _per_tick(self, name: str, build: Callable[[], Table]) -> Table:
+        done = self.controller.ticks_done
+        cached = self._scanned.get(name)
+        if cached is None or cached[0] != done:
+            cached = self._scanned[name] = (done, build())
+        return cached[1]
+
+    def _users(self) -> Table:
+        sim = self.controller.sim
+        pop = sim.population
+        n = pop.n
+        names = sim.routine.state_names
+        counts = np.bincount(pop.state[:n], minlength=len(names))[: len(names)]
+        table = Table(title="users", show_header=False, box=None, pad_edge=False)
+        table.add_row("total", f"[bold]{n:,}[/]")
+        for name, count in zip(names, counts.tolist()):
+            table.add_row(name, f"{count:,}")
+        table.add_row("posts live", f"{int(sim.world.live().sum()):,}")
+        return table
+
+    def _activity(self) -> Table:
+        per_tick = list(self.stats.per_tick)
+        minutes = self.controller.sim.config.tick_seconds / 60.0
+        table = Table(title="actions per minute", show_header=False, box=None, pad_edge=False)
+        for k, name in enumerate(KIND_NAMES):
+            series = np.array([c[k] for c in per_tick], dtype=np.float64) / minutes
+            last = series[-1] if len(series) else 0.0
+            table.add_row(SHORT.get(name, name), sparkline(series, 30), f"{last:,.1f}")
+        return table
+
+    def _tops(self) -> Table:
+        sim = self.controller.sim
+        posters = _top(sim.population.n_posts[: sim.population.n], 5)
+        posts = _top(sim.world.views[: sim.world.n], 5)
+        table = Table(title="top posters · top posts", box=None, pad_edge=False)
+        table.add_column("user")
+        table.add_column("posts", justify="right")
+        table.add_column("post")
+        table.add_column("views", justify="right")
+        for i in range(max(len(posters), len(posts))):
+            u = posters[i] if i < len(posters) else None
+            p = posts[i] if i < len(posts) else None
+            table.add_row(
+                f"user {u[0]}" if u else "",
+                f"{u[1]:,}" if u else "",
+                f"post {p[0]}" if p else "",
+                f"{p[1]:,}" if p else "",
+            )
+        return table
+
+    def _latest(self) -> Table:
+        table = Table(title="latest actions", show_header=False, box=None, pad_edge=False)
+        for tick, user, method, path, status in list(self.stats.latest):
+            colour = "green" if 0 < status < 400 else "red"
+            table.add_row(str(tick), user, method, escape(path), f"[{colour}]{status}[/]")
+        return table
+
+    def _backend(self) -> Table:
+        mean, p95 = self.stats.latency()
+        totals = self.controller.totals
+        table = Table(title=f"backend {self.controller.backend.name}", show_header=False, box=None)
+        table.add_row("latency", f"mean {mean:.1f} ms  p95 {p95:.1f} ms")
+        table.add_row("failed", f"{self.stats.failed:,}")
+        table.add_row("errors", ", ".join(f"{k} {v:,}" for k, v in totals.errors.items()) or "none")
+        return table
+
+    def _progress(self) -> RenderableType:
+        done = self.controller.ticks_done
+        total = max(self.total_ticks, 1)
+        elapsed = time.monotonic() - self.began
+        ran = done - self.first_tick
+        eta = "—"
+        if ran > 0 and done < total:
+            eta = f"{elapsed / ran * (total - done):,.0f}s"
+        grid = Table.grid(padding=(0, 1))
+        grid.add_row(
+            ProgressBar(total=total, completed=min(done, total), width=40),
+            f"{done / total:4.0%}",
+            f"ETA {eta}",
+        )
+        return grid
+
+    def render(self) -> RenderableType:
+        """The whole dashboard as one renderable (what the live view shows)."""
+        middle = Table.grid(padding=(0, 3))
+        middle.add_row(self._per_tick("users", self._users), self._activity(), self._backend())
+        lower = Table.grid(padding=(0, 3))
+        lower.add_row(self._per_tick("tops", self._tops), self._latest())
+        parts: list[RenderableType] = [self._header(), middle, lower]
+        if self.pacer is None or not self.pacer.paced:
+            parts.append(self._progress())
+        keys = Text("space pause/resume · + faster · - slower · q stop", style="dim")
+        parts.append(keys)
+        for note in self.notes:
+            parts.append(Text(note, style="dim"))
+        return Panel(Group(*parts), title="simcore", border_style="blue")
+
+    def _safe_render(self) -> RenderableType:
+        try:
+            return self.render()
+        except Exception as exc:  # the run thread may be mid-update; show that, not a traceback
+            return Text(f"(dashboard refresh skipped: {exc})")
+
+    def start(self) -> Dashboard:
+        """Start the live view (refreshed 4 times a second from a rich thread)."""
+        self._live = Live(
+            console=self.console,
+            get_renderable=self._safe_render,
+            refresh_per_second=4,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        )
+        self._live.start()
+        return self
+
+    def stop(self) -> None:
+        """Leave the last frame on screen (idempotent)."""
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+class KeyReader:
+    """Reads single keys from a terminal in a thread: space, ``+``, ``-``, ``q``."""
+
+    def __init__(self, control: RunControl, stream: Any = None) -> None:
+        self.control = control
+        self.stream = stream if stream is not None else sys.stdin
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._saved: Any = None
+
+    def handle(self, key: str) -> None:
+        """Act on one key."""
+        if key in (" ", "p"):
+            self.control.toggle()
+        elif key in ("+", "="):
+            self.control.step_speed(up=True)
+        elif key in ("-", "_"):
+            self.control.step_speed(up=False)
+        elif key in ("q", "Q"):
+            self.control.request_stop("key q")
+
+    def start(self) -> KeyReader:
+        """Put the terminal in cbreak mode and read keys until :meth:`stop` (no-op if not a tty)."""
+        try:
+            import termios
+            import tty
+        except ImportError:  # pragma: no cover - Windows
+            return self
+        try:
+            fd = self.stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return self
+        if not os.isatty(fd):
+            return self
+        self._saved = termios.tcgetattr(fd)
+        tty.setcbreak(fd)
+        self._thread = threading.Thread(target=self._loop, args=(fd,), daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self, fd: int) -> None:
+        while not self._stop.is_set():
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                data = os.read(fd, 1)
+                if not data:
+                    return
+                self.handle(data.decode(errors="replace"))
+
+    def stop(self) -> None:
+        """Stop reading and restore the terminal (idempotent)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
+        if self._saved is not None:
+            import termios
+
+            termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
+            self._saved = None
+
+
+class PlainLines:
+    """Periodic plain lines for logs and pipes.
+
+    One line per simulated hour (``on_hour``), one per control event, and, when
+    paced slowly enough that hours are far apart, a progress line at least every
+    ``every`` real seconds (it is a sink, to see each tick go by).
+    """
+
+    def __init__(self, console: Console, pacer: Pacer | None = None, every: float = 10.0) -> None:
+        self.console = console
+        self.pacer = pacer
+        self.every = every
+        self.controller: Controller | None = None
+        self._last = time.monotonic()
+
+    def _pace(self) -> str:
+        if self.pacer is not None and self.pacer.paced:
+            return f"  [dim]speed {format_speed(self.pacer.speed)} lag {self.pacer.lag:.2f}s[/]"
+        return ""
+
+    def hour(self, report: HourReport) -> None:
+        """One line for a finished simulated hour."""
+        kinds = "  ".join(f"{SHORT.get(k, k)} {v:,}" for k, v in report.actions.items() if v)
+        failed = f"  [red]failed {report.failed:,}[/]" if report.failed else ""
+        self.console.print(
+            f"[dim]{report.time:%a %Y-%m-%d %H:%M}[/]  users [bold]{report.users:,}[/]  "
+            f"posts {report.posts:,}  actions {sum(report.actions.values()):,}  [dim]{kinds}[/]"
+            f"{failed}{self._pace()}",
+            highlight=False,
+        )
+        self._last = time.monotonic()
+
+    def event(self, text: str) -> None:
+        """One line for a control event."""
+        self.console.print(f"[yellow]{escape(text)}[/]", highlight=False)
+        self._last = time.monotonic()
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        """A progress line if nothing was printed for ``every`` real seconds."""
+        ctl = self.controller
+        if ctl is None or time.monotonic() - self._last < self.every:
+            return
+        when = ctl.sim_time(batch.tick + 1)
+        self.console.print(
+            f"[dim]{when:%a %Y-%m-%d %H:%M}[/]  tick {batch.tick + 1:,}  users {ctl.users_before(batch.tick + 1):,}  "
+            f"actions {ctl.totals.actions + len(batch):,}{self._pace()}",
+            highlight=False,
+        )
+        self._last = time.monotonic()
+
+    def close(self) -> None:
+        """Nothing to release."""

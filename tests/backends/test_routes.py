@@ -1,0 +1,215 @@
+"""Routes as configuration: validation with key paths, rendering, and a custom API driven end to end."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from simcore.core.content import post_text
+from simcore.errors import ConfigError
+from simcore.scenario.parse import dump_config, loads_config
+from simcore.scenario.routes import compile_route, compile_routes
+from simcore.scenario.schema import Config, reference_routes
+from simcore_backends.http import HttpBackend
+from simcore_backends.mock import MockBackend
+from simcore_backends.testclient import TestClientBackend
+from tests.support import custom_api
+from tests.support.liveserver import uvicorn_server
+from tests.support.runner import run, small, without_outcomes
+
+
+def problems(text: str) -> list[tuple[str, str]]:
+    with pytest.raises(ConfigError) as info:
+        loads_config(text)
+    return info.value.problems
+
+
+def test_default_routes_are_the_reference_api() -> None:
+    """No [backend.routes] means the reference app's API, and it round-trips through TOML."""
+    cfg = loads_config("")
+    assert cfg.backend.routes == reference_routes()
+    assert loads_config(dump_config(cfg)) == cfg
+
+
+def test_a_route_inherits_what_it_does_not_say() -> None:
+    """A partial route keeps the reference route's other keys; other kinds keep theirs."""
+    cfg = loads_config('[backend.routes]\ncreate_post = { path = "/api/v2/statuses" }\n')
+    route = cfg.backend.routes["create_post"]
+    assert (route.method, route.path, route.body, route.id) == (
+        "POST",
+        "/api/v2/statuses",
+        {"content": "{content}"},
+        "id",
+    )
+    assert cfg.backend.routes["read_post"] == reference_routes()["read_post"]
+    assert loads_config(dump_config(cfg)) == cfg
+
+
+@pytest.mark.parametrize(
+    ("toml", "path", "fragment"),
+    [
+        ('creat_post = { path = "/x" }', "backend.routes.creat_post", "did you mean 'create_post'"),
+        ('read_post = { method = "FETCH" }', "backend.routes.read_post.method", "expected one of GET"),
+        ('read_post = { path = "posts/{id}" }', "backend.routes.read_post.path", "starting with '/'"),
+        ('read_post = { path = "/posts/{id" }', "backend.routes.read_post.path", "malformed template"),
+        ('read_post = { path = "/p/{pid}" }', "backend.routes.read_post.path", "{pid} is not available"),
+        (
+            'browse_feed = { path = "/p/{id}" }',
+            "backend.routes.browse_feed.path",
+            "{id} is not available",
+        ),
+        (
+            'sign_up = { path = "/u/{user_id}" }',
+            "backend.routes.sign_up.path",
+            "{user_id} is not available",
+        ),
+        (
+            'create_post = { path = "/p/{content}" }',
+            "backend.routes.create_post.path",
+            "belongs in the body",
+        ),
+        (
+            'update_post = { body = { text = "{conten}" } }',
+            "backend.routes.update_post.body.text",
+            "{conten} is not available",
+        ),
+        ('read_post = { path = "/p/{id!r}" }', "backend.routes.read_post.path", "format spec"),
+        ('create_post = { id = "data..id" }', "backend.routes.create_post.id", "JSON field"),
+        ('read_post = { verb = "GET" }', "backend.routes.read_post.verb", "unknown key"),
+    ],
+)
+def test_bad_routes_are_reported_with_their_key_path(toml: str, path: str, fragment: str) -> None:
+    """Each mistake names its TOML key path and what would be right."""
+    found = problems(f"[backend.routes]\n{toml}\n")
+    assert any(p == path and fragment in m for p, m in found), found
+
+
+@pytest.mark.parametrize(
+    ("toml", "path"),
+    [
+        ('target = "ftp://example.org"', "backend.target"),
+        ('target = "http://"', "backend.target"),
+        ('target = "http://127.0.0.1:99999"', "backend.target"),
+        ('app = "no_colon"', "backend.app"),
+        ("concurrency = 0", "backend.concurrency"),
+        ("timeout = 0", "backend.timeout"),
+        ("retries = -1", "backend.retries"),
+        ("backoff_ms = 100.0\nbackoff_max_ms = 10.0", "backend.backoff_max_ms"),
+        ('auth_format = "Bearer"', "backend.auth_format"),
+        ('auth_header = "Bad Header"', "backend.auth_header"),
+    ],
+)
+def test_bad_backend_settings(toml: str, path: str) -> None:
+    """[backend] values are range- and shape-checked."""
+    assert path in [p for p, _ in problems(f"[backend]\n{toml}\n")]
+
+
+@pytest.mark.parametrize(
+    ("toml", "path"),
+    [
+        ("error_rate = 1.5", "faults.error_rate"),
+        ("timeout_rate = -0.1", "faults.timeout_rate"),
+        ("error_rate = 0.6\ntimeout_rate = 0.6", "faults.timeout_rate"),
+        ("error_status = 200", "faults.error_status"),
+        ("latency_sigma = -1.0", "faults.latency_sigma"),
+        ("eror_rate = 0.1", "faults.eror_rate"),
+    ],
+)
+def test_bad_faults(toml: str, path: str) -> None:
+    """[faults] rates are probabilities that add up to at most 1."""
+    assert path in [p for p, _ in problems(f"[faults]\n{toml}\n")]
+
+
+def test_rendering_keeps_types_and_encodes_paths() -> None:
+    """A lone placeholder keeps its JSON type; text is formatted; path values are percent-encoded."""
+    cfg = loads_config(
+        "[backend.routes]\n"
+        'update_post = { path = "/u/{name}/p/{id}?x=1", '
+        'body = { n = "{user}", text = "by {name}: {content}", tags = ["{id}", 3], lit = "{{x}}" } }\n'
+    )
+    route = compile_route("update_post", cfg.backend.routes["update_post"])
+    values: dict[str, Any] = {"user": 7, "name": "a b/c", "id": 12, "content": "hi", "user_id": 1}
+    assert route.path(values) == "/u/a%20b%2Fc/p/12?x=1"
+    assert route.body(values) == {"n": 7, "text": "by a b/c: hi", "tags": [12, 3], "lit": "{x}"}
+    assert route.needs == {"user", "name", "id", "content"}
+    plain = compile_routes(reference_routes())
+    assert plain["browse_feed"].body(values) is None
+    assert plain["read_post"].path({"id": 5}) == "/posts/5"
+
+
+@pytest.fixture
+def custom_config(default_config: Config) -> Config:
+    base = loads_config(custom_api.ROUTES)
+    from attrs import evolve
+
+    busy = {"chatterbox": 0.5, "content_curator": 0.5}  # people who post, edit and delete
+    # this API has no likes, reposts or follows: its users never take those actions
+    social = ("like_post", "repost", "quote_post", "follow_user", "unfollow_user", "browse_following")
+    profiles = {
+        name: evolve(
+            p,
+            weights={
+                s: {k: w for k, w in row.items() if k not in social} for s, row in p.weights.items()
+            },
+        )
+        for name, p in default_config.profiles.items()
+    }
+    return small(
+        evolve(default_config, backend=base.backend, profiles=profiles),
+        users=120,
+        duration="1h",
+        population__mix=busy,
+    )
+
+
+def _check_custom_requests(cfg: Config, records: list[dict[str, Any]]) -> None:
+    received = custom_api.RECEIVED
+    counts = Counter(r["action"] for r in records)
+    by_route = Counter(
+        (r["method"], r["path"].rsplit("/", 1)[0] if r["method"] != "POST" else r["path"])
+        for r in received
+    )
+    assert by_route[("POST", "/api/v2/accounts")] == counts["sign_up"]
+    assert by_route[("GET", "/api/v2/timelines")] == counts["browse_feed"]
+    assert by_route[("GET", "/api/v2/statuses")] == counts["read_post"]
+    assert by_route[("POST", "/api/v2/statuses")] == counts["create_post"] > 0
+    assert by_route[("PATCH", "/api/v2/statuses")] == counts["update_post"] > 0
+    assert by_route[("DELETE", "/api/v2/statuses")] == counts["delete_post"] > 0
+    assert sum(by_route.values()) == len(records)
+    assert all(r["status"] == 200 and r["error"] is None for r in records)
+    feeds = [r for r in received if r["path"] == "/api/v2/timelines/home"]
+    assert all(r["query"] == "limit=5" and r["auth"].startswith("Token ") for r in feeds)
+    signups = [json.loads(r["body"]) for r in received if r["path"] == "/api/v2/accounts"]
+    assert all(set(b) == {"username", "ref"} and isinstance(b["ref"], int) for b in signups)
+    creates = [r for r in records if r["action"] == "create_post"]
+    bodies = [
+        json.loads(r["body"]) for r in received if r["method"] == "POST" and "statuses" in r["path"]
+    ]
+    # concurrent requests arrive in any order
+    assert sorted(b["status"] for b in bodies) == sorted(
+        post_text(cfg.seed, r["post"], 1) for r in creates
+    )
+    assert all(r["key"] for r in received if r["method"] != "GET")
+
+
+def test_custom_routes_through_testclient(custom_config: Config) -> None:
+    """--app tests.support.custom_api:app gets the requests the routes table describes."""
+    custom_api.reset()
+    _, expected = run(custom_config, MockBackend())
+    _, records = run(custom_config, TestClientBackend(app="tests.support.custom_api:app"))
+    assert without_outcomes(records) == without_outcomes(expected)
+    _check_custom_requests(custom_config, records)
+
+
+@pytest.mark.server
+def test_custom_routes_through_http(custom_config: Config) -> None:
+    """The same over real HTTP."""
+    custom_api.reset()
+    _, expected = run(custom_config, MockBackend())
+    with uvicorn_server(custom_api.app) as url:
+        _, records = run(custom_config, HttpBackend(target=url))
+    assert without_outcomes(records) == without_outcomes(expected)
+    _check_custom_requests(custom_config, records)

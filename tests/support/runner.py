@@ -1,0 +1,93 @@
+"""Run a config through a backend in process and collect its log records, for tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simcore.core.actions import ActionBatch
+from simcore.core.simulation import Simulation
+from simcore.logs.jsonl import OUTCOME_FIELDS, format_lines
+from simcore.run.controller import Controller
+from simcore.scenario.parse import with_overrides
+from simcore.scenario.schema import Config
+from simcore.seam.contract import Backend, Outcomes
+
+
+class Collect:
+    """A sink keeping every log record (as dicts) and every batch's outcomes."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.records: list[dict[str, Any]] = []
+        self.outcomes: list[Outcomes] = []
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        text = format_lines(
+            batch,
+            outcomes,
+            self.sim.config.start,
+            self.sim.config.tick_seconds,
+            self.sim.profile_names,
+            self.sim.routine.state_names,
+        )
+        self.records.extend(json.loads(line) for line in text.splitlines())
+        self.outcomes.append(outcomes)
+
+    def close(self) -> None:
+        pass
+
+
+def small(config: Config, users: int = 200, duration: str = "90m", **changes: Any) -> Config:
+    """A scenario small enough for a server test: ``users`` people, an evening ``duration``."""
+    return with_overrides(
+        config,
+        population__initial_users=users,
+        duration=duration,
+        start=dt.datetime(2026, 1, 5, 18, 0),
+        **changes,
+    )
+
+
+def run(config: Config, backend: Backend) -> tuple[Simulation, list[dict[str, Any]]]:
+    """Run ``config`` to its end through ``backend``; return the simulation and the log records."""
+    sim = Simulation(config)
+    sink = Collect(sim)
+    controller = Controller(sim, backend, [sink])
+    try:
+        controller.run(config.duration_ticks)
+    finally:
+        controller.close()
+    return sim, sink.records
+
+
+def without_outcomes(records: list[dict[str, Any]], keep: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Records with the outcome fields (status, latency, attempts, error) dropped, except ``keep``."""
+    drop = set(OUTCOME_FIELDS) - set(keep)
+    return [{k: v for k, v in r.items() if k not in drop} for r in records]
+
+
+def app_posts(db_path: Path, post_map: np.ndarray[Any, Any]) -> dict[int, dict[str, Any]]:
+    """The reference app's posts keyed by core post id: author (core user id), live, views, version, content."""
+    with sqlite3.connect(db_path) as conn:
+        users = dict(conn.execute("SELECT id, external_id FROM users").fetchall())
+        rows = conn.execute(
+            "SELECT id, author_id, deleted, views, version, content FROM posts"
+        ).fetchall()
+    server_to_core = {int(s): c for c, s in enumerate(post_map.tolist()) if s >= 0}
+    out: dict[int, dict[str, Any]] = {}
+    for sid, author, deleted, views, version, content in rows:
+        core = server_to_core[sid]  # every post on the server is one the core created
+        out[core] = {
+            "author": users[author],
+            "live": not deleted,
+            "views": views,
+            "version": version,
+            "content": content,
+        }
+    return out

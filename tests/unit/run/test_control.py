@@ -1,0 +1,334 @@
+"""Run control end to end: the control state, the socket, signals, `simcore ctl`, `run --resume`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from simcore.core.actions import ActionBatch
+from simcore.core.simulation import Simulation
+from simcore.errors import SimcoreError
+from simcore.logs.jsonl import JsonlSink, read_log
+from simcore.run import snapshot
+from simcore.run.clock import Pacer
+from simcore.run.control import ControlError, ControlServer, RunControl, send, send_to, socket_path
+from simcore.run.controller import Controller
+from simcore.run.session import RunSession
+from simcore.scenario.parse import with_overrides
+from simcore.scenario.schema import Config
+from simcore.seam.contract import BackendContext, Outcomes
+from simcore.ui.cli import main
+from simcore_backends.mock import MockBackend
+
+ROOT = Path(__file__).resolve().parents[3]
+PROFILE = str(ROOT / "profiles" / "default.toml")
+
+
+def _simcore(*args: str) -> list[str]:
+    return [sys.executable, "-m", "simcore.ui.cli", *args]
+
+
+def _invoke(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.output
+
+
+def test_run_control_commands() -> None:
+    """pause/resume/toggle/speed/stop change the state and notify listeners."""
+    control = RunControl(speed=None)
+    events: list[str] = []
+    control.listeners.append(events.append)
+    control.apply("pause")
+    control.apply("pause")  # already paused: no second event
+    assert control.paused and control.wake.is_set()
+    control.apply("toggle")
+    assert not control.paused
+    control.apply("speed", "60")
+    assert control.speed == 60.0
+    control.apply("faster")
+    assert control.speed == 120.0
+    control.apply("slower")
+    control.apply("slower")
+    assert control.speed == 30.0
+    control.apply("speed", "max")
+    control.apply("slower")  # from max, the top step
+    assert control.speed is not None and control.speed > 3600
+    control.apply("faster")
+    assert control.speed is None
+    assert control.request_stop("one") and not control.request_stop("two")
+    assert control.stop_reason == "one"
+    assert events[:2] == ["paused", "resumed"] and events[-1] == "stopping (one)"
+    with pytest.raises(ControlError, match="unknown command"):
+        control.apply("explode")
+
+
+def test_socket_round_trip(tmp_path: Path) -> None:
+    """The control socket carries commands and replies with the status; bad input gets an error reply."""
+    control = RunControl()
+    control.status_provider = lambda: {"tick": 7}
+    with ControlServer(tmp_path, control) as server:
+        assert server.path == tmp_path.resolve() / "control.sock"
+        status = send(tmp_path, "pause")
+        assert status["paused"] is True and status["tick"] == 7
+        assert send(tmp_path, "speed", "30")["speed"] == "30x"
+        with pytest.raises(SimcoreError, match="--speed"):
+            send(tmp_path, "speed", "fast")  # checked before sending
+        with pytest.raises(ControlError, match="--speed"):
+            send_to(server.path, "speed", "fast")  # refused by the run
+        with pytest.raises(ControlError, match="another run is live"):
+            ControlServer(tmp_path, RunControl()).start()
+    assert not (tmp_path / "control.sock").exists()
+    with pytest.raises(ControlError, match="no live run"):
+        send(tmp_path, "status")
+
+
+def test_long_run_dir_gets_a_short_socket(tmp_path: Path) -> None:
+    """Unix socket paths are short; a deep run directory gets one in the temp folder."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    deep.mkdir(parents=True)
+    path = socket_path(deep)
+    assert path.parent != deep and len(str(path)) <= 100
+    with ControlServer(deep, RunControl()):
+        assert send(deep, "status")["paused"] is False
+
+
+def test_ctl_cli_errors(tmp_path: Path) -> None:
+    """`simcore ctl` without a live run, or without a speed, exits 2 with a clear message."""
+    code, out = _invoke("ctl", str(tmp_path), "status")
+    assert code == 2 and "no live run" in out and "Traceback" not in out
+    code, out = _invoke("ctl", str(tmp_path), "speed")
+    assert code == 2 and "give the new speed" in out
+    code, out = _invoke("ctl", str(tmp_path / "nope"), "pause")
+    assert code == 2 and "does not exist" in out
+
+
+class _Interrupter:
+    """A mock backend that delivers SIGINT to its own process during chosen ticks."""
+
+    name = "mock"
+
+    def __init__(self, signals: dict[int, int], which: signal.Signals = signal.SIGINT) -> None:
+        self.inner = MockBackend()
+        self.signals = signals  # tick -> how many signals to send during it
+        self.which = which
+
+    def open(self, context: BackendContext) -> None:
+        self.inner.open(context)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def execute(self, batch: ActionBatch) -> Outcomes:
+        for _ in range(self.signals.get(batch.tick, 0)):
+            os.kill(os.getpid(), self.which)
+        return self.inner.execute(batch)
+
+
+def _session(
+    config: Config, folder: Path, signals: dict[int, int], which: signal.Signals = signal.SIGINT
+) -> tuple[RunSession, Path]:
+    config = with_overrides(config, start=dt.datetime(2026, 1, 5, 19, 0))  # evening: every tick acts
+    sim = Simulation(config)
+    log = folder / "actions.jsonl"
+    sink = JsonlSink(log, config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
+    control = RunControl()
+    controller = Controller(sim, _Interrupter(signals, which), [sink], pacer=Pacer(config.tick_seconds))
+    return RunSession(
+        controller, folder, control, log_file=log, snapshot_every=4, serve_control=False
+    ), log
+
+
+def test_first_sigint_finishes_the_tick_and_snapshots(small_config: Config, tmp_path: Path) -> None:
+    """One SIGINT: the tick finishes, the log has it, a snapshot is written at the stop."""
+    session, log = _session(small_config, tmp_path, {9: 1})
+    result = session.run(50)
+    session.controller.close()
+    assert result.stopped_by == "SIGINT" and not result.hard and result.tick == 10
+    assert result.snapshot == tmp_path / "snapshots" / snapshot.snapshot_name(10)
+    assert snapshot.load(result.snapshot).manifest["log"]["bytes"] == log.stat().st_size
+    assert max(r["tick"] for r in read_log(log)) == 9
+
+
+def test_sigterm_stops_gracefully(small_config: Config, tmp_path: Path) -> None:
+    """SIGTERM is a graceful stop too, and the previous handler comes back afterwards."""
+    before = signal.getsignal(signal.SIGTERM)
+    session, _ = _session(small_config, tmp_path, {5: 1}, signal.SIGTERM)
+    result = session.run(50)
+    session.controller.close()
+    assert result.stopped_by == "SIGTERM" and not result.hard and result.tick == 6
+    assert result.snapshot is not None and snapshot.load(result.snapshot).tick == 6
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_second_sigint_stops_at_once_but_keeps_the_log(small_config: Config, tmp_path: Path) -> None:
+    """Two SIGINTs: stop inside the tick; the log holds every finished tick; the last snapshot stays."""
+    session, log = _session(small_config, tmp_path, {9: 2})
+    result = session.run(50)
+    session.controller.close()
+    assert result.hard and result.stopped_by == "SIGINT" and result.tick == 9
+    assert result.snapshot == tmp_path / "snapshots" / snapshot.snapshot_name(8)  # the periodic one
+    ticks = [r["tick"] for r in read_log(log)]
+    assert ticks and max(ticks) <= 8 and log.read_bytes().endswith(b"\n")
+    assert snapshot.load(result.snapshot).manifest["log"]["bytes"] < log.stat().st_size  # tick 8 since
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+# --- the CLI ----------------------------------------------------------------------------
+
+
+def test_cli_resume_from_a_middle_snapshot_matches_a_straight_run(tmp_path: Path) -> None:
+    """`run --resume` from an older snapshot cuts the log back and finishes identically."""
+    straight, split = tmp_path / "straight", tmp_path / "split"
+    assert _invoke("run", PROFILE, "--duration", "4h", "-q", "--out", str(straight))[0] == 0
+    args = ("run", PROFILE, "--duration", "4h", "-q", "--out", str(split), "--snapshot-every", "1h")
+    assert _invoke(*args)[0] == 0
+    names = [p.name for p in snapshot.all_snapshots(split)]
+    assert names == ["tick-00000120.npz", "tick-00000180.npz", "tick-00000240.npz"]
+    code, out = _invoke("run", "--resume", str(split / "snapshots" / names[0]))
+    assert code == 0, out
+    assert "resuming from" in out
+    assert (split / "actions.jsonl").read_bytes() == (straight / "actions.jsonl").read_bytes()
+    a = json.loads((straight / "summary.json").read_text())
+    b = json.loads((split / "summary.json").read_text())
+    for key in ("wall_seconds", "actions_per_second", "log", "snapshot", "resumed_from"):
+        a.pop(key, None)
+        b.pop(key, None)
+    assert a == b
+
+
+def test_cli_resume_refuses_a_changed_config(tmp_path: Path) -> None:
+    """A changed config is refused naming the change; --force continues; --duration may grow."""
+    out_dir = tmp_path / "run"
+    assert _invoke("run", PROFILE, "--duration", "2h", "-q", "--out", str(out_dir))[0] == 0
+    code, out = _invoke("run", PROFILE, "--resume", str(out_dir), "--users", "50")
+    assert code == 2 and "population.initial_users: 1000 → 50" in out and "--force" in out
+    assert "Traceback" not in out
+    code, out = _invoke("run", "--resume", str(out_dir), "--duration", "3h", "-q")
+    assert code == 0, out
+    assert max(r["tick"] for r in read_log(out_dir / "actions.jsonl")) == 179
+    code, out = _invoke(
+        "run", PROFILE, "--resume", str(out_dir), "--users", "50", "--duration", "4h", "--force"
+    )
+    assert code == 0 and "--force: continuing despite population.initial_users" in out
+
+
+def test_cli_bad_snapshot_and_missing_config(tmp_path: Path) -> None:
+    """A corrupt snapshot or no CONFIG at all: exit 2, a message, no traceback."""
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"PK\x03\x04 not really")
+    code, out = _invoke("run", "--resume", str(bad))
+    assert code == 2 and "not a usable simcore snapshot" in out and "Traceback" not in out
+    code, out = _invoke("run")
+    assert code == 2 and "--resume" in out
+
+
+def _wait_for(check: object, timeout: float = 15.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if check():  # type: ignore[operator]
+            return
+        time.sleep(0.02)
+    raise AssertionError("timed out")
+
+
+def test_sigint_to_a_real_process_then_resume(tmp_path: Path) -> None:
+    """SIGINT at a random moment: complete log up to the last tick, a loadable snapshot, exact resume."""
+    straight, run_dir = tmp_path / "straight", tmp_path / "run"
+    base = ("run", PROFILE, "--duration", "3h", "--users", "300")
+    done = subprocess.run(_simcore(*base, "-q", "--out", str(straight)), capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    full = (straight / "actions.jsonl").read_bytes()
+    log = run_dir / "actions.jsonl"
+    proc = subprocess.Popen(
+        _simcore(*base, "--out", str(run_dir), "--speed", "7200"),  # 3 simulated hours in 1.5 s
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    _wait_for(lambda: log.exists() and log.stat().st_size > 0)
+    time.sleep(random.uniform(0.0, 0.7))
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out
+    assert "stopped gracefully by SIGINT" in out and "simcore run --resume" in out
+    data = log.read_bytes()
+    assert full.startswith(data) and data.endswith(b"\n"), "the log is not a clean prefix"
+    records = [json.loads(line) for line in data.splitlines()]
+    last = records[-1]["tick"]
+    snap = snapshot.load(run_dir)
+    assert snap.manifest["log"]["bytes"] == len(data) and snap.manifest["stopped_by"] == "SIGINT"
+    assert snap.tick >= last + 1  # every tick up to the snapshot is in the log (quiet ones log nothing)
+    assert not any(json.loads(line)["tick"] < snap.tick for line in full[len(data) :].splitlines())
+    resumed = subprocess.run(
+        _simcore("run", "--resume", str(snap.path), "-q"), capture_output=True, timeout=60
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert log.read_bytes() == full
+
+
+def test_ctl_pause_resume_speed_stop_a_live_run(tmp_path: Path) -> None:
+    """`simcore ctl` against a live paced run: pause freezes it, resume continues, stop ends it."""
+    run_dir = tmp_path / "run"
+    log = run_dir / "actions.jsonl"
+    proc = subprocess.Popen(
+        _simcore("run", PROFILE, "--out", str(run_dir), "--speed", "1800", "--users", "300", "-q"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: socket_path(run_dir).exists() and log.exists())
+        code, out = _invoke("ctl", str(run_dir), "pause")
+        assert code == 0 and "paused           True" in out
+        time.sleep(0.3)  # let a tick that was in flight finish its current slice
+        frozen = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])
+        size = log.stat().st_size
+        time.sleep(0.6)  # 0.6 s at 1800x would be 18 simulated minutes
+        still = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])
+        assert still["tick"] == frozen["tick"] and still["paused"] is True
+        assert log.stat().st_size == size, "actions were logged while paused"
+        assert _invoke("ctl", str(run_dir), "speed", "3600")[0] == 0
+        assert _invoke("ctl", str(run_dir), "resume")[0] == 0
+        _wait_for(
+            lambda: (
+                json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])["tick"]
+                > still["tick"] + 5
+            )
+        )
+        status = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])
+        assert status["speed"] == "3600x" and status["paused"] is False
+        assert _invoke("ctl", str(run_dir), "stop")[0] == 0
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["stopped_by"] == "ctl stop" and summary["pacing"]["paused_seconds"] >= 0.5
+    assert summary["snapshot"] and snapshot.load(Path(summary["snapshot"])).tick == summary["ticks"]
+    assert not socket_path(run_dir).exists()
+
+
+def test_a_failing_snapshot_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
+    """If snapshots cannot be written (here: `snapshots` is a file), the run finishes and says so."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / snapshot.SNAPSHOT_DIR).write_text("in the way")
+    code, out = _invoke(
+        "run", PROFILE, "--duration", "3h", "--snapshot-every", "1h", "--out", str(run_dir)
+    )
+    assert code == 0, out
+    assert "snapshot failed" in out and "a snapshot could not be written" in out
+    assert "Traceback" not in out
+    assert max(r["tick"] for r in read_log(run_dir / "actions.jsonl")) == 179

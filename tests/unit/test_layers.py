@@ -1,0 +1,149 @@
+"""The architecture as tests: the pure packages stay pure, arrows point down, no import circles.
+
+Layers, lowest first: scenario, core, seam, logs, analysis, run, ui
+(docs/architecture.md). ``errors`` and ``atomic`` are leaves any layer may use.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "simcore"
+LAYERS = ("scenario", "core", "seam", "logs", "analysis", "run", "ui")
+PURE = ("scenario", "core")
+LEAVES = {"simcore", "simcore.errors", "simcore.atomic"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
+PURE_MODULES = sorted(m for m in MODULES if m.split(".")[1:2] and m.split(".")[1] in PURE)
+
+
+def _imports(path: Path) -> set[str]:
+    """Every simcore module ``path`` imports, anywhere in it (TYPE_CHECKING and functions too)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+    return {name for name in found if name in MODULES and name != _module_name(path)}
+
+
+GRAPH = {name: _imports(path) for name, path in MODULES.items()}
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.index(parts[1]) if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def test_every_module_sits_in_a_layer_or_is_a_leaf() -> None:
+    """Nothing but the leaves lies loose in src/simcore: the tree shows the layers."""
+    loose = [m for m in MODULES if _layer(m) is None and m not in LEAVES and m != "simcore.__main__"]
+    assert loose == []
+
+
+def test_arrows_point_down() -> None:
+    """A module imports only from its own layer, the layers below it, and the leaves."""
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in GRAPH.items()
+        for target in targets
+        if _layer(module) is not None and _layer(target) is not None and _layer(target) > _layer(module)  # type: ignore[operator]
+    ]
+    assert upward == []
+
+
+def test_no_import_circles() -> None:
+    """No module reaches itself through imports, hidden ones (TYPE_CHECKING, in functions) included."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    circles: list[list[str]] = []
+    sys.setrecursionlimit(10_000)
+
+    def visit(node: str) -> None:  # Tarjan's strongly connected components
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in GRAPH[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                circles.append(sorted(component))
+
+    for name in GRAPH:
+        if name not in index:
+            visit(name)
+    assert circles == []
+
+
+FORBIDDEN_PREFIXES = (
+    "simcore_backends",
+    "asyncio",
+    "socket",
+    "ssl",
+    "http",
+    "urllib.request",
+    "aiohttp",
+    "httpx",
+    "httptools",
+    "uvicorn",
+    "fastapi",
+    "sqlite3",
+    "click",
+    "rich",
+    *(f"simcore.{layer}" for layer in LAYERS if layer not in PURE),
+)
+_PROBE = """
+import importlib, json, sys
+before = set(sys.modules)
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_pure_module_imports_nothing_of_the_shell(module: str) -> None:
+    """Imported alone in a fresh interpreter, a pure module loads no shell, async or network module."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, module], capture_output=True, text=True, check=True
+    )
+    loaded = json.loads(done.stdout)
+    bad = [m for m in loaded if any(m == p or m.startswith(p + ".") for p in FORBIDDEN_PREFIXES)]
+    assert bad == []
+
+
+def test_the_probe_sees_a_shell_import() -> None:
+    """The fresh-interpreter probe does report shell modules (so the test above can fail)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, "simcore.run.controller"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "asyncio" in json.loads(done.stdout)

@@ -128,6 +128,8 @@ class Controller:
         self._hour = Totals()
         self._opened = opened
         self.ticks_done = sim.tick  # ticks whose outcomes reached the sinks
+        self.max_ticks_in_flight = 0  # the most ticks a pipelined run had in flight at once
+        self._gated = -1  # the tick the gate was last consulted before
 
     def sim_time(self, tick: int) -> dt.datetime:
         """Simulated wall-clock time at the start of ``tick``."""
@@ -189,45 +191,89 @@ class Controller:
         self._finish(batch, outcomes)
         return batch, outcomes
 
-    async def _run_pipelined(self, ticks: int) -> None:
+    def _pipelines(self) -> bool:
+        """Whether the next ticks may overlap: an async backend with a pipeline, and a run
+        not paced in real time (a paced run sends each tick at its due time, in slices)."""
+        return self.pipeline > 1 and (self.pacer is None or not self.pacer.paced)
+
+    def _pass_gate(self) -> bool:
+        """Consult the gate once before the current tick; False: stop the run."""
+        tick = self.sim.tick
+        if self.gate is None or self._gated == tick:
+            return True
+        self._gated = tick
+        if self.gate.between_ticks(self):
+            return True
+        self.stopped_early = True
+        return False
+
+    async def _drain(self, window: deque[tuple[ActionBatch, asyncio.Future[Outcomes]]]) -> None:
+        while window:
+            done, future = window.popleft()
+            self._finish(done, await future)
+
+    async def _run_pipelined(self, ticks: int) -> int:
         """Step ahead while up to ``pipeline`` ticks are in flight; finish them in order.
 
         The core's decisions never depend on outcomes, so stepping ahead changes
-        nothing in the log; the backend keeps the effects in order.
+        nothing in the log; the backend keeps the effects in order. Returns the ticks
+        stepped; it returns early (drained) when the run stops or becomes paced.
         """
-        depth = self.pipeline
+        assert isinstance(self.backend, AsyncBackend)  # only async backends pipeline
+        depth, stepped = self.pipeline, 0
         window: deque[tuple[ActionBatch, asyncio.Future[Outcomes]]] = deque()
         try:
-            for _ in range(ticks):
+            while stepped < ticks:
                 while window and (len(window) >= depth or window[0][1].done()):
                     done, future = window.popleft()
                     self._finish(done, await future)
                 if self.gate is not None and not self.gate.idle_at(self.sim.tick):
-                    # a snapshot, pause or stop needs the state at a tick edge: drain first
-                    while window:
-                        done, future = window.popleft()
-                        self._finish(done, await future)
-                    if not self.gate.between_ticks(self):
-                        self.stopped_early = True
+                    # a snapshot, pause, speed change or stop needs a tick edge: drain first
+                    await self._drain(window)
+                    if not self._pass_gate() or not self._pipelines():
                         break
                 batch = self.sim.step()
-                assert isinstance(self.backend, AsyncBackend)  # only async backends pipeline
+                stepped += 1
                 window.append((batch, asyncio.ensure_future(self.backend.execute_async(batch))))
+                self.max_ticks_in_flight = max(self.max_ticks_in_flight, len(window))
                 await asyncio.sleep(0)  # let the requests move between two steps
                 if ends_hour(batch.tick, self.sim.config.tick_seconds):
                     # sinks sample the population at an hour's end: let them see the core
                     # as it stood after this tick, not ticks ahead (one drain an hour)
-                    while window:
-                        done, future = window.popleft()
-                        self._finish(done, await future)
-            while window:
-                done, future = window.popleft()
-                self._finish(done, await future)
+                    await self._drain(window)
+            await self._drain(window)
         finally:
             for _, future in window:
                 future.cancel()
             if window:
                 await asyncio.gather(*(f for _, f in window), return_exceptions=True)
+        return stepped
+
+    def _run_ticks(self, ticks: int) -> int:
+        """Run up to ``ticks`` ticks one after another; stop early when the run stops or may
+        pipeline again (a speed change to max). Returns the ticks run."""
+        for done in range(ticks):
+            if self._pipelines() or not self._pass_gate():
+                return done
+            self.run_tick()
+        return ticks
+
+    def _run_on_loop(self, ticks: int) -> int:
+        loop = self._event_loop()
+        task = loop.create_task(self._run_pipelined(ticks))
+        try:
+            return loop.run_until_complete(task)
+        except BaseException:
+            # Ctrl-C: the ticks in flight are dropped, the log ends with the last whole tick
+            # (a task that ended in KeyboardInterrupt must not be run again: asyncio would
+            # never stop the loop for it)
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    loop.run_until_complete(task)
+            elif not task.cancelled():
+                task.exception()  # retrieved: it is being re-raised here
+            raise
 
     def _finish(self, batch: ActionBatch, outcomes: Outcomes) -> None:
         """Check a batch's outcomes, feed the sinks and the totals, report a finished hour."""
@@ -261,31 +307,16 @@ class Controller:
         self._hour = Totals()
 
     def run(self, ticks: int) -> None:
-        """Run ``ticks`` more ticks (fewer if the gate stops it); on Ctrl-C stop and re-raise."""
+        """Run ``ticks`` more ticks (fewer if the gate stops it); on Ctrl-C stop and re-raise.
+
+        Ticks overlap (up to the backend's ``pipeline``) while the run goes as fast as
+        possible; a paced stretch runs tick by tick; a speed change switches between them."""
         self.open()
         began = time.perf_counter()
         try:
-            if self.pipeline > 1 and self.pacer is None:
-                task = self._event_loop().create_task(self._run_pipelined(ticks))
-                try:
-                    self._event_loop().run_until_complete(task)
-                except BaseException:
-                    # Ctrl-C: the ticks in flight are dropped, the log ends with the last whole tick
-                    # (a task that ended in KeyboardInterrupt must not be run again: asyncio would
-                    # never stop the loop for it)
-                    if not task.done():
-                        task.cancel()
-                        with contextlib.suppress(BaseException):
-                            self._event_loop().run_until_complete(task)
-                    elif not task.cancelled():
-                        task.exception()  # retrieved: it is being re-raised here
-                    raise
-            else:
-                for _ in range(ticks):
-                    if self.gate is not None and not self.gate.between_ticks(self):
-                        self.stopped_early = True
-                        break
-                    self.run_tick()
+            left = ticks
+            while left > 0 and not self.stopped_early:
+                left -= self._run_on_loop(left) if self._pipelines() else self._run_ticks(left)
         except KeyboardInterrupt:
             self.stopped_early = True
             raise
@@ -350,6 +381,7 @@ class Controller:
             "statuses": {str(k): v for k, v in sorted(self.totals.statuses.items())},
             "errors": self.totals.errors,
             "wall_seconds": round(self.wall_seconds, 3),
+            "max_ticks_in_flight": self.max_ticks_in_flight,
             "actions_per_second": round(self.totals.actions / self.wall_seconds, 1)
             if self.wall_seconds > 0
             else None,

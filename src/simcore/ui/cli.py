@@ -13,27 +13,24 @@ from rich.markup import escape
 from rich.table import Table
 
 from simcore import __version__
-from simcore.analysis.metrics import Metrics
 from simcore.analysis.thresholds import EXIT_THRESHOLDS_FAILED
-from simcore.core.simulation import Simulation
 from simcore.errors import SimcoreError, UsageError
-from simcore.logs.jsonl import JsonlSink
 from simcore.logs.read import READ_PREFERENCE
-from simcore.logs.sinks import format_of, log_targets, open_sink
+from simcore.logs.sinks import format_of
 from simcore.run import control, rundir
 from simcore.run import snapshot as snapshots
-from simcore.run.clock import SPEED_HELP, Pacer, format_speed, parse_speed
+from simcore.run.builder import Run, build_run
+from simcore.run.clock import SPEED_HELP, format_speed, parse_speed
 from simcore.run.controller import Controller
 from simcore.run.loading import load_config
-from simcore.run.runfiles import REPORT_FILE, MetricsSink, analyse, load_metrics
+from simcore.run.runfiles import REPORT_FILE, analyse, load_metrics
 from simcore.run.session import RunResult, RunSession
 from simcore.scenario.durations import DURATION_HELP, parse_ticks
 from simcore.scenario.kinds import SHORT
 from simcore.scenario.parse import dump_config, with_overrides
 from simcore.scenario.schema import Config
 from simcore.scenario.validate import target_problem
-from simcore.seam.contract import BackendContext, Sink
-from simcore.seam.registry import available_backends, load_backend
+from simcore.seam.registry import available_backends
 from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines
 
 
@@ -131,46 +128,6 @@ def _summary_table(summary: dict[str, Any]) -> Table:
     if summary.get("snapshot"):
         table.add_row("snapshot", str(summary["snapshot"]))
     return table
-
-
-def _resume_dir(snap: snapshots.Snapshot) -> Path:
-    """The run directory a snapshot belongs to (snapshots live in RUN_DIR/snapshots/)."""
-    parent = snap.path.resolve().parent
-    return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
-
-
-def _open_logs(
-    log_choices: tuple[str, ...],
-    snap: snapshots.Snapshot | None,
-    directory: Path,
-    config: Config,
-    sim: Simulation,
-) -> list[Sink]:
-    """The action log sinks of a run (``--log``, else the config's ``output.log``).
-
-    On ``--resume`` without ``--log`` the snapshot's own log is continued. A resumed
-    JSONL log is cut back to the snapshot's byte position and appended to; SQLite
-    and Parquet logs keep their rows before the snapshot's sequence number.
-    """
-    saved = (snap.manifest.get("log") or {}).get("path") if snap is not None else None
-    own = directory / saved if saved is not None else None
-    if log_choices:
-        targets = log_targets(list(log_choices), directory, Path.cwd())
-    elif snap is not None:
-        targets = [(format_of(own), own)] if own is not None else []
-    else:
-        targets = log_targets([config.output.log], directory)
-    names = (config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
-    sinks: list[Sink] = []
-    for fmt, path in targets:
-        if snap is not None and fmt == "jsonl" and own is not None and path.resolve() == own.resolve():
-            snapshots.truncate_log(path, int(snap.manifest["log"]["bytes"]))
-            sinks.append(JsonlSink(path, *names, append=True))
-        elif snap is not None and fmt != "jsonl" and path.exists():
-            sinks.append(open_sink(fmt, path, *names, keep_before=snap.seq))
-        else:
-            sinks.append(open_sink(fmt, path, *names))
-    return sinks
 
 
 def _snapshot_every(text: str | None, tick_seconds: int) -> int | None:
@@ -306,126 +263,90 @@ def run(
         base = snap.config
     config = _apply_options(base, seed, duration, users)
     config = _backend_options(config, backend_name, target, app_spec)
-    name = config.backend.name
-    changes = snapshots.check_resume(snap, config, name, force) if snap is not None else []
+    changes = (
+        snapshots.check_resume(snap, config, config.backend.name, force) if snap is not None else []
+    )
     speed = parse_speed(speed_text)
-    every = _snapshot_every(snapshot_every, config.tick_seconds)
-    options: dict[str, Any] = {"target": target} if target is not None else {}
-    if app_spec is not None:
-        options["app"] = app_spec
-    backend = load_backend(name, **options)
-    sim = Simulation(config)
-    # open the backend first: an unreachable target or an app that does not import is
-    # reported before anything is written
-    backend.open(BackendContext(config, sim.seed))
-    try:
-        if snap is not None:
-            directory = out_dir or _resume_dir(snap)
-        else:
-            stem = config_file.stem if config_file is not None else "run"
-            directory = out_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
-        rundir.prepare(directory, config)
-    except BaseException:
-        backend.close()
-        raise
     console = Console(highlight=False, soft_wrap=True)
     live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
-
-    sinks: list[Sink] = _open_logs(log_choices, snap, directory, config, sim)
-    log_files: list[Path] = [sink.path for sink in sinks]  # type: ignore[attr-defined]
-    log_file = log_files[0] if log_files else None
-    metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
-    metrics.population_states = lambda: sim.population.state[: sim.population.n]
-    sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
     stats = LiveStats()
-    if live:
-        sinks.append(stats)
-
-    ctl = control.RunControl(speed)
-    pacer = Pacer(config.tick_seconds, speed, flags=ctl)
-    plain = PlainLines(console, pacer)
+    plain = PlainLines(console)
     on_hour = plain.hour if not (quiet or live) else None
-    controller = Controller(sim, backend, sinks, on_hour=on_hour, pacer=pacer, opened=True)
-    if on_hour is not None:
-        plain.controller = controller
-        controller.sinks.append(plain)
-    if snap is not None:
-        snapshots.restore(snap, controller)
-    view: Dashboard | None = None
-    on_event: Any = None
-    if live:
-        view = Dashboard(controller, stats, ctl, pacer, config.duration_ticks, console)
-        on_event = view.note
-    elif not quiet:
-        on_event = plain.event
-    session = RunSession(
-        controller,
-        directory,
-        ctl,
-        log_file=log_file,
-        snapshot_every=every,
-        serve_control=control_socket,
-        on_event=on_event,
+    # --target and --app are also handed to the backend, which refuses what it takes no option for
+    options = {k: v for k, v in (("target", target), ("app", app_spec)) if v is not None}
+    built = build_run(
+        config,
+        backend_options=options,
+        run_dir=out_dir,
+        stem=config_file.stem if config_file is not None else "run",
+        logs=log_choices,
+        resume=snap,
+        speed=speed,
+        snapshot_every=_snapshot_every(snapshot_every, config.tick_seconds),
+        control_socket=control_socket,
+        sinks=[stats] if live else [],
+        on_hour=on_hour,
     )
-    if not quiet:
-        what = str(config_file) if config_file is not None else "resumed run"
-        console.print(
-            f"[bold]simcore[/] {what} seed {config.seed} · backend {backend.name} · "
-            f"{config.duration_ticks:,} ticks of {config.tick_seconds}s · speed {format_speed(speed)} · "
-            f"run dir {directory}"
+    plain.pacer = built.pacer
+    if on_hour is not None:
+        plain.controller = built.controller
+        built.controller.sinks.append(plain)
+    view: Dashboard | None = None
+    if live:
+        view = Dashboard(
+            built.controller, stats, built.control, built.pacer, config.duration_ticks, console
         )
-        if snap is not None:
-            console.print(
-                f"resuming from {snap.path} at tick {sim.tick:,} ({controller.sim_time(sim.tick)})"
-            )
-        for change in changes:
-            console.print(f"[yellow]--force: continuing despite {escape(change)}[/]")
-    keys = KeyReader(ctl)
-    result: RunResult | None = None
-    try:
+        built.notify(view.note)
+    elif not quiet:
+        built.notify(plain.event)
+    if not quiet:
+        _print_start(console, built, config_file, changes)
+    keys = KeyReader(built.control)
+    with built:
         if view is not None:
             view.start()
             keys.start()
-        result = session.run(max(config.duration_ticks - sim.tick, 0))
-    finally:
-        keys.stop()
-        if view is not None:
-            view.stop()
-        controller.close()
-        summary = controller.summary()
-        summary["log"] = str(log_file) if log_file else None
-        summary["logs"] = [rundir.shown(p, directory) for p in log_files]
-        summary["pacing"] = pacer.summary()
-        summary["stopped_by"] = result.stopped_by if result else "error"
-        summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
-        if snap is not None:
-            summary["resumed_from"] = str(snap.path)
-        summary = analyse(
-            directory,
-            metrics,
-            summary,
-            dict(config.thresholds),
-            dump_config(config),
-            _fastest(log_files),
+        try:
+            built.execute()
+        finally:
+            keys.stop()
+            if view is not None:
+                view.stop()
+    _print_end(console, built)
+
+
+def _print_start(console: Console, built: Run, config_file: Path | None, changes: list[str]) -> None:
+    config, sim = built.config, built.simulation
+    what = str(config_file) if config_file is not None else "resumed run"
+    console.print(
+        f"[bold]simcore[/] {what} seed {config.seed} · backend {built.backend.name} · "
+        f"{config.duration_ticks:,} ticks of {config.tick_seconds}s · speed {format_speed(built.pacer.speed)} · "
+        f"run dir {built.directory}"
+    )
+    if built.resumed_from is not None:
+        console.print(
+            f"resuming from {built.resumed_from.path} at tick {sim.tick:,} "
+            f"({built.controller.sim_time(sim.tick)})"
         )
-        summary_path = rundir.write_summary(directory, summary)
+    for change in changes:
+        console.print(f"[yellow]--force: continuing despite {escape(change)}[/]")
+
+
+def _print_end(console: Console, built: Run) -> None:
+    summary, result = built.summary, built.result
     console.print(_summary_table(summary))
     _print_thresholds(console, summary)
-    logs = "   log: " + ", ".join(map(str, log_files)) if log_files else ""
-    console.print(f"[dim]summary: {summary_path}{logs}   report: {directory / REPORT_FILE}[/]")
-    warning = _snapshot_warning(session)
+    logs = "   log: " + ", ".join(map(str, built.log_files)) if built.log_files else ""
+    summary_path = built.directory / rundir.SUMMARY_FILE
+    console.print(f"[dim]summary: {summary_path}{logs}   report: {built.directory / REPORT_FILE}[/]")
+    warning = _snapshot_warning(built.session)
     if warning:
         console.print(f"[red]{escape(warning)}[/]")
-    if result.stopped_by is not None:
-        console.print(f"[yellow]{escape(_stop_message(result, controller, log_file))}[/]")
+    if result is not None and result.stopped_by is not None:
+        console.print(f"[yellow]{escape(_stop_message(result, built.controller, built.log_file))}[/]")
         sys.exit(_STOP_CODES.get(result.stopped_by, 0))
     if not summary["thresholds"]["passed"]:
         sys.exit(EXIT_THRESHOLDS_FAILED)
-
-
-def _fastest(logs: list[Path]) -> Path | None:
-    """The log quickest to read back (``logread.READ_PREFERENCE``)."""
-    return min(logs, key=lambda p: READ_PREFERENCE.index(format_of(p)), default=None)
 
 
 def _print_thresholds(console: Console, summary: dict[str, Any], exits: bool = True) -> None:
@@ -461,7 +382,7 @@ def report_command(run_dir: Path) -> None:
         summary,
         dict(config.thresholds),
         config_path.read_text(encoding="utf-8"),
-        _fastest(logs),
+        min(logs, key=lambda p: READ_PREFERENCE.index(format_of(p)), default=None),
     )
     rundir.write_summary(run_dir, summary)
     console = Console(highlight=False, soft_wrap=True)

@@ -152,7 +152,7 @@ def test_ctrl_c_leaves_readable_logs_and_every_output(
 ) -> None:
     """Interrupted at tick 30: exit 130, each log readable with the same rows, outputs written."""
     from simcore.logs.read import read_rows
-    from simcore.ui import cli
+    from simcore.run import builder
     from simcore_backends.mock import MockBackend
 
     class Interrupting(MockBackend):
@@ -161,7 +161,7 @@ def test_ctrl_c_leaves_readable_logs_and_every_output(
                 raise KeyboardInterrupt
             return super().execute(batch)
 
-    monkeypatch.setattr(cli, "load_backend", lambda name: Interrupting())
+    monkeypatch.setattr(builder, "load_backend", lambda name, **_: Interrupting())
     code, output, summary = _run(tmp_path, "", "--log", "jsonl,sqlite,parquet")
     assert code == 130, output
     run = tmp_path / "run"

@@ -1,0 +1,252 @@
+"""The one door to a configured run: :func:`build_run` wires a simulation, a backend,
+its logs, metrics, pacing, control and snapshots, and :class:`Run` runs and finishes it.
+
+The CLI, the tests and the benchmarks all build their runs here, so a run from a
+script behaves exactly as ``simcore run`` does::
+
+    config = loads_config(Path("profiles/default.toml").read_text())
+    with build_run(config, run_dir=Path("runs/mine")) as run:
+        run.execute()
+    print(run.summary["actions"])
+
+Building opens the backend before anything is written, so an unreachable target
+or an app that does not import is reported before a run directory exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from simcore.analysis.metrics import Metrics
+from simcore.core.simulation import Simulation
+from simcore.logs.jsonl import JsonlSink
+from simcore.logs.read import READ_PREFERENCE
+from simcore.logs.sinks import format_of, log_targets, open_sink
+from simcore.run import rundir
+from simcore.run import snapshot as snapshots
+from simcore.run.clock import Pacer
+from simcore.run.control import RunControl
+from simcore.run.controller import Controller, HourReport
+from simcore.run.runfiles import MetricsSink, analyse
+from simcore.run.session import RunResult, RunSession
+from simcore.scenario.parse import dump_config
+from simcore.scenario.schema import Config
+from simcore.seam.contract import Backend, BackendContext, Sink
+from simcore.seam.registry import load_backend
+
+
+class Run:
+    """A built run: execute it (all of it, or some ticks), then finish it once.
+
+    ``finish`` closes the backend and the sinks, analyses the run and writes
+    summary.json, the report and the metric files; leaving a ``with`` block
+    finishes the run whatever happened inside it.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        controller: Controller,
+        session: RunSession,
+        metrics: Metrics,
+        log_files: list[Path],
+        resumed_from: snapshots.Snapshot | None,
+    ) -> None:
+        self.config = config
+        self.controller = controller
+        self.session = session
+        self.metrics = metrics
+        self.log_files = log_files
+        self.resumed_from = resumed_from
+        self.result: RunResult | None = None
+        self.summary: dict[str, Any] = {}
+        self._finished = False
+
+    @property
+    def directory(self) -> Path:
+        """The run directory."""
+        return self.session.run_dir
+
+    @property
+    def simulation(self) -> Simulation:
+        """The deciding core of this run."""
+        return self.controller.sim
+
+    @property
+    def backend(self) -> Backend:
+        """The backend executing the run."""
+        return self.controller.backend
+
+    @property
+    def control(self) -> RunControl:
+        """Pause, resume, speed and stop (what keys, signals and ``simcore ctl`` change)."""
+        return self.session.control
+
+    @property
+    def pacer(self) -> Pacer:
+        """The pacing of the run."""
+        assert self.controller.pacer is not None  # a built run is always paced (max: no waits)
+        return self.controller.pacer
+
+    @property
+    def log_file(self) -> Path | None:
+        """The action log snapshots track (the first), if any."""
+        return self.log_files[0] if self.log_files else None
+
+    def remaining_ticks(self) -> int:
+        """Ticks left until the config's duration."""
+        return max(self.config.duration_ticks - self.controller.sim.tick, 0)
+
+    def notify(self, on_event: Callable[[str], None]) -> None:
+        """Tell ``on_event`` of every control event (pause, speed, snapshot, stop)."""
+        self.session.on_event = on_event
+        self.session.control.listeners.append(on_event)
+
+    def execute(self, ticks: int | None = None) -> RunResult:
+        """Run ``ticks`` ticks (default: to the config's duration) under control."""
+        self.result = self.session.run(self.remaining_ticks() if ticks is None else ticks)
+        return self.result
+
+    def finish(self) -> dict[str, Any]:
+        """Close everything, analyse the run and write its summary, report and metric files."""
+        if self._finished:
+            return self.summary
+        self._finished = True
+        controller, session = self.controller, self.session
+        controller.close()
+        summary = controller.summary()
+        summary["log"] = str(self.log_file) if self.log_file else None
+        summary["logs"] = [rundir.shown(p, self.directory) for p in self.log_files]
+        summary["pacing"] = self.pacer.summary()
+        summary["stopped_by"] = self.result.stopped_by if self.result else "error"
+        summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
+        if self.resumed_from is not None:
+            summary["resumed_from"] = str(self.resumed_from.path)
+        fastest = min(self.log_files, key=lambda p: READ_PREFERENCE.index(format_of(p)), default=None)
+        summary = analyse(
+            self.directory,
+            self.metrics,
+            summary,
+            dict(self.config.thresholds),
+            dump_config(self.config),
+            fastest,
+        )
+        rundir.write_summary(self.directory, summary)
+        self.summary = summary
+        return summary
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.finish()
+
+
+def resume_dir(snapshot: snapshots.Snapshot) -> Path:
+    """The run directory a snapshot belongs to (snapshots live in RUN_DIR/snapshots/)."""
+    parent = snapshot.path.resolve().parent
+    return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
+
+
+def open_logs(
+    choices: Sequence[str],
+    resume: snapshots.Snapshot | None,
+    directory: Path,
+    config: Config,
+    sim: Simulation,
+) -> tuple[list[Sink], list[Path]]:
+    """The action log sinks of a run (``choices``, else the config's ``output.log``), and their files.
+
+    On resume without ``choices`` the snapshot's own log is continued. A resumed
+    JSONL log is cut back to the snapshot's byte position and appended to; SQLite
+    and Parquet logs keep their rows before the snapshot's sequence number.
+    """
+    saved = (resume.manifest.get("log") or {}).get("path") if resume is not None else None
+    own = directory / saved if saved is not None else None
+    if choices:
+        targets = log_targets(list(choices), directory, Path.cwd())
+    elif resume is not None:
+        targets = [(format_of(own), own)] if own is not None else []
+    else:
+        targets = log_targets([config.output.log], directory)
+    names = (config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
+    sinks: list[Sink] = []
+    for fmt, path in targets:
+        if resume is not None and fmt == "jsonl" and own is not None and path.resolve() == own.resolve():
+            snapshots.truncate_log(path, int(resume.manifest["log"]["bytes"]))
+            sinks.append(JsonlSink(path, *names, append=True))
+        elif resume is not None and fmt != "jsonl" and path.exists():
+            sinks.append(open_sink(fmt, path, *names, keep_before=resume.seq))
+        else:
+            sinks.append(open_sink(fmt, path, *names))
+    return sinks, [path for _, path in targets]
+
+
+def _open_backend(config: Config, backend: Backend | None, options: Mapping[str, Any]) -> Backend:
+    built = backend if backend is not None else load_backend(config.backend.name, **options)
+    built.open(BackendContext(config, config.seed))
+    return built
+
+
+def build_run(
+    config: Config,
+    *,
+    run_dir: Path | None = None,
+    stem: str = "run",
+    backend: Backend | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+    logs: Sequence[str] = (),
+    resume: snapshots.Snapshot | None = None,
+    speed: float | None = None,
+    snapshot_every: int | None = None,
+    control_socket: bool = True,
+    handle_signals: bool = True,
+    sinks: Sequence[Sink] = (),
+    on_hour: Callable[[HourReport], None] | None = None,
+) -> Run:
+    """Build a run of ``config`` (resumed from ``resume`` if given).
+
+    ``run_dir``: where it writes (default: ``output.directory/STEM-seedN``, the next
+    free name; on resume, the snapshot's run directory). ``backend``: an instance
+    to use (it is opened here); default: the config's ``backend.name`` from the
+    entry points, built with ``backend_options``. ``logs``: ``--log`` choices
+    (default: ``output.log``). ``speed``: simulated seconds per real second (None:
+    as fast as possible). ``sinks`` see every batch after the logs and metrics;
+    ``on_hour`` gets a report at each simulated hour's end.
+    """
+    opened = _open_backend(config, backend, backend_options or {})
+    try:
+        if resume is not None:
+            directory = run_dir or resume_dir(resume)
+        else:
+            directory = run_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
+        rundir.prepare(directory, config)
+        sim = Simulation(config)
+        all_sinks, log_files = open_logs(logs, resume, directory, config, sim)
+    except BaseException:
+        opened.close()
+        raise
+    metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
+    metrics.population_states = lambda: sim.population.state[: sim.population.n]
+    all_sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
+    all_sinks.extend(sinks)
+    control = RunControl(speed)
+    pacer = Pacer(config.tick_seconds, speed, flags=control)
+    controller = Controller(sim, opened, all_sinks, on_hour=on_hour, pacer=pacer, opened=True)
+    if resume is not None:
+        snapshots.restore(resume, controller)
+    session = RunSession(
+        controller,
+        directory,
+        control,
+        log_file=log_files[0] if log_files else None,
+        snapshot_every=snapshot_every,
+        serve_control=control_socket,
+        handle_signals=handle_signals,
+    )
+    return Run(config, controller, session, metrics, log_files, resume)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import numpy as np
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.logs.jsonl import OUTCOME_FIELDS, format_lines
-from simcore.run.controller import Controller
+from simcore.run.builder import build_run
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import Backend, Outcomes
@@ -55,15 +56,22 @@ def small(config: Config, users: int = 200, duration: str = "90m", **changes: An
 
 
 def run(config: Config, backend: Backend) -> tuple[Simulation, list[dict[str, Any]]]:
-    """Run ``config`` to its end through ``backend``; return the simulation and the log records."""
-    sim = Simulation(config)
-    sink = Collect(sim)
-    controller = Controller(sim, backend, [sink])
-    try:
-        controller.run(config.duration_ticks)
-    finally:
-        controller.close()
-    return sim, sink.records
+    """Run ``config`` to its end through ``backend``, built as ``simcore run`` builds a run (in a
+    temporary run directory, no log file); return the simulation and the log records."""
+    with tempfile.TemporaryDirectory() as directory:
+        built = build_run(
+            config,
+            run_dir=Path(directory) / "run",
+            backend=backend,
+            logs=["none"],
+            control_socket=False,
+            handle_signals=False,
+        )
+        sink = Collect(built.simulation)
+        built.controller.sinks.append(sink)
+        with built:
+            built.execute()
+    return built.simulation, sink.records
 
 
 def without_outcomes(records: list[dict[str, Any]], keep: tuple[str, ...] = ()) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""What a run measured: mergeable metrics and histograms, the crowd's shape, thresholds, reports."""

@@ -1,0 +1,1 @@
+"""Action logs: writing them (JSONL, SQLite, Parquet) a batch at a time, and reading them back."""

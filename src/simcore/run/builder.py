@@ -29,9 +29,10 @@ from simcore.run import rundir
 from simcore.run import snapshot as snapshots
 from simcore.run.clock import Pacer
 from simcore.run.control import RunControl
-from simcore.run.controller import Controller, HourReport
+from simcore.run.controller import Controller
 from simcore.run.runfiles import MetricsSink, analyse
 from simcore.run.session import RunResult, RunSession
+from simcore.run.totals import HourReport
 from simcore.scenario.parse import dump_config
 from simcore.scenario.schema import Config
 from simcore.seam.contract import Backend, BackendContext, Sink

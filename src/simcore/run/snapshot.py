@@ -45,7 +45,8 @@ from simcore.scenario.schema import Config
 from simcore.seam.contract import Stateful
 
 if TYPE_CHECKING:
-    from simcore.run.controller import Controller, Totals
+    from simcore.run.controller import Controller
+    from simcore.run.totals import Totals
 
 FORMAT = "simcore-snapshot"
 FORMAT_VERSION = 1

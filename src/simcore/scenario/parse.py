@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as dt
-import difflib
 import sys
 import typing
 from typing import Any
@@ -30,7 +29,8 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn
 
 from simcore.errors import ConfigError
-from simcore.scenario.schema import Config, reference_routes
+from simcore.scenario.problems import Keys, TypeProblem, problems_of
+from simcore.scenario.schema import Config
 from simcore.scenario.validate import problems_in
 
 if sys.version_info >= (3, 11):
@@ -42,35 +42,21 @@ else:  # pragma: no cover
 # --- structuring -----------------------------------------------------------------
 
 
-class _TypeProblem(TypeError):
-    def __init__(self, expected: str, value: object) -> None:
-        super().__init__(f"expected {expected}, got {value!r} ({_toml_type(value)})")
-
-
-def _toml_type(value: object) -> str:
-    names = {bool: "boolean", int: "integer", float: "float", str: "string", list: "array"}
-    if isinstance(value, dict):
-        return "table"
-    if isinstance(value, dt.datetime):
-        return "datetime"
-    return names.get(type(value), type(value).__name__)
-
-
 def _strict_int(value: object, _: type) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _TypeProblem("an integer", value)
+        raise TypeProblem("an integer", value)
     return value
 
 
 def _strict_float(value: object, _: type) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _TypeProblem("a number", value)
+        raise TypeProblem("a number", value)
     return float(value)
 
 
 def _strict_str(value: object, _: type) -> str:
     if not isinstance(value, str):
-        raise _TypeProblem("a string", value)
+        raise TypeProblem("a string", value)
     return value
 
 
@@ -84,7 +70,7 @@ def _datetime(value: object, _: type) -> dt.datetime:
             return dt.datetime.fromisoformat(value).replace(tzinfo=None)
         except ValueError:
             pass
-    raise _TypeProblem("a date-time such as 2026-01-05T00:00:00", value)
+    raise TypeProblem("a date-time such as 2026-01-05T00:00:00", value)
 
 
 def _make_converter() -> cattrs.Converter:
@@ -95,7 +81,7 @@ def _make_converter() -> cattrs.Converter:
 
         def structure_table(value: object, _: type) -> Any:
             if not isinstance(value, dict):
-                raise _TypeProblem("a table", value)
+                raise TypeProblem("a table", value)
             return inner(value, cl)
 
         return structure_table
@@ -103,7 +89,7 @@ def _make_converter() -> cattrs.Converter:
     def arrays(item: type) -> Any:
         def structure_array(value: object, cl: type) -> tuple[Any, ...]:
             if not isinstance(value, list | tuple):
-                raise _TypeProblem("an array", value)
+                raise TypeProblem("an array", value)
             out: list[Any] = []
             errors: list[Exception] = []
             for i, element in enumerate(value):
@@ -137,61 +123,6 @@ def _make_converter() -> cattrs.Converter:
 converter = _make_converter()
 
 
-def _key(name: object) -> str:
-    text = str(name)
-    bare = text.replace("_", "").replace("-", "").isalnum() and text.isascii()
-    return text if bare else f'"{text}"'
-
-
-def _join(path: str, name: object) -> str:
-    return f"{path}.{_key(name)}" if path else _key(name)
-
-
-def _describe(exc: BaseException) -> str:
-    # unknown keys never get here: _walk names each of them at its own key path
-    if isinstance(exc, KeyError):
-        return "required key is missing"
-    if isinstance(exc, _TypeProblem):
-        return str(exc)
-    if isinstance(exc, AttributeError) and "items" in str(exc):
-        return "expected a table"
-    if isinstance(exc, TypeError) and "not iterable" in str(exc):
-        return "expected an array"
-    return str(exc) or type(exc).__name__
-
-
-Keys = tuple[str | int, ...]
-
-
-def _walk(
-    exc: BaseException, path: str, keys: Keys, out: list[tuple[str, str]], unknown: list[Keys]
-) -> None:
-    """Flatten a cattrs error tree into (key path, message); collect unknown keys' locations."""
-    if isinstance(exc, ClassValidationError):
-        with_notes, without = exc.group_exceptions()
-        for sub, note in with_notes:
-            _walk(sub, _join(path, note.name), (*keys, note.name), out, unknown)
-        for sub in without:
-            _walk(sub, path, keys, out, unknown)
-    elif isinstance(exc, IterableValidationError):
-        with_idx, without_idx = exc.group_exceptions()
-        for sub, inote in with_idx:
-            index = inote.index
-            sub_path = f"{path}[{index}]" if isinstance(index, int) else _join(path, index)
-            _walk(sub, sub_path, (*keys, index), out, unknown)
-        for sub in without_idx:
-            _walk(sub, path, keys, out, unknown)
-    elif isinstance(exc, ForbiddenExtraKeysError):
-        known = [a.name for a in attrs.fields(exc.cl)]
-        for extra in sorted(exc.extra_fields):
-            near = difflib.get_close_matches(extra, known, n=1)
-            hint = f"did you mean '{near[0]}'?" if near else f"known keys: {', '.join(known)}"
-            out.append((_join(path, extra), f"unknown key; {hint}"))
-            unknown.append((*keys, extra))
-    else:
-        out.append((path or "(top level)", _describe(exc)))
-
-
 def _without(data: Any, locations: list[Keys]) -> Any:
     """A deep copy of ``data`` with the keys at ``locations`` removed."""
     copied = copy.deepcopy(data)
@@ -206,29 +137,68 @@ def _without(data: Any, locations: list[Keys]) -> Any:
     return copied
 
 
-def _with_route_defaults(data: dict[str, Any]) -> dict[str, Any]:
-    """Fill ``[backend.routes]``: kinds not given keep the reference route, and a given
-    route's missing keys (say, its ``method``) keep the reference route's values."""
-    backend = data.get("backend")
-    if not isinstance(backend, dict) or not isinstance(backend.get("routes"), dict):
-        return data
-    defaults = converter.unstructure(reference_routes())
-    routes = dict(defaults)
-    for kind, route in backend["routes"].items():
-        routes[kind] = {**defaults.get(kind, {}), **route} if isinstance(route, dict) else route
-    return {**data, "backend": {**backend, "routes": routes}}
+#: Tables of named entries (a profile, a state) in which ``NAME = { removed = true }`` drops
+#: a default entry; every other table merges key by key into the defaults.
+NAMED_TABLES = (("profiles",), ("routine", "states"))
+
+
+#: Tables that replace the default as a whole instead of merging (a route's body is a JSON
+#: template: the API's body, not settings to adjust). ``*`` matches any key.
+REPLACED_TABLES = (("backend", "routes", "*", "body"),)
+
+
+def _replaced(path: tuple[str, ...]) -> bool:
+    return any(
+        len(p) == len(path) and all(a in ("*", b) for a, b in zip(p, path)) for p in REPLACED_TABLES
+    )
+
+
+def _merged(defaults: Any, given: Any, path: tuple[str, ...] = ()) -> Any:
+    """``given`` laid over ``defaults`` key by key, tables recursively; arrays and values replace."""
+    if not isinstance(defaults, dict) or not isinstance(given, dict) or _replaced(path):
+        return copy.deepcopy(given)
+    out = copy.deepcopy(defaults)
+    for key, value in given.items():
+        inner = (*path, str(key))
+        out[key] = _merged(defaults[key], value, inner) if key in defaults else copy.deepcopy(value)
+    return out
+
+
+def _drop_removed(data: dict[str, Any]) -> dict[str, Any]:
+    """Remove the named entries marked ``removed = true`` (and a removed profile's mix share)."""
+    for path in NAMED_TABLES:
+        table: Any = data
+        for key in path:
+            table = table.get(key) if isinstance(table, dict) else None
+        if not isinstance(table, dict):
+            continue
+        for name, entry in list(table.items()):
+            if isinstance(entry, dict) and entry.get("removed") is True:
+                del table[name]
+                mix = data.get("population", {}).get("mix") if path == ("profiles",) else None
+                if isinstance(mix, dict):
+                    mix.pop(name, None)
+            elif isinstance(entry, dict) and entry.get("removed") is False:
+                del entry["removed"]
+    return data
+
+
+def with_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    """The scenario ``data`` describes: every table merged key by key into the built-in defaults
+    (the scenario of profiles/default.toml), so an empty document is the default scenario and
+    ``[profiles.lurker] activity = 0.5`` changes one key of one profile. Removing a default
+    profile or state is explicit: ``[profiles.night_owl] removed = true``."""
+    return _drop_removed(_merged(converter.unstructure(Config()), data))
 
 
 def structure(data: dict[str, Any], source: str | None = None) -> Config:
     """Turn parsed TOML into a :class:`Config`, then check it; raise :class:`ConfigError`."""
-    data = _with_route_defaults(data)
+    data = with_defaults(data)
     errors = (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError)
     try:
         config = converter.structure(data, Config)
     except errors as exc:
-        problems: list[tuple[str, str]] = []
-        unknown: list[Keys] = []
-        _walk(exc, "", (), problems, unknown)
+        problems, unknown = problems_of(exc)
         if len(unknown) == len(problems):
             # only unknown keys: check the rest too, so every mistake is reported at once
             with contextlib.suppress(*errors):
@@ -256,8 +226,15 @@ def to_dict(config: Config) -> dict[str, Any]:
 
 
 def dump_config(config: Config) -> str:
-    """The fully resolved config as TOML text that :func:`loads_config` reads back equal."""
-    return tomli_w.dumps(to_dict(config))
+    """The fully resolved config as TOML text that :func:`loads_config` reads back equal
+    (a default profile or state it lacks is written ``removed = true``)."""
+    data = to_dict(config)
+    defaults = Config()
+    for name in defaults.profiles.keys() - config.profiles.keys():
+        data["profiles"][name] = {"removed": True}
+    for name in defaults.routine.states.keys() - config.routine.states.keys():
+        data["routine"]["states"][name] = {"removed": True}
+    return tomli_w.dumps(data)
 
 
 def with_overrides(config: Config, **changes: Any) -> Config:

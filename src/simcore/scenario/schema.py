@@ -79,15 +79,15 @@ class Arrivals:
     logistic: ``rate_per_hour / (1 + exp(-steepness_per_day * (days - midpoint_days)))``.
     """
 
-    curve: str = "constant"
-    rate_per_hour: float = 10.0
+    curve: str = "logistic"
+    rate_per_hour: float = 20.0
     slope_per_day: float = 0.0
-    midpoint_days: float = 3.0
-    steepness_per_day: float = 1.5
+    midpoint_days: float = 0.5
+    steepness_per_day: float = 6.0
 
 
 def _default_mix() -> dict[str, float]:
-    return {"lurker": 0.6, "chatterbox": 0.15, "night_owl": 0.1, "content_curator": 0.15}
+    return {"lurker": 0.74, "chatterbox": 0.04, "night_owl": 0.12, "content_curator": 0.1}
 
 
 @frozen
@@ -116,33 +116,37 @@ class Profile:
     weights: dict[str, dict[str, float]] = field(factory=dict)
 
 
-def _weights(feed: float, read: float, post: float, edit: float, delete: float) -> dict[str, float]:
-    return {
-        "browse_feed": feed,
-        "read_post": read,
-        "create_post": post,
-        "update_post": edit,
-        "delete_post": delete,
-    }
-
-
 def _default_profiles() -> dict[str, Profile]:
+    """The default crowd (profiles/default.toml documents every value): lurkers never write,
+    a few chatterboxes with a heavy-tailed activity write most posts."""
+    social = {"follow_user": 0.15, "unfollow_user": 0.02, "browse_following": 1.0}
     return {
         "lurker": Profile(
             activity=0.4,
-            session_actions=4.0,
             weights={
-                "working": _weights(5, 6, 0.02, 0.005, 0.002),
-                "relaxing": _weights(4, 8, 0.05, 0.01, 0.005),
+                "working": {"browse_feed": 5, "read_post": 6, "like_post": 1.0, **social},
+                "relaxing": {
+                    "browse_feed": 4, "read_post": 8, "like_post": 1.5, "repost": 0.05,
+                    "follow_user": 0.2, "unfollow_user": 0.03, "browse_following": 1.5,
+                },
             },
         ),
         "chatterbox": Profile(
             activity=1.2,
+            activity_spread=1.8,
             session_actions=6.0,
             think_seconds=30.0,
             weights={
-                "working": _weights(3, 4, 1.5, 0.4, 0.1),
-                "relaxing": _weights(3, 5, 2.5, 0.6, 0.15),
+                "working": {
+                    "browse_feed": 3, "read_post": 4, "create_post": 2.0, "update_post": 0.4,
+                    "delete_post": 0.1, "like_post": 1.5, "repost": 0.3, "quote_post": 0.4,
+                    "follow_user": 0.3, "unfollow_user": 0.05, "browse_following": 1.0,
+                },
+                "relaxing": {
+                    "browse_feed": 3, "read_post": 5, "create_post": 3.0, "update_post": 0.6,
+                    "delete_post": 0.15, "like_post": 2.0, "repost": 0.4, "quote_post": 0.6,
+                    "follow_user": 0.4, "unfollow_user": 0.08, "browse_following": 1.5,
+                },
             },
         ),
         "night_owl": Profile(
@@ -151,31 +155,46 @@ def _default_profiles() -> dict[str, Profile]:
             jitter_minutes=20.0,
             activity=0.8,
             weights={
-                "working": _weights(4, 5, 0.3, 0.05, 0.02),
-                "relaxing": _weights(3, 6, 0.8, 0.15, 0.05),
+                "working": {
+                    "browse_feed": 4, "read_post": 5, "create_post": 0.02, "update_post": 0.005,
+                    "delete_post": 0.002, "like_post": 1.0, **social, "unfollow_user": 0.03,
+                },
+                "relaxing": {
+                    "browse_feed": 3, "read_post": 6, "create_post": 0.05, "update_post": 0.01,
+                    "delete_post": 0.005, "like_post": 1.5, "repost": 0.1, "follow_user": 0.2,
+                    "unfollow_user": 0.04, "browse_following": 1.5,
+                },
             },
         ),
         "content_curator": Profile(
             activity=0.6,
             session_actions=5.0,
             weights={
-                "working": _weights(2, 3, 1.0, 0.8, 0.3),
-                "relaxing": _weights(2, 4, 2.0, 1.0, 0.4),
+                "working": {
+                    "browse_feed": 2, "read_post": 3, "create_post": 0.1, "update_post": 0.05,
+                    "delete_post": 0.02, "like_post": 1.0, "repost": 1.0, "quote_post": 0.4,
+                    "follow_user": 0.3, "unfollow_user": 0.05, "browse_following": 1.0,
+                },
+                "relaxing": {
+                    "browse_feed": 2, "read_post": 4, "create_post": 0.2, "update_post": 0.08,
+                    "delete_post": 0.03, "like_post": 1.5, "repost": 1.5, "quote_post": 0.6,
+                    "follow_user": 0.4, "unfollow_user": 0.06, "browse_following": 1.5,
+                },
             },
         ),
-    }
+    }  # fmt: skip
 
 
 @frozen
 class Targets:
     """How actions pick the posts they act on."""
 
-    popular_share: float = 0.5
+    popular_share: float = 0.35
     popular_memory: int = 4096
     recent_half_life: str = "6h"
     newest_own_post: float = 0.7
-    trending_share: float = 0.0
-    following_share: float = 0.0
+    trending_share: float = 0.3
+    following_share: float = 0.15
 
 
 @frozen
@@ -210,7 +229,7 @@ class Tags:
     names: tuple[str, ...] = field(factory=_default_tags)
     focus: float = 0.7
     interest_reads: float = 0.5
-    faction_bias: float = 0.0
+    faction_bias: float = 0.5
 
 
 #: Action log formats, and the file suffixes that pick one (``output.log``, ``--log``).

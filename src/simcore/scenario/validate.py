@@ -235,14 +235,34 @@ def _faults(out: Problems, config: Config) -> None:
 def problems_in(config: Config) -> Problems:
     """Every problem in ``config``'s values, as ``(toml key path, message with the fix)``."""
     out: Problems = []
+    for check in (
+        _clock,
+        _population,
+        _routine,
+        _profiles,
+        _targets,
+        _community,
+        _backend,
+        _faults,
+        _output,
+    ):
+        check(out, config)
+    return out
+
+
+def _clock(out: Problems, config: Config) -> None:
     _range(out, "tick_seconds", config.tick_seconds, 1, 3600)
-    if not out:
-        try:
-            seconds = parse_seconds(config.duration, config.tick_seconds)
-            if seconds <= 0:
-                out.append(("duration", f"got {config.duration!r}, expected a positive duration"))
-        except ValueError:
-            out.append(("duration", f"got {config.duration!r}, expected {DURATION_HELP}"))
+    if out:
+        return
+    try:
+        seconds = parse_seconds(config.duration, config.tick_seconds)
+        if seconds <= 0:
+            out.append(("duration", f"got {config.duration!r}, expected a positive duration"))
+    except ValueError:
+        out.append(("duration", f"got {config.duration!r}, expected {DURATION_HELP}"))
+
+
+def _population(out: Problems, config: Config) -> None:
     pop = config.population
     _range(out, "population.initial_users", pop.initial_users, 0, MAX_USERS)
     _range(out, "population.max_users", pop.max_users, 1, MAX_USERS)
@@ -265,10 +285,6 @@ def problems_in(config: Config) -> Problems:
     if not pop.factions:
         out.append(("population.factions", "the list is empty; name at least one faction"))
     profiles = list(config.profiles)
-    if not profiles:
-        out.append(("profiles", "no profiles are defined; add at least one [profiles.NAME] table"))
-    if len(profiles) > 255:
-        out.append(("profiles", f"got {len(profiles)} profiles, expected at most 255"))
     for name, share in pop.mix.items():
         if name not in config.profiles:
             out.append(
@@ -280,6 +296,9 @@ def problems_in(config: Config) -> Problems:
         _range(out, f"population.mix.{name}", share, 0)
     if not pop.mix or sum(max(v, 0.0) for v in pop.mix.values()) <= 0:
         out.append(("population.mix", "the shares are all zero; give a profile a positive share"))
+
+
+def _routine(out: Problems, config: Config) -> None:
     states = list(config.routine.states)
     if not states:
         out.append(("routine.states", "no states are defined; add e.g. [routine.states.relaxing]"))
@@ -289,8 +308,19 @@ def problems_in(config: Config) -> Problems:
         _range(out, f"routine.states.{name}.activity", spec.activity, 0, 1000)
     _schedule(out, "routine.weekday", config.routine.weekday, states)
     _schedule(out, "routine.weekend", config.routine.weekend, states)
+
+
+def _profiles(out: Problems, config: Config) -> None:
+    profiles = list(config.profiles)
+    if not profiles:
+        out.append(("profiles", "no profiles are defined; add at least one [profiles.NAME] table"))
+    if len(profiles) > 255:
+        out.append(("profiles", f"got {len(profiles)} profiles, expected at most 255"))
     for name, profile in config.profiles.items():
         _profile(out, f"profiles.{name}", profile, config)
+
+
+def _targets(out: Problems, config: Config) -> None:
     tg = config.targets
     _range(out, "targets.popular_share", tg.popular_share, 0, 1)
     _range(out, "targets.popular_memory", tg.popular_memory, 1, 10_000_000)
@@ -317,15 +347,14 @@ def problems_in(config: Config) -> Problems:
                 "lower one of them (the rest of the reads pick by age)",
             )
         )
-    _community(out, config)
-    _backend(out, config)
-    _faults(out, config)
+
+
+def _output(out: Problems, config: Config) -> None:
     if not config.output.log:
         out.append(("output.log", "empty; give a file name such as 'actions.jsonl', or 'none'"))
     else:
         _log_choice(out, config.output.log)
     _thresholds(out, config.thresholds)
-    return out
 
 
 def _community(out: Problems, config: Config) -> None:

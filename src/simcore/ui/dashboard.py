@@ -39,7 +39,8 @@ from simcore.core.actions import METHODS, ActionBatch
 from simcore.logs.jsonl import action_paths
 from simcore.run.clock import Pacer, format_speed
 from simcore.run.control import RunControl
-from simcore.run.controller import Controller, HourReport
+from simcore.run.controller import Controller
+from simcore.run.totals import HourReport
 from simcore.scenario.kinds import KIND_NAMES, SHORT
 from simcore.seam.contract import Outcomes
 

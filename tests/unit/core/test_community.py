@@ -280,6 +280,7 @@ def test_weights_may_leave_new_kinds_out() -> None:
         loads_config(
             "[profiles.plain.weights.working]\nread_post = 1\n"
             "[profiles.plain.weights.relaxing]\nread_post = 1\n[population.mix]\nplain = 1\n"
+            + "".join(f"[profiles.{name}]\nremoved = true\n" for name in Config().profiles)
         ),
         population__initial_users=100,
         duration="3h",

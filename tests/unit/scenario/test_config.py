@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simcore.errors import ConfigError
+from simcore.scenario.kinds import CHOICE_KINDS
 from simcore.scenario.parse import dump_config, loads_config
 from simcore.scenario.schema import Arrivals, Config, Population, Profile, Targets
 from tests.conftest import DEFAULT_PROFILE
@@ -62,7 +63,7 @@ def configs(draw: st.DrawFn) -> Config:
         ),
         routine=routine,
         profiles=profiles,
-        targets=Targets(popular_share=draw(st.floats(0, 1)), recent_half_life="3h"),
+        targets=Targets(popular_share=draw(st.floats(0, 0.55)), recent_half_life="3h"),
     )
 
 
@@ -135,7 +136,7 @@ BAD = [
         "between '00:00' and '24:00'",
     ),
     (
-        "[profiles.lurker.weights.relaxing]\nbrowse_feed = 0.0\nread_post = 0.0",
+        "[profiles.lurker.weights.relaxing]\n" + "".join(f"{k} = 0.0\n" for k in CHOICE_KINDS),
         "profiles.lurker.weights.relaxing",
         "all zero",
     ),
@@ -172,3 +173,33 @@ def test_syntax_error_is_a_config_error() -> None:
     """A TOML syntax error says so, with the position."""
     with pytest.raises(ConfigError, match="TOML syntax error"):
         loads_config("seed = [")
+
+
+def test_an_empty_file_is_the_default_scenario() -> None:
+    """One source of defaults: an empty document is exactly profiles/default.toml's scenario."""
+    assert loads_config("") == loads_config(DEFAULT_PROFILE.read_text())
+
+
+def test_a_profile_table_merges_key_by_key() -> None:
+    """Changing one key of one profile keeps the other keys, profiles and weights."""
+    base = loads_config("")
+    changed = loads_config(
+        "[profiles.lurker]\nactivity = 0.9\n[profiles.lurker.weights.working]\nrepost = 0.5\n"
+    )
+    assert changed.profiles["lurker"].activity == 0.9
+    assert changed.profiles["lurker"].weights["working"] == {
+        **base.profiles["lurker"].weights["working"],
+        "repost": 0.5,
+    }
+    assert changed.profiles["lurker"].weights["relaxing"] == base.profiles["lurker"].weights["relaxing"]
+    assert {k: v for k, v in changed.profiles.items() if k != "lurker"} == {
+        k: v for k, v in base.profiles.items() if k != "lurker"
+    }
+
+
+def test_removing_a_profile_is_explicit_and_round_trips() -> None:
+    """`removed = true` drops a default profile and its mix share; dump_config keeps it dropped."""
+    config = loads_config("[profiles.night_owl]\nremoved = true\n")
+    assert list(config.profiles) == ["lurker", "chatterbox", "content_curator"]
+    assert "night_owl" not in config.population.mix
+    assert loads_config(dump_config(config)) == config

@@ -177,7 +177,7 @@ def test_hour_lines_follow_simulated_hours_whatever_the_tick_length(small_config
     """With 40-minute ticks an hour line comes at the last tick that begins in each hour
     (ticks 1, 2 and 4 of five), the same hours the metrics count, not after every tick."""
     from simcore.analysis.metrics import Metrics
-    from simcore.run.controller import HourReport
+    from simcore.run.totals import HourReport
 
     config = with_overrides(small_config, tick_seconds=2400)
     hours: list[HourReport] = []

@@ -1,0 +1,259 @@
+"""``simcore run``: options into a config, the run built by :func:`simcore.run.builder.build_run`,
+progress and results printed."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from simcore.analysis.thresholds import EXIT_THRESHOLDS_FAILED
+from simcore.errors import UsageError
+from simcore.run import rundir
+from simcore.run import snapshot as snapshots
+from simcore.run.builder import Run, build_run
+from simcore.run.clock import SPEED_HELP, format_speed, parse_speed
+from simcore.run.loading import load_config
+from simcore.run.runfiles import REPORT_FILE
+from simcore.scenario.durations import DURATION_HELP, parse_ticks
+from simcore.scenario.parse import with_overrides
+from simcore.scenario.schema import Config
+from simcore.scenario.validate import target_problem
+from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines
+from simcore.ui.summary import print_thresholds, snapshot_warning, stop_message, summary_table
+
+
+def _apply_options(config: Config, seed: int | None, duration: str | None, users: int | None) -> Config:
+    changes: dict[str, Any] = {}
+    if seed is not None:
+        changes["seed"] = seed
+    if duration is not None:
+        try:
+            parse_ticks(duration, config.tick_seconds)
+        except ValueError:
+            raise UsageError(f"--duration: got {duration!r}, expected {DURATION_HELP}") from None
+        changes["duration"] = duration
+    if users is not None:
+        if users < 0:
+            raise UsageError(f"--users: got {users}, expected a count >= 0")
+        changes["population__initial_users"] = users
+        if users > config.population.max_users:
+            changes["population__max_users"] = users
+    return with_overrides(config, **changes) if changes else config
+
+
+def _backend_options(
+    config: Config, backend_name: str | None, target: str | None, app_spec: str | None
+) -> Config:
+    changes: dict[str, Any] = {}
+    if backend_name is not None:
+        changes["backend__name"] = backend_name
+    if target is not None:
+        problem = target_problem(target)
+        if problem:
+            raise UsageError(f"--target: {problem}")
+        changes["backend__target"] = target
+    if app_spec is not None:
+        changes["backend__app"] = app_spec
+    return with_overrides(config, **changes) if changes else config
+
+
+def _snapshot_every(text: str | None, tick_seconds: int) -> int | None:
+    if text is None or text.lower() in ("none", "never", "0"):
+        return None
+    try:
+        return max(1, parse_ticks(text, tick_seconds))
+    except ValueError:
+        raise UsageError(f"--snapshot-every: got {text!r}, expected {DURATION_HELP}") from None
+
+
+_STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+
+@click.command()
+@click.argument("config_file", metavar="[CONFIG]", required=False, type=click.Path(path_type=Path))
+@click.option("--seed", type=int, help="Random seed (overrides the config's `seed`).")
+@click.option(
+    "--backend",
+    "backend_name",
+    metavar="NAME",
+    help="Backend that executes the actions (default: the config's backend.name).",
+)
+@click.option("--duration", metavar="DURATION", help="How long to simulate: 6h, 2d, 90m, '1440 ticks'.")
+@click.option("--users", type=int, metavar="N", help="Initial population (population.initial_users).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="Run directory (default: output.directory/PROFILE-seedN; on --resume, the snapshot's run).",
+)
+@click.option(
+    "--log",
+    "log_choices",
+    multiple=True,
+    metavar="jsonl|sqlite|parquet|none|PATH",
+    help="Action log format(s), repeatable or comma-separated, or a file whose suffix picks the "
+    "format, or 'none' (default: the config's output.log, RUN_DIR/actions.jsonl).",
+)
+@click.option(
+    "--target",
+    metavar="URL",
+    help="Base URL of the server the http backend drives (backend.target), e.g. http://127.0.0.1:8000.",
+)
+@click.option(
+    "--app",
+    "app_spec",
+    metavar="MODULE:ATTR",
+    help="FastAPI app the testclient backend drives (backend.app; default: the reference app).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
+@click.option("--speed", "speed_text", metavar="max|N", help=f"Pacing: {SPEED_HELP} (default max).")
+@click.option(
+    "--snapshot-every",
+    "snapshot_every",
+    metavar="DURATION",
+    help="Write a snapshot every DURATION of simulated time (e.g. 1h); one is always written at a stop.",
+)
+@click.option(
+    "--resume",
+    "resume_from",
+    type=click.Path(path_type=Path),
+    metavar="SNAPSHOT|RUN_DIR",
+    help="Continue the run a snapshot (or a run directory's latest one) was taken of.",
+)
+@click.option("--force", is_flag=True, help="With --resume: continue even if the config changed.")
+@click.option(
+    "--dashboard/--no-dashboard",
+    default=None,
+    help="Live dashboard (default: on when stdout is a terminal; plain lines otherwise).",
+)
+@click.option(
+    "--control/--no-control",
+    "control_socket",
+    default=True,
+    help="Serve RUN_DIR/control.sock for `simcore ctl` (default: on).",
+)
+def run(
+    config_file: Path | None,
+    seed: int | None,
+    backend_name: str | None,
+    duration: str | None,
+    users: int | None,
+    out_dir: Path | None,
+    log_choices: tuple[str, ...],
+    target: str | None,
+    app_spec: str | None,
+    quiet: bool,
+    speed_text: str | None,
+    snapshot_every: str | None,
+    resume_from: Path | None,
+    force: bool,
+    dashboard: bool | None,
+    control_socket: bool,
+) -> None:
+    """Run the simulation described by CONFIG (a TOML profile), or continue one with --resume.
+
+    \b
+    While it runs: space pauses/resumes, +/- change the speed, q stops (dashboard);
+    `simcore ctl RUN_DIR pause|resume|stop|speed N|status` from another terminal;
+    Ctrl-C stops after the current tick and writes a snapshot (twice: at once).
+    """
+    if config_file is None and resume_from is None:
+        raise UsageError("give a CONFIG file (e.g. profiles/default.toml), or --resume SNAPSHOT")
+    snap = snapshots.load(resume_from) if resume_from is not None else None
+    if config_file is not None:
+        base = load_config(config_file)
+    else:
+        assert snap is not None
+        base = snap.config
+    config = _apply_options(base, seed, duration, users)
+    config = _backend_options(config, backend_name, target, app_spec)
+    changes = (
+        snapshots.check_resume(snap, config, config.backend.name, force) if snap is not None else []
+    )
+    speed = parse_speed(speed_text)
+    console = Console(highlight=False, soft_wrap=True)
+    live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
+    stats = LiveStats()
+    plain = PlainLines(console)
+    on_hour = plain.hour if not (quiet or live) else None
+    # --target and --app are also handed to the backend, which refuses what it takes no option for
+    options = {k: v for k, v in (("target", target), ("app", app_spec)) if v is not None}
+    built = build_run(
+        config,
+        backend_options=options,
+        run_dir=out_dir,
+        stem=config_file.stem if config_file is not None else "run",
+        logs=log_choices,
+        resume=snap,
+        speed=speed,
+        snapshot_every=_snapshot_every(snapshot_every, config.tick_seconds),
+        control_socket=control_socket,
+        sinks=[stats] if live else [],
+        on_hour=on_hour,
+    )
+    plain.pacer = built.pacer
+    if on_hour is not None:
+        plain.controller = built.controller
+        built.controller.sinks.append(plain)
+    view: Dashboard | None = None
+    if live:
+        view = Dashboard(
+            built.controller, stats, built.control, built.pacer, config.duration_ticks, console
+        )
+        built.notify(view.note)
+    elif not quiet:
+        built.notify(plain.event)
+    if not quiet:
+        _print_start(console, built, config_file, changes)
+    keys = KeyReader(built.control)
+    with built:
+        if view is not None:
+            view.start()
+            keys.start()
+        try:
+            built.execute()
+        finally:
+            keys.stop()
+            if view is not None:
+                view.stop()
+    _print_end(console, built)
+
+
+def _print_start(console: Console, built: Run, config_file: Path | None, changes: list[str]) -> None:
+    config, sim = built.config, built.simulation
+    what = str(config_file) if config_file is not None else "resumed run"
+    console.print(
+        f"[bold]simcore[/] {what} seed {config.seed} · backend {built.backend.name} · "
+        f"{config.duration_ticks:,} ticks of {config.tick_seconds}s · speed {format_speed(built.pacer.speed)} · "
+        f"run dir {built.directory}"
+    )
+    if built.resumed_from is not None:
+        console.print(
+            f"resuming from {built.resumed_from.path} at tick {sim.tick:,} "
+            f"({built.controller.sim_time(sim.tick)})"
+        )
+    for change in changes:
+        console.print(f"[yellow]--force: continuing despite {escape(change)}[/]")
+
+
+def _print_end(console: Console, built: Run) -> None:
+    summary, result = built.summary, built.result
+    console.print(summary_table(summary))
+    print_thresholds(console, summary)
+    logs = "   log: " + ", ".join(map(str, built.log_files)) if built.log_files else ""
+    summary_path = built.directory / rundir.SUMMARY_FILE
+    console.print(f"[dim]summary: {summary_path}{logs}   report: {built.directory / REPORT_FILE}[/]")
+    warning = snapshot_warning(built.session)
+    if warning:
+        console.print(f"[red]{escape(warning)}[/]")
+    if result is not None and result.stopped_by is not None:
+        console.print(f"[yellow]{escape(stop_message(result, built.controller, built.log_file))}[/]")
+        sys.exit(_STOP_CODES.get(result.stopped_by, 0))
+    if not summary["thresholds"]["passed"]:
+        sys.exit(EXIT_THRESHOLDS_FAILED)

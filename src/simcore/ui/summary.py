@@ -1,0 +1,86 @@
+"""The run's results on the terminal: the summary table, thresholds, and how a stop ended."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from simcore.analysis.thresholds import EXIT_THRESHOLDS_FAILED
+from simcore.run.controller import Controller
+from simcore.run.session import RunResult, RunSession
+from simcore.scenario.kinds import SHORT
+
+
+def summary_table(summary: dict[str, Any]) -> Table:
+    table = Table(title="run summary", show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row(
+        "simulated",
+        f"{summary['simulated_start']} → {summary['simulated_end']} ({summary['ticks']:,} ticks)",
+    )
+    table.add_row("users", f"{summary['users']:,}")
+    table.add_row("posts", f"{summary['posts_created']:,} created, {summary['posts_live']:,} live")
+    table.add_row(
+        "actions",
+        f"{summary['actions']:,}  "
+        + "  ".join(f"{SHORT.get(k, k)} {v:,}" for k, v in summary["actions_by_kind"].items()),
+    )
+    table.add_row("statuses", "  ".join(f"{k}: {v:,}" for k, v in summary["statuses"].items()))
+    rate = summary["actions_per_second"]
+    table.add_row(
+        "wall time",
+        f"{summary['wall_seconds']:.2f} s" + (f"  ({rate:,.0f} actions/s)" if rate else ""),
+    )
+    pacing = summary.get("pacing")
+    if pacing and (pacing["speed"] != "max" or pacing["max_lag_seconds"] > 0):
+        table.add_row(
+            "pacing",
+            f"speed {pacing['speed']}  lag {pacing['lag_seconds']:.2f} s (max {pacing['max_lag_seconds']:.2f} s)"
+            f"  paused {pacing['paused_seconds']:.1f} s",
+        )
+    if summary.get("snapshot"):
+        table.add_row("snapshot", str(summary["snapshot"]))
+    return table
+
+
+def stop_message(result: RunResult, controller: Controller, log_file: Path | None) -> str:
+    last = result.tick - 1
+    when = controller.sim_time(result.tick)
+    how = "at once" if result.hard else "gracefully"
+    lines = [
+        f"stopped {how} by {result.stopped_by} after tick {last:,} (simulated {when:%Y-%m-%d %H:%M}); "
+        + (f"every finished tick is in {log_file}" if log_file else "no action log was kept")
+    ]
+    if result.snapshot is not None:
+        lines.append(f"snapshot: {result.snapshot}")
+        lines.append(f"continue with: simcore run --resume {result.snapshot}")
+    else:
+        lines.append("no snapshot was written (a tick was cut short); resume from an earlier one if any")
+    return "\n".join(lines)
+
+
+def snapshot_warning(session: RunSession) -> str | None:
+    if session.snapshot_error is None:
+        return None
+    return f"a snapshot could not be written: {session.snapshot_error}"
+
+
+def print_thresholds(console: Console, summary: dict[str, Any], exits: bool = True) -> None:
+    results = summary["thresholds"]["results"]
+    if not results:
+        return
+    table = Table(title="thresholds", box=None, pad_edge=False)
+    for column in ("metric", "condition", "value", "result"):
+        table.add_column(column)
+    for r in results:
+        value = "–" if r["value"] is None else f"{r['value']:.4g}"
+        verdict = "[green]pass[/]" if r["passed"] else "[bold red]FAIL[/]"
+        table.add_row(r["metric"], r["condition"], value, verdict)
+    console.print(table)
+    if not summary["thresholds"]["passed"]:
+        code = f": exit code {EXIT_THRESHOLDS_FAILED}" if exits else ""
+        console.print(f"[bold red]thresholds failed[/]{code}")

@@ -1,4 +1,12 @@
-"""Part 2 of the backend benchmark: request throughput per client core, client and server pinned.
+"""HTTP throughput per client core: simcore's http backend against Locust, raw clients and wrk.
+
+Reproduces the "HTTP throughput per client core" tables of benchmarks/RESULTS.md. For each
+server (nginx from Debian's packages with a fixed JSON body, then the reference app under
+uvicorn), client and server pinned to different cores (``taskset``), the same concurrency
+for every client: simcore's http backend with the simulation running (``clients.py``, a
+real simcore run built by :func:`common.run_simcore`), a raw aiohttp loop (asyncio and
+uvloop), a bare asyncio protocol, Locust's FastHttpUser, and wrk as the C ceiling.
+Target: simcore http >= 1.3x Locust against nginx.
 
 For each server (nginx with a fixed JSON body, then the reference app) every chosen
 client runs in interleaved rounds against the same server, pinned to the client core,
@@ -9,50 +17,56 @@ signed-up user's token on the reference app).
 The verdict compares simcore with Locust within each round (adjacent runs, so slow
 drifts of the machine's load cancel) and takes the median over rounds, both for
 requests/s and for requests per client CPU-second ("per client core").
+
+Every load is bounded in requests and in time and goes only to 127.0.0.1. The tables are
+printed and written to their section of benchmarks/RESULTS.md (--no-record: not). The
+exit code is 1 if simcore misses the target against nginx, else 0.
+Needs: nginx (apt-get install -y nginx), locust and py-spy (pip), wrk optional (apt).
+
+    python benchmarks/bench_throughput.py            # 3 rounds against nginx and the reference app
+    python benchmarks/bench_throughput.py --quick    # nginx only, smaller, one round: < 60 s
+    python benchmarks/bench_throughput.py --rounds 5 --seconds 15
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import contextlib
 import json
+import os
+import shlex
 import statistics
+import sys
+import tempfile
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from rich.console import Console
-from rich.table import Table
 
 import clients
 import profile_http
 import servers
 from clients import ClientError, Measurement
-from simcore.core.simulation import Simulation
-from simcore.run.controller import Controller
-from simcore.run.loading import load_config
+from common import Table, machine, ms, record_section, run_simcore, scenario_config
 from simcore.scenario.parse import dump_config, with_overrides
 from simcore.scenario.schema import Config
-from simcore.seam.registry import load_backend
 
-ROOT = Path(__file__).resolve().parent.parent
-PROFILE = ROOT / "profiles" / "default.toml"
-EVENING = dt.datetime(2026, 1, 5, 19, 0)  # a Monday evening: most users are relaxing and active
+HEADING = "### HTTP throughput per client core"
 TARGET = 1.3  # simcore http / Locust FastHttpUser against nginx, same machine, same run
 CLIENTS = ("simcore", "locust", "simcore-aiohttp", "aiohttp", "uvloop", "lean", "wrk")
+HOW_TO_READ = (
+    "- how to read: *req/s per client core* is requests per second of client CPU time (simcore "
+    "and the raw clients time their own CPU; Locust's and wrk's is sampled from /proc). It is "
+    "the robust figure when other work shares the machine; plain req/s is also bounded by the "
+    "server's core and by latency. *each round* shows the spread; the verdict is the median of "
+    "per-round simcore/Locust ratios (neighbouring runs).",
+    "- the machine is shared with other jobs (see the load average): rerun for your own numbers.",
+)
 
 
-def scenario_config(users: int, duration: str, seed: int = 42) -> Config:
-    """The default profile from a Monday 19:00, with ``users`` initial users for ``duration``."""
-    return with_overrides(
-        load_config(PROFILE),
-        seed=seed,
-        start=EVENING,
-        duration=duration,
-        population__initial_users=users,
-        population__max_users=max(users * 2, 1000),
-    )
+def say(text: str) -> None:
+    """Progress, on stderr so stdout holds only the tables."""
+    print(text, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -114,10 +128,7 @@ def _sign_up(base_url: str) -> str:
 
 def _planned_actions(config: Config) -> int:
     """How many actions the scenario has (the mock backend runs it in well under a second)."""
-    controller = Controller(Simulation(config), load_backend("mock"))
-    controller.run(config.duration_ticks)
-    controller.close()
-    return int(controller.totals.actions)
+    return int(run_simcore(config, "mock").controller.totals.actions)
 
 
 def _runners(args: argparse.Namespace, plan: Plan) -> list[tuple[str, Callable[[], Measurement]]]:
@@ -157,16 +168,14 @@ def _runners(args: argparse.Namespace, plan: Plan) -> list[tuple[str, Callable[[
     return [(key, every[key]) for key in args.clients]
 
 
-def _run_rounds(args: argparse.Namespace, plan: Plan, notes: list[str], console: Console) -> None:
+def _run_rounds(args: argparse.Namespace, plan: Plan, notes: list[str]) -> None:
     chosen = _runners(args, plan)
     for number in range(args.rounds):
         # rotate the order from round to round; simcore and locust stay neighbours
         shift = number % len(chosen)
         results: dict[str, Measurement] = {}
         for key, run in chosen[shift:] + chosen[:shift]:
-            console.print(
-                f"[dim]throughput: {plan.server} · {key} · round {number + 1}/{args.rounds} …[/]"
-            )
+            say(f"throughput: {plan.server} · {key} · round {number + 1}/{args.rounds} …")
             try:
                 results[key] = run()
             except ClientError as exc:
@@ -174,11 +183,11 @@ def _run_rounds(args: argparse.Namespace, plan: Plan, notes: list[str], console:
         plan.rounds.append(results)
 
 
-def _profile(args: argparse.Namespace, plan: Plan, console: Console) -> str:
+def _profile(args: argparse.Namespace, plan: Plan) -> str:
     """One more simcore run against this server, under py-spy (not timed); where the report is."""
     out: Path = args.profile
     raw = out / f"simcore-http-{plan.server}.txt"
-    console.print(f"[dim]profiling simcore http against {plan.server} with py-spy …[/]")
+    say(f"profiling simcore http against {plan.server} with py-spy …")
     command = clients.simcore_command(plan.sim_config, plan.base_url, args.timeout)
     profile_http.record(command, raw, args.client_core, timeout=args.timeout + 60)
     report = out / f"simcore-http-{plan.server}-summary.txt"
@@ -211,9 +220,7 @@ def verdict(plan: Plan) -> Verdict | None:
     )
 
 
-def run_server(
-    args: argparse.Namespace, server_name: str, tmp: Path, console: Console, notes: list[str]
-) -> Plan:
+def run_server(args: argparse.Namespace, server_name: str, tmp: Path, notes: list[str]) -> Plan:
     """Start one server, run every client against it in rounds, stop it."""
     scale = 1 if server_name == "nginx" else args.app_scale
     sim_users = max(100, args.sim_users // scale)
@@ -238,9 +245,9 @@ def run_server(
             sim_users=sim_users,
             sim_actions=_planned_actions(sim),
         )
-        _run_rounds(args, plan, notes, console)
+        _run_rounds(args, plan, notes)
         if args.profile is not None and "simcore" in args.clients:
-            notes.append(_profile(args, plan, console))
+            notes.append(_profile(args, plan))
     return plan
 
 
@@ -252,28 +259,26 @@ def table(args: argparse.Namespace, plan: Plan) -> Table:
             f"throughput vs {what}: {args.concurrency} in flight, server on core "
             f"{_core(args.server_core)}, client on core {_core(args.client_core)}, "
             f"median of {len(plan.rounds)} round(s)"
-        )
+        ),
+        columns=[
+            *("<client", "requests", "req/s", "client CPU", "req/s per client core"),
+            *("p50 ms", "p99 ms", "errors", "<each round (req/s)"),
+        ],
     )
-    columns = ["client", "requests", "req/s", "client CPU", "req/s per client core"]
-    columns += ["p50 ms", "p99 ms", "errors", "each round (req/s)"]
-    for column in columns:
-        result.add_column(
-            column, justify="left" if column in ("client", "each round (req/s)") else "right"
-        )
     for key in args.clients:
         runs = plan.runs(key)
         if not runs:
             continue
         m = median_of(runs)
         core_rate = per_core(m)
-        result.add_row(
+        result.add(
             m.client,
             f"{m.requests:,}",
             f"{m.rps:,.0f}",
             f"{100 * m.busy:.0f}%" if m.busy is not None else "–",
             f"{core_rate:,.0f}" if core_rate else "–",
-            _ms(m.p50_ms),
-            _ms(m.p99_ms),
+            ms(m.p50_ms),
+            ms(m.p99_ms),
             f"{m.errors:,}",
             " ".join(f"{r.rps:,.0f}" for r in runs),
         )
@@ -286,9 +291,144 @@ def table(args: argparse.Namespace, plan: Plan) -> Table:
     return result
 
 
-def _ms(value: float | None) -> str:
-    return "–" if value is None else f"{value:.2f}"
-
-
 def _core(core: int | None) -> str:
     return "any" if core is None else str(core)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="bench_throughput.py",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="nginx only, small sizes and one round: < 60 s"
+    )
+    parser.add_argument("--seed", type=int, default=42, help="simulation seed (default 42)")
+    parser.add_argument("--servers", help="comma-separated: nginx, refapp (default both; quick: nginx)")
+    parser.add_argument(
+        "--clients",
+        default=",".join(CLIENTS),
+        help=(
+            "comma-separated, in this order by default: simcore (a real simcore run, the http "
+            "backend's default client), locust (FastHttpUser), simcore-aiohttp (simcore with "
+            "backend.client = aiohttp), aiohttp and uvloop (raw aiohttp loop on asyncio / uvloop), lean "
+            "(bare asyncio protocol on uvloop: Python without an HTTP library), wrk (the C ceiling)"
+        ),
+    )
+    parser.add_argument(
+        "--concurrency", type=int, default=64, help="requests in flight, every client (default 64)"
+    )
+    parser.add_argument(
+        "--requests",
+        type=int,
+        help="request budget of raw/locust per run vs nginx (default 200000; quick 40000)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, help="time bound of raw/locust/wrk per run (default 10; quick 3)"
+    )
+    parser.add_argument(
+        "--sim-users", type=int, help="simcore's initial users vs nginx (default 40000; quick 10000)"
+    )
+    parser.add_argument("--sim-duration", help="simcore's simulated time (default 1h; quick 30m)")
+    parser.add_argument(
+        "--app-scale",
+        type=int,
+        default=10,
+        help="divide requests and sim users by this against the slower reference app (default 10)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="interleaved rounds per client; the median counts (default 3; quick 1)",
+    )
+    parser.add_argument("--locust-processes", type=int, default=1, help="locust --processes (default 1)")
+    parser.add_argument("--server-core", type=int, default=0, help="core for the server (default 0)")
+    parser.add_argument("--client-core", type=int, default=1, help="core for the client (default 1)")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    parser.add_argument(
+        "--timeout", type=float, default=300.0, help="bound on any single run, in seconds (default 300)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="also run simcore http once under py-spy per server; write raw stacks + summary to DIR",
+    )
+    parser.add_argument("--no-record", action="store_true", help="do not update benchmarks/RESULTS.md")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    defaults = {
+        "requests": 40_000 if quick else 200_000,
+        "seconds": 3.0 if quick else 10.0,
+        "sim_users": 10_000 if quick else 40_000,
+        "sim_duration": "30m" if quick else "1h",
+        "rounds": 1 if quick else 3,
+        "servers": "nginx" if quick else "nginx,refapp",
+    }
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    args.clients = [c.strip() for c in args.clients.split(",") if c.strip()]
+    unknown = (set(args.servers) - {"nginx", "refapp"}) | (set(args.clients) - set(CLIENTS))
+    if unknown:
+        parser.error(f"unknown server or client: {', '.join(sorted(unknown))}")
+    if args.no_pin or not servers.can_pin(args.server_core, args.client_core):
+        if not args.no_pin:
+            say("taskset or the cores are not available: running unpinned")
+        args.server_core = args.client_core = None
+    return args
+
+
+@contextlib.contextmanager
+def on_core(core: int | None) -> Iterator[None]:
+    """Run this process on ``core`` inside the block (children started there inherit it)."""
+    if core is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run every client against every server, print the tables, record them; exit 1 on a miss."""
+    args = parse_args(argv)
+    about = machine()
+    print(f"HTTP throughput per client core · {about}")
+    tables: list[Table] = []
+    notes: list[str] = []
+    verdicts: list[Verdict] = []
+    # this process only starts and watches: keep it off the client's core
+    with tempfile.TemporaryDirectory(prefix="simcore-bench-") as tmp, on_core(args.server_core):
+        for server_name in args.servers:
+            try:
+                plan = run_server(args, server_name, Path(tmp), notes)
+            except (RuntimeError, OSError) as exc:  # no nginx, a server that does not start
+                notes.append(f"{server_name}: skipped: {exc}")
+                continue
+            tables.append(table(args, plan))
+            tables[-1].print()
+            found = verdict(plan)
+            if found is not None:
+                verdicts.append(found)
+    lines = notes + [v.line() for v in verdicts]
+    print("\n" + "\n".join(f"- {line}" for line in lines))
+    if not args.no_record:
+        command = "python benchmarks/bench_throughput.py " + " ".join(
+            shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+        )
+        body = [f"- machine: {about}", f"- command: `{command.strip()}`", *HOW_TO_READ, ""]
+        body += [t.markdown() + "\n" for t in tables] + [f"- {line}" for line in lines]
+        record_section(HEADING, "\n".join(body))
+        say("recorded in benchmarks/RESULTS.md")
+    return 0 if all(v.met() for v in verdicts if v.server == "nginx") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,7 +18,6 @@ bench_throughput.py.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from collections.abc import Sequence
@@ -172,13 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     about = machine()
     print(f"backends: one scenario through {', '.join(BACKENDS)} · {about}")
     notes: list[str] = []
-    before = os.sched_getaffinity(0)
-    if args.client_core is not None:  # testclient and http run here; the served app on the other core
-        os.sched_setaffinity(0, {args.client_core})
-    try:
+    with servers.on_core(args.client_core):  # testclient and http run here; the served app on the other
         rows = run_backends(args, notes)
-    finally:
-        os.sched_setaffinity(0, before)
     same = compare(rows, notes)
     result = table(args, rows)
     result.print()

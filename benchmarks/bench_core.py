@@ -31,6 +31,7 @@ def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[
     """Run one size in this process and return its numbers."""
     import numpy as np
 
+    from simcore.core.actions import ActionBatch
     from simcore.core.simulation import Simulation
     from simcore.core.world import POST_FIELDS
     from simcore.run.controller import Controller
@@ -42,7 +43,7 @@ def measure(users: int, days: float, profile: str, plain: bool = False) -> dict[
     core_s = [0.0]
     step = sim.step
 
-    def timed_step(shards: int = 1) -> object:
+    def timed_step(shards: int = 1) -> ActionBatch:
         began = time.process_time()
         try:
             return step(shards)

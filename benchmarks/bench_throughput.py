@@ -31,15 +31,11 @@ Needs: nginx (apt-get install -y nginx), locust and py-spy (pip), wrk optional (
 from __future__ import annotations
 
 import argparse
-import contextlib
-import json
-import os
 import shlex
 import statistics
 import sys
 import tempfile
-import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -111,19 +107,6 @@ class Verdict:
         if self.server != "nginx":
             return ratios + "; no target here: this server, not the client, sets the pace"
         return ratios + f"; target ≥ {TARGET}×: " + ("met" if self.met() else "MISSED")
-
-
-def _sign_up(base_url: str) -> str:
-    """Sign one user up on the reference app; return its token."""
-    request = urllib.request.Request(
-        base_url + "/users",
-        data=b'{"name":"bench"}',
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        token: str = json.loads(response.read())["token"]
-        return token
 
 
 def _planned_actions(config: Config) -> int:
@@ -233,7 +216,7 @@ def run_server(args: argparse.Namespace, server_name: str, tmp: Path, notes: lis
         servers.Nginx(args.server_core) if server_name == "nginx" else servers.RefApp(args.server_core)
     )
     with server:
-        token = _sign_up(server.url) if server_name == "refapp" else ""
+        token = server.sign_up() if isinstance(server, servers.RefApp) else ""
         plan = Plan(
             server=server_name,
             base_url=server.url,
@@ -382,20 +365,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return args
 
 
-@contextlib.contextmanager
-def on_core(core: int | None) -> Iterator[None]:
-    """Run this process on ``core`` inside the block (children started there inherit it)."""
-    if core is None:
-        yield
-        return
-    before = os.sched_getaffinity(0)
-    os.sched_setaffinity(0, {core})
-    try:
-        yield
-    finally:
-        os.sched_setaffinity(0, before)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every client against every server, print the tables, record them; exit 1 on a miss."""
     args = parse_args(argv)
@@ -405,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     notes: list[str] = []
     verdicts: list[Verdict] = []
     # this process only starts and watches: keep it off the client's core
-    with tempfile.TemporaryDirectory(prefix="simcore-bench-") as tmp, on_core(args.server_core):
+    with tempfile.TemporaryDirectory(prefix="simcore-bench-") as tmp, servers.on_core(args.server_core):
         for server_name in args.servers:
             try:
                 plan = run_server(args, server_name, Path(tmp), notes)

@@ -246,7 +246,8 @@ class OutcomeSink:
     def sent(self) -> NDArray[np.bool_]:
         """Which actions went to the backend (not skipped, not failed by an injected fault)."""
         error = self.joined("error")
-        return (error != ErrorKind.SKIPPED) & (error != ErrorKind.INJECTED)
+        sent: NDArray[np.bool_] = (error != ErrorKind.SKIPPED) & (error != ErrorKind.INJECTED)
+        return sent
 
     def latency_percentiles(self) -> tuple[float | None, float | None]:
         """p50 and p99 latency in ms of the sent actions (None when the backend measures none)."""

@@ -10,6 +10,7 @@ int32 against int64 ids (np.unique of 10,000 read targets).
 
 from __future__ import annotations
 
+import argparse
 import timeit
 
 import numpy as np
@@ -26,6 +27,9 @@ def per_tick(fn: object, ticks: list[np.ndarray], number: int = 5) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     g = np.random.default_rng(0)
     ticks = [np.sort(g.choice(N, ACTING, replace=False)) for _ in range(REPEAT)]
     separate = [np.zeros(N, np.int32) for _ in range(12)]

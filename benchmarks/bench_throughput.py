@@ -161,6 +161,8 @@ def _run_rounds(args: argparse.Namespace, plan: Plan, notes: list[str]) -> None:
             say(f"throughput: {plan.server} · {key} · round {number + 1}/{args.rounds} …")
             try:
                 results[key] = run()
+                if results[key].note:
+                    notes.append(f"{plan.server} · {key} · round {number + 1}: {results[key].note}")
             except ClientError as exc:
                 notes.append(f"{plan.server} · {key}: {exc}")
         plan.rounds.append(results)

@@ -126,6 +126,7 @@ def simcore_http(
         busy=cpu / seconds if seconds > 0 else sampled,
         note=(
             f"{result['actions']:,} actions ({result['skipped']:,} skipped, {bad:,} answered >= 400)"
+            + f", up to {result['max_ticks_in_flight']} tick(s) in flight"
             + ("" if result["complete"] else f", stopped at tick {result['ticks']} by the time bound")
         ),
     )
@@ -307,7 +308,8 @@ def wrk(
 def simcore_client(
     config_file: Path, target: str, max_seconds: float, client: str | None = None
 ) -> dict[str, Any]:
-    """Run the scenario against ``target`` in this process; stop (between ticks) after ``max_seconds``."""
+    """Run the scenario against ``target`` in this process, as ``simcore run --speed max`` does;
+    stop (between hours of ticks) after ``max_seconds``."""
     config = with_overrides(load_config(config_file), backend__name="http", backend__target=target)
     options = {"target": target} | ({"client": client} if client else {})
     sink = OutcomeSink()
@@ -321,6 +323,7 @@ def simcore_client(
         "client": getattr(run.backend, "client", "?"),
         "ticks": run.ticks,
         "complete": run.complete,
+        "max_ticks_in_flight": run.max_ticks_in_flight,
         "actions": len(error),
         "requests": requests,
         "skipped": int((error == ErrorKind.SKIPPED).sum()),
@@ -343,7 +346,7 @@ def main() -> None:
         "--max-seconds",
         type=float,
         default=120.0,
-        help="stop between ticks after this long (default 120)",
+        help="stop between simulated hours after this long (default 120)",
     )
     parser.add_argument(
         "--client",

@@ -1,5 +1,6 @@
 """What every benchmark shares: the machine and commit a figure belongs to, markdown tables,
-the benchmark configs, timing, and building and running one simcore run.
+the benchmark configs, timing, and building and running one simcore run (through
+:func:`simcore.run.builder.build_run`, as ``simcore run`` builds it).
 
 Each ``bench_*.py`` script reproduces one section of benchmarks/RESULTS.md and prints its
 tables with :class:`Table`; the scripts import this module as ``common`` (they run as
@@ -13,6 +14,7 @@ import hashlib
 import os
 import platform
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,13 +25,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core.actions import ActionBatch
-from simcore.core.simulation import Simulation
+from simcore.run.builder import build_run
 from simcore.run.controller import Controller
 from simcore.run.loading import load_config
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import ErrorKind, Outcomes, Sink
-from simcore.seam.registry import load_backend
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -264,7 +265,8 @@ class OutcomeSink:
 
 @dataclass
 class SimcoreRun:
-    """What :func:`run_simcore` measured: ticks run, wall and CPU seconds of the run loop."""
+    """What :func:`run_simcore` measured: ticks run, wall and CPU seconds of the run loop, and
+    the most ticks the controller had in flight at once (> 1: the run was pipelined)."""
 
     controller: Controller
     backend: Any
@@ -272,6 +274,7 @@ class SimcoreRun:
     complete: bool
     wall: float
     cpu: float
+    max_ticks_in_flight: int
 
 
 def run_simcore(
@@ -280,23 +283,39 @@ def run_simcore(
     options: dict[str, Any] | None = None,
     sinks: Sequence[Sink] = (),
     max_seconds: float = float("inf"),
+    chunk_ticks: int = 60,
 ) -> SimcoreRun:
-    """Build one simcore run of ``config`` through the backend ``backend`` and run it tick by
-    tick, stopping between ticks once ``max_seconds`` have passed.
+    """Run ``config`` through the backend ``backend`` as ``simcore run --speed max --log none``
+    runs it (:func:`simcore.run.builder.build_run`: metrics on, pipelining where the backend
+    offers it), in a temporary run directory; ``sinks`` see every batch.
 
-    The one place the benchmarks wire a run: switch it to ``simcore.run.builder.build_run``
-    here and every backend benchmark (bench_backends, bench_throughput's simcore client)
-    follows.
+    The run goes ``chunk_ticks`` at a time and stops between two chunks once ``max_seconds``
+    have passed. Wall and CPU time cover running, not building (opening the backend) nor
+    finishing (the summary and report).
     """
-    chosen = load_backend(backend, **(options or {}))
-    controller = Controller(Simulation(config), chosen, list(sinks))
-    ticks = 0
-    try:
-        controller.open()
-        with Stopwatch() as watch:
-            while ticks < config.duration_ticks and watch.elapsed() < max_seconds:
-                controller.run_tick()
-                ticks += 1
-    finally:
-        controller.close()
-    return SimcoreRun(controller, chosen, ticks, ticks == config.duration_ticks, watch.wall, watch.cpu)
+    config = with_overrides(config, backend__name=backend)
+    with tempfile.TemporaryDirectory(prefix="simcore-bench-run-") as directory:
+        run = build_run(
+            config,
+            run_dir=Path(directory) / "run",
+            backend_options=options or {},
+            logs=["none"],
+            sinks=sinks,
+            control_socket=False,
+            handle_signals=False,
+        )
+        with run, Stopwatch() as watch:
+            while run.remaining_ticks() and watch.elapsed() < max_seconds:
+                result = run.execute(min(chunk_ticks, run.remaining_ticks()))
+                if result.stopped_by is not None:  # stopped from outside (a signal, ctl stop)
+                    break
+    controller = run.controller
+    return SimcoreRun(
+        controller,
+        run.backend,
+        controller.ticks_done,
+        run.remaining_ticks() == 0,
+        watch.wall,
+        watch.cpu,
+        controller.max_ticks_in_flight,
+    )

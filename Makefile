@@ -37,6 +37,7 @@ bench: $(STAMP)  # the core as issue 2 set it (--plain), then with every communi
 bench-backends: $(STAMP)  # needs nginx (apt-get install -y nginx; wrk optional)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python benchmarks/bench_backends.py
+	$(BIN)/python benchmarks/bench_throughput.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -2,6 +2,7 @@
 
     python benchmarks/bench_control.py            # all three tables (about a minute)
     python benchmarks/bench_control.py --quick    # smaller sizes
+    python benchmarks/bench_control.py --part snapshots --sizes 2000
 
 Each table checks what it measures (a snapshot restores to the same state;
 paced calls are never early) and prints the figures recorded in RESULTS.md.
@@ -10,44 +11,36 @@ paced calls are never early) and prints the figures recorded in RESULTS.md.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+from common import EVENING, Table, machine, scenario_config
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.run import snapshot
 from simcore.run.clock import Pacer, RealTime
 from simcore.run.control import RunControl, RunGate
 from simcore.run.controller import Controller
-from simcore.run.loading import load_config
-from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import BackendContext, Outcomes
 from simcore_backends.mock import MockBackend
 
-ROOT = Path(__file__).resolve().parent.parent
+PARTS = ("snapshots", "pacing", "overhead")
 
 
-def _config(users: int, hour: int = 19, duration: str = "1d") -> Config:
-    base = load_config(ROOT / "profiles" / "default.toml")
-    return with_overrides(
-        base,
-        population__initial_users=users,
-        population__max_users=max(users * 2, 1000),
-        duration=duration,
-        start=dt.datetime(2026, 1, 5, hour, 0),
-    )
+def _config(users: int, hour: int = 19) -> Config:
+    """The default profile for a day from a Monday at ``hour``:00 (seed 42)."""
+    return scenario_config(users, "1d", start=EVENING.replace(hour=hour))
 
 
 def bench_snapshots(sizes: list[int]) -> None:
-    print("\nsnapshot save / load+restore (after 30 evening ticks)")
-    print(f"{'users':>10} {'posts':>9} {'file MB':>8} {'save ms':>8} {'load ms':>8} {'B/user':>7}")
+    table = Table(
+        title="snapshot save / load + restore (after 30 evening ticks)",
+        columns=["users", "posts", "file", "save", "load + restore", "bytes/user"],
+    )
     for users in sizes:
         config = _config(users)
         c = Controller(Simulation(config), MockBackend(), [])
@@ -65,10 +58,15 @@ def bench_snapshots(sizes: list[int]) -> None:
         a, b = c.sim.state_arrays(), again.sim.state_arrays()
         assert all(np.array_equal(a[k], b[k]) for k in a), "restore is not exact"
         assert c.sim.step().equals(again.sim.step()), "the next tick differs after restore"
-        print(
-            f"{users:>10,} {c.sim.world.n:>9,} {size / 1e6:>8.1f} {(t1 - t0) * 1e3:>8.1f} "
-            f"{(t2 - t1) * 1e3:>8.1f} {size / users:>7.0f}"
+        table.add(
+            f"{users:,}",
+            f"{c.sim.world.n:,}",
+            f"{size / 1e6:.1f} MB",
+            f"{(t1 - t0) * 1e3:.1f} ms",
+            f"{(t2 - t1) * 1e3:.1f} ms",
+            f"{size / users:.0f}",
         )
+    table.print()
 
 
 class _Timed:
@@ -92,9 +90,9 @@ class _Timed:
 
 
 def bench_pacing(users: int, speeds: list[float], seconds: float) -> None:
-    print(f"\npaced dispatch on the real clock ({users:,} evening users, ~{seconds:g} s per speed)")
-    print(
-        f"{'speed':>7} {'ticks':>6} {'calls':>7} {'late p50 ms':>12} {'p99 ms':>8} {'max ms':>8} {'early':>6}"
+    table = Table(
+        title=f"paced dispatch on the real clock ({users:,} evening users, ~{seconds:g} s per speed): how late each slice went out",
+        columns=["speed", "ticks", "calls", "late p50", "p99", "max", "early"],
     )
     for speed in speeds:
         config = _config(users)
@@ -120,9 +118,16 @@ def bench_pacing(users: int, speeds: list[float], seconds: float) -> None:
         took = time.monotonic() - began
         expected = ticks * config.tick_seconds / speed
         assert took >= expected * 0.99, (took, expected, first_tick)
-        print(
-            f"{speed:>6g}x {ticks:>6} {len(late):>7} {p50:>12.2f} {p99:>8.2f} {worst:>8.2f} {early:>6}"
+        table.add(
+            f"{speed:g}×",
+            f"{ticks}",
+            f"{len(late)}",
+            f"{p50:.2f} ms",
+            f"{p99:.2f} ms",
+            f"{worst:.2f} ms",
+            f"{early}",
         )
+    table.print()
 
 
 def _nothing(batch: ActionBatch) -> Outcomes:
@@ -143,8 +148,10 @@ def _overhead_run(users: int, controlled: bool) -> tuple[float, int]:
 
 
 def bench_overhead(users: int, repeats: int = 3) -> None:
-    print(f"\ncontrol overhead at max speed (one simulated day, {users:,} users, best of {repeats})")
-    print(f"{'setup':>28} {'wall s':>8} {'actions/s':>10}")
+    table = Table(
+        title=f"control overhead at max speed (one simulated day, {users:,} users, best of {repeats}, interleaved)",
+        columns=["<setup", "wall s", "actions/s"],
+    )
     best = {False: float("inf"), True: float("inf")}
     actions = {False: 0, True: 0}
     for _ in range(repeats):  # interleaved, so machine noise hits both alike
@@ -154,7 +161,7 @@ def bench_overhead(users: int, repeats: int = 3) -> None:
     assert actions[False] == actions[True]
     for controlled, label in ((False, "plain controller"), (True, "pacer + gate (max speed)")):
         took = best[controlled]
-        print(f"{label:>28} {took:>8.2f} {actions[controlled] / took:>10,.0f}")
+        table.add(label, f"{took:.2f}", f"{actions[controlled] / took:,.0f}")
     config = _config(100)
     control = RunControl()
     pacer = Pacer(config.tick_seconds, None, flags=control)
@@ -167,22 +174,40 @@ def bench_overhead(users: int, repeats: int = 3) -> None:
         gate.between_ticks(c)
         pacer.dispatch(empty, _nothing)
     per_tick = (time.perf_counter() - t0) / n * 1e6
-    print(f"{'gate + dispatch per tick':>28} {per_tick:>8.2f} µs (the added cost, independent of users)")
+    table.caption = (
+        f"gate + dispatch wrapper: {per_tick:.2f} µs per tick (the added cost, independent of users)"
+    )
+    table.print()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter pacing runs")
+    parser.add_argument(
+        "--part", choices=PARTS, action="append", help="only this table (repeatable; default all)"
+    )
+    parser.add_argument(
+        "--sizes",
+        type=int,
+        nargs="+",
+        help="snapshot sizes in users (default 10k 100k 1M; quick 10k 100k)",
+    )
+    parser.add_argument(
+        "--users", type=int, help="users of the overhead run (default 10000; quick 1000)"
+    )
     args = parser.parse_args()
-    print(
-        f"simcore run-control benchmarks · {platform.node()} · {platform.processor() or platform.machine()}"
-    )
-    print(
-        f"python {sys.version.split()[0]} · numpy {np.__version__} · {dt.datetime.now():%Y-%m-%d %H:%M}"
-    )
-    bench_snapshots([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
-    bench_pacing(1000, [60.0, 600.0, 3600.0], 1.0 if args.quick else 3.0)
-    bench_overhead(1000 if args.quick else 10_000)
+    parts = args.part or PARTS
+    print(f"run control · {machine()}")
+    if "snapshots" in parts:
+        bench_snapshots(
+            args.sizes or ([10_000, 100_000] if args.quick else [10_000, 100_000, 1_000_000])
+        )
+    if "pacing" in parts:
+        bench_pacing(1000, [60.0, 600.0, 3600.0], 1.0 if args.quick else 3.0)
+    if "overhead" in parts:
+        bench_overhead(args.users or (1000 if args.quick else 10_000))
 
 
 if __name__ == "__main__":

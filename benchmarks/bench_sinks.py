@@ -1,6 +1,7 @@
 """Log sink throughput (JSONL, SQLite, Parquet) on a 1M-action run, and what metrics cost.
 
-    .venv/bin/python benchmarks/bench_sinks.py [--actions 1000000] [--users 50000]
+    python benchmarks/bench_sinks.py                       # 1M actions from 50,000 users
+    python benchmarks/bench_sinks.py --actions 20000 --users 2000 --sinks jsonl
 
 1. Runs the core with the mock backend until ``--actions`` actions exist, keeping
    every batch and its outcomes (lognormal latencies, so floats are realistic);
@@ -25,18 +26,17 @@ from typing import Any
 
 import numpy as np
 
+from common import Table, default_config, machine
 from simcore.analysis.metrics import Metrics
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.logs.jsonl import JsonlSink
 from simcore.logs.sinks import ParquetSink, SqliteSink
-from simcore.run.loading import load_config
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import Outcomes
 from simcore_backends.mock import MockBackend
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGETS = {"jsonl": 300_000, "sqlite": 300_000, "parquet": 1_000_000}
 
 
@@ -90,8 +90,8 @@ def count_rows(fmt: str, path: Path) -> int:
 
 def time_sink(
     fmt: str, sim: Simulation, pairs: list[tuple[ActionBatch, Outcomes]], directory: Path
-) -> float:
-    """Seconds to write every batch to a new ``fmt`` log and close it."""
+) -> tuple[float, int]:
+    """Seconds to write every batch to a new ``fmt`` log and close it, and the file's size."""
     cfg = sim.config
     args = (cfg.start, cfg.tick_seconds, sim.profile_names, sim.routine.state_names)
     path = directory / f"actions.{fmt}"
@@ -103,35 +103,53 @@ def time_sink(
     elapsed = time.perf_counter() - t0
     n = sum(len(b) for b, _ in pairs)
     assert count_rows(fmt, path) == n, f"{fmt} log lost rows"
-    print(
-        f"  {fmt:8} {n:>10,} actions {elapsed:7.2f} s {n / elapsed:>12,.0f} actions/s   "
-        f"target {TARGETS[fmt]:>9,}/s  {'ok' if n / elapsed >= TARGETS[fmt] else 'MISSED'}   "
-        f"{path.stat().st_size / 2**20:7.1f} MiB"
-    )
+    size = path.stat().st_size
     path.unlink()
-    return elapsed
+    return elapsed, size
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--actions", type=int, default=1_000_000)
-    parser.add_argument("--users", type=int, default=50_000)
-    parser.add_argument("--sinks", default="jsonl,sqlite,parquet")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--actions", type=int, default=1_000_000, help="actions to log (default 1000000)"
+    )
+    parser.add_argument("--users", type=int, default=50_000, help="initial users (default 50000)")
+    parser.add_argument(
+        "--sinks", default="jsonl,sqlite,parquet", help="comma-separated (default all three)"
+    )
     args = parser.parse_args()
-    default = load_config(ROOT / "profiles" / "default.toml")
-
+    print(f"log sinks and metrics · {machine()}")
+    default = default_config()
     big = with_overrides(default, population__initial_users=args.users, duration="7d")
     sim, pairs, core = generate(big, args.actions, big.duration_ticks)
     n = sum(len(b) for b, _ in pairs)
-    print(
-        f"run: {args.users:,} users, {sim.tick:,} ticks, {n:,} actions; core {core:.2f} s ({n / core:,.0f} actions/s)"
+    sinks = Table(
+        title=(
+            f"log sinks (write + close): {args.users:,} users, {sim.tick:,} ticks, {n:,} actions; "
+            f"core {core:.2f} s ({n / core:,.0f} actions/s)"
+        ),
+        columns=["<sink", "actions", "s", "actions/s", "target", "<met", "file size"],
     )
-    print("log sinks (write + close):")
     with tempfile.TemporaryDirectory(prefix="bench-sinks-") as tmp:
         for fmt in filter(None, args.sinks.split(",")):
-            time_sink(fmt, sim, pairs, Path(tmp))
+            elapsed, size = time_sink(fmt, sim, pairs, Path(tmp))
+            sinks.add(
+                fmt,
+                f"{n:,}",
+                f"{elapsed:.2f}",
+                f"{n / elapsed:,.0f}",
+                f"≥ {TARGETS[fmt]:,}/s",
+                "ok" if n / elapsed >= TARGETS[fmt] else "MISSED",
+                f"{size / 2**20:.1f} MiB",
+            )
+    sinks.print()
 
-    print("metrics (logging off), time as a share of the core's Simulation.step time:")
+    metrics = Table(
+        title="metrics (logging off): the Metrics sink's time as a share of the core's Simulation.step time (best of 3)",
+        columns=["<run", "ticks", "actions", "core s", "metrics s", "µs/tick", "share", "<target ≤ 10%"],
+    )
     for label, cfg, limit in (
         (f"{args.users:,} users", big, big.duration_ticks),
         ("default profile, 1,000 users, 1 day", default, default.duration_ticks),
@@ -139,12 +157,17 @@ def main() -> None:
         s, p, c = (sim, pairs, core) if cfg is big else generate(cfg, 10**9, limit)
         m = min(time_metrics(s, p) for _ in range(3))
         actions = sum(len(b) for b, _ in p)
-        per_tick = m / len(p) * 1e6
-        print(
-            f"  {label:38} {len(p):>6,} ticks {actions:>10,} actions  core {c:6.2f} s  "
-            f"metrics {m:5.2f} s = {100 * m / c:4.1f}% ({per_tick:.0f} µs/tick)  "
-            f"{'ok' if m <= 0.10 * c else 'MISSED'} (target <= 10%)"
+        metrics.add(
+            label,
+            f"{len(p):,}",
+            f"{actions:,}",
+            f"{c:.2f}",
+            f"{m:.2f}",
+            f"{m / len(p) * 1e6:.0f}",
+            f"{100 * m / c:.1f}%",
+            "ok" if m <= 0.10 * c else "MISSED",
         )
+    metrics.print()
 
 
 if __name__ == "__main__":

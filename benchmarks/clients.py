@@ -3,16 +3,24 @@
 Every runner returns a :class:`Measurement`; every load is bounded in requests and in
 time and goes to the 127.0.0.1 URL it is given:
 
-- :func:`simcore_http`: a real simcore run (``simclient.py``: the Controller stepping the
-  simulation and the http backend sending its batches, in one process);
+- :func:`simcore_http`: a real simcore run (this file run as a script: :func:`common.run_simcore`
+  stepping the simulation and the http backend sending its batches, in one process);
 - :func:`raw_client`: ``rawclient.py``, one aiohttp session and N tasks (asyncio or uvloop),
   or N bare protocol connections (what Python costs without an HTTP library);
 - :func:`locust_fast`: Locust's ``FastHttpUser`` headless, read from its stats CSV;
 - :func:`wrk`: the C ceiling, when Debian's ``wrk`` is installed.
+
+Run as a script, this is the simcore client the benchmark starts pinned::
+
+    python benchmarks/clients.py CONFIG http://127.0.0.1:PORT [--client aiohttp] [--max-seconds 120]
+
+It prints one JSON object: actions, requests (actions sent, retries included), skipped,
+errors, seconds, cpu_seconds, rps, p50_ms, p99_ms, statuses.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -23,8 +31,15 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+
+from common import OutcomeSink, run_simcore
 from servers import CpuSampler, pinned
+from simcore.run.loading import load_config
+from simcore.scenario.parse import with_overrides
+from simcore.seam.contract import ErrorKind
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -80,8 +95,8 @@ def run_pinned(
 def simcore_command(
     config_file: Path, url: str, max_seconds: float, client: str | None = None
 ) -> list[str]:
-    """``python benchmarks/simclient.py CONFIG URL``: a Controller run with the http backend."""
-    command = [sys.executable, str(HERE / "simclient.py"), str(config_file), url]
+    """``python benchmarks/clients.py CONFIG URL``: a simcore run with the http backend."""
+    command = [sys.executable, str(HERE / "clients.py"), str(config_file), url]
     command += ["--max-seconds", str(max_seconds)]
     return command + (["--client", client] if client else [])
 
@@ -111,6 +126,7 @@ def simcore_http(
         busy=cpu / seconds if seconds > 0 else sampled,
         note=(
             f"{result['actions']:,} actions ({result['skipped']:,} skipped, {bad:,} answered >= 400)"
+            + f", up to {result['max_ticks_in_flight']} tick(s) in flight"
             + ("" if result["complete"] else f", stopped at tick {result['ticks']} by the time bound")
         ),
     )
@@ -287,3 +303,59 @@ def wrk(
         p99_ms=percentile("99"),
         busy=busy,
     )
+
+
+def simcore_client(
+    config_file: Path, target: str, max_seconds: float, client: str | None = None
+) -> dict[str, Any]:
+    """Run the scenario against ``target`` in this process, as ``simcore run --speed max`` does;
+    stop (between hours of ticks) after ``max_seconds``."""
+    config = with_overrides(load_config(config_file), backend__name="http", backend__target=target)
+    options = {"target": target} | ({"client": client} if client else {})
+    sink = OutcomeSink()
+    run = run_simcore(config, "http", options, [sink], max_seconds)
+    error = sink.joined("error")
+    sent = sink.sent()
+    failed = (error == ErrorKind.CONNECTION) | (error == ErrorKind.TIMEOUT)
+    requests = int(sink.joined("attempts").astype(np.int64)[sent].sum())
+    p50, p99 = sink.latency_percentiles()
+    return {
+        "client": getattr(run.backend, "client", "?"),
+        "ticks": run.ticks,
+        "complete": run.complete,
+        "max_ticks_in_flight": run.max_ticks_in_flight,
+        "actions": len(error),
+        "requests": requests,
+        "skipped": int((error == ErrorKind.SKIPPED).sum()),
+        "errors": int(failed.sum()),  # no answer; 4xx answers are the API's (e.g. 404 after a delete)
+        "seconds": run.wall,
+        "cpu_seconds": run.cpu,
+        "rps": requests / run.wall if run.wall > 0 else 0.0,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "statuses": {str(k): v for k, v in sink.statuses().items()},
+    }
+
+
+def main() -> None:
+    """The simcore client: parse the command line, run, print one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("config", type=Path, help="a simcore TOML config")
+    parser.add_argument("target", help="base URL of a 127.0.0.1 server")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=120.0,
+        help="stop between simulated hours after this long (default 120)",
+    )
+    parser.add_argument(
+        "--client",
+        choices=("auto", "lean", "aiohttp"),
+        help="the http backend's client (backend.client)",
+    )
+    args = parser.parse_args()
+    print(json.dumps(simcore_client(args.config, args.target, args.max_seconds, args.client)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,6 @@
 """Micro-measurements behind the core's layout choices (one tick's access pattern).
 
-    python benchmarks/micro_layout.py
+    python benchmarks/micro_layout.py    # about 10 s
 
 25,000 sorted users out of 1,000,000 (a busy tick's actors), on this machine:
 separate int32 arrays against one structured record per user; the due scan over
@@ -10,9 +10,12 @@ int32 against int64 ids (np.unique of 10,000 read targets).
 
 from __future__ import annotations
 
+import argparse
 import timeit
 
 import numpy as np
+
+from common import Table
 
 N, ACTING, REPEAT = 1_000_000, 25_000, 50
 
@@ -24,6 +27,9 @@ def per_tick(fn: object, ticks: list[np.ndarray], number: int = 5) -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
     g = np.random.default_rng(0)
     ticks = [np.sort(g.choice(N, ACTING, replace=False)) for _ in range(REPEAT)]
     separate = [np.zeros(N, np.int32) for _ in range(12)]
@@ -73,10 +79,10 @@ def main() -> None:
             timeit.timeit(lambda: np.unique(reads32, return_counts=True), number=500) / 500 * 1e3,
         )
     )
-    print(f"| {'operation (1M users, 25k acting)':<48} | {'ms':>7} |")
-    print(f"|{'-' * 50}|{'-' * 9}|")
+    table = Table(title="layout micro-measurements (1M users, 25k acting)", columns=["<operation", "ms"])
     for label, ms in rows:
-        print(f"| {label:<48} | {ms:>7.3f} |")
+        table.add(label, f"{ms:.3f}")
+    table.print()
 
 
 if __name__ == "__main__":

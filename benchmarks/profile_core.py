@@ -15,13 +15,8 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from bench_core import benchmark_config  # noqa: E402
+from common import Table, core_config
 
 PHASES = (
     ("decide (all)", "simulation.py", "decide"),
@@ -40,7 +35,7 @@ def _controller(users: int, plain: bool) -> tuple[object, int]:
     from simcore.run.controller import Controller
     from simcore_backends.mock import MockBackend
 
-    config = benchmark_config(users, 1.0, str(ROOT / "profiles" / "default.toml"), plain)
+    config = core_config(users, 1.0, plain=plain)
     return Controller(Simulation(config), MockBackend(), sinks=[]), config.duration_ticks
 
 
@@ -78,14 +73,14 @@ def main() -> None:
     profile.runcall(controller.run, ticks)  # type: ignore[attr-defined]
     stats = pstats.Stats(profile)
     total = max(v[3] for v in stats.stats.values())  # type: ignore[attr-defined]
-    print(
-        f"{args.users:,} users, one day, {'full' if args.full else 'plain'}: {total:.2f} s under cProfile"
+    table = Table(
+        title=f"{args.users:,} users, one day, {'full' if args.full else 'plain'}: {total:.2f} s under cProfile",
+        columns=["<phase", "s", "share"],
     )
-    print(f"| {'phase':<24} | {'s':>6} | {'share':>6} |")
-    print(f"|{'-' * 26}|{'-' * 8}|{'-' * 8}|")
     for label, file, name in PHASES:
         cum = sum(v[3] for (f, _, n), v in stats.stats.items() if f.endswith(file) and n == name)  # type: ignore[attr-defined]
-        print(f"| {label:<24} | {cum:>6.2f} | {cum / total:>6.1%} |")
+        table.add(label, f"{cum:.2f}", f"{cum / total:.1%}")
+    table.print()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Profile a ``simcore run --backend http`` with py-spy and say where the client core's time goes.
 
-Used by ``bench_backends.py --profile DIR`` (one extra simcore run against nginx, not
+Used by ``bench_throughput.py --profile DIR`` (one extra simcore run against nginx, not
 timed), or directly on a stored py-spy ``--format raw`` file::
 
     python benchmarks/profile_http.py DIR/simcore-http.txt

@@ -11,6 +11,7 @@ benchmark can tell whether the client core was saturated.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -22,6 +23,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -86,6 +88,20 @@ def can_pin(*cores: int) -> bool:
 def pinned(command: list[str], core: int | None) -> list[str]:
     """``command`` prefixed with ``taskset -c CORE`` (unchanged when ``core`` is None)."""
     return command if core is None else ["taskset", "-c", str(core), *command]
+
+
+@contextlib.contextmanager
+def on_core(core: int | None) -> Iterator[None]:
+    """Run this process on ``core`` inside the block (children started there inherit it)."""
+    if core is None:
+        yield
+        return
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {core})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -242,6 +258,18 @@ class RefApp(Server):
     def probe(self) -> str:
         """``/health`` answers without authentication."""
         return self.url + "/health"
+
+    def sign_up(self) -> str:
+        """Sign one user up; return its bearer token."""
+        request = urllib.request.Request(
+            self.url + "/users",
+            data=b'{"name":"bench"}',
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            token: str = json.loads(response.read())["token"]
+            return token
 
 
 def _tree(root: int) -> list[int]:

@@ -1,18 +1,9 @@
 """Pass/fail thresholds on a run's numbers, checked at its end (exit code 3 when one fails).
 
-In a config, ``[thresholds]`` maps a metric name to a comparison::
-
-    [thresholds]
-    p99_ms = "< 250"                 # all endpoints together
-    error_rate = "< 0.01"
-    actions_per_hour = "> 1000"
-    "read_post.p99_ms" = "< 100"     # one endpoint (an action kind)
-    "crowd.share_users_posted" = ">= 0.05"
-
-Comparisons are ``<``, ``<=``, ``>`` or ``>=`` followed by a number. A metric
-without a value (no latency measured, no action log for the crowd numbers)
-fails its threshold. Names and parsing live in :mod:`simcore.scenario.thresholds`; the values come
-from :mod:`simcore.analysis.metrics` and :mod:`simcore.analysis.crowd`.
+What a threshold may name and how a comparison is written is
+:mod:`simcore.scenario.thresholds`; the values come from :mod:`simcore.analysis.metrics`
+and :mod:`simcore.analysis.crowd`. A metric without a value (no latency measured, no
+action log for the crowd numbers) fails its threshold.
 """
 
 from __future__ import annotations

@@ -18,7 +18,8 @@ from simcore.core.actions import (
     SIGN_UP,
     UPDATE_POST,
 )
-from simcore.core.simulation import S_KIND, Simulation
+from simcore.core.choice import S_KIND
+from simcore.core.simulation import Simulation
 from simcore.scenario.kinds import CHOICE_KINDS
 from simcore.scenario.schema import Block, Config, Population, Profile, Routine, StateSpec
 

@@ -3,7 +3,7 @@ the :class:`ActionBatch` one tick produces, and sampling of kinds.
 
 A batch is a struct of arrays in its canonical order: by sub-tick offset, then
 user id. That order fixes the ids of new posts and the order in which effects
-apply, and it is the same however users are sharded (design.md, "Time").
+apply, and it is the same however users are sharded.
 """
 
 from __future__ import annotations
@@ -36,9 +36,8 @@ from simcore.scenario.schema import Config
 #: The reference API's method and path template of each kind, as logs record them (from KINDS).
 METHODS: tuple[str, ...] = tuple(spec.method for spec in KINDS)
 PATHS: tuple[str, ...] = tuple(spec.path for spec in KINDS)
-#: Kinds whose path's ``{id}`` is the batch's ``post`` / its ``ref`` (logs write the id in).
+#: Kinds whose path's ``{id}`` is the batch's ``post`` (the others with an ``{id}`` take ``ref``).
 PATH_POST = tuple(spec.kind for spec in KINDS if spec.path_id == "post")
-PATH_REF = tuple(spec.kind for spec in KINDS if spec.path_id == "ref")
 #: Where each kind's path takes its ``{id}`` from: 0 nowhere (a fixed path), 1 ``post``, 2 ``ref``.
 PATH_ID = np.array([("", "post", "ref").index(spec.path_id) for spec in KINDS], dtype=np.int8)
 #: Kinds that make a post from another (``ref``), and kinds that change the follow graph.

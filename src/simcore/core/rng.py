@@ -2,7 +2,7 @@
 
 Every random number simcore uses is ``U(seed, stream, tick, key[, k])``: a
 counter-based SplitMix64 hash of its coordinates, never the next draw of a
-stateful generator. Consequences (design.md, "Randomness"): snapshots carry no
+stateful generator. Consequences: snapshots carry no
 RNG state, any sharding of users draws the same numbers, and adding a user, a
 profile or a decision stream shifts nobody else's draws.
 

@@ -23,8 +23,6 @@ S_READ_MODE = rng.stream_id("target.read.mode")
 S_READ_RING = rng.stream_id("target.read.ring")
 S_READ_AGE = rng.stream_id("target.read.age")
 S_READ_PICK = rng.stream_id("target.read.pick")
-S_OWN_NEWEST = rng.stream_id("target.own.newest")
-S_OWN_BACK = rng.stream_id("target.own.back")
 READ_ROUNDS = 4
 
 

@@ -159,11 +159,6 @@ class Population:
     last_follower: NDArray[np.int32]
     n_likes: NDArray[np.int32]
 
-    @property
-    def capacity(self) -> int:
-        """Allocated rows."""
-        return len(self.created_tick)
-
     def grow_to(self, n: int) -> NDArray[np.int64]:
         """Make room for ``n`` users in total; return the ids of the new rows."""
         for name, _ in USER_FIELDS:

@@ -58,11 +58,6 @@ class World:
         self.ticks_seen = 0
         self.trend_pool = np.zeros(0, dtype=np.int32)  # trending posts, sorted ids (trends.py)
 
-    @property
-    def capacity(self) -> int:
-        """Allocated post rows."""
-        return len(self.author)
-
     def live(self) -> NDArray[np.bool_]:
         """Which of the ``n`` posts are not deleted."""
         return self.deleted_tick[: self.n] < 0

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simcore.core import rng
 from simcore.core.simulation import Simulation
+from simcore.errors import UsageError
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config, Profile
 from tests.support.helpers import batches, log_text
@@ -88,3 +90,15 @@ def test_poisson_mean_and_variance() -> None:
         draws = np.array([rng.poisson(3, 4, t, mean) for t in range(6000)])
         assert abs(draws.mean() - mean) < 4 * np.sqrt(mean / 6000) + 0.01
         assert abs(draws.var() / mean - 1) < 0.1
+
+
+def test_state_of_another_seed_is_refused(small_config: Config) -> None:
+    """Loading a run's state into a simulation with another seed fails and names both seeds."""
+    source = Simulation(small_config, seed=5)
+    for _ in range(30):
+        source.step()
+    with pytest.raises(UsageError, match=r"seed 5.*seed 6"):
+        Simulation(small_config, seed=6).load_state(source.state_arrays())
+    same = Simulation(small_config, seed=5)
+    same.load_state(source.state_arrays())
+    assert same.step().equals(source.step())

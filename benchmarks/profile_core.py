@@ -18,15 +18,18 @@ import pstats
 
 from common import Table, core_config
 
+#: The tick's phases (Simulation.plan) and the hot functions inside them, by file and name.
 PHASES = (
-    ("decide (all)", "simulation.py", "decide"),
-    ("  act: kinds, sessions", "simulation.py", "_act"),
-    ("    targets", "simulation.py", "_targets"),
-    ("  cross block edges", "simulation.py", "_cross_edges"),
-    ("arrivals", "simulation.py", "_arrive"),
+    ("wake: block edges", "simulation.py", "wake"),
+    ("  cross block edges", "sessions.py", "cross_edges"),
+    ("act: sessions, kinds", "simulation.py", "act"),
+    ("  session turns", "sessions.py", "take_turns"),
+    ("target", "simulation.py", "target"),
+    ("arrive", "simulation.py", "arrive"),
+    ("order", "simulation.py", "order"),
     ("apply effects", "simulation.py", "apply"),
     ("mock backend", "mock.py", "execute"),
-    ("controller counting", "controller.py", "of"),
+    ("controller counting", "totals.py", "of"),
 )
 
 
@@ -51,16 +54,19 @@ def main() -> None:
     if args.lines:
         from line_profiler import LineProfiler
 
-        from simcore.core import actions, simulation, targets
+        from simcore.core import actions, choice, effects, sessions, simulation, targets
         from simcore_backends import mock
 
         lp = LineProfiler()
         for f in (
-            simulation.Simulation.decide,
-            simulation.Simulation._act,
-            simulation.Simulation._targets,
-            simulation.Simulation._cross_edges,
-            simulation.Simulation.apply,
+            simulation.Simulation.wake,
+            simulation.Simulation.act,
+            simulation.Simulation.target,
+            simulation.Simulation.order,
+            sessions.Sessions.cross_edges,
+            sessions.Sessions.take_turns,
+            choice.Targeting.choose,
+            effects.apply_effects,
             actions.KindTables.sample,
             targets.read_targets,
             mock.MockBackend.execute,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from attrs import evolve
+
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.logs.jsonl import format_lines
@@ -14,14 +16,14 @@ from simcore_backends.mock import MockBackend
 
 def batches(config: Config, seed: int | None = None, shards: int = 1) -> Iterator[ActionBatch]:
     """Every batch of a run of ``config``."""
-    sim = Simulation(config, seed)
+    sim = Simulation(config if seed is None else evolve(config, seed=seed))
     for _ in range(config.duration_ticks):
         yield sim.step(shards)
 
 
 def log_text(config: Config, seed: int | None = None, shards: int = 1) -> str:
     """The JSONL log of a run through the mock backend, as one string."""
-    sim = Simulation(config, seed)
+    sim = Simulation(config if seed is None else evolve(config, seed=seed))
     mock = MockBackend()
     parts = []
     for _ in range(config.duration_ticks):

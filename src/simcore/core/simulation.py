@@ -47,9 +47,9 @@ S_OFFSET = rng.stream_id("action.offset")
 class Simulation:
     """The whole deciding state of a run, stepped one tick at a time."""
 
-    def __init__(self, config: Config, seed: int | None = None) -> None:
+    def __init__(self, config: Config) -> None:
         self.config = config
-        self.seed = int(config.seed if seed is None else seed)
+        self.seed = int(config.seed)  # the one seed is the config's
         self.routine = CompiledRoutine.build(config.routine, config.start)
         self.kinds = KindTables(config, self.routine.state_names)
         self.profile_names = tuple(config.profiles)

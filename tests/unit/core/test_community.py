@@ -10,6 +10,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 import pytest
+from attrs import evolve
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,7 +89,7 @@ def test_social_invariants_hold_every_tick(small_config: Config, seed: int, user
         duration="2h",
         start=dt.datetime(2026, 1, 5, 19, 0),
     )
-    sim = Simulation(config, seed)
+    sim = Simulation(evolve(config, seed=seed))
     seen_likes: set[tuple[int, int]] = set()
     for _ in range(config.duration_ticks):
         before = EdgeSet()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 import pytest
+from attrs import evolve
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -94,11 +95,11 @@ def test_poisson_mean_and_variance() -> None:
 
 def test_state_of_another_seed_is_refused(small_config: Config) -> None:
     """Loading a run's state into a simulation with another seed fails and names both seeds."""
-    source = Simulation(small_config, seed=5)
+    source = Simulation(evolve(small_config, seed=5))
     for _ in range(30):
         source.step()
     with pytest.raises(UsageError, match=r"seed 5.*seed 6"):
-        Simulation(small_config, seed=6).load_state(source.state_arrays())
-    same = Simulation(small_config, seed=5)
+        Simulation(evolve(small_config, seed=6)).load_state(source.state_arrays())
+    same = Simulation(evolve(small_config, seed=5))
     same.load_state(source.state_arrays())
     assert same.step().equals(source.step())

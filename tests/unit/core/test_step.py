@@ -4,6 +4,7 @@ changing what a tick decides, and a plan that never orders a batch fails plainly
 from __future__ import annotations
 
 import pytest
+from attrs import evolve
 
 from simcore.core.simulation import Simulation
 from simcore.core.step import Phase, TickWork, run_plan, wrap_phases
@@ -18,7 +19,7 @@ def test_the_plan_lists_the_phases_in_order(small_config: Config) -> None:
 
 def test_wrapped_phases_decide_the_same_batches(small_config: Config) -> None:
     """Wrapping every phase (as a profiler does) runs each once a tick and changes no batch."""
-    plain, wrapped = Simulation(small_config, seed=3), Simulation(small_config, seed=3)
+    plain, wrapped = Simulation(evolve(small_config, seed=3)), Simulation(evolve(small_config, seed=3))
     calls: list[str] = []
 
     def counting(name: str, phase: Phase) -> Phase:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from attrs import evolve
 
 from simcore.core.actions import (
     CREATE_POST,
@@ -155,7 +156,11 @@ def test_sim_user_view_is_derived_from_seed_and_id(small_config: Config) -> None
     """Names, avatars and factions are pure functions of (seed, id); counters match the arrays."""
     import pytest
 
-    a, b, other = Simulation(small_config), Simulation(small_config), Simulation(small_config, seed=99)
+    a, b, other = (
+        Simulation(small_config),
+        Simulation(small_config),
+        Simulation(evolve(small_config, seed=99)),
+    )
     for sim in (a, b, other):
         for _ in range(120):
             sim.step()

@@ -29,7 +29,7 @@ from simcore.core.arrays import grow
 from simcore.core.edges import EdgeSet, edge_keys
 from simcore.scenario.kinds import ActionKind
 from simcore.seam import faults
-from simcore.seam.contract import BackendContext, ErrorKind, Outcomes
+from simcore.seam.contract import BackendContext, ErrorKind, Outcomes, Stateful, SyncBackend
 from simcore.seam.retry import RetryPolicy
 
 
@@ -48,7 +48,7 @@ def _first_unset(flags: NDArray[np.int32], start: int, end: int) -> int:
     return end
 
 
-class MockBackend:
+class MockBackend(SyncBackend, Stateful):
     """Executes batches against in-memory arrays."""
 
     name = "mock"

@@ -131,10 +131,8 @@ class MockBackend(SyncBackend, Stateful):
         self._find_targets(work)
         self._deletes(work)
         self._answer_targeted(work)
-        work.skipped |= self._follows(
-            batch, work.signups, work.performed, work.skipped, work.status, work.server_id
-        )
-        feeds = np.flatnonzero(_FEED[work.kind] & ~work.skipped)
+        self._follows(work)
+        feeds = np.flatnonzero(_FEED[work.kind] & ~work.skipped)  # always answered
         work.status[feeds] = _OK_STATUS[work.kind[feeds]]
         self._remember(work)
         return self._outcomes(work)
@@ -250,7 +248,7 @@ class MockBackend(SyncBackend, Stateful):
         tkind = work.kind[targeted]
         ok = _OK_STATUS[tkind]
         result = np.where(~work.exists, 404, np.where(~work.owner, 403, ok))
-        result = self._likes(work.batch, targeted, result, work.went)
+        result = self._likes(work, result)
         work.status[targeted] = result
         work.server_id[targeted] = np.where(work.exists, work.target, -1)
         made = _SHARE[tkind] & work.went & (result == ok) & (post[targeted] >= 0)
@@ -315,48 +313,33 @@ class MockBackend(SyncBackend, Stateful):
             known_from[pending[hit]] = signups[first[where[hit]]]
         return known_from
 
-    def _likes(
-        self,
-        batch: ActionBatch,
-        targeted: NDArray[np.intp],
-        result: NDArray[np.int64],
-        went: NDArray[np.bool_],
-    ) -> NDArray[np.int64]:
+    def _likes(self, work: _Work, result: NDArray[np.int64]) -> NDArray[np.int64]:
         """409 for likes of a post the user liked before; record the others that went through."""
-        rows = np.flatnonzero((batch.kind[targeted] == ActionKind.LIKE_POST) & (result == 201))
+        targeted = work.targeted
+        is_like = work.kind[targeted] == ActionKind.LIKE_POST
+        rows = np.flatnonzero(is_like & (result == KINDS[ActionKind.LIKE_POST].ok_status))
         if len(rows) == 0:
             return result
-        keys = edge_keys(batch.user[targeted[rows]], batch.post[targeted[rows]])
+        keys = edge_keys(work.user[targeted[rows]], work.post[targeted[rows]])
         again = self.likes.contains(keys) | _repeated(keys)
         result[rows[again]] = 409
-        self.likes.add(keys[~again & went[rows]], checked=True)
+        self.likes.add(keys[~again & work.went[rows]], checked=True)
         return result
 
-    def _follows(
-        self,
-        batch: ActionBatch,
-        signups: NDArray[np.intp],
-        performed: NDArray[np.bool_],
-        skipped: NDArray[np.bool_],
-        status: NDArray[np.int16],
-        server_id: NDArray[np.int64],
-    ) -> NDArray[np.bool_]:
-        """Follows and unfollows in batch order; return the ones not sent (their target user
-        never signed up)."""
-        kind, user, other = batch.kind, batch.user.astype(np.int64), batch.ref.astype(np.int64)
-        n = len(batch)
-        not_sent = np.zeros(n, dtype=bool)
-        is_follow = kind == ActionKind.FOLLOW_USER
-        rows = np.flatnonzero(_ON_USER[kind] & ~skipped)
+    def _follows(self, work: _Work) -> None:
+        """Follows and unfollows in batch order: 409 for a repeated follow, 422 for oneself,
+        404 for an unfollow without a follow; skipped if the followee never signed up."""
+        kind, user, n = work.kind, work.user, len(work.kind)
+        rows = np.flatnonzero(_ON_USER[kind] & ~work.skipped)
         if len(rows) == 0:
-            return not_sent
-        target = other[rows]
+            return
+        target = work.batch.ref.astype(np.int64)[rows]
         # the target is known if it signed up before, or earlier in this batch
-        signed = self._known_from(target, user[signups], signups, n) < rows
-        not_sent[rows[~signed]] = True
+        signed = self._known_from(target, user[work.signups], work.signups, n) < rows
+        work.skipped[rows[~signed]] = True
         rows, target = rows[signed], target[signed]
         keys = edge_keys(user[rows], target)
-        follow = is_follow[rows]
+        follow = kind[rows] == ActionKind.FOLLOW_USER
         present = self.follows.contains(keys)
         repeated = _repeated(keys)
         ok = _OK_STATUS[kind[rows]]
@@ -365,12 +348,11 @@ class MockBackend(SyncBackend, Stateful):
             np.where(target == user[rows], 422, np.where(present | repeated, 409, ok)),
             np.where(present & ~repeated, ok, 404),
         )
-        status[rows] = result
-        server_id[rows] = target
-        changed = performed[rows] & (result == ok)
+        work.status[rows] = result
+        work.server_id[rows] = target
+        changed = work.performed[rows] & (result == ok)
         self.follows.add(keys[follow & changed], checked=True)
         self.follows.remove(keys[~follow & changed])
-        return not_sent
 
     def state_arrays(self) -> dict[str, NDArray[np.int32]]:
         """The store as arrays, for snapshots (see :mod:`simcore.run.snapshot`)."""

@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/simcore run --seed $(SEED) $(PROFILE)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src backends tests benchmarks
-	$(BIN)/ruff format --check src backends tests benchmarks
+	$(BIN)/ruff check src backends tests benchmarks examples
+	$(BIN)/ruff format --check src backends tests benchmarks examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

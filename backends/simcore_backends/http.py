@@ -40,7 +40,14 @@ from urllib.parse import urlsplit
 from simcore.core.actions import ActionBatch
 from simcore.errors import BackendError
 from simcore.scenario.validate import target_problem
-from simcore.seam.contract import BackendContext, ErrorKind, Outcomes
+from simcore.seam.contract import (
+    AsyncBackend,
+    BackendContext,
+    ErrorKind,
+    Outcomes,
+    OwnsEventLoop,
+    Pipelined,
+)
 from simcore.seam.retry import RetryPolicy, parse_retry_after, retryable
 
 from . import wire
@@ -74,7 +81,7 @@ def probe(target: str, timeout: float) -> None:
         ) from None
 
 
-class HttpBackend:
+class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop):
     """Executes batches against a server over HTTP."""
 
     name = "http"

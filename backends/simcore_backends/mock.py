@@ -22,15 +22,19 @@ sent: status 0, error ``skipped``, 0 attempts.
 from __future__ import annotations
 
 import numpy as np
+from attrs import define
 from numpy.typing import NDArray
 
-from simcore.core.actions import ActionBatch
+from simcore.core.actions import SHARES, ActionBatch, kind_table
 from simcore.core.arrays import grow
 from simcore.core.edges import EdgeSet, edge_keys
-from simcore.scenario.kinds import ActionKind
+from simcore.scenario.kinds import KINDS, ActionKind, kinds_where
 from simcore.seam import faults
-from simcore.seam.contract import BackendContext, ErrorKind, Outcomes
+from simcore.seam.contract import BackendContext, ErrorKind, Outcomes, Stateful, SyncBackend
 from simcore.seam.retry import RetryPolicy
+
+_NONE_BOOL = np.zeros(0, dtype=bool)
+_NONE_INT = np.zeros(0, dtype=np.int64)
 
 
 def _first_unset(flags: NDArray[np.int32], start: int, end: int) -> int:
@@ -48,7 +52,47 @@ def _first_unset(flags: NDArray[np.int32], start: int, end: int) -> int:
     return end
 
 
-class MockBackend:
+#: Each kind's status when it goes through, and the groups of kinds the steps handle (from KINDS).
+_OK_STATUS = np.array([spec.ok_status for spec in KINDS], dtype=np.int64)
+_SIGN_UP = kind_table(*kinds_where(creates="user"))
+_CREATE = kind_table(*kinds_where(creates="post", target="nothing"))
+_SHARE = kind_table(*SHARES)
+_ON_OWN_POST = kind_table(*kinds_where(target="own_post"))  # only the author may
+_TARGETED = kind_table(*kinds_where(target="post"), *SHARES) | _ON_OWN_POST
+_ON_USER = kind_table(*kinds_where(target="user"))  # follows and unfollows
+_FEED = kind_table(*kinds_where(creates="", target="nothing"))
+
+
+@define
+class _Work:
+    """One batch on its way through :meth:`MockBackend.execute`'s steps: its columns, the
+    answers so far, and what each step found for the next."""
+
+    batch: ActionBatch
+    kind: NDArray[np.uint8]
+    user: NDArray[np.int64]
+    post: NDArray[np.int64]
+    status: NDArray[np.int16]
+    server_id: NDArray[np.int64]
+    attempts: NDArray[np.uint8]
+    final: NDArray[np.uint8]  # each action's last attempt: faults.OK, a fault or a timeout
+    latency: NDArray[np.float64]
+    performed: NDArray[np.bool_]  # the last attempt went through
+    skipped: NDArray[np.bool_] = _NONE_BOOL
+    signups: NDArray[np.intp] = _NONE_INT  # positions of sign-ups that went through
+    goal: NDArray[np.int64] = _NONE_INT  # the post each action acts on (``ref`` for shares)
+    total: int = 0  # the store's post count after this batch
+    base: int = 0  # ids from here on may be created by this batch ...
+    born_at: NDArray[np.int64] = _NONE_INT  # ... at these positions (id - base), else -1
+    targeted: NDArray[np.intp] = _NONE_INT  # positions of the sent actions on a post
+    target: NDArray[np.int64] = _NONE_INT  # their posts
+    exists: NDArray[np.bool_] = _NONE_BOOL  # their post exists at their position
+    owner: NDArray[np.bool_] = _NONE_BOOL  # the actor wrote it (or the kind does not care)
+    went: NDArray[np.bool_] = _NONE_BOOL  # their last attempt went through
+    result: NDArray[np.int64] = _NONE_INT  # their statuses
+
+
+class MockBackend(SyncBackend, Stateful):
     """Executes batches against in-memory arrays."""
 
     name = "mock"
@@ -79,135 +123,173 @@ class MockBackend:
         """Nothing to release."""
 
     def execute(self, batch: ActionBatch) -> Outcomes:
-        """Answer every action of ``batch`` in order."""
+        """Answer every action of ``batch`` in order: each step below handles one group of
+        kinds and leaves the rest to the next."""
+        work = self._start(batch)
+        self._sign_ups(work)
+        self._creates(work)
+        self._find_targets(work)
+        self._deletes(work)
+        self._answer_targeted(work)
+        self._follows(work)
+        feeds = np.flatnonzero(_FEED[work.kind] & ~work.skipped)  # always answered
+        work.status[feeds] = _OK_STATUS[work.kind[feeds]]
+        self._remember(work)
+        return self._outcomes(work)
+
+    def _start(self, batch: ActionBatch) -> _Work:
+        """The batch's columns, blank answers, and which attempts the fault injector lets through."""
         n = len(batch)
-        kind, user, post = batch.kind, batch.user.astype(np.int64), batch.post.astype(np.int64)
-        status = np.zeros(n, dtype=np.int16)
-        server_id = np.full(n, -1, dtype=np.int64)
-        position = np.arange(n)
         if self.injector is not None:
             attempts, final, latency = self.injector.resolve(batch.seq, self.policy)
         else:
             attempts = np.ones(n, np.uint8)
             final = np.zeros(n, np.uint8)
             latency = np.zeros(n)
-        performed = final == faults.OK
+        return _Work(
+            batch=batch,
+            kind=batch.kind,
+            user=batch.user.astype(np.int64),
+            post=batch.post.astype(np.int64),
+            status=np.zeros(n, dtype=np.int16),
+            server_id=np.full(n, -1, dtype=np.int64),
+            attempts=attempts,
+            final=final,
+            latency=latency,
+            performed=final == faults.OK,
+        )
 
-        is_signup = kind == ActionKind.SIGN_UP
-        signups = np.flatnonzero(is_signup & performed)
+    def _sign_ups(self, work: _Work) -> None:
+        """Sign-ups go through; every other action of a user not signed up (before this
+        batch, or earlier in it) is skipped."""
+        kind, user, n = work.kind, work.user, len(work.kind)
+        is_signup = _SIGN_UP[kind]
+        signups = np.flatnonzero(is_signup & work.performed)
         top_user = int(user.max()) + 1 if n else 0
         self.signed_up = grow(self.signed_up, top_user, 0)
         known_from = self._known_from(user, user[signups], signups, n)
-        skipped = ~is_signup & (known_from >= position)
-        status[signups] = 201
-        server_id[signups] = user[signups]
+        work.skipped = ~is_signup & (known_from >= np.arange(n))
+        work.status[signups] = _OK_STATUS[kind[signups]]
+        work.server_id[signups] = user[signups]
+        work.signups = signups
 
-        is_create = kind == ActionKind.CREATE_POST
-        is_share = (kind == ActionKind.REPOST) | (kind == ActionKind.QUOTE_POST)
-        creates = np.flatnonzero(is_create & ~skipped & performed)
+    def _creates(self, work: _Work) -> None:
+        """New posts get their ids and authors; the store grows to every post id the batch names."""
+        kind, user, post = work.kind, work.user, work.post
+        is_create, is_share = _CREATE[kind], _SHARE[kind]
+        creates = np.flatnonzero(is_create & ~work.skipped & work.performed)
         new_ids = post[creates]
         making = is_create | (is_share & (post >= 0))
         total = max(self.n_posts, int(post[making].max()) + 1 if making.any() else 0)
-        # likes act on ``post``; reposts and quotes on ``ref`` (their ``post`` is the new id)
-        goal = np.where(is_share, batch.ref.astype(np.int64), post)
-        total = max(total, int(goal[is_share].max()) + 1 if is_share.any() else 0)
+        # likes, reads, edits and deletes act on ``post``; shares on ``ref`` (their ``post`` is new)
+        work.goal = np.where(is_share, work.batch.ref.astype(np.int64), post)
+        total = max(total, int(work.goal[is_share].max()) + 1 if is_share.any() else 0)
         for name, fill in (("author", 0), ("created", 0), ("deleted_tick", -1), ("views", 0)):
             setattr(self, name, grow(getattr(self, name), total, fill))
         self.author[new_ids] = user[creates]
         self.created[new_ids] = 1
-        status[creates] = 201
-        server_id[creates] = new_ids
+        work.status[creates] = _OK_STATUS[kind[creates]]
+        work.server_id[creates] = new_ids
         # batch position of this batch's creates, for ids from `base` on (only they can be new)
         base = min(self.n_posts, int(new_ids.min())) if len(new_ids) else total
-        born_at = np.full(total - base, -1, dtype=np.int64)
-        born_at[new_ids - base] = creates
+        work.born_at = np.full(total - base, -1, dtype=np.int64)
+        work.born_at[new_ids - base] = creates
+        work.total, work.base = total, base
 
-        is_like = kind == ActionKind.LIKE_POST
-        is_targeted = (
-            (kind == ActionKind.READ_POST)
-            | (kind == ActionKind.UPDATE_POST)
-            | (kind == ActionKind.DELETE_POST)
-            | is_like
-            | is_share
-        )
+    def _find_targets(self, work: _Work) -> None:
+        """The actions on a post that are sent (their post was created here at some point),
+        and whether that post exists at each one's position, deletes of this batch aside."""
+        goal, total = work.goal, work.total
+        is_targeted = _TARGETED[work.kind]
+        candidates = is_targeted & ~work.skipped
         in_range = (goal >= 0) & (goal < total)
-        candidates = is_targeted & ~skipped
         never = candidates & ~in_range
-        known = candidates & in_range
-        unsure = np.flatnonzero(known & (goal >= self.created_below))
+        unsure = np.flatnonzero(candidates & in_range & (goal >= self.created_below))
         never[unsure] = self.created[goal[unsure]] == 0
-        skipped |= never  # the target was never created here: nothing to send
-        targeted = np.flatnonzero(is_targeted & ~skipped)
+        work.skipped |= never  # the target was never created here: nothing to send
+        targeted = np.flatnonzero(is_targeted & ~work.skipped)
         target = goal[targeted]
         # a post created in this batch exists from its creation's position on
         born = np.full(len(target), -1, dtype=np.int64)
-        fresh = target >= base
-        born[fresh] = born_at[target[fresh] - base]
-        exists = (born < targeted) & (self.deleted_tick[target] < 0)
-        tkind = kind[targeted]
-        went = performed[targeted]
-        is_read = tkind == ActionKind.READ_POST
-        tshare = is_share[targeted]
-        anyone = is_read | tshare | is_like[targeted]
+        fresh = target >= work.base
+        born[fresh] = work.born_at[target[fresh] - work.base]
+        work.targeted, work.target = targeted, target
+        work.exists = (born < targeted) & (self.deleted_tick[target] < 0)
+        work.went = work.performed[targeted]
+        tkind = work.kind[targeted]
         # only edits and deletes care who wrote the post
-        owner = np.ones(len(target), dtype=bool)
-        own_rows = np.flatnonzero(~anyone)
-        owner[own_rows] = self.author[target[own_rows]] == user[targeted[own_rows]]
-        # the first delete that goes through (author, post still there) removes the post
-        deleting = targeted[(tkind == ActionKind.DELETE_POST) & exists & owner & went]
-        if len(deleting):
-            ids, first = np.unique(post[deleting], return_index=True)
-            gone_at = deleting[first]
-            # mark them deleted now; only actions on marked posts can come after their delete
-            # (a mark can also be from an earlier slice of this tick: those already 404)
-            self.deleted_tick[ids] = batch.tick
-            maybe = np.flatnonzero(self.deleted_tick[target] == batch.tick)
-            where = np.minimum(np.searchsorted(ids, target[maybe]), len(ids) - 1)
-            hit = ids[where] == target[maybe]
-            exists[maybe[hit]] &= ~(gone_at[where[hit]] < targeted[maybe[hit]])
-        code = np.where(tkind == ActionKind.DELETE_POST, 204, 200)
-        code = np.where(anyone & ~is_read, 201, code)
-        result = np.where(~exists, 404, np.where(~anyone & ~owner, 403, code))
-        result = self._likes(batch, targeted, result, went)
-        status[targeted] = result
-        server_id[targeted] = np.where(exists, target, -1)
-        shared = targeted[tshare & went & (result == 201) & (post[targeted] >= 0)]
+        work.owner = np.ones(len(target), dtype=bool)
+        own_rows = np.flatnonzero(_ON_OWN_POST[tkind])
+        work.owner[own_rows] = self.author[target[own_rows]] == work.user[targeted[own_rows]]
+
+    def _deletes(self, work: _Work) -> None:
+        """The first delete of a post that goes through (its author, the post still there)
+        removes it: later actions on it in this batch find it gone."""
+        targeted, target, exists = work.targeted, work.target, work.exists
+        is_delete = work.kind[targeted] == ActionKind.DELETE_POST
+        deleting = targeted[is_delete & exists & work.owner & work.went]
+        if len(deleting) == 0:
+            return
+        ids, first = np.unique(work.post[deleting], return_index=True)
+        gone_at = deleting[first]
+        # mark them deleted now; only actions on marked posts can come after their delete
+        # (a mark can also be from an earlier slice of this tick: those already 404)
+        self.deleted_tick[ids] = work.batch.tick
+        maybe = np.flatnonzero(self.deleted_tick[target] == work.batch.tick)
+        where = np.minimum(np.searchsorted(ids, target[maybe]), len(ids) - 1)
+        hit = ids[where] == target[maybe]
+        exists[maybe[hit]] &= ~(gone_at[where[hit]] < targeted[maybe[hit]])
+
+    def _answer_targeted(self, work: _Work) -> None:
+        """Reads, edits, deletes, likes and shares: 404 for a missing post, 403 for another
+        author's, 409 for a repeated like, else the kind's success status; shares that go
+        through make their new post."""
+        targeted, post, user = work.targeted, work.post, work.user
+        tkind = work.kind[targeted]
+        ok = _OK_STATUS[tkind]
+        result = np.where(~work.exists, 404, np.where(~work.owner, 403, ok))
+        result = self._likes(work, result)
+        work.status[targeted] = result
+        work.server_id[targeted] = np.where(work.exists, work.target, -1)
+        made = _SHARE[tkind] & work.went & (result == ok) & (post[targeted] >= 0)
+        shared = targeted[made]
         self.author[post[shared]] = user[shared]
         self.created[post[shared]] = 1
-        server_id[shared] = post[shared]
+        work.server_id[shared] = post[shared]
+        work.result = result
 
-        skipped |= self._follows(batch, signups, performed, skipped, status, server_id)
-        feeds = np.flatnonzero(
-            ((kind == ActionKind.BROWSE_FEED) | (kind == ActionKind.BROWSE_FOLLOWING)) & ~skipped
-        )
-        status[feeds] = 200
-
-        self.n_posts = total
-        done = went & (result < 300)
-        viewed, times = np.unique(target[is_read & done].astype(np.int32), return_counts=True)
+    def _remember(self, work: _Work) -> None:
+        """Keep what this batch did: the store's size, read counts, who signed up."""
+        self.n_posts = work.total
+        targeted = work.targeted
+        is_read = work.kind[targeted] == ActionKind.READ_POST
+        done = work.went & (work.result < 300)
+        viewed, times = np.unique(work.target[is_read & done].astype(np.int32), return_counts=True)
         self.views[viewed] += times.astype(np.int32)
-        self.signed_up[user[signups]] = 1
+        self.signed_up[work.user[work.signups]] = 1
         self.known_below = _first_unset(self.signed_up, self.known_below, len(self.signed_up))
-        self.created_below = _first_unset(self.created, self.created_below, total)
+        self.created_below = _first_unset(self.created, self.created_below, work.total)
 
-        error = np.zeros(n, np.uint8)
-        failed = ~performed & ~skipped
-        error[failed] = np.where(final[failed] == faults.TIMEOUT, ErrorKind.TIMEOUT, ErrorKind.INJECTED)
+    def _outcomes(self, work: _Work) -> Outcomes:
+        """Failed attempts (injected faults, timeouts) and skipped actions override the answers."""
+        status, final, skipped = work.status, work.final, work.skipped
+        error = np.zeros(len(status), np.uint8)
+        failed = ~work.performed & ~skipped
+        timed_out = final[failed] == faults.TIMEOUT
+        error[failed] = np.where(timed_out, ErrorKind.TIMEOUT, ErrorKind.INJECTED)
         if self.injector is not None:
-            status[failed] = np.where(
-                final[failed] == faults.TIMEOUT, 0, self.injector.faults.error_status
-            )
-        server_id[failed] = -1
+            status[failed] = np.where(timed_out, 0, self.injector.faults.error_status)
+        work.server_id[failed] = -1
         status[skipped] = 0
         error[skipped] = ErrorKind.SKIPPED
-        attempts[skipped] = 0
-        latency[skipped] = 0.0
+        work.attempts[skipped] = 0
+        work.latency[skipped] = 0.0
         return Outcomes(
             status=status,
-            latency_ms=latency.astype(np.float32),
-            attempts=attempts,
+            latency_ms=work.latency.astype(np.float32),
+            attempts=work.attempts,
             error=error,
-            server_id=server_id,
+            server_id=work.server_id,
         )
 
     def _known_from(
@@ -231,61 +313,46 @@ class MockBackend:
             known_from[pending[hit]] = signups[first[where[hit]]]
         return known_from
 
-    def _likes(
-        self,
-        batch: ActionBatch,
-        targeted: NDArray[np.intp],
-        result: NDArray[np.int64],
-        went: NDArray[np.bool_],
-    ) -> NDArray[np.int64]:
+    def _likes(self, work: _Work, result: NDArray[np.int64]) -> NDArray[np.int64]:
         """409 for likes of a post the user liked before; record the others that went through."""
-        rows = np.flatnonzero((batch.kind[targeted] == ActionKind.LIKE_POST) & (result == 201))
+        targeted = work.targeted
+        is_like = work.kind[targeted] == ActionKind.LIKE_POST
+        rows = np.flatnonzero(is_like & (result == KINDS[ActionKind.LIKE_POST].ok_status))
         if len(rows) == 0:
             return result
-        keys = edge_keys(batch.user[targeted[rows]], batch.post[targeted[rows]])
+        keys = edge_keys(work.user[targeted[rows]], work.post[targeted[rows]])
         again = self.likes.contains(keys) | _repeated(keys)
         result[rows[again]] = 409
-        self.likes.add(keys[~again & went[rows]], checked=True)
+        self.likes.add(keys[~again & work.went[rows]], checked=True)
         return result
 
-    def _follows(
-        self,
-        batch: ActionBatch,
-        signups: NDArray[np.intp],
-        performed: NDArray[np.bool_],
-        skipped: NDArray[np.bool_],
-        status: NDArray[np.int16],
-        server_id: NDArray[np.int64],
-    ) -> NDArray[np.bool_]:
-        """Follows and unfollows in batch order; return the ones not sent (their target user
-        never signed up)."""
-        kind, user, other = batch.kind, batch.user.astype(np.int64), batch.ref.astype(np.int64)
-        n = len(batch)
-        not_sent = np.zeros(n, dtype=bool)
-        is_follow = kind == ActionKind.FOLLOW_USER
-        rows = np.flatnonzero((is_follow | (kind == ActionKind.UNFOLLOW_USER)) & ~skipped)
+    def _follows(self, work: _Work) -> None:
+        """Follows and unfollows in batch order: 409 for a repeated follow, 422 for oneself,
+        404 for an unfollow without a follow; skipped if the followee never signed up."""
+        kind, user, n = work.kind, work.user, len(work.kind)
+        rows = np.flatnonzero(_ON_USER[kind] & ~work.skipped)
         if len(rows) == 0:
-            return not_sent
-        target = other[rows]
+            return
+        target = work.batch.ref.astype(np.int64)[rows]
         # the target is known if it signed up before, or earlier in this batch
-        signed = self._known_from(target, user[signups], signups, n) < rows
-        not_sent[rows[~signed]] = True
+        signed = self._known_from(target, user[work.signups], work.signups, n) < rows
+        work.skipped[rows[~signed]] = True
         rows, target = rows[signed], target[signed]
         keys = edge_keys(user[rows], target)
-        follow = is_follow[rows]
+        follow = kind[rows] == ActionKind.FOLLOW_USER
         present = self.follows.contains(keys)
         repeated = _repeated(keys)
+        ok = _OK_STATUS[kind[rows]]
         result = np.where(
             follow,
-            np.where(target == user[rows], 422, np.where(present | repeated, 409, 201)),
-            np.where(present & ~repeated, 204, 404),
+            np.where(target == user[rows], 422, np.where(present | repeated, 409, ok)),
+            np.where(present & ~repeated, ok, 404),
         )
-        status[rows] = result
-        server_id[rows] = target
-        went = performed[rows]
-        self.follows.add(keys[follow & (result == 201) & went], checked=True)
-        self.follows.remove(keys[~follow & (result == 204) & went])
-        return not_sent
+        work.status[rows] = result
+        work.server_id[rows] = target
+        changed = work.performed[rows] & (result == ok)
+        self.follows.add(keys[follow & changed], checked=True)
+        self.follows.remove(keys[~follow & changed])
 
     def state_arrays(self) -> dict[str, NDArray[np.int32]]:
         """The store as arrays, for snapshots (see :mod:`simcore.run.snapshot`)."""

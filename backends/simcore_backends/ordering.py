@@ -38,14 +38,17 @@ from __future__ import annotations
 from typing import Any
 
 from simcore.core.actions import FOLLOWS, SHARES, ActionBatch
-from simcore.scenario.kinds import ActionKind
+from simcore.scenario.kinds import kinds_where
 
-_SIGN_UP = int(ActionKind.SIGN_UP)
-_READ = int(ActionKind.READ_POST)
-_CHANGES = (int(ActionKind.CREATE_POST), int(ActionKind.UPDATE_POST), int(ActionKind.DELETE_POST))
-_LIKE = int(ActionKind.LIKE_POST)
-_SHARES = tuple(int(k) for k in SHARES)
-_FOLLOWS = tuple(int(k) for k in FOLLOWS)
+# the groups of the rule, from the kinds table
+_SIGN_UPS = frozenset(int(k) for k in kinds_where(creates="user"))
+_READS = frozenset(int(k) for k in kinds_where(target="post"))  # reads and likes of ``post``
+#: A post's changes: its create, then what its author does to it (edits, the delete).
+_CHANGES = frozenset(
+    int(k) for k in (*kinds_where(creates="post", target="nothing"), *kinds_where(target="own_post"))
+)
+_SHARES = frozenset(int(k) for k in SHARES)  # read ``ref``, create ``post``
+_FOLLOWS = frozenset(int(k) for k in FOLLOWS)
 
 
 class Job:
@@ -81,7 +84,7 @@ class Tracker:
         signups, posts = self.signups, self.posts
         rows = zip(batch.kind.tolist(), batch.user.tolist(), batch.post.tolist(), batch.ref.tolist())
         for i, (kind, user, post, ref) in enumerate(rows):
-            if kind == _SIGN_UP:
+            if kind in _SIGN_UPS:
                 job = jobs[i] = Job(i)
                 signups[user] = job
                 continue
@@ -89,8 +92,8 @@ class Tracker:
             pending = signups.get(user)
             if pending is not None and not pending.done:
                 deps.append(pending)
-            # social kinds: a like reads its post, a repost or quote reads its original and
-            # creates its post; a follow waits for the followee's sign-up
+            # a follow waits for the followee's sign-up and the pair's previous (un)follow;
+            # a repost or quote reads its original and creates its post; a like reads its post
             if kind in _FOLLOWS:
                 target_signup = signups.get(ref)
                 if target_signup is not None and not target_signup.done:
@@ -100,22 +103,21 @@ class Tracker:
                     deps.append(previous)
                 job = jobs[i] = Job(i)
                 self.edges[(user, ref)] = job
-            if kind == _LIKE or kind in _SHARES:
-                seen = post if kind == _LIKE else ref
-                change, readers = posts.get(seen, (None, []))
+            if kind in _SHARES:
+                change, readers = posts.get(ref, (None, []))
                 if change is not None and not change.done:
                     deps.append(change)
                 job = jobs[i] = Job(i)
                 readers.append(job)
-                posts[seen] = (change, readers)
-                if kind in _SHARES and post >= 0:
+                posts[ref] = (change, readers)
+                if post >= 0:
                     posts[post] = (job, [])
-            elif post >= 0 and (kind == _READ or kind in _CHANGES):
+            elif post >= 0 and (kind in _READS or kind in _CHANGES):
                 job = jobs[i] = Job(i)
                 change, readers = posts.get(post, (None, []))
                 if change is not None and not change.done:
                     deps.append(change)
-                if kind == _READ:
+                if kind in _READS:
                     readers.append(job)
                     posts[post] = (change, readers)
                 else:

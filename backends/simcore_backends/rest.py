@@ -24,18 +24,20 @@ import numpy as np
 from attrs import define
 from numpy.typing import NDArray
 
-from simcore.core.actions import FOLLOWS, PATH_POST, SHARES, ActionBatch
+from simcore.core.actions import FOLLOWS, PATH_POST, SHARES, ActionBatch, kind_table
 from simcore.core.content import post_text
 from simcore.core.users import user_names
 from simcore.errors import BackendError
-from simcore.scenario.kinds import KIND_NAMES, ActionKind
+from simcore.scenario.kinds import KIND_NAMES, KINDS, ActionKind, kinds_where
 from simcore.scenario.routes import CompiledRoute, compile_routes
 from simcore.scenario.schema import Config
 from simcore.seam.contract import ErrorKind, Outcomes
 
 from .idmap import IdMap, as_server_id
 
-_NEW_POST = (ActionKind.CREATE_POST, *SHARES)
+#: Each kind's table row (what it creates), and the kinds whose answer brings a post into being.
+_CREATES = tuple(spec.creates for spec in KINDS)
+_MAKES_POST = kind_table(*kinds_where(creates="post"))
 _SAFE_METHODS = ("GET", "HEAD")
 
 
@@ -78,10 +80,8 @@ class Rest:
         kind = batch.kind
         versions = np.ones(len(batch), np.int32)
         updates = np.flatnonzero(kind == ActionKind.UPDATE_POST)
-        creates = np.flatnonzero(
-            (kind == ActionKind.CREATE_POST)
-            | (((kind == ActionKind.REPOST) | (kind == ActionKind.QUOTE_POST)) & (batch.post >= 0))
-        )
+        # every action that makes a post has its new id in ``post`` (-1: a share of a post gone)
+        creates = np.flatnonzero(_MAKES_POST[kind] & (batch.post >= 0))
         if len(creates):
             self.ids.next_versions(batch.post[creates])  # a create is version 1
         if len(updates):
@@ -183,9 +183,8 @@ class Rest:
         if k in FOLLOWS:
             sid = self.ids.server_user(int(batch.ref[i]))
             return sid if isinstance(sid, int) and 200 <= status < 300 else -1
-        if not 200 <= status < 300 or k not in (ActionKind.SIGN_UP, *_NEW_POST):
-            return -1
-        if k in SHARES and int(batch.post[i]) < 0:
+        creates = _CREATES[k]
+        if not 200 <= status < 300 or not creates or (int(batch.post[i]) < 0 and creates == "post"):
             return -1
         route = self.routes[k]
         data: Any = None
@@ -199,8 +198,8 @@ class Rest:
             location = headers.get("Location") or headers.get("location")
             if location:
                 new_id = as_server_id(location.rstrip("/").rsplit("/", 1)[-1].split("?")[0])
-        core = int(batch.user[i]) if k == ActionKind.SIGN_UP else int(batch.post[i])
-        if k == ActionKind.SIGN_UP:
+        core = int(batch.user[i]) if creates == "user" else int(batch.post[i])
+        if creates == "user":
             token = None
             if route.token_field:
                 raw = route.get_token(data)

@@ -28,7 +28,7 @@ from typing import Any
 from simcore.core.actions import ActionBatch
 from simcore.errors import BackendError
 from simcore.seam import faults
-from simcore.seam.contract import BackendContext, ErrorKind, Outcomes
+from simcore.seam.contract import BackendContext, ErrorKind, Outcomes, SyncBackend
 from simcore.seam.retry import RetryPolicy, parse_retry_after, retryable
 
 from .rest import Prepared, Rest
@@ -63,7 +63,7 @@ def import_app(spec: str) -> Any:
     return obj
 
 
-class TestClientBackend:
+class TestClientBackend(SyncBackend):
     """Executes batches against an in-process ASGI app."""
 
     name = "testclient"

@@ -27,6 +27,7 @@ from simcore.run import rundir
 from simcore.run import snapshot as snapshots
 from simcore.run.control import ControlServer, RunControl, RunGate
 from simcore.run.controller import Controller
+from simcore.seam.contract import LogSink
 
 
 @define
@@ -159,9 +160,8 @@ class RunSession:
                 hard = True
                 self.control.request_stop("SIGINT")
             for sink in self.controller.sinks:
-                flush = getattr(sink, "flush", None)
-                if callable(flush):
-                    flush()
+                if isinstance(sink, LogSink):
+                    sink.flush()
             if not self.controller.mid_tick:
                 try:
                     self.snapshot()

@@ -11,13 +11,14 @@ What is saved:
 - the core: ``Simulation.state_arrays()`` (clock, ``users.*``, ``posts.*`` with
   the recent-reads ring). The core's randomness is keyed by coordinates, so
   there is no RNG state; derived indexes are rebuilt on load.
-- the backend, if it keeps state that decides its answers: a backend may
-  implement ``state_arrays() -> dict[str, ndarray]`` and ``load_state(arrays)``
-  (the mock does: who signed up, each post's author, what was deleted).
+- the backend, if it keeps state that decides its answers: a backend that is
+  :class:`~simcore.seam.contract.Stateful` (``state_arrays() -> dict[str, ndarray]``
+  and ``load_state(arrays)``; the mock is: who signed up, each post's author, what
+  was deleted), under ``backend.*``.
   Backends talking to external servers (http, testclient) have nothing to save;
   the server simply continues.
-- any sink with the same two methods (metrics accumulators, for instance),
-  under ``sink.KEY.*`` where KEY is the sink's ``state_key`` attribute.
+- every :class:`~simcore.seam.contract.StatefulSink` (the metrics, for instance):
+  the same two methods and a ``state_key``; its arrays go under ``sink.<state_key>.*``.
 
 A snapshot is written to a temporary file in the same folder, fsynced and
 renamed over its name, so a crash while writing leaves the previous file whole.
@@ -42,7 +43,7 @@ from simcore import atomic
 from simcore.errors import ConfigError, SimcoreError
 from simcore.scenario.parse import dump_config, loads_config, to_dict
 from simcore.scenario.schema import Config
-from simcore.seam.contract import Stateful
+from simcore.seam.contract import Stateful, StatefulSink
 
 if TYPE_CHECKING:
     from simcore.run.controller import Controller
@@ -125,10 +126,6 @@ def _load_totals(totals: Totals, data: dict[str, Any]) -> None:
     totals.actions = int(data["actions"])
 
 
-def _sink_key(sink: object) -> str:
-    return str(getattr(sink, "state_key", type(sink).__name__.lower()))
-
-
 def capture(controller: Controller, **extra: Any) -> tuple[dict[str, Any], dict[str, NDArray[Any]]]:
     """The manifest and arrays of ``controller``'s state (between ticks)."""
     from simcore import __version__
@@ -139,8 +136,8 @@ def capture(controller: Controller, **extra: Any) -> tuple[dict[str, Any], dict[
     if isinstance(backend, Stateful):
         arrays.update({f"backend.{k}": v for k, v in backend.state_arrays().items()})
     for sink in controller.sinks:
-        if isinstance(sink, Stateful):
-            key = _sink_key(sink)
+        if isinstance(sink, StatefulSink):
+            key = sink.state_key
             arrays.update({f"sink.{key}.{k}": v for k, v in sink.state_arrays().items()})
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -180,8 +177,8 @@ def restore(snapshot: Snapshot, controller: Controller) -> None:
     if isinstance(backend, Stateful) and backend_state:
         backend.load_state(backend_state)  # without saved state (another backend's run) it starts empty
     for sink in controller.sinks:
-        if isinstance(sink, Stateful):
-            state = snapshot.group(f"sink.{_sink_key(sink)}")
+        if isinstance(sink, StatefulSink):
+            state = snapshot.group(f"sink.{sink.state_key}")
             if state:
                 sink.load_state(state)
     _load_totals(controller.totals, snapshot.manifest["totals"])

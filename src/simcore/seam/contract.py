@@ -181,6 +181,15 @@ class Sink(Protocol):
 
 
 @runtime_checkable
+class StatefulSink(Sink, Stateful, Protocol):
+    """A sink whose state a snapshot carries (the metrics): its arrays are saved under
+    ``sink.<state_key>.*`` and handed back to the sink with the same key on resume."""
+
+    #: The sink's name in snapshots: short, stable across versions, unique among a run's sinks.
+    state_key: str
+
+
+@runtime_checkable
 class LogSink(Sink, Protocol):
     """An action log: a sink with a file that a stop flushes and a snapshot points at."""
 

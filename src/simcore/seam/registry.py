@@ -42,5 +42,33 @@ def load_backend(name: str, **options: Any) -> Backend:
             raise BackendError(
                 f"backend '{name}' takes no option {flags}; drop it or pick another backend"
             )
-    backend: Backend = factory(**options)
-    return backend
+    backend = factory(**options)
+    missing = contract_gaps(backend)
+    if missing:
+        raise BackendError(
+            f"backend '{name}' ({found[name].value}) does not implement the backend contract: "
+            f'{"; ".join(missing)}; see the README section "Writing a backend" '
+            "(simcore.seam.contract)"
+        )
+    checked: Backend = backend
+    return checked
+
+
+def contract_gaps(backend: object) -> list[str]:
+    """What ``backend`` lacks of the contract (:class:`~simcore.seam.contract.Backend` and
+    one of :class:`~simcore.seam.contract.SyncBackend` or
+    :class:`~simcore.seam.contract.AsyncBackend`); empty if it has it all."""
+    gaps: list[str] = []
+    name = getattr(backend, "name", None)
+    if not isinstance(name, str) or not name:
+        gaps.append('no name (a class attribute: name = "...")')
+    for method in ("open", "close"):
+        if not callable(getattr(backend, method, None)):
+            gaps.append(f"no {method}() method")
+    sync = callable(getattr(backend, "execute", None))
+    run_async = getattr(backend, "execute_async", None)
+    if not sync and run_async is None:
+        gaps.append("neither execute(batch) nor async execute_async(batch)")
+    elif not sync and not inspect.iscoroutinefunction(run_async):
+        gaps.append("execute_async is not an async def method")
+    return gaps

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from attrs import evolve
 
 from simcore.core.actions import ActionBatch
 from simcore.scenario.kinds import ActionKind
@@ -71,7 +72,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 def test_only_the_author_changes_a_post(backend: Backend, default_config: Config) -> None:
     """Another user's update and delete get 403, a read of it 200, and the author's go through."""
     loop = asyncio.new_event_loop()
-    backend.open(BackendContext(default_config, 1))
+    backend.open(BackendContext(evolve(default_config, seed=1)))
     try:
         script = [
             [(S, 0, -1), (S, 1, -1)],

@@ -190,7 +190,7 @@ def open_logs(
 
 def _open_backend(config: Config, backend: Backend | None, options: Mapping[str, Any]) -> Backend:
     built = backend if backend is not None else load_backend(config.backend.name, **options)
-    built.open(BackendContext(config, config.seed))
+    built.open(BackendContext(config))
     return built
 
 

@@ -86,7 +86,7 @@ class Controller:
     def open(self) -> None:
         """Open the backend (idempotent)."""
         if not self._opened:
-            self.backend.open(BackendContext(self.sim.config, self.sim.seed))
+            self.backend.open(BackendContext(self.sim.config))
             self._opened = True
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:

@@ -85,10 +85,14 @@ def failed_status(status: NDArray[np.integer[Any]] | int) -> Any:
 
 @define
 class BackendContext:
-    """What a backend is told when it opens: the run's config and seed."""
+    """What a backend is told when it opens: the run's config (its seed included)."""
 
     config: Config
-    seed: int
+
+    @property
+    def seed(self) -> int:
+        """The run's seed (the config's: there is no other)."""
+        return self.config.seed
 
 
 class Backend(Protocol):

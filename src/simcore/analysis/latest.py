@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core.actions import METHODS, ActionBatch
-from simcore.logs.jsonl import action_paths
+from simcore.logs.fields import action_paths
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES, Outcomes
 

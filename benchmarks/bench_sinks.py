@@ -31,7 +31,8 @@ from simcore.analysis.metrics import Metrics
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.logs.jsonl import JsonlSink
-from simcore.logs.sinks import ParquetSink, SqliteSink
+from simcore.logs.parquet import ParquetSink
+from simcore.logs.sqlite import SqliteSink
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import Outcomes

@@ -19,6 +19,7 @@ from simcore import atomic
 from simcore.analysis.histogram import percentiles
 from simcore.analysis.metrics import Metrics
 from simcore.analysis.svgchart import line_chart, stacked_bars
+from simcore.scenario.kinds import KIND_NAMES
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
@@ -89,47 +90,59 @@ def _section(title: str, *parts: str) -> str:
 MAX_HOURLY_BARS = 336
 
 
-def _charts(metrics: Metrics) -> list[str]:
-    n = metrics.n_hours
-    step = 24 if n > MAX_HOURLY_BARS else 1
-    unit = "day" if step == 24 else "hour"
-    groups = np.arange(n) // step
-    starts = metrics.hour_starts()[::step]
-    labels = [t.strftime("%a %d %b" if step == 24 else "%a %H:%M") for t in starts]
+class _Bars:
+    """The over-time charts' bars: an hour each, or a day each for runs longer than :data:`MAX_HOURLY_BARS`."""
 
-    def per_group(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        out = np.zeros((len(starts), *values.shape[1:]), dtype=values.dtype)
-        np.add.at(out, groups, values)
+    def __init__(self, metrics: Metrics) -> None:
+        self.n_hours = n = metrics.n_hours
+        self.step = 24 if n > MAX_HOURLY_BARS else 1
+        self.unit = "day" if self.step == 24 else "hour"
+        self.groups = np.arange(n) // self.step
+        starts = metrics.hour_starts()[:: self.step]
+        self.n_bars = len(starts)
+        self.labels = [t.strftime("%a %d %b" if self.step == 24 else "%a %H:%M") for t in starts]
+
+    def per_bar(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Per-hour ``values`` summed over each bar."""
+        out = np.zeros((self.n_bars, *values.shape[1:]), dtype=values.dtype)
+        np.add.at(out, self.groups, values)
         return out
 
-    acts = per_group(metrics.actions_by_hour())
+
+def _charts(metrics: Metrics) -> list[str]:
+    """Every chart of the "over time and over the day" section, in page order."""
+    bars = _Bars(metrics)
+    return [*_activity_charts(metrics, bars), *_day_charts(metrics), *_quality_charts(metrics, bars)]
+
+
+def _activity_charts(metrics: Metrics, bars: _Bars) -> list[str]:
+    """Users over time and actions by kind per bar."""
+    acts = bars.per_bar(metrics.actions_by_hour())
     users = metrics.users_by_hour()
-    out = [
-        line_chart(
-            "Users over time",
-            labels,
-            {"users": users[np.minimum(np.arange(len(starts)) * step + step - 1, n - 1)].tolist()},
-            "users",
-        ),
+    last_hour_of_bar = np.minimum(np.arange(bars.n_bars) * bars.step + bars.step - 1, bars.n_hours - 1)
+    return [
+        line_chart("Users over time", bars.labels, {"users": users[last_hour_of_bar].tolist()}, "users"),
         stacked_bars(
-            f"Actions per {unit} by kind",
-            labels,
-            {name: acts[:, k].tolist() for k, name in enumerate(_kind_names())},
-            f"actions / {unit}",
+            f"Actions per {bars.unit} by kind",
+            bars.labels,
+            {name: acts[:, k].tolist() for k, name in enumerate(KIND_NAMES)},
+            f"actions / {bars.unit}",
         ),
     ]
+
+
+def _day_charts(metrics: Metrics) -> list[str]:
+    """The mean day: users by state and actions per hour of day (weekday, weekend)."""
     shape = metrics.day_shape()
     hours = [f"{h:02d}:00" for h in range(24)]
     by_state = shape["users_by_state"]
-    out.append(
+    return [
         stacked_bars(
             "Users by state over the day (mean)",
             hours,
             {s: by_state[:, i].tolist() for i, s in enumerate(metrics.state_names)},
             "users",
-        )
-    )
-    out.append(
+        ),
         line_chart(
             "Actions per hour of day (mean)",
             hours,
@@ -138,35 +151,31 @@ def _charts(metrics: Metrics) -> list[str]:
                 "weekend": _gaps(shape["actions_weekend"]),
             },
             "actions / hour",
-        )
-    )
-    lat = percentiles(per_group(metrics.hour_latency[:n]), (50, 90, 99))
-    out.append(
+        ),
+    ]
+
+
+def _quality_charts(metrics: Metrics, bars: _Bars) -> list[str]:
+    """Latency percentiles and failures per bar."""
+    n = bars.n_hours
+    lat = percentiles(bars.per_bar(metrics.hour_latency[:n]), (50, 90, 99))
+    return [
         line_chart(
-            f"Latency percentiles per {unit} (all endpoints)",
-            labels,
+            f"Latency percentiles per {bars.unit} (all endpoints)",
+            bars.labels,
             {
                 f"p{q}": [None if math.isnan(v) else float(v) for v in lat[:, j]]
                 for j, q in enumerate((50, 90, 99))
             },
             "ms",
-        )
-    )
-    out.append(
+        ),
         stacked_bars(
-            f"Failures per {unit}",
-            labels,
-            {"failures": per_group(metrics.hour_failed[:n]).tolist()},
+            f"Failures per {bars.unit}",
+            bars.labels,
+            {"failures": bars.per_bar(metrics.hour_failed[:n]).tolist()},
             "failures",
-        )
-    )
-    return out
-
-
-def _kind_names() -> tuple[str, ...]:
-    from simcore.scenario.kinds import KIND_NAMES
-
-    return KIND_NAMES
+        ),
+    ]
 
 
 def _gaps(values: np.ndarray[Any, Any]) -> list[float | None]:
@@ -176,8 +185,43 @@ def _gaps(values: np.ndarray[Any, Any]) -> list[float | None]:
 def render(summary: dict[str, Any], metrics: Metrics, config_text: str) -> str:
     """The whole report page."""
     m = summary.get("metrics") or metrics.summary()
-    endpoints = m["endpoints"]
-    overall = next(r for r in endpoints if r["endpoint"] == "all")
+    parts = [
+        _cards(summary, m),
+        _thresholds(summary.get("thresholds")),
+        _section(
+            "Over time and over the day", '<div class="grid">' + "".join(_charts(metrics)) + "</div>"
+        ),
+        _endpoints(m["endpoints"]),
+        _failures(m["failures_by_endpoint"]),
+        _tops(m),
+        _crowd(summary.get("crowd")),
+        _latest(metrics),
+        _section("Config used", f"<pre>{escape(config_text)}</pre>"),
+    ]
+    return _page(summary, parts)
+
+
+def _page(summary: dict[str, Any], parts: list[str]) -> str:
+    """The page around its sections: head, style, title, script."""
+    title = f"simcore report: seed {summary.get('seed', '?')}, backend {summary.get('backend', '?')}"
+    sub = (
+        f"simulated {escape(str(summary.get('simulated_start', '')))} → "
+        f"{escape(str(summary.get('simulated_end', '')))} · {_fmt(summary.get('ticks'))} ticks"
+        + (" · stopped early" if summary.get("stopped_early") else "")
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
+        f"<body><header><h1>{escape(title)}</h1><p>{sub}</p></header>\n<main>\n"
+        + "\n".join(parts)
+        + f"\n</main><script>{SCRIPT}</script></body></html>\n"
+    )
+
+
+def _cards(summary: dict[str, Any], m: dict[str, Any]) -> str:
+    """The headline numbers."""
+    overall = next(r for r in m["endpoints"] if r["endpoint"] == "all")
     cards = [
         ("users", m["users"]),
         ("posts", m["posts"]),
@@ -190,36 +234,48 @@ def render(summary: dict[str, Any], metrics: Metrics, config_text: str) -> str:
     card_html = "".join(
         f'<div class="card"><b>{_fmt(v)}</b><span>{escape(k)}</span></div>' for k, v in cards
     )
-    parts = [f'<div class="cards">{card_html}</div>']
+    return f'<div class="cards">{card_html}</div>'
 
-    th = summary.get("thresholds") or {"passed": True, "results": []}
-    if th["results"]:
-        rows = [
-            [r["metric"], r["condition"], r["value"], "pass" if r["passed"] else "FAIL"]
-            for r in th["results"]
-        ]
-        verdict = (
-            '<p class="pass">all thresholds passed</p>'
-            if th["passed"]
-            else '<p class="fail">thresholds failed: exit code 3</p>'
-        )
-        table = _table(["metric", "condition", "value", "result"], rows, "thresholds")
-        table = table.replace("<td>pass</td>", '<td class="pass">pass</td>').replace(
-            "<td>FAIL</td>", '<td class="fail">FAIL</td>'
-        )
-        parts.append(_section("Thresholds", verdict, table))
-    else:
-        parts.append(
-            _section("Thresholds", '<p class="note">none configured ([thresholds] in the config)</p>')
-        )
 
-    parts.append(
-        _section(
-            "Over time and over the day", '<div class="grid">' + "".join(_charts(metrics)) + "</div>"
-        )
+def _thresholds(th: dict[str, Any] | None) -> str:
+    """Each threshold with its value and verdict, and the run's verdict."""
+    if not th or not th["results"]:
+        return _section("Thresholds", '<p class="note">none configured ([thresholds] in the config)</p>')
+    rows = [
+        [r["metric"], r["condition"], r["value"], "pass" if r["passed"] else "FAIL"]
+        for r in th["results"]
+    ]
+    verdict = (
+        '<p class="pass">all thresholds passed</p>'
+        if th["passed"]
+        else '<p class="fail">thresholds failed: exit code 3</p>'
     )
+    table = _table(["metric", "condition", "value", "result"], rows, "thresholds")
+    table = table.replace("<td>pass</td>", '<td class="pass">pass</td>').replace(
+        "<td>FAIL</td>", '<td class="fail">FAIL</td>'
+    )
+    return _section("Thresholds", verdict, table)
 
-    ep_rows = [
+
+#: The columns of the per-endpoint table.
+ENDPOINT_HEAD = [
+    "endpoint",
+    "route",
+    "count",
+    "failures",
+    "error rate",
+    "mean ms",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "max",
+]
+
+
+def _endpoints(endpoints: list[dict[str, Any]]) -> str:
+    """Count, failures and latency figures per endpoint and for all."""
+    rows = [
         [
             r["endpoint"],
             f"{r['method']} {r['path']}".strip(),
@@ -235,62 +291,51 @@ def render(summary: dict[str, Any], metrics: Metrics, config_text: str) -> str:
         ]
         for r in endpoints
     ]
-    head = [
-        "endpoint",
-        "route",
-        "count",
-        "failures",
-        "error rate",
-        "mean ms",
-        "p50",
-        "p90",
-        "p95",
-        "p99",
-        "max",
-    ]
-    parts.append(_section("Latency and failures per endpoint", _table(head, ep_rows)))
-    failures = m["failures_by_endpoint"]
-    if failures:
-        f_rows = [[ep, why, n] for ep, row in failures.items() for why, n in row.items()]
-        parts.append(
-            _section("Failures by kind", _table(["endpoint", "status / error", "count"], f_rows))
-        )
-    else:
-        parts.append(_section("Failures by kind", '<p class="note">no failures</p>'))
+    return _section("Latency and failures per endpoint", _table(ENDPOINT_HEAD, rows))
 
+
+def _failures(failures: dict[str, dict[str, int]]) -> str:
+    """Failures by endpoint and by status or error."""
+    if not failures:
+        return _section("Failures by kind", '<p class="note">no failures</p>')
+    rows = [[ep, why, n] for ep, row in failures.items() for why, n in row.items()]
+    return _section("Failures by kind", _table(["endpoint", "status / error", "count"], rows))
+
+
+def _tops(m: dict[str, Any]) -> str:
+    """The top posters and the most viewed posts."""
     posters = _table(["user", "posts"], [[r["user"], r["posts"]] for r in m["top_posters"]])
     posts = _table(
         ["post", "views", "author"], [[r["post"], r["views"], r["author"]] for r in m["top_posts"]]
     )
-    parts.append(
-        _section(
-            "Top posters and top posts",
-            f'<div class="grid"><div><h3>Top posters</h3>{posters}</div>'
-            f"<div><h3>Most viewed posts (reads answered 2xx)</h3>{posts}</div></div>",
-        )
+    return _section(
+        "Top posters and top posts",
+        f'<div class="grid"><div><h3>Top posters</h3>{posters}</div>'
+        f"<div><h3>Most viewed posts (reads answered 2xx)</h3>{posts}</div></div>",
     )
-    parts.append(_crowd(summary.get("crowd")))
-    latest = metrics.latest_actions()[-25:][::-1]
-    keys = ["seq", "time", "user", "profile", "state", "action", "path", "status", "latency_ms", "error"]
-    parts.append(
-        _section("Latest actions (newest first)", _table(keys, [[a[k] for k in keys] for a in latest]))
-    )
-    parts.append(_section("Config used", f"<pre>{escape(config_text)}</pre>"))
 
-    title = f"simcore report: seed {summary.get('seed', '?')}, backend {summary.get('backend', '?')}"
-    sub = (
-        f"simulated {escape(str(summary.get('simulated_start', '')))} → "
-        f"{escape(str(summary.get('simulated_end', '')))} · {_fmt(summary.get('ticks'))} ticks"
-        + (" · stopped early" if summary.get("stopped_early") else "")
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
-        f"<body><header><h1>{escape(title)}</h1><p>{sub}</p></header>\n<main>\n"
-        + "\n".join(parts)
-        + f"\n</main><script>{SCRIPT}</script></body></html>\n"
-    )
+
+#: The columns of the latest actions table, and how many of the latest actions it shows.
+LATEST_KEYS = [
+    "seq",
+    "time",
+    "user",
+    "profile",
+    "state",
+    "action",
+    "path",
+    "status",
+    "latency_ms",
+    "error",
+]
+LATEST_SHOWN = 25
+
+
+def _latest(metrics: Metrics) -> str:
+    """The latest actions, newest first."""
+    latest = metrics.latest_actions()[-LATEST_SHOWN:][::-1]
+    rows = [[a[k] for k in LATEST_KEYS] for a in latest]
+    return _section("Latest actions (newest first)", _table(LATEST_KEYS, rows))
 
 
 def _crowd(crowd: dict[str, Any] | None) -> str:

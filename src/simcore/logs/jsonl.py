@@ -10,7 +10,6 @@ every finished tick on disk.
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import functools
 import json
@@ -22,50 +21,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
+from simcore.logs.fields import action_epoch_ms, action_paths, action_times, logged_latency
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES, Outcomes
 
 OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error")
-
-
-def epoch_ms(start: dt.datetime) -> int:
-    """Milliseconds from 1970-01-01 to ``start`` (naive times are read as UTC)."""
-    return calendar.timegm(start.timetuple()) * 1000 + start.microsecond // 1000
-
-
-def action_epoch_ms(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> NDArray[np.int64]:
-    """Each action's simulated time in milliseconds since 1970 (what every log stores)."""
-    base = epoch_ms(start) + batch.tick * tick_seconds * 1000
-    out: NDArray[np.int64] = base + batch.offset_ms.astype(np.int64)
-    return out
-
-
-def logged_latency(latency_ms: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
-    """Latencies as every log writes them: milliseconds rounded to the microsecond."""
-    exact: NDArray[np.float64] = latency_ms.astype(np.float64)
-    return np.round(exact, 3)
-
-
-def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> NDArray[np.str_]:
-    """Simulated ISO-8601 times (millisecond precision) of each action of ``batch``."""
-    stamps = action_epoch_ms(start, tick_seconds, batch).astype("datetime64[ms]")
-    return np.datetime_as_string(stamps, unit="ms")
-
-
-def action_paths(
-    kind: NDArray[np.uint8], post: NDArray[np.integer[Any]], ref: NDArray[np.integer[Any]]
-) -> list[str]:
-    """The reference API path of each action, with the core's ids in place of ``{id}``.
-
-    The id is the ``post`` of reads, updates, deletes and likes, and the ``ref`` of
-    reposts, follows and unfollows (``/posts/7/repost``, ``/users/45/follow``).
-    """
-    source = PATH_ID[kind]
-    ids = np.where(source == 2, ref, post).tolist()
-    return [
-        PATHS[k] if s == 0 else PATHS[k].replace("{id}", str(i))
-        for k, s, i in zip(kind.tolist(), source.tolist(), ids)
-    ]
 
 
 def format_lines(
@@ -104,38 +64,16 @@ def format_lines(
     ):
         return format_lines_reference(batch, outcomes, start, tick_seconds, profile_names, state_names)
     kind = batch.kind.astype(np.intp)
-    post, ref = batch.post, batch.ref
-    post_text = np.array(list(map(str, post.tolist())), dtype=object)
-    path = _PATH_TEXT[kind]
-    path_id = PATH_ID[kind]
-    head, tail = _PATH_HEAD[kind], _PATH_TAIL[kind]
-    on_post = np.flatnonzero(path_id == 1)
-    path[on_post] = head[on_post] + post_text[on_post] + tail[on_post]
-    on_ref = np.flatnonzero(path_id == 2)
-    path[on_ref] = (
-        head[on_ref] + np.array(list(map(str, ref[on_ref].tolist())), dtype=object) + tail[on_ref]
-    )
-    post_text[post < 0] = "null"
-    ref_text = np.full(n, "null", dtype=object)
-    has_ref = np.flatnonzero(ref >= 0)
-    ref_text[has_ref] = list(map(str, ref[has_ref].tolist()))
-    # times: the minute from a few datetime strings, seconds and milliseconds from a table
-    total = action_epoch_ms(start, tick_seconds, batch)
-    minute = total // 60_000
-    first = int(minute.min())
-    span = np.arange(first, int(minute.max()) + 1, dtype=np.int64) * 60_000
-    minute_text = np.array(
-        [m + ":" for m in np.datetime_as_string(span.astype("datetime64[ms]"), unit="m").tolist()],
-        dtype=object,
-    )
+    path, post_text, ref_text = _id_texts(kind, batch.post, batch.ref)
+    minute_text, second_text = _time_texts(start, tick_seconds, batch)
     micro_int = micro.astype(np.int64)
     P = 17
     parts: list[str] = [""] * (P * n)
     parts[0::P] = ['{"seq":'] * n
     parts[1::P] = map(str, batch.seq.tolist())
     parts[2::P] = [f',"tick":{batch.tick},"time":"'] * n
-    parts[3::P] = minute_text[minute - first].tolist()
-    parts[4::P] = _second_text()[total - minute * 60_000].tolist()
+    parts[3::P] = minute_text
+    parts[4::P] = second_text
     parts[5::P] = ['","user":'] * n
     parts[6::P] = map(str, batch.user.tolist())
     combo = (batch.profile.astype(np.intp) * len(state_names) + batch.state) * len(KIND_NAMES) + kind
@@ -150,6 +88,46 @@ def format_lines(
     parts[15::P] = _FRACTION_TEXT[micro_int % 1000].tolist()
     parts[16::P] = _TAIL_TEXT[outcomes.attempts.astype(np.intp) * len(ERROR_NAMES) + error].tolist()
     return "".join(parts)
+
+
+def _id_texts(
+    kind: NDArray[np.intp], post: NDArray[np.int32], ref: NDArray[np.int32]
+) -> tuple[NDArray[np.object_], NDArray[np.object_], NDArray[np.object_]]:
+    """Each action's path with its id filled in, and its post and ref as JSON (``null`` if none)."""
+    n = len(kind)
+    post_text = np.array(list(map(str, post.tolist())), dtype=object)
+    path = _PATH_TEXT[kind]
+    path_id = PATH_ID[kind]
+    head, tail = _PATH_HEAD[kind], _PATH_TAIL[kind]
+    on_post = np.flatnonzero(path_id == 1)
+    path[on_post] = head[on_post] + post_text[on_post] + tail[on_post]
+    on_ref = np.flatnonzero(path_id == 2)
+    path[on_ref] = (
+        head[on_ref] + np.array(list(map(str, ref[on_ref].tolist())), dtype=object) + tail[on_ref]
+    )
+    post_text[post < 0] = "null"
+    ref_text = np.full(n, "null", dtype=object)
+    has_ref = np.flatnonzero(ref >= 0)
+    ref_text[has_ref] = list(map(str, ref[has_ref].tolist()))
+    return path, post_text, ref_text
+
+
+def _time_texts(
+    start: dt.datetime, tick_seconds: int, batch: ActionBatch
+) -> tuple[list[str], list[str]]:
+    """Each action's time as ``"YYYY-MM-DDTHH:MM:"`` and ``"SS.mmm"``.
+
+    The minute from a few datetime strings, seconds and milliseconds from a table.
+    """
+    total = action_epoch_ms(start, tick_seconds, batch)
+    minute = total // 60_000
+    first = int(minute.min())
+    span = np.arange(first, int(minute.max()) + 1, dtype=np.int64) * 60_000
+    minute_text = np.array(
+        [m + ":" for m in np.datetime_as_string(span.astype("datetime64[ms]"), unit="m").tolist()],
+        dtype=object,
+    )
+    return minute_text[minute - first].tolist(), _second_text()[total - minute * 60_000].tolist()
 
 
 _PATH_TEXT = np.array(PATHS, dtype=object)

@@ -17,8 +17,9 @@ import numpy as np
 from attrs import define
 from numpy.typing import NDArray
 
+from simcore.logs.formats import FILE_NAMES, format_of
 from simcore.logs.jsonl import read_log
-from simcore.logs.sinks import FILE_NAMES, _pyarrow, format_of
+from simcore.logs.parquet import load_pyarrow
 from simcore.scenario.kinds import KIND_NAMES
 
 
@@ -60,7 +61,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             return [dict(r) for r in db.execute("SELECT * FROM actions_named ORDER BY seq")]
         finally:
             db.close()
-    _, _, pq = _pyarrow()
+    _, _, pq = load_pyarrow()
     rows: list[dict[str, Any]] = pq.read_table(str(path)).to_pylist()
     for row in rows:
         when: dt.datetime = row["time"]
@@ -107,47 +108,57 @@ def read_columns(path: Path) -> LogColumns:
     fmt = format_of(path)
     kind_code = {name: i for i, name in enumerate(KIND_NAMES)}
     if fmt == "jsonl":
-        try:
-            import pyarrow as pa
-        except ImportError:  # pyarrow is optional: parse line by line
-            pa = None
-        if pa is not None and path.stat().st_size > 0:
-            try:
-                return _arrow_columns(_jsonl_table(path), kind_code)
-            except pa.ArrowInvalid:  # e.g. a line cut short by a crash: parse line by line
-                pass
-        times: list[str] = []
-        users: list[int] = []
-        kinds: list[int] = []
-        posts: list[int] = []
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                if not line.strip():
-                    continue
-                rec = json.loads(line)
-                times.append(rec["time"])
-                users.append(rec["user"])
-                kinds.append(kind_code[rec["action"]])
-                posts.append(-1 if rec["post"] is None else rec["post"])
-        time_ms = np.array(times, dtype="datetime64[ms]").astype(np.int64)
-        return LogColumns(
-            time_ms, np.array(users, np.int64), np.array(kinds, np.int64), np.array(posts, np.int64)
-        )
+        return _jsonl_columns(path, kind_code)
     if fmt == "sqlite":
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            meta = dict(db.execute("SELECT key, value FROM log_meta").fetchall())
-            data = np.array(
-                db.execute(
-                    "SELECT tick, offset_ms, user, kind, IFNULL(post, -1) FROM actions ORDER BY seq"
-                ).fetchall(),
-                dtype=np.int64,
-            ).reshape(-1, 5)
-        finally:
-            db.close()
-        time_ms = int(meta["start_ms"]) + data[:, 0] * int(meta["tick_seconds"]) * 1000 + data[:, 1]
-        return LogColumns(time_ms, data[:, 2].copy(), data[:, 3].copy(), data[:, 4].copy())
-    _, _, pq = _pyarrow()
+        return _sqlite_columns(path)
+    _, _, pq = load_pyarrow()
     return _arrow_columns(
         pq.read_table(str(path), columns=["time", "user", "action", "post"]), kind_code
     )
+
+
+def _jsonl_columns(path: Path, kind_code: dict[str, int]) -> LogColumns:
+    """Through pyarrow's JSON reader if it is installed and the log is whole, else line by line."""
+    try:
+        import pyarrow as pa
+    except ImportError:  # pyarrow is optional: parse line by line
+        pa = None
+    if pa is not None and path.stat().st_size > 0:
+        try:
+            return _arrow_columns(_jsonl_table(path), kind_code)
+        except pa.ArrowInvalid:  # e.g. a line cut short by a crash: parse line by line
+            pass
+    times: list[str] = []
+    users: list[int] = []
+    kinds: list[int] = []
+    posts: list[int] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            rec = json.loads(line)
+            times.append(rec["time"])
+            users.append(rec["user"])
+            kinds.append(kind_code[rec["action"]])
+            posts.append(-1 if rec["post"] is None else rec["post"])
+    time_ms = np.array(times, dtype="datetime64[ms]").astype(np.int64)
+    return LogColumns(
+        time_ms, np.array(users, np.int64), np.array(kinds, np.int64), np.array(posts, np.int64)
+    )
+
+
+def _sqlite_columns(path: Path) -> LogColumns:
+    """From the coded ``actions`` table, times from the clock in ``log_meta``."""
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        meta = dict(db.execute("SELECT key, value FROM log_meta").fetchall())
+        data = np.array(
+            db.execute(
+                "SELECT tick, offset_ms, user, kind, IFNULL(post, -1) FROM actions ORDER BY seq"
+            ).fetchall(),
+            dtype=np.int64,
+        ).reshape(-1, 5)
+    finally:
+        db.close()
+    time_ms = int(meta["start_ms"]) + data[:, 0] * int(meta["tick_seconds"]) * 1000 + data[:, 1]
+    return LogColumns(time_ms, data[:, 2].copy(), data[:, 3].copy(), data[:, 4].copy())

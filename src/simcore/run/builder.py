@@ -22,9 +22,10 @@ from typing import Any
 
 from simcore.analysis.metrics import Metrics
 from simcore.core.simulation import Simulation
+from simcore.logs.formats import format_of, log_targets
 from simcore.logs.jsonl import JsonlSink
 from simcore.logs.read import READ_PREFERENCE
-from simcore.logs.sinks import format_of, log_targets, open_sink
+from simcore.logs.sinks import open_sink
 from simcore.run import rundir
 from simcore.run import snapshot as snapshots
 from simcore.run.clock import Pacer

@@ -9,8 +9,8 @@ import click
 from rich.console import Console
 
 from simcore.errors import UsageError
+from simcore.logs.formats import format_of
 from simcore.logs.read import READ_PREFERENCE
-from simcore.logs.sinks import format_of
 from simcore.run import control, rundir
 from simcore.run.clock import SPEED_HELP
 from simcore.run.loading import load_config

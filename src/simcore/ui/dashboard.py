@@ -36,7 +36,7 @@ from rich.table import Table
 from rich.text import Text
 
 from simcore.core.actions import METHODS, ActionBatch
-from simcore.logs.jsonl import action_paths
+from simcore.logs.fields import action_paths
 from simcore.run.clock import Pacer, format_speed
 from simcore.run.control import RunControl
 from simcore.run.controller import Controller

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import numpy as np
@@ -13,97 +12,20 @@ from hypothesis import strategies as st
 from simcore.analysis.metrics import Metrics
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
-from simcore.scenario.kinds import ActionKind
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
-from simcore.seam.contract import ErrorKind, Outcomes
+from simcore.seam.contract import Outcomes
 from simcore_backends.mock import MockBackend
-
-K = ActionKind
-START = dt.datetime(2026, 1, 5)  # a Monday
-STATES = ("sleeping", "working", "relaxing")
-PROFILES = ("lurker", "chatterbox")
-
-
-def _batch(
-    tick: int, seq0: int, rows: list[tuple[int, int, int, int, float, int]]
-) -> tuple[ActionBatch, Outcomes]:
-    """rows: (user, kind, post, status, latency_ms, error)."""
-    n = len(rows)
-    user, kind, post, status, lat, err = (np.array(c) for c in zip(*rows))
-    batch = ActionBatch(
-        tick=tick,
-        user=user.astype(np.int32),
-        kind=kind.astype(np.uint8),
-        post=post.astype(np.int32),
-        offset_ms=(np.arange(n) * 1000).astype(np.int32),
-        state=np.full(n, 2, np.uint8),
-        profile=(user % 2).astype(np.uint8),
-        seq0=seq0,
-    )
-    outcomes = Outcomes(
-        status=status.astype(np.int16),
-        latency_ms=lat.astype(np.float32),
-        attempts=np.ones(n, np.uint8),
-        error=err.astype(np.uint8),
-        server_id=np.full(n, -1, np.int64),
-    )
-    return batch, outcomes
-
-
-def scripted() -> list[tuple[ActionBatch, Outcomes]]:
-    """Four ticks of 30 minutes (two simulated hours) whose numbers are worked out by hand below."""
-    T = ErrorKind.TIMEOUT
-    S = ErrorKind.SKIPPED
-    return [
-        _batch(
-            0,
-            0,
-            [
-                (0, K.SIGN_UP, -1, 201, 10, 0),
-                (1, K.SIGN_UP, -1, 201, 20, 0),
-                (2, K.SIGN_UP, -1, 201, 30, 0),
-            ],
-        ),
-        _batch(
-            1,
-            3,
-            [
-                (0, K.CREATE_POST, 0, 201, 5, 0),
-                (1, K.BROWSE_FEED, -1, 200, 1, 0),
-                (2, K.CREATE_POST, 1, 201, 5, 0),
-            ],
-        ),
-        _batch(
-            2,
-            6,
-            [
-                (1, K.READ_POST, 0, 200, 2, 0),
-                (2, K.READ_POST, 0, 200, 4, 0),
-                (0, K.READ_POST, 1, 404, 3, 0),
-                (1, K.UPDATE_POST, 0, 403, 6, 0),
-            ],
-        ),
-        _batch(
-            3,
-            10,
-            [
-                (0, K.DELETE_POST, 0, 204, 8, 0),
-                (2, K.READ_POST, 1, 0, 1000, T),
-                (1, K.READ_POST, 1, 0, 0, S),
-            ],
-        ),
-    ]
-
-
-def new_metrics(latest_n: int = 4) -> Metrics:
-    return Metrics(1800, START, STATES, PROFILES, latest_n=latest_n)
-
-
-def feed(m: Metrics, pairs: list[tuple[ActionBatch, Outcomes]]) -> Metrics:
-    for batch, outcomes in pairs:
-        m.write(batch, outcomes)
-    return m
+from tests.unit.analysis.scripted import (
+    PROFILES,
+    START,
+    STATES,
+    K,
+    batch_of,
+    feed,
+    new_metrics,
+    scripted,
+)
 
 
 def test_counts_by_hour_and_kind() -> None:
@@ -183,7 +105,7 @@ def test_latest_actions_have_the_log_paths_and_refs() -> None:
     from simcore.logs.jsonl import format_lines
 
     kinds = [K.REPOST, K.QUOTE_POST, K.FOLLOW_USER, K.UNFOLLOW_USER, K.LIKE_POST, K.READ_POST]
-    batch, outcomes = _batch(0, 0, [(1, k, 9, 201, 1, 0) for k in kinds])
+    batch, outcomes = batch_of(0, 0, [(1, k, 9, 201, 1, 0) for k in kinds])
     batch.ref = np.array([7, 8, 45, 46, -1, -1], np.int32)
     m = new_metrics(latest_n=10)
     m.write(batch, outcomes)

@@ -7,7 +7,7 @@ import datetime as dt
 from simcore.analysis.metrics import Metrics
 from simcore.analysis.report import render
 from simcore.scenario.kinds import ActionKind as K
-from tests.unit.analysis.test_metrics import _batch, feed, new_metrics, scripted
+from tests.unit.analysis.scripted import batch_of, feed, new_metrics, scripted
 
 
 def test_sections_and_charts_of_a_short_run() -> None:
@@ -36,7 +36,7 @@ def test_long_runs_are_drawn_a_day_per_bar() -> None:
     m = Metrics(3600, dt.datetime(2026, 1, 5), ("a", "b", "c"), ("p",), 10)
     for t in range(24 * 20 + 5):
         m.write(
-            *_batch(t, 2 * t, [(t, K.SIGN_UP, -1, 201, 3.0, 0), (0, K.BROWSE_FEED, -1, 200, 10.0, 0)])
+            *batch_of(t, 2 * t, [(t, K.SIGN_UP, -1, 201, 3.0, 0), (0, K.BROWSE_FEED, -1, 200, 10.0, 0)])
         )
     html = render({}, m, "")
     assert "Actions per day by kind" in html and "Actions per hour by kind" not in html

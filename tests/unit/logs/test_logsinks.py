@@ -15,9 +15,12 @@ from simcore.analysis.crowd import crowd_shape
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.errors import UsageError
+from simcore.logs.formats import LogError, log_targets
 from simcore.logs.jsonl import JsonlSink
+from simcore.logs.parquet import ParquetSink
 from simcore.logs.read import find_log, read_columns, read_rows
-from simcore.logs.sinks import LogError, ParquetSink, SqliteSink, log_targets, open_sink
+from simcore.logs.sinks import open_sink
+from simcore.logs.sqlite import SqliteSink
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.scenario.schema import Config
 from simcore.seam.contract import ErrorKind, Outcomes

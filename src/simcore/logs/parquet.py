@@ -1,0 +1,186 @@
+"""The Parquet action log (``actions.parquet``; needs pyarrow: ``pip install 'simcore[parquet]'``).
+
+The JSONL log's columns with ``time`` as a millisecond timestamp and the names
+dictionary-encoded; batches are buffered into row groups of ``row_group`` rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
+from simcore.logs.fields import epoch_ms, logged_latency
+from simcore.logs.formats import LogError
+from simcore.scenario.kinds import KIND_NAMES
+from simcore.seam.contract import ERROR_NAMES, Outcomes
+
+
+def load_pyarrow() -> tuple[Any, Any, Any]:
+    """pyarrow, pyarrow.compute and pyarrow.parquet, or a :class:`LogError` saying how to install them."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise LogError(
+            "the parquet log needs pyarrow, which is not installed; "
+            "install it with: pip install 'simcore[parquet]' (or choose --log jsonl or sqlite)"
+        ) from None
+    return pa, pc, pq
+
+
+class ParquetSink:
+    """Buffers batches and writes them as Parquet row groups of about ``row_group`` rows."""
+
+    def __init__(
+        self,
+        path: Path,
+        start: dt.datetime,
+        tick_seconds: int,
+        profile_names: Sequence[str],
+        state_names: Sequence[str],
+        row_group: int = 262_144,
+        keep_before: int | None = None,
+    ) -> None:
+        pa, self._pc, pq = load_pyarrow()
+        self._pa = pa
+        self.path = path
+        self.start_ms = epoch_ms(start)
+        self.tick_ms = tick_seconds * 1000
+        self.row_group = row_group
+        self._profiles = pa.array(list(profile_names), pa.string())
+        self._states = pa.array(list(state_names), pa.string())
+        self._kinds = pa.array(list(KIND_NAMES), pa.string())
+        methods = sorted(set(METHODS))
+        self._methods = pa.array(methods, pa.string())
+        self._method_of = np.array([methods.index(m) for m in METHODS], np.int8)
+        self._paths = pa.array(list(PATHS), pa.string())
+        self._heads = pa.array([h for h, _ in PATH_PARTS], pa.string())
+        self._tails = pa.array([t for _, t in PATH_PARTS], pa.string())
+        self._errors = pa.array(list(ERROR_NAMES), pa.string())
+        dict8 = pa.dictionary(pa.int8(), pa.string())
+        self.schema = pa.schema(
+            [
+                ("seq", pa.int64()),
+                ("tick", pa.int32()),
+                ("time", pa.timestamp("ms")),
+                ("user", pa.int32()),
+                ("profile", dict8),
+                ("state", dict8),
+                ("action", dict8),
+                ("method", dict8),
+                ("path", pa.string()),
+                ("post", pa.int32()),
+                ("ref", pa.int32()),
+                ("status", pa.int16()),
+                ("latency_ms", pa.float64()),
+                ("attempts", pa.uint8()),
+                ("error", dict8),
+            ]
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        kept = (
+            self._rows_before(path, keep_before) if keep_before is not None and path.exists() else None
+        )
+        path.unlink(missing_ok=True)
+        self._writer: Any = pq.ParquetWriter(str(path), self.schema)
+        self._pending: list[tuple[ActionBatch, Outcomes]] = []
+        self._pending_rows = 0
+        self.written = 0
+        if kept is not None and kept.num_rows:
+            self._writer.write_table(kept, row_group_size=self.row_group)
+
+    def _rows_before(self, path: Path, seq: int) -> Any:
+        """The rows of an existing log with sequence numbers below ``seq`` (a resumed run's)."""
+        pq = load_pyarrow()[2]
+        try:
+            table = pq.read_table(str(path), schema=self.schema)
+        except Exception as exc:  # a log cut off by a crash has no footer
+            raise LogError(
+                f"cannot continue the Parquet log {path}: {exc}; it was probably cut off by a crash. "
+                "Move it away, or pass --log with another file or format"
+            ) from None
+        return table.filter(self._pc.less(table.column("seq"), seq))
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        """Buffer one batch; write a row group once enough rows are pending."""
+        if self._writer is None:
+            raise ValueError(f"the log {self.path} is closed")
+        if len(batch):
+            self._pending.append((batch, outcomes))
+            self._pending_rows += len(batch)
+        if self._pending_rows >= self.row_group:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending batches as one row group."""
+        if not self._pending or self._writer is None:
+            return
+        batches = [b for b, _ in self._pending]
+        outs = [o for _, o in self._pending]
+        self._writer.write_table(self._table(batches, outs), row_group_size=self._pending_rows)
+        self.written += self._pending_rows
+        self._pending, self._pending_rows = [], 0
+
+    def _table(self, batches: list[ActionBatch], outs: list[Outcomes]) -> Any:
+        pa, pc = self._pa, self._pc
+
+        def cat(arrays: list[NDArray[Any]]) -> NDArray[Any]:
+            return np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
+
+        sizes = [len(b) for b in batches]
+        tick = np.repeat(np.array([b.tick for b in batches], np.int64), sizes)
+        kind = cat([b.kind for b in batches]).astype(np.int8)
+        post = cat([b.post for b in batches])
+        ref = cat([b.ref for b in batches])
+        offset = cat([b.offset_ms for b in batches]).astype(np.int64)
+        error = cat([o.error for o in outs]).astype(np.int8)
+        no_post = post < 0
+
+        def coded(codes: NDArray[Any], names: Any, mask: NDArray[np.bool_] | None = None) -> Any:
+            return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int8(), mask=mask), names)
+
+        post_arr = pa.array(post, pa.int32(), mask=no_post)
+        ref_arr = pa.array(ref, pa.int32(), mask=ref < 0)
+        path_id = PATH_ID[kind]
+        ids = np.where(path_id == 1, post, ref)
+        id_text = pc.cast(pa.array(ids, pa.int32(), mask=ids < 0), pa.string())
+        kinds = pa.array(kind)
+        heads, tails = pc.take(self._heads, kinds), pc.take(self._tails, kinds)
+        joined = pc.binary_join_element_wise(heads, id_text, tails, "")
+        fixed = pc.take(self._paths, kinds)
+        path = pc.if_else(pa.array(path_id > 0), joined, fixed)
+        columns = [
+            pa.array(cat([b.seq for b in batches]), pa.int64()),
+            pa.array(tick.astype(np.int32), pa.int32()),
+            pa.array(self.start_ms + tick * self.tick_ms + offset, pa.int64()).cast(pa.timestamp("ms")),
+            pa.array(cat([b.user for b in batches]), pa.int32()),
+            coded(cat([b.profile for b in batches]).astype(np.int8), self._profiles),
+            coded(cat([b.state for b in batches]).astype(np.int8), self._states),
+            coded(kind, self._kinds),
+            coded(self._method_of[kind], self._methods),
+            path,
+            post_arr,
+            ref_arr,
+            pa.array(cat([o.status for o in outs]), pa.int16()),
+            pa.array(logged_latency(cat([o.latency_ms for o in outs])), pa.float64()),
+            pa.array(cat([o.attempts for o in outs]), pa.uint8()),
+            coded(error, self._errors, mask=error == 0),
+        ]
+        return pa.Table.from_arrays(columns, schema=self.schema)
+
+    def close(self) -> None:
+        """Write what is pending and the file footer (idempotent)."""
+        if self._writer is None:
+            return
+        try:
+            self.flush()
+        finally:
+            self._writer.close()
+            self._writer = None

@@ -1,0 +1,182 @@
+"""The SQLite action log (``actions.sqlite``): the JSONL log's rows as integer codes.
+
+One table ``actions`` of integer codes (seq is the primary key; tick, offset_ms,
+user, profile, state, kind, post and ref (NULL if none), status, latency_ms,
+attempts, error), one insert transaction per batch, indexes on tick, user and post
+(partial: non-NULL posts) built when the log is closed (building them while
+inserting measured several times slower, RESULTS.md); a view ``actions_named``
+shows exactly the JSONL columns (time, names, method, path); table ``log_meta``
+holds the clock and names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from numpy.typing import NDArray
+
+from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
+from simcore.logs.fields import epoch_ms, logged_latency
+from simcore.scenario.kinds import KIND_NAMES
+from simcore.seam.contract import ERROR_NAMES, Outcomes
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _case(column: str, names: Sequence[str | None], fallback: str) -> str:
+    whens = " ".join(f"WHEN {i} THEN {'NULL' if n is None else _quote(n)}" for i, n in enumerate(names))
+    return f"CASE {column} {whens} ELSE {fallback} END"
+
+
+def named_view_sql(
+    start: dt.datetime, tick_seconds: int, profiles: Sequence[str], states: Sequence[str]
+) -> str:
+    """The ``actions_named`` view: the JSONL log's columns computed from the coded table."""
+    ms = f"({epoch_ms(start)} + tick * {tick_seconds * 1000} + offset_ms)"
+    return f"""CREATE VIEW actions_named AS SELECT
+    seq, tick,
+    strftime('%Y-%m-%dT%H:%M:%S', {ms} / 1000, 'unixepoch') || '.' || printf('%03d', {ms} % 1000) AS time,
+    user,
+    {_case("profile", profiles, "CAST(profile AS TEXT)")} AS profile,
+    {_case("state", states, "CAST(state AS TEXT)")} AS state,
+    {_case("kind", KIND_NAMES, "CAST(kind AS TEXT)")} AS action,
+    {_case("kind", METHODS, "NULL")} AS method,
+    {_path_case()} AS path,
+    post, ref, status, latency_ms, attempts,
+    {_case("error", [None, *ERROR_NAMES[1:]], "CAST(error AS TEXT)")} AS error
+FROM actions"""
+
+
+def _path_case() -> str:
+    """SQL for each kind's path, the ``{id}`` filled from ``post`` or ``ref`` (NULL if that is)."""
+    whens = []
+    for k, path in enumerate(PATHS):
+        column = (None, "post", "ref")[PATH_ID[k]]
+        if column is None:
+            whens.append(f"WHEN {k} THEN {_quote(path)}")
+        else:
+            head, tail = PATH_PARTS[k]
+            expr = f"{_quote(head)} || {column}" + (f" || {_quote(tail)}" if tail else "")
+            whens.append(f"WHEN {k} THEN {expr}")
+    return f"CASE kind {' '.join(whens)} ELSE NULL END"
+
+
+class SqliteSink:
+    """Inserts each batch into the ``actions`` table in one transaction; indexes on close."""
+
+    COLUMNS = (
+        "seq",
+        "tick",
+        "offset_ms",
+        "user",
+        "profile",
+        "state",
+        "kind",
+        "post",
+        "ref",
+        "status",
+        "latency_ms",
+        "attempts",
+        "error",
+    )
+    INSERT = f"INSERT INTO actions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+
+    def __init__(
+        self,
+        path: Path,
+        start: dt.datetime,
+        tick_seconds: int,
+        profile_names: Sequence[str],
+        state_names: Sequence[str],
+        keep_before: int | None = None,
+    ) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if keep_before is None:
+            for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                p.unlink(missing_ok=True)
+        self._db: sqlite3.Connection | None = sqlite3.connect(path, isolation_level=None)
+        db = self._db
+        # WAL: readers see every committed batch during the run, and a killed process loses
+        # nothing committed. (A larger page cache made CREATE INDEX slower here, not faster: RESULTS.md.)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL"):
+            db.execute(f"PRAGMA {pragma}")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS actions (seq INTEGER PRIMARY KEY, tick INTEGER NOT NULL, "
+            "offset_ms INTEGER NOT NULL, user INTEGER NOT NULL, profile INTEGER NOT NULL, "
+            "state INTEGER NOT NULL, kind INTEGER NOT NULL, post INTEGER, ref INTEGER, "
+            "status INTEGER NOT NULL, latency_ms REAL NOT NULL, attempts INTEGER NOT NULL, "
+            "error INTEGER NOT NULL)"
+        )
+        # a log continued from before the ref column: add it (NULL in the earlier rows)
+        if "ref" not in {row[1] for row in db.execute("PRAGMA table_info(actions)")}:
+            db.execute("ALTER TABLE actions ADD COLUMN ref INTEGER")
+        db.execute("CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        meta = {
+            "start": start.isoformat(),
+            "start_ms": str(epoch_ms(start)),
+            "tick_seconds": str(tick_seconds),
+            "profiles": json.dumps(list(profile_names)),
+            "states": json.dumps(list(state_names)),
+            "kinds": json.dumps(list(KIND_NAMES)),
+        }
+        db.executemany("INSERT OR REPLACE INTO log_meta VALUES (?, ?)", list(meta.items()))
+        db.execute("DROP VIEW IF EXISTS actions_named")
+        db.execute(named_view_sql(start, tick_seconds, profile_names, state_names))
+        if keep_before is not None:
+            db.execute("DELETE FROM actions WHERE seq >= ?", (keep_before,))
+        self.written = 0
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        """Insert one batch in one transaction."""
+        if self._db is None:
+            raise ValueError(f"the log {self.path} is closed")
+        if len(batch) == 0:
+            return
+        post: NDArray[Any] = batch.post.astype(object)
+        post[batch.post < 0] = None
+        ref: NDArray[Any] = batch.ref.astype(object)
+        ref[batch.ref < 0] = None
+        columns = (
+            batch.seq.tolist(),
+            [batch.tick] * len(batch),
+            batch.offset_ms.tolist(),
+            batch.user.tolist(),
+            batch.profile.tolist(),
+            batch.state.tolist(),
+            batch.kind.tolist(),
+            post.tolist(),
+            ref.tolist(),
+            outcomes.status.tolist(),
+            logged_latency(outcomes.latency_ms).tolist(),
+            outcomes.attempts.tolist(),
+            outcomes.error.tolist(),
+        )
+        db = self._db
+        db.execute("BEGIN")
+        try:
+            db.executemany(self.INSERT, zip(*columns))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+        self.written += len(batch)
+
+    def close(self) -> None:
+        """Build the indexes and close (idempotent)."""
+        if self._db is None:
+            return
+        db = self._db
+        db.execute("CREATE INDEX IF NOT EXISTS actions_tick ON actions(tick)")
+        db.execute("CREATE INDEX IF NOT EXISTS actions_user ON actions(user)")
+        # partial: sign-ups and feed views have no post; `post = ?` still uses it
+        db.execute("CREATE INDEX IF NOT EXISTS actions_post ON actions(post) WHERE post IS NOT NULL")
+        self._db.close()
+        self._db = None

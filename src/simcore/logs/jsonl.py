@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
 from simcore.logs.fields import action_epoch_ms, action_paths, action_times, logged_latency
 from simcore.scenario.kinds import KIND_NAMES
-from simcore.seam.contract import ERROR_NAMES, Outcomes
+from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
 
 OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error")
 
@@ -208,7 +208,7 @@ def format_lines_reference(
     )
 
 
-class JsonlSink:
+class JsonlSink(LogSink):
     """Appends each batch's lines to a JSONL file and flushes after every batch."""
 
     def __init__(
@@ -238,6 +238,11 @@ class JsonlSink:
         )
         self._file.flush()
         self.written += len(batch)
+
+    def flush(self) -> None:
+        """Push what was written to the operating system (every batch already is)."""
+        if self._file is not None:
+            self._file.flush()
 
     def close(self) -> None:
         """Flush and close (idempotent)."""

@@ -18,7 +18,7 @@ from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatc
 from simcore.logs.fields import epoch_ms, logged_latency
 from simcore.logs.formats import LogError
 from simcore.scenario.kinds import KIND_NAMES
-from simcore.seam.contract import ERROR_NAMES, Outcomes
+from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
 
 
 def load_pyarrow() -> tuple[Any, Any, Any]:
@@ -35,7 +35,7 @@ def load_pyarrow() -> tuple[Any, Any, Any]:
     return pa, pc, pq
 
 
-class ParquetSink:
+class ParquetSink(LogSink):
     """Buffers batches and writes them as Parquet row groups of about ``row_group`` rows."""
 
     def __init__(

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
 from simcore.logs.fields import epoch_ms, logged_latency
 from simcore.scenario.kinds import KIND_NAMES
-from simcore.seam.contract import ERROR_NAMES, Outcomes
+from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
 
 
 def _quote(text: str) -> str:
@@ -68,7 +68,7 @@ def _path_case() -> str:
     return f"CASE kind {' '.join(whens)} ELSE NULL END"
 
 
-class SqliteSink:
+class SqliteSink(LogSink):
     """Inserts each batch into the ``actions`` table in one transaction; indexes on close."""
 
     COLUMNS = (
@@ -168,6 +168,9 @@ class SqliteSink:
             raise
         db.execute("COMMIT")
         self.written += len(batch)
+
+    def flush(self) -> None:
+        """Nothing to do: every batch is committed in its own transaction."""
 
     def close(self) -> None:
         """Build the indexes and close (idempotent)."""

@@ -3,7 +3,8 @@ the :class:`ActionBatch` one tick produces, and sampling of kinds.
 
 A batch is a struct of arrays in its canonical order: by sub-tick offset, then
 user id. That order fixes the ids of new posts and the order in which effects
-apply, and it is the same however users are sharded.
+apply, and it is the same however users are sharded (docs/architecture.md,
+"A tick's journey").
 """
 
 from __future__ import annotations

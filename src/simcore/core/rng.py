@@ -2,9 +2,10 @@
 
 Every random number simcore uses is ``U(seed, stream, tick, key[, k])``: a
 counter-based SplitMix64 hash of its coordinates, never the next draw of a
-stateful generator. Consequences: snapshots carry no
-RNG state, any sharding of users draws the same numbers, and adding a user, a
-profile or a decision stream shifts nobody else's draws.
+stateful generator. Consequences (docs/architecture.md, "Randomness keyed by
+coordinates"): snapshots carry no RNG state, any sharding of users draws the
+same numbers, and adding a user, a profile or a decision stream shifts nobody
+else's draws.
 
 All functions are vectorised over ``key`` (a uint64-convertible array, usually
 user ids or post ids); ``seed``, ``stream`` and ``tick`` are scalars.

@@ -4,7 +4,8 @@ A schedule is a list of time blocks covering every minute of a day exactly
 once. :class:`CompiledRoutine` turns the weekday and weekend schedules into two
 lookups over the minutes of a week, ``state`` and ``to_next_edge`` (minutes until
 the state next changes), so that a user's state and its next block edge are a
-single gather — work happens only at edges, not every tick.
+single gather — work happens only at edges, not every tick (docs/architecture.md,
+"A tick's journey").
 
 A user's *local* minute is the simulated minute minus its personal shift;
 shifts are kept modulo a day, so a schedule shifted by 24 h is the same schedule.

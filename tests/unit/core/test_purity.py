@@ -1,5 +1,5 @@
 """The purity rule: the deciding modules do no I/O, read no clock, use no global RNG,
-and import nothing async, networked or from simcore_backends."""
+and import nothing async, networked or from simcore_backends (docs/architecture.md, "Layers")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The routine invariants: one state a minute, shifts modulo a day, sleepers idle."""
+"""Invariant 5 (docs/architecture.md): one state a minute, shifts modulo a day, sleepers idle."""
 
 from __future__ import annotations
 

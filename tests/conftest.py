@@ -7,7 +7,6 @@ HYPOTHESIS_PROFILE selects how hard property tests try: ``fast`` (default, for
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -15,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from simcore.run.loading import load_config
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
+from tests.support.paths import DEFAULT_PROFILE
 
 settings.register_profile(
     "fast", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -26,9 +26,6 @@ settings.register_profile(
     "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROFILE = ROOT / "profiles" / "default.toml"
 
 
 @pytest.fixture(scope="session")

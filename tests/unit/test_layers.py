@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "simcore"
+from tests.support.paths import SIMCORE_SRC
+
+SRC = SIMCORE_SRC
 LAYERS = ("scenario", "core", "seam", "logs", "analysis", "run", "ui")
 PURE = ("scenario", "core")
 LEAVES = {"simcore", "simcore.errors", "simcore.atomic"}

@@ -29,9 +29,9 @@ from simcore.scenario.schema import Config
 from simcore.seam.contract import BackendContext, Outcomes
 from simcore.ui.cli import main
 from simcore_backends.mock import MockBackend
+from tests.support.paths import DEFAULT_PROFILE
 
-ROOT = Path(__file__).resolve().parents[3]
-PROFILE = str(ROOT / "profiles" / "default.toml")
+PROFILE = str(DEFAULT_PROFILE)
 
 
 def _simcore(*args: str) -> list[str]:

@@ -206,7 +206,7 @@ def test_edge_set_merges_its_buffer() -> None:
     """Past the buffer limit the keys move into the main array, still all found."""
     edges = EdgeSet()
     keys = np.arange(0, 30_000, 3, dtype=np.int64)
-    for chunk in np.arrayrun_split(keys[::-1], 7):
+    for chunk in np.array_split(keys[::-1], 7):
         edges.add(chunk)
     assert len(edges.main) > 0 and len(edges) == len(keys)
     assert edges.contains(keys).all() and not edges.contains(keys + 1).any()

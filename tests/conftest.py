@@ -1,7 +1,14 @@
 """Shared test setup: hypothesis profiles and small configs.
 
-HYPOTHESIS_PROFILE selects how hard property tests try: ``fast`` (default, for
-`make test`), ``ci`` (same budget, no deadline, derandomised) or ``thorough``.
+HYPOTHESIS_PROFILE selects how hard property tests try: ``fast`` (default, for `make test`
+and `make test-fast`), ``ci`` (same budget, no deadline, derandomised) or ``thorough``
+(``HYPOTHESIS_PROFILE=thorough make test``). Tests that pin their own ``max_examples``
+(the ones that simulate whole days) keep it under every profile.
+
+Where tests live: tests/unit/<layer>/ mirrors src/simcore/<layer>/, tests/backends/ is
+simcore_backends, tests/e2e/ runs whole things (the CLI in a real process, real servers, a
+browser). Shared helpers are in tests/support/, one module for what each holds. Tests that
+take more than about two seconds are marked ``slow``: `make test-fast` leaves them out.
 """
 
 from __future__ import annotations

@@ -75,6 +75,7 @@ def _check_custom_requests(cfg: Config, records: list[dict[str, Any]]) -> None:
     assert all(r["key"] for r in received if r["method"] != "GET")
 
 
+@pytest.mark.slow
 def test_custom_routes_through_testclient(custom_config: Config) -> None:
     """--app tests.support.custom_api:app gets the requests the routes table describes."""
     custom_api.reset()

@@ -344,6 +344,7 @@ _ops = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(_ops, max_size=40), limit=st.integers(1, 7))
 def test_random_sequences_keep_feed_equal_to_model(ops: list[tuple[str, int, Any]], limit: int) -> None:

@@ -241,6 +241,7 @@ def _wait_for(check: object, timeout: float = 15.0) -> None:
     raise AssertionError("timed out")
 
 
+@pytest.mark.slow
 def test_sigint_to_a_real_process_then_resume(tmp_path: Path) -> None:
     """SIGINT at a random moment: complete log up to the last tick, a loadable snapshot, exact resume."""
     straight, run_dir = tmp_path / "straight", tmp_path / "run"

@@ -60,6 +60,7 @@ def test_resume_equivalence(
         assert_same_run(run_straight(config, n, folder), run_split(config, n, k, folder, overshoot))
 
 
+@pytest.mark.slow
 def test_resume_equivalence_over_a_day(default_config: Config, tmp_path: Path) -> None:
     """The default profile over a whole day, resumed from the middle of the evening peak."""
     config = with_overrides(default_config, duration="1d")
@@ -288,6 +289,7 @@ _WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_snapshot_write_leaves_the_previous_one(tmp_path: Path) -> None:
     """A process killed (SIGKILL) while it rewrites a snapshot leaves a whole, loadable file."""
     profile = DEFAULT_PROFILE

@@ -116,6 +116,7 @@ def _config(
 TICKS = st.sampled_from([60, 300, 420, 900])
 
 
+@pytest.mark.slow  # a day tick by tick, five routines: 2-3 s
 @pytest.mark.parametrize("start", EDGE_DAYS.values(), ids=EDGE_DAYS.keys())
 @settings(max_examples=5)
 @given(routines(), st.floats(-600, 600), TICKS)
@@ -143,6 +144,7 @@ def test_without_jitter_state_follows_the_lookup(
             assert np.array_equal(pop.state[: pop.n], sim.routine.state_of(local))
 
 
+@pytest.mark.slow  # a day tick by tick, five routines: 2-3 s
 @pytest.mark.parametrize("start", EDGE_DAYS.values(), ids=EDGE_DAYS.keys())
 @settings(max_examples=5)
 @given(routines(), st.floats(0, 60), st.floats(-600, 600), TICKS)

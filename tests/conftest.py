@@ -5,9 +5,9 @@ and `make test-fast`), ``ci`` (same budget, no deadline, derandomised) or ``thor
 (``HYPOTHESIS_PROFILE=thorough make test``). Tests that pin their own ``max_examples``
 (the ones that simulate whole days) keep it under every profile.
 
-Where tests live: tests/unit/<layer>/ mirrors src/simcore/<layer>/, tests/backends/ is
-simcore_backends, tests/e2e/ runs whole things (the CLI in a real process, real servers, a
-browser). Shared helpers are in tests/support/, one module for what each holds. Tests that
+Where tests live: tests/unit/<layer>/ mirrors src/simcore/<layer>/ (tests/unit/ itself holds
+the architecture tests that span the layers: test_layers, test_purity), tests/backends/ is
+simcore_backends, tests/e2e/ runs whole things (runs through the CLI, real servers, a browser). Shared helpers are in tests/support/, one module for what each holds. Tests that
 take more than about two seconds are marked ``slow``: `make test-fast` leaves them out.
 """
 

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SEED   ?= 42
 PROFILE ?= profiles/default.toml
 
-.PHONY: run test lint typecheck bench bench-backends venv clean
+.PHONY: run test test-fast lint typecheck bench bench-backends venv clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,9 @@ typecheck: $(STAMP)
 
 test: lint typecheck
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)  # the inner loop: every test not marked slow, no lint or type check
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP)  # the core as issue 2 set it (--plain), then with every community behaviour on
 	$(BIN)/python benchmarks/bench_core.py --plain

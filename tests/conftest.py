@@ -1,13 +1,19 @@
 """Shared test setup: hypothesis profiles and small configs.
 
-HYPOTHESIS_PROFILE selects how hard property tests try: ``fast`` (default, for
-`make test`), ``ci`` (same budget, no deadline, derandomised) or ``thorough``.
+HYPOTHESIS_PROFILE selects how hard property tests try: ``fast`` (default, for `make test`
+and `make test-fast`), ``ci`` (same budget, no deadline, derandomised) or ``thorough``
+(``HYPOTHESIS_PROFILE=thorough make test``). Tests that pin their own ``max_examples``
+(the ones that simulate whole days) keep it under every profile.
+
+Where tests live: tests/unit/<layer>/ mirrors src/simcore/<layer>/ (tests/unit/ itself holds
+the architecture tests that span the layers: test_layers, test_purity), tests/backends/ is
+simcore_backends, tests/e2e/ runs whole things (runs through the CLI, real servers, a browser). Shared helpers are in tests/support/, one module for what each holds. Tests that
+take more than about two seconds are marked ``slow``: `make test-fast` leaves them out.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -15,6 +21,7 @@ from hypothesis import HealthCheck, settings
 from simcore.run.loading import load_config
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
+from tests.support.paths import DEFAULT_PROFILE
 
 settings.register_profile(
     "fast", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -26,9 +33,6 @@ settings.register_profile(
     "thorough", max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
-
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_PROFILE = ROOT / "profiles" / "default.toml"
 
 
 @pytest.fixture(scope="session")

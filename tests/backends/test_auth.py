@@ -93,6 +93,7 @@ def test_only_the_author_changes_a_post(backend: Backend, default_config: Config
     assert statuses == [[201, 201], [201, 201], [403, 403, 200, 200], [200, 200, 204], [404, 403]]
 
 
+@pytest.mark.slow
 def test_simulated_users_only_ever_change_their_own_posts(
     default_config: Config, tmp_path: Path
 ) -> None:

@@ -29,7 +29,7 @@ from tests.support.runner import app_posts, run, small, without_outcomes
 
 BACKENDS = [
     "mock",
-    "testclient",
+    pytest.param("testclient", marks=pytest.mark.slow),
     pytest.param("http", marks=pytest.mark.server),
     pytest.param("http-aiohttp", marks=pytest.mark.server),
 ]
@@ -119,7 +119,7 @@ def test_same_stream_and_world_on_every_backend(
     assert edited > 0
 
 
-@pytest.mark.parametrize("name", ["mock", "testclient"])
+@pytest.mark.parametrize("name", ["mock", pytest.param("testclient", marks=pytest.mark.slow)])
 def test_injected_faults_agree_between_mock_and_testclient(
     name: str, scenario: Config, make_backend: Factory
 ) -> None:

@@ -22,6 +22,7 @@ from tests.support.runner import run, small, without_outcomes
 BOUND = 8
 
 
+@pytest.mark.slow
 @pytest.mark.server
 @pytest.mark.parametrize("client", ["lean", "aiohttp"])
 def test_run_survives_a_flaky_server(default_config: Config, client: str) -> None:

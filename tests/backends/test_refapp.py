@@ -5,7 +5,6 @@ from __future__ import annotations
 import pathlib
 import sqlite3
 import tempfile
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,15 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-with warnings.catch_warnings():
-    # Starlette warns that its TestClient will move from httpx to httpx2; not our concern.
-    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient`")
-    from fastapi.testclient import TestClient
-
 from simcore_backends.refapp import create_app
 from simcore_backends.refapp.app import DB_ENV_VAR, app_from_env, decode_cursor, encode_cursor
-
-Headers = dict[str, str]
+from tests.support.refapp_client import Headers, TestClient, make_post, sign_up
 
 
 @pytest.fixture
@@ -33,20 +26,6 @@ def db_path(tmp_path: pathlib.Path) -> pathlib.Path:
 def client(db_path: pathlib.Path) -> Iterator[TestClient]:
     with TestClient(create_app(db_path)) as c:
         yield c
-
-
-def sign_up(client: TestClient, name: str = "alice", **extra: Any) -> tuple[int, Headers]:
-    r = client.post("/users", json={"name": name, "external_id": None}, **extra)
-    assert r.status_code == 201, r.text
-    body = r.json()
-    return body["id"], {"Authorization": f"Bearer {body['token']}"}
-
-
-def make_post(client: TestClient, headers: Headers, content: str = "hello") -> dict[str, Any]:
-    r = client.post("/posts", json={"content": content}, headers=headers)
-    assert r.status_code == 201, r.text
-    post: dict[str, Any] = r.json()
-    return post
 
 
 def count(db_path: pathlib.Path, table: str) -> int:
@@ -365,6 +344,7 @@ _ops = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(ops=st.lists(_ops, max_size=40), limit=st.integers(1, 7))
 def test_random_sequences_keep_feed_equal_to_model(ops: list[tuple[str, int, Any]], limit: int) -> None:

@@ -4,17 +4,12 @@ feed and tag filters, with their ownership and error rules."""
 from __future__ import annotations
 
 import pathlib
-import warnings
 from collections.abc import Iterator
 
 import pytest
 
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=r"Using `httpx` with `starlette\.testclient`")
-    from fastapi.testclient import TestClient
-
 from simcore_backends.refapp import create_app
-from tests.backends.test_refapp import Headers, sign_up
+from tests.support.refapp_client import Headers, TestClient, sign_up
 
 
 @pytest.fixture

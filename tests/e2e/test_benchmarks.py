@@ -7,11 +7,11 @@ import importlib
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+from tests.support.paths import BENCHMARKS
+
 RESULTS = (BENCHMARKS / "RESULTS.md").read_text()
 # locustfile.py needs locust (the bench extra) and is only loaded by locust itself
 MODULES = sorted(p.stem for p in BENCHMARKS.glob("*.py") if p.stem != "locustfile")

@@ -1,4 +1,4 @@
-"""Small helpers shared by tests: run a config to a log in memory."""
+"""Small helpers shared by tests: run a config to a log in memory, a config busy with edits."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from attrs import evolve
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.logs.jsonl import format_lines
+from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import Outcomes
 from simcore_backends.mock import MockBackend
@@ -40,3 +41,13 @@ def log_text(config: Config, seed: int | None = None, shards: int = 1) -> str:
             )
         )
     return "".join(parts)
+
+
+def busy_config(config: Config) -> Config:
+    """``config`` with 300 users who post, edit and delete a lot (so ownership rules get exercised), 12 h."""
+    return with_overrides(
+        config,
+        population__initial_users=300,
+        population__mix={"chatterbox": 0.5, "content_curator": 0.5},
+        duration="12h",
+    )

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "simcore"
+from tests.support.paths import SIMCORE_SRC
+
+SRC = SIMCORE_SRC
 LAYERS = ("scenario", "core", "seam", "logs", "analysis", "run", "ui")
 PURE = ("scenario", "core")
 LEAVES = {"simcore", "simcore.errors", "simcore.atomic"}
@@ -127,13 +129,35 @@ print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
 
+@pytest.fixture(scope="module")
+def fresh_imports() -> dict[str, list[str]]:
+    """For each pure module, every module that importing it alone in a fresh interpreter loads.
+
+    One interpreter a module, all started at once so the probes share the machine's cores.
+    """
+    probes = {
+        module: subprocess.Popen(
+            [sys.executable, "-c", _PROBE, module],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for module in PURE_MODULES
+    }
+    loaded: dict[str, list[str]] = {}
+    for module, probe in probes.items():
+        out, err = probe.communicate()
+        assert probe.returncode == 0, f"importing {module} failed:\n{err}"
+        loaded[module] = json.loads(out)
+    return loaded
+
+
 @pytest.mark.parametrize("module", PURE_MODULES)
-def test_pure_module_imports_nothing_of_the_shell(module: str) -> None:
+def test_pure_module_imports_nothing_of_the_shell(
+    module: str, fresh_imports: dict[str, list[str]]
+) -> None:
     """Imported alone in a fresh interpreter, a pure module loads no shell, async or network module."""
-    done = subprocess.run(
-        [sys.executable, "-c", _PROBE, module], capture_output=True, text=True, check=True
-    )
-    loaded = json.loads(done.stdout)
+    loaded = fresh_imports[module]
     bad = [m for m in loaded if any(m == p or m.startswith(p + ".") for p in FORBIDDEN_PREFIXES)]
     assert bad == []
 

@@ -31,7 +31,7 @@ from simcore.scenario.parse import loads_config, with_overrides
 from simcore.scenario.schema import Config
 from simcore_backends.mock import MockBackend
 from tests.support.helpers import batches, log_text
-from tests.unit.run.test_snapshot import _assert_same, _split, _straight
+from tests.support.resume import assert_same_run, run_split, run_straight
 
 SOCIAL = {
     "like_post": 3.0,
@@ -161,7 +161,7 @@ def test_resume_equivalence_with_every_behaviour(
     k = round(k_share * n)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        _assert_same(_straight(config, n, folder), _split(config, n, k, folder, overshoot=2))
+        assert_same_run(run_straight(config, n, folder), run_split(config, n, k, folder, overshoot=2))
 
 
 def test_resume_across_edge_set_merges(social_config: Config, tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_resume_across_edge_set_merges(social_config: Config, tmp_path: Path) ->
     config = with_overrides(
         social_config, population__initial_users=400, start=dt.datetime(2026, 1, 5, 17, 0)
     )
-    _assert_same(_straight(config, 240, tmp_path), _split(config, 240, 150, tmp_path))
+    assert_same_run(run_straight(config, 240, tmp_path), run_split(config, 240, 150, tmp_path))
 
 
 # --- the edge set against a plain Python set -----------------------------------------

@@ -30,6 +30,7 @@ def test_other_seed_other_log(small_config: Config) -> None:
     assert log_text(small_config, seed=7) != log_text(small_config, seed=8)
 
 
+@pytest.mark.slow
 @settings(max_examples=8)
 @given(st.integers(2, 7), st.integers(0, 2**32))
 def test_any_sharding_gives_the_same_batches(shards: int, seed: int) -> None:

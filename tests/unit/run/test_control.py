@@ -1,15 +1,12 @@
-"""Run control end to end: the control state, the socket, signals, `simcore ctl`, `run --resume`."""
+"""Run control: the control state, the socket, signals, `simcore ctl`, `run --resume` (a live run
+in a real process: tests/e2e/test_live_run_control.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
-import random
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,13 +26,9 @@ from simcore.scenario.schema import Config
 from simcore.seam.contract import BackendContext, Outcomes
 from simcore.ui.cli import main
 from simcore_backends.mock import MockBackend
+from tests.support.paths import DEFAULT_PROFILE
 
-ROOT = Path(__file__).resolve().parents[3]
-PROFILE = str(ROOT / "profiles" / "default.toml")
-
-
-def _simcore(*args: str) -> list[str]:
-    return [sys.executable, "-m", "simcore.ui.cli", *args]
+PROFILE = str(DEFAULT_PROFILE)
 
 
 def _invoke(*args: str) -> tuple[int, str]:
@@ -230,94 +223,6 @@ def test_cli_bad_snapshot_and_missing_config(tmp_path: Path) -> None:
     assert code == 2 and "not a usable simcore snapshot" in out and "Traceback" not in out
     code, out = _invoke("run")
     assert code == 2 and "--resume" in out
-
-
-def _wait_for(check: object, timeout: float = 15.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
-def test_sigint_to_a_real_process_then_resume(tmp_path: Path) -> None:
-    """SIGINT at a random moment: complete log up to the last tick, a loadable snapshot, exact resume."""
-    straight, run_dir = tmp_path / "straight", tmp_path / "run"
-    base = ("run", PROFILE, "--duration", "3h", "--users", "300")
-    done = subprocess.run(_simcore(*base, "-q", "--out", str(straight)), capture_output=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    full = (straight / "actions.jsonl").read_bytes()
-    log = run_dir / "actions.jsonl"
-    proc = subprocess.Popen(
-        _simcore(*base, "--out", str(run_dir), "--speed", "7200"),  # 3 simulated hours in 1.5 s
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    _wait_for(lambda: log.exists() and log.stat().st_size > 0)
-    time.sleep(random.uniform(0.0, 0.7))
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 130, out
-    assert "stopped gracefully by SIGINT" in out and "simcore run --resume" in out
-    data = log.read_bytes()
-    assert full.startswith(data) and data.endswith(b"\n"), "the log is not a clean prefix"
-    records = [json.loads(line) for line in data.splitlines()]
-    last = records[-1]["tick"]
-    snap = snapshot.load(run_dir)
-    assert snap.manifest["log"]["bytes"] == len(data) and snap.manifest["stopped_by"] == "SIGINT"
-    assert snap.tick >= last + 1  # every tick up to the snapshot is in the log (quiet ones log nothing)
-    assert not any(json.loads(line)["tick"] < snap.tick for line in full[len(data) :].splitlines())
-    resumed = subprocess.run(
-        _simcore("run", "--resume", str(snap.path), "-q"), capture_output=True, timeout=60
-    )
-    assert resumed.returncode == 0, resumed.stderr
-    assert log.read_bytes() == full
-
-
-def test_ctl_pause_resume_speed_stop_a_live_run(tmp_path: Path) -> None:
-    """`simcore ctl` against a live paced run: pause freezes it, resume continues, stop ends it."""
-    run_dir = tmp_path / "run"
-    log = run_dir / "actions.jsonl"
-    proc = subprocess.Popen(
-        _simcore("run", PROFILE, "--out", str(run_dir), "--speed", "1800", "--users", "300", "-q"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        _wait_for(lambda: socket_path(run_dir).exists() and log.exists())
-        code, out = _invoke("ctl", str(run_dir), "pause")
-        assert code == 0 and "paused           True" in out
-        time.sleep(0.3)  # let a tick that was in flight finish its current slice
-        frozen = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])
-        size = log.stat().st_size
-        time.sleep(0.6)  # 0.6 s at 1800x would be 18 simulated minutes
-        still = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])
-        assert still["tick"] == frozen["tick"] and still["paused"] is True
-        assert log.stat().st_size == size, "actions were logged while paused"
-        assert _invoke("ctl", str(run_dir), "speed", "3600")[0] == 0
-        assert _invoke("ctl", str(run_dir), "resume")[0] == 0
-        _wait_for(
-            lambda: (
-                json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])["tick"]
-                > still["tick"] + 5
-            )
-        )
-        status = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])
-        assert status["speed"] == "3600x" and status["paused"] is False
-        assert _invoke("ctl", str(run_dir), "stop")[0] == 0
-        out, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 0, out
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["stopped_by"] == "ctl stop" and summary["pacing"]["paused_seconds"] >= 0.5
-    assert summary["snapshot"] and snapshot.load(Path(summary["snapshot"])).tick == summary["ticks"]
-    assert not socket_path(run_dir).exists()
 
 
 def test_a_failing_snapshot_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:

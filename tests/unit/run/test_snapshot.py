@@ -20,80 +20,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simcore.core.simulation import Simulation
-from simcore.logs.jsonl import JsonlSink
 from simcore.run import snapshot
-from simcore.run.controller import Controller
-from simcore.run.session import log_position
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
-from simcore_backends.mock import MockBackend
-
-VOLATILE = ("wall_seconds", "actions_per_second", "stopped_early")
-
-
-def _controller(config: Config, log: Path, append: bool = False) -> Controller:
-    sim = Simulation(config)
-    sink = JsonlSink(
-        log, config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names, append=append
-    )
-    return Controller(sim, MockBackend(), [sink])
-
-
-def _state(controller: Controller) -> dict[str, np.ndarray]:
-    backend = controller.backend
-    assert isinstance(backend, MockBackend)
-    world = controller.sim.world
-    return {
-        **{k: np.array(v, copy=True) for k, v in controller.sim.state_arrays().items()},
-        **{f"backend.{k}": v for k, v in backend.state_arrays().items()},
-        "tick_start": world.tick_start[: world.ticks_seen + 1].copy(),
-    }
-
-
-def _summary(controller: Controller) -> dict[str, object]:
-    return {k: v for k, v in controller.summary().items() if k not in VOLATILE}
-
-
-def _straight(
-    config: Config, n: int, folder: Path
-) -> tuple[bytes, dict[str, np.ndarray], dict[str, object]]:
-    log = folder / "straight.jsonl"
-    c = _controller(config, log)
-    c.run(n)
-    c.close()
-    return log.read_bytes(), _state(c), _summary(c)
-
-
-def _split(
-    config: Config, n: int, k: int, folder: Path, overshoot: int = 0
-) -> tuple[bytes, dict[str, np.ndarray], dict[str, object]]:
-    """Run k ticks, snapshot, (run a few more that a crash will lose), load, resume to n."""
-    log = folder / "split.jsonl"
-    first = _controller(config, log)
-    first.run(k)
-    path = snapshot.save(folder / "snap.npz", first, log=log_position(log, folder))
-    first.run(overshoot)
-    first.close()
-    snap = snapshot.load(path)
-    assert snap.tick == k
-    snapshot.truncate_log(log, snap.manifest["log"]["bytes"])
-    second = _controller(snap.config, log, append=True)
-    snapshot.restore(snap, second)
-    second.run(n - k)
-    second.close()
-    return log.read_bytes(), _state(second), _summary(second)
-
-
-def _assert_same(
-    a: tuple[bytes, dict[str, np.ndarray], dict[str, object]],
-    b: tuple[bytes, dict[str, np.ndarray], dict[str, object]],
-) -> None:
-    assert a[0] == b[0], "the action logs differ"
-    assert a[1].keys() == b[1].keys()
-    for key in a[1]:
-        assert np.array_equal(a[1][key], b[1][key]), f"final state {key} differs"
-    assert a[2] == b[2]
+from tests.support.paths import DEFAULT_PROFILE
+from tests.support.resume import assert_same_run, mock_controller, run_split, run_straight
 
 
 @given(
@@ -126,19 +57,20 @@ def test_resume_equivalence(
     )
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        _assert_same(_straight(config, n, folder), _split(config, n, k, folder, overshoot))
+        assert_same_run(run_straight(config, n, folder), run_split(config, n, k, folder, overshoot))
 
 
+@pytest.mark.slow
 def test_resume_equivalence_over_a_day(default_config: Config, tmp_path: Path) -> None:
     """The default profile over a whole day, resumed from the middle of the evening peak."""
     config = with_overrides(default_config, duration="1d")
     n = config.duration_ticks
-    _assert_same(_straight(config, n, tmp_path), _split(config, n, 1140, tmp_path, overshoot=5))
+    assert_same_run(run_straight(config, n, tmp_path), run_split(config, n, 1140, tmp_path, overshoot=5))
 
 
 def test_snapshot_contents(small_config: Config, tmp_path: Path) -> None:
     """Manifest: format, versions, config and hash, clock; arrays load without pickle."""
-    c = _controller(small_config, tmp_path / "log.jsonl")
+    c = mock_controller(small_config, tmp_path / "log.jsonl")
     c.run(30)
     path = snapshot.save(tmp_path / "s.npz", c, note="hello")
     snap = snapshot.load(path)
@@ -157,7 +89,7 @@ def test_snapshot_contents(small_config: Config, tmp_path: Path) -> None:
 
 def test_latest_and_prune(small_config: Config, tmp_path: Path) -> None:
     """A run directory's snapshots are found by tick; pruning keeps the newest and drops temp files."""
-    c = _controller(small_config, tmp_path / "log.jsonl")
+    c = mock_controller(small_config, tmp_path / "log.jsonl")
     folder = tmp_path / snapshot.SNAPSHOT_DIR
     for _ in range(5):
         c.run(7)
@@ -178,7 +110,7 @@ def test_latest_and_prune(small_config: Config, tmp_path: Path) -> None:
 
 @pytest.fixture
 def good(small_config: Config, tmp_path: Path) -> Path:
-    c = _controller(small_config, tmp_path / "log.jsonl")
+    c = mock_controller(small_config, tmp_path / "log.jsonl")
     c.run(20)
     return snapshot.save(tmp_path / "good.npz", c)
 
@@ -299,7 +231,7 @@ def test_failed_write_leaves_the_previous_snapshot(
 ) -> None:
     """An exception in the middle of a write keeps the old file and leaves no temp file."""
     before = good.read_bytes()
-    c = _controller(small_config, tmp_path / "other.jsonl")
+    c = mock_controller(small_config, tmp_path / "other.jsonl")
     c.run(25)
     calls = []
 
@@ -357,9 +289,10 @@ _WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_kill_9_during_a_snapshot_write_leaves_the_previous_one(tmp_path: Path) -> None:
     """A process killed (SIGKILL) while it rewrites a snapshot leaves a whole, loadable file."""
-    profile = Path(__file__).resolve().parents[3] / "profiles" / "default.toml"
+    profile = DEFAULT_PROFILE
     target = tmp_path / snapshot.SNAPSHOT_DIR / "tick-00000005.npz"
     for mode in ("stall", "random", "random"):
         proc = subprocess.Popen(

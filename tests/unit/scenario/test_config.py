@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simcore.errors import ConfigError
-from simcore.scenario.kinds import CHOICE_KINDS
 from simcore.scenario.parse import dump_config, loads_config
 from simcore.scenario.schema import Arrivals, Config, Population, Profile, Targets
-from tests.conftest import DEFAULT_PROFILE
+from tests.support.bad_configs import BAD_CONFIGS
+from tests.support.paths import DEFAULT_PROFILE
 from tests.support.strategies import routines
 
 names = st.from_regex(r"[a-z][a-z0-9_]{0,10}", fullmatch=True)
@@ -104,54 +104,7 @@ def test_default_profile_is_valid_and_explicit() -> None:
         assert f"\n{key} =" in text or f"{key} = " in text, key
 
 
-BAD = [
-    ("sed = 1", "sed", "did you mean 'seed'"),
-    ("[population]\ninital_users = 3", "population.inital_users", "did you mean 'initial_users'"),
-    ('seed = "x"', "seed", "expected an integer"),
-    ("tick_seconds = 1.5", "tick_seconds", "expected an integer"),
-    ("[population]\ninitial_users = -3", "population.initial_users", ">= 0"),
-    ("[targets]\npopular_share = 1.5", "targets.popular_share", "<= 1"),
-    ('duration = "soon"', "duration", "expected a duration"),
-    ('[population.arrivals]\ncurve = "logistc"', "population.arrivals.curve", "did you mean 'logistic'"),
-    ("[population.mix]\nlurkr = 1.0", "population.mix.lurkr", "did you mean 'lurker'"),
-    (
-        '[routine]\nweekday = [{ start = "00:00", end = "23:00", state = "sleeping" }]',
-        "routine.weekday",
-        "no block covers 23:00–24:00",
-    ),
-    (
-        '[routine]\nweekday = [{ start = "00:00", end = "13:00", state = "sleeping" },'
-        ' { start = "12:00", end = "00:00", state = "relaxing" }]',
-        "routine.weekday",
-        "overlap at 12:00",
-    ),
-    (
-        '[routine]\nweekday = [{ start = "00:00", end = "00:00", state = "sleepin" }]',
-        "routine.weekday[0].state",
-        "did you mean 'sleeping'",
-    ),
-    (
-        '[routine]\nweekday = [{ start = "25:00", end = "00:00", state = "sleeping" }]',
-        "routine.weekday[0].start",
-        "between '00:00' and '24:00'",
-    ),
-    (
-        "[profiles.lurker.weights.relaxing]\n" + "".join(f"{k} = 0.0\n" for k in CHOICE_KINDS),
-        "profiles.lurker.weights.relaxing",
-        "all zero",
-    ),
-    (
-        "[profiles.lurker.weights.relaxing]\nbrowse_fed = 1.0",
-        "profiles.lurker.weights.relaxing.browse_fed",
-        "did you mean 'browse_feed'",
-    ),
-    ('[profiles.lurker]\nopens_with = "feed"', "profiles.lurker.opens_with", "expected one of"),
-    ("population = 3", "population", "expected a table"),
-    ("[population]\nfactions = []", "population.factions", "empty"),
-]
-
-
-@pytest.mark.parametrize(("text", "path", "message"), BAD)
+@pytest.mark.parametrize(("text", "path", "message"), BAD_CONFIGS)
 def test_bad_config_names_the_key_path(text: str, path: str, message: str) -> None:
     """Each mistake is reported with its TOML key path and what to do."""
     with pytest.raises(ConfigError) as info:

@@ -12,8 +12,8 @@ from simcore import __version__
 from simcore.logs.jsonl import read_log
 from simcore.scenario.parse import loads_config
 from simcore.ui.cli import main
-from tests.conftest import DEFAULT_PROFILE
-from tests.unit.scenario.test_config import BAD
+from tests.support.bad_configs import BAD_CONFIGS
+from tests.support.paths import DEFAULT_PROFILE
 
 
 def _run(*args: str) -> tuple[int, str]:
@@ -153,7 +153,7 @@ def test_backends_lists_the_mock() -> None:
     assert code == 0 and "mock" in out
 
 
-@pytest.mark.parametrize(("text", "path", "message"), BAD)
+@pytest.mark.parametrize(("text", "path", "message"), BAD_CONFIGS)
 @pytest.mark.parametrize("command", [("config", "check"), ("run",)])
 def test_bad_config_exits_2_with_the_key_path(
     tmp_path: Path, text: str, path: str, message: str, command: tuple[str, ...]

@@ -17,8 +17,9 @@ from simcore.scenario.schema import Config
 from simcore.ui.cli import main
 from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, sparkline
 from simcore_backends.mock import MockBackend
+from tests.support.paths import DEFAULT_PROFILE
 
-PROFILE = str(Path(__file__).resolve().parents[3] / "profiles" / "default.toml")
+PROFILE = str(DEFAULT_PROFILE)
 
 
 def _dashboard(config: Config, speed: float | None, ticks: int) -> tuple[Dashboard, RunControl]:

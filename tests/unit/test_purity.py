@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[3] / "src" / "simcore"
+from tests.support.paths import SIMCORE_SRC
+
+SRC = SIMCORE_SRC
 #: Every module of the deciding packages (scenario, core), and the error tree they raise.
 DECIDING = sorted(
     [

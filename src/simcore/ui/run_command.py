@@ -163,25 +163,10 @@ def run(
     `simcore ctl RUN_DIR pause|resume|stop|speed N|status` from another terminal;
     Ctrl-C stops after the current tick and writes a snapshot (twice: at once).
     """
-    if config_file is None and resume_from is None:
-        raise UsageError("give a CONFIG file (e.g. profiles/default.toml), or --resume SNAPSHOT")
-    snap = snapshots.load(resume_from) if resume_from is not None else None
-    if config_file is not None:
-        base = load_config(config_file)
-    else:
-        assert snap is not None
-        base = snap.config
-    config = _apply_options(base, seed, duration, users)
+    config, snap = _scenario(config_file, resume_from)
+    config = _apply_options(config, seed, duration, users)
     config = _backend_options(config, backend_name, target, app_spec)
-    changes = (
-        snapshots.check_resume(snap, config, config.backend.name, force) if snap is not None else []
-    )
-    speed = parse_speed(speed_text)
-    console = Console(highlight=False, soft_wrap=True)
-    live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
-    stats = LiveStats()
-    plain = PlainLines(console)
-    on_hour = plain.hour if not (quiet or live) else None
+    changes = snapshots.check_resume(snap, config, config.backend.name, force) if snap else []
     # --target and --app are also handed to the backend, which refuses what it takes no option for
     options = {k: v for k, v in (("target", target), ("app", app_spec)) if v is not None}
     built = build_run(
@@ -191,38 +176,64 @@ def run(
         stem=config_file.stem if config_file is not None else "run",
         logs=log_choices,
         resume=snap,
-        speed=speed,
+        speed=parse_speed(speed_text),
         snapshot_every=_snapshot_every(snapshot_every, config.tick_seconds),
         control_socket=control_socket,
-        sinks=[stats] if live else [],
-        on_hour=on_hour,
     )
-    plain.pacer = built.pacer
-    if on_hour is not None:
-        plain.controller = built.controller
-        built.controller.sinks.append(plain)
-    view: Dashboard | None = None
-    if live:
-        view = Dashboard(
-            built.controller, stats, built.control, built.pacer, config.duration_ticks, console
-        )
-        built.notify(view.note)
-    elif not quiet:
-        built.notify(plain.event)
+    console = Console(highlight=False, soft_wrap=True)
+    live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
+    view = _attach_views(built, console, live, quiet)
     if not quiet:
         _print_start(console, built, config_file, changes)
-    keys = KeyReader(built.control)
     with built:
-        if view is not None:
-            view.start()
-            keys.start()
-        try:
-            built.execute()
-        finally:
-            keys.stop()
-            if view is not None:
-                view.stop()
+        _execute(built, view)
     _print_end(console, built)
+
+
+def _scenario(
+    config_file: Path | None, resume_from: Path | None
+) -> tuple[Config, snapshots.Snapshot | None]:
+    """The config to run (the file's, else the snapshot's) and the snapshot to resume from."""
+    if config_file is None and resume_from is None:
+        raise UsageError("give a CONFIG file (e.g. profiles/default.toml), or --resume SNAPSHOT")
+    snap = snapshots.load(resume_from) if resume_from is not None else None
+    if config_file is not None:
+        return load_config(config_file), snap
+    assert snap is not None
+    return snap.config, snap
+
+
+def _attach_views(built: Run, console: Console, live: bool, quiet: bool) -> Dashboard | None:
+    """The live dashboard (``live``), else plain hourly and event lines (unless ``quiet``)."""
+    if live:
+        stats = LiveStats()
+        built.controller.sinks.append(stats)
+        view = Dashboard(
+            built.controller, stats, built.control, built.pacer, built.config.duration_ticks, console
+        )
+        built.notify(view.note)
+        return view
+    if not quiet:
+        plain = PlainLines(console, built.pacer)
+        plain.controller = built.controller
+        built.controller.on_hour = plain.hour
+        built.controller.sinks.append(plain)
+        built.notify(plain.event)
+    return None
+
+
+def _execute(built: Run, view: Dashboard | None) -> None:
+    """Run to the end, with the dashboard and its keys when there is one."""
+    keys = KeyReader(built.control)
+    if view is not None:
+        view.start()
+        keys.start()
+    try:
+        built.execute()
+    finally:
+        keys.stop()
+        if view is not None:
+            view.stop()
 
 
 def _print_start(console: Console, built: Run, config_file: Path | None, changes: list[str]) -> None:

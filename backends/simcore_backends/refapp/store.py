@@ -11,8 +11,6 @@ original response body, so a retried request is answered with exactly the first 
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import json
 import pathlib
 import secrets
@@ -20,9 +18,22 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
+
+from .records import (
+    POST_COLUMNS,
+    SCHEMA,
+    SIGNUP_SCOPE,
+    TOKEN_CACHE_MAX,
+    Change,
+    IdempotencyConflictError,
+    Outcome,
+    PostRecord,
+    UserRecord,
+    fingerprint,
+    now,
+    post_record,
+)
 
 __all__ = [
     "Change",
@@ -33,119 +44,6 @@ __all__ = [
     "UserRecord",
     "fingerprint",
 ]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS users (
-    id          INTEGER PRIMARY KEY,
-    name        TEXT    NOT NULL,
-    external_id INTEGER,
-    token       TEXT    NOT NULL UNIQUE,
-    created_at  TEXT    NOT NULL
-);
-CREATE TABLE IF NOT EXISTS posts (
-    id         INTEGER PRIMARY KEY,
-    author_id  INTEGER NOT NULL REFERENCES users(id),
-    content    TEXT    NOT NULL,
-    created_at TEXT    NOT NULL,
-    updated_at TEXT,
-    version    INTEGER NOT NULL DEFAULT 1,
-    views      INTEGER NOT NULL DEFAULT 0,
-    deleted    INTEGER NOT NULL DEFAULT 0,
-    tag        TEXT,
-    repost_of  INTEGER REFERENCES posts(id),
-    quote_of   INTEGER REFERENCES posts(id),
-    likes      INTEGER NOT NULL DEFAULT 0,
-    reposts    INTEGER NOT NULL DEFAULT 0,
-    quotes     INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS idx_posts_tag ON posts(tag, id) WHERE deleted = 0;
-CREATE TABLE IF NOT EXISTS likes (
-    user_id    INTEGER NOT NULL REFERENCES users(id),
-    post_id    INTEGER NOT NULL REFERENCES posts(id),
-    created_at TEXT    NOT NULL,
-    PRIMARY KEY (user_id, post_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS follows (
-    follower_id INTEGER NOT NULL REFERENCES users(id),
-    followee_id INTEGER NOT NULL REFERENCES users(id),
-    created_at  TEXT    NOT NULL,
-    PRIMARY KEY (follower_id, followee_id)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS idx_follows_followee ON follows(followee_id, follower_id);
-CREATE INDEX IF NOT EXISTS idx_posts_author ON posts(author_id, id);
-CREATE INDEX IF NOT EXISTS idx_posts_live ON posts(id) WHERE deleted = 0;
-CREATE TABLE IF NOT EXISTS idempotency (
-    scope       TEXT NOT NULL,
-    key         TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    response    TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    PRIMARY KEY (scope, key)
-) WITHOUT ROWID;
-"""
-
-_POST_COLUMNS = (
-    "id, author_id, content, created_at, updated_at, version, views,"
-    " tag, repost_of, quote_of, likes, reposts, quotes"
-)
-_SIGNUP_SCOPE = "users"
-_TOKEN_CACHE_MAX = 100_000
-
-PostRecord = dict[str, Any]
-"""A post as a JSON-ready dict with the keys of the public post schema."""
-
-UserRecord = dict[str, Any]
-"""A signed-up user as a JSON-ready dict: ``id``, ``name``, ``token``."""
-
-
-class Outcome(enum.Enum):
-    """Why a change to a post did or did not happen."""
-
-    OK = "ok"
-    NOT_FOUND = "not_found"
-    FORBIDDEN = "forbidden"
-    CONFLICT = "conflict"  # already liked / already following
-    INVALID = "invalid"  # following oneself
-
-
-class IdempotencyConflictError(Exception):
-    """An ``Idempotency-Key`` was reused with a different request."""
-
-
-@dataclass(frozen=True)
-class Change:
-    """The result of an update or delete: an outcome and, on success, the post."""
-
-    outcome: Outcome
-    post: PostRecord | None = None
-
-
-def fingerprint(*parts: object) -> str:
-    """Return a stable digest of a request's meaningful parts (for idempotency checks)."""
-    raw = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
-
-
-def _post(row: sqlite3.Row) -> PostRecord:
-    return {
-        "id": row["id"],
-        "author_id": row["author_id"],
-        "content": row["content"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-        "version": row["version"],
-        "views": row["views"],
-        "tag": row["tag"],
-        "repost_of": row["repost_of"],
-        "quote_of": row["quote_of"],
-        "likes": row["likes"],
-        "reposts": row["reposts"],
-        "quotes": row["quotes"],
-    }
 
 
 class Store:
@@ -180,7 +78,7 @@ class Store:
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
+            conn.executescript(SCHEMA)
             self._conn = conn
         return self._conn
 
@@ -230,7 +128,7 @@ class Store:
         conn.execute(
             "INSERT INTO idempotency (scope, key, fingerprint, response, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (scope, key, digest, json.dumps(body, ensure_ascii=False), _now()),
+            (scope, key, digest, json.dumps(body, ensure_ascii=False), now()),
         )
 
     # -- users -----------------------------------------------------------------------
@@ -245,16 +143,16 @@ class Store:
         """
         digest = fingerprint("POST /users", name, external_id)
         with self._write() as conn:
-            replay = self._replay(conn, _SIGNUP_SCOPE, idempotency_key, digest)
+            replay = self._replay(conn, SIGNUP_SCOPE, idempotency_key, digest)
             if replay is not None:
                 return replay
             token = secrets.token_urlsafe(32)
             cur = conn.execute(
                 "INSERT INTO users (name, external_id, token, created_at) VALUES (?, ?, ?, ?)",
-                (name, external_id, token, _now()),
+                (name, external_id, token, now()),
             )
             user: UserRecord = {"id": cur.lastrowid, "name": name, "token": token}
-            self._remember(conn, _SIGNUP_SCOPE, idempotency_key, digest, user)
+            self._remember(conn, SIGNUP_SCOPE, idempotency_key, digest, user)
             return user
 
     def user_for_token(self, token: str) -> int | None:
@@ -267,7 +165,7 @@ class Store:
         if row is None:
             return None
         user_id = int(row["id"])
-        if len(self._tokens) >= _TOKEN_CACHE_MAX:
+        if len(self._tokens) >= TOKEN_CACHE_MAX:
             self._tokens.clear()
         self._tokens[token] = user_id
         return user_id
@@ -306,10 +204,10 @@ class Store:
                 tag = found["tag"] if tag is None else tag
             row = conn.execute(
                 "INSERT INTO posts (author_id, content, created_at, tag, quote_of, repost_of)"
-                f" VALUES (?, ?, ?, ?, ?, ?) RETURNING {_POST_COLUMNS}",
-                (author_id, content, _now(), tag, quote_of, repost_of),
+                f" VALUES (?, ?, ?, ?, ?, ?) RETURNING {POST_COLUMNS}",
+                (author_id, content, now(), tag, quote_of, repost_of),
             ).fetchone()
-            post = _post(row)
+            post = post_record(row)
             self._remember(conn, scope, idempotency_key, digest, post)
             return post
 
@@ -321,15 +219,15 @@ class Store:
                 return Change(Outcome.NOT_FOUND)
             added = conn.execute(
                 "INSERT OR IGNORE INTO likes (user_id, post_id, created_at) VALUES (?, ?, ?)",
-                (user_id, post_id, _now()),
+                (user_id, post_id, now()),
             ).rowcount
             if added == 0:
                 return Change(Outcome.CONFLICT)
             row = conn.execute(
-                f"UPDATE posts SET likes = likes + 1 WHERE id = ? RETURNING {_POST_COLUMNS}",
+                f"UPDATE posts SET likes = likes + 1 WHERE id = ? RETURNING {POST_COLUMNS}",
                 (post_id,),
             ).fetchone()
-            return Change(Outcome.OK, _post(row))
+            return Change(Outcome.OK, post_record(row))
 
     def follow(self, follower_id: int, followee_id: int) -> tuple[Outcome, int]:
         """Follow a user: (OK, the followee's follower count), or CONFLICT if already,
@@ -341,7 +239,7 @@ class Store:
                 return Outcome.INVALID, 0
             added = conn.execute(
                 "INSERT OR IGNORE INTO follows (follower_id, followee_id, created_at) VALUES (?, ?, ?)",
-                (follower_id, followee_id, _now()),
+                (follower_id, followee_id, now()),
             ).rowcount
             if not added:
                 return Outcome.CONFLICT, 0
@@ -362,7 +260,7 @@ class Store:
     def list_following(self, user_id: int, limit: int, before_id: int | None = None) -> list[PostRecord]:
         """Live posts by the users ``user_id`` follows, newest first, ids below ``before_id``."""
         sql = (
-            f"SELECT {_POST_COLUMNS} FROM posts WHERE deleted = 0 AND author_id IN"
+            f"SELECT {POST_COLUMNS} FROM posts WHERE deleted = 0 AND author_id IN"
             " (SELECT followee_id FROM follows WHERE follower_id = ?)"
         )
         params: list[int] = [user_id]
@@ -373,17 +271,17 @@ class Store:
         params.append(limit)
         with self._read() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [_post(row) for row in rows]
+        return [post_record(row) for row in rows]
 
     def read_post(self, post_id: int) -> PostRecord | None:
         """Count one view of a live post and return it; ``None`` if missing or deleted."""
         with self._write() as conn:
             row = conn.execute(
                 "UPDATE posts SET views = views + 1 WHERE id = ? AND deleted = 0"
-                f" RETURNING {_POST_COLUMNS}",
+                f" RETURNING {POST_COLUMNS}",
                 (post_id,),
             ).fetchone()
-            return None if row is None else _post(row)
+            return None if row is None else post_record(row)
 
     def list_posts(
         self,
@@ -393,7 +291,7 @@ class Store:
         tag: str | None = None,
     ) -> list[PostRecord]:
         """Return up to ``limit`` live posts, newest first, with ids below ``before_id``."""
-        sql = f"SELECT {_POST_COLUMNS} FROM posts WHERE deleted = 0"
+        sql = f"SELECT {POST_COLUMNS} FROM posts WHERE deleted = 0"
         params: list[int | str] = []
         if tag is not None:
             sql += " AND tag = ?"
@@ -408,7 +306,7 @@ class Store:
         params.append(limit)
         with self._read() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [_post(row) for row in rows]
+        return [post_record(row) for row in rows]
 
     def _owned(self, conn: sqlite3.Connection, post_id: int, user_id: int) -> Outcome:
         row = conn.execute(
@@ -426,10 +324,10 @@ class Store:
                 return Change(outcome)
             row = conn.execute(
                 "UPDATE posts SET content = ?, updated_at = ?, version = version + 1"
-                f" WHERE id = ? RETURNING {_POST_COLUMNS}",
-                (content, _now(), post_id),
+                f" WHERE id = ? RETURNING {POST_COLUMNS}",
+                (content, now(), post_id),
             ).fetchone()
-            return Change(Outcome.OK, _post(row))
+            return Change(Outcome.OK, post_record(row))
 
     def delete_post(self, post_id: int, user_id: int) -> Change:
         """Soft-delete a post if ``user_id`` wrote it; a deleted post behaves as gone."""
@@ -437,6 +335,6 @@ class Store:
             outcome = self._owned(conn, post_id, user_id)
             if outcome is Outcome.OK:
                 conn.execute(
-                    "UPDATE posts SET deleted = 1, updated_at = ? WHERE id = ?", (_now(), post_id)
+                    "UPDATE posts SET deleted = 1, updated_at = ? WHERE id = ?", (now(), post_id)
                 )
             return Change(outcome)

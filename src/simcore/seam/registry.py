@@ -42,7 +42,13 @@ def load_backend(name: str, **options: Any) -> Backend:
             raise BackendError(
                 f"backend '{name}' takes no option {flags}; drop it or pick another backend"
             )
-    backend = factory(**options)
+    try:
+        backend = factory(**options)
+    except Exception as exc:  # a third party's constructor must not end in a traceback either
+        raise BackendError(
+            f"backend '{name}' ({found[name].value}) could not be built: {type(exc).__name__}: "
+            f'{exc}; fix its constructor (README, "Writing a backend") or pick another backend'
+        ) from exc
     missing = contract_gaps(backend)
     if missing:
         raise BackendError(

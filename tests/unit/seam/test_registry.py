@@ -65,6 +65,11 @@ class SyncExecuteAsync(NoExecute):
         return Outcomes.ok(len(batch))
 
 
+class Exploding(NoExecute):
+    def __init__(self) -> None:
+        raise RuntimeError("no licence key")
+
+
 class Complete(NoExecute):
     name = "complete"
 
@@ -80,6 +85,7 @@ def plugins(monkeypatch: pytest.MonkeyPatch) -> None:
         "nameless": FakeEntryPoint(Nameless),
         "syncasync": FakeEntryPoint(SyncExecuteAsync),
         "complete": FakeEntryPoint(Complete),
+        "exploding": FakeEntryPoint(Exploding),
         **registry.available_backends(),
     }
     monkeypatch.setattr(registry, "available_backends", lambda: found)
@@ -92,6 +98,7 @@ def plugins(monkeypatch: pytest.MonkeyPatch) -> None:
         ("noopen", "no open() method; no close() method"),
         ("nameless", "no name"),
         ("syncasync", "execute_async is not an async def method"),
+        ("exploding", "could not be built: RuntimeError: no licence key"),
     ],
 )
 def test_a_plugin_missing_part_of_the_contract_exits_2_naming_it(

@@ -225,7 +225,6 @@ class JsonlSink(LogSink):
         self.profile_names, self.state_names = tuple(profile_names), tuple(state_names)
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] | None = open(path, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
-        self.written = 0
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
         """Write one batch."""
@@ -237,7 +236,6 @@ class JsonlSink(LogSink):
             )
         )
         self._file.flush()
-        self.written += len(batch)
 
     def flush(self) -> None:
         """Push what was written to the operating system (every batch already is)."""

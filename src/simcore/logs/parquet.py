@@ -92,7 +92,6 @@ class ParquetSink(LogSink):
         self._writer: Any = pq.ParquetWriter(str(path), self.schema)
         self._pending: list[tuple[ActionBatch, Outcomes]] = []
         self._pending_rows = 0
-        self.written = 0
         if kept is not None and kept.num_rows:
             self._writer.write_table(kept, row_group_size=self.row_group)
 
@@ -125,7 +124,6 @@ class ParquetSink(LogSink):
         batches = [b for b, _ in self._pending]
         outs = [o for _, o in self._pending]
         self._writer.write_table(self._table(batches, outs), row_group_size=self._pending_rows)
-        self.written += self._pending_rows
         self._pending, self._pending_rows = [], 0
 
     def _table(self, batches: list[ActionBatch], outs: list[Outcomes]) -> Any:

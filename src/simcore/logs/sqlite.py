@@ -132,7 +132,6 @@ class SqliteSink(LogSink):
         db.execute(named_view_sql(start, tick_seconds, profile_names, state_names))
         if keep_before is not None:
             db.execute("DELETE FROM actions WHERE seq >= ?", (keep_before,))
-        self.written = 0
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
         """Insert one batch in one transaction."""
@@ -167,7 +166,6 @@ class SqliteSink(LogSink):
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-        self.written += len(batch)
 
     def flush(self) -> None:
         """Nothing to do: every batch is committed in its own transaction."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.paths import SIMCORE_SRC
+from tests.support.paths import REPO_ROOT, SIMCORE_SRC
 
 SRC = SIMCORE_SRC
 LAYERS = ("scenario", "core", "seam", "logs", "analysis", "run", "ui")
@@ -31,8 +31,9 @@ MODULES = {_module_name(p): p for p in sorted(SRC.rglob("*.py"))}
 PURE_MODULES = sorted(m for m in MODULES if m.split(".")[1:2] and m.split(".")[1] in PURE)
 
 
-def _imports(path: Path) -> set[str]:
-    """Every simcore module ``path`` imports, anywhere in it (TYPE_CHECKING and functions too)."""
+def _imported_names(path: Path) -> set[str]:
+    """Every name ``path`` imports (``a.b`` and, for ``from a.b import c``, ``a.b.c``), anywhere
+    in it: TYPE_CHECKING blocks and functions too."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
@@ -40,7 +41,12 @@ def _imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found.update(f"{node.module}.{a.name}" for a in node.names)
-    return {name for name in found if name in MODULES and name != _module_name(path)}
+    return found
+
+
+def _imports(path: Path) -> set[str]:
+    """The simcore modules ``path`` imports."""
+    return {n for n in _imported_names(path) if n in MODULES and n != _module_name(path)}
 
 
 GRAPH = {name: _imports(path) for name, path in MODULES.items()}
@@ -171,3 +177,17 @@ def test_the_probe_sees_a_shell_import() -> None:
         check=True,
     )
     assert "asyncio" in json.loads(done.stdout)
+
+
+def test_backends_see_only_the_seam_and_below() -> None:
+    """Built-in backends and the example plugin import simcore's seam, core, scenario and errors
+    only, as a third party's backend would: never the run loop, logs, analysis or the UI."""
+    allowed = ("scenario", "core", "seam")
+    outside = [
+        f"{path.relative_to(REPO_ROOT)} imports {name}"
+        for folder in (REPO_ROOT / "backends", REPO_ROOT / "examples")
+        for path in sorted(folder.rglob("*.py"))
+        for name in _imported_names(path)
+        if name.startswith("simcore.") and name.split(".")[1] not in (*allowed, "errors")
+    ]
+    assert outside == []

@@ -164,36 +164,41 @@ def _merged(defaults: Any, given: Any, path: tuple[str, ...] = ()) -> Any:
     return out
 
 
-def _drop_removed(data: dict[str, Any]) -> dict[str, Any]:
+def _drop_removed(data: dict[str, Any], source: str | None) -> dict[str, Any]:
     """Remove the named entries marked ``removed = true`` (and a removed profile's mix share)."""
     for path in NAMED_TABLES:
         table: Any = data
         for key in path:
             table = table.get(key) if isinstance(table, dict) else None
         if not isinstance(table, dict):
-            continue
+            continue  # not a table: structuring reports it
         for name, entry in list(table.items()):
-            if isinstance(entry, dict) and entry.get("removed") is True:
+            if not isinstance(entry, dict) or "removed" not in entry:
+                continue
+            removed = entry.pop("removed")
+            if not isinstance(removed, bool):
+                where = ".".join((*path, str(name), "removed"))
+                raise ConfigError([(where, f"expected true or false, got {removed!r}")], source)
+            if removed:
                 del table[name]
-                mix = data.get("population", {}).get("mix") if path == ("profiles",) else None
-                if isinstance(mix, dict):
+                population = data.get("population")
+                mix = population.get("mix") if isinstance(population, dict) else None
+                if path == ("profiles",) and isinstance(mix, dict):
                     mix.pop(name, None)
-            elif isinstance(entry, dict) and entry.get("removed") is False:
-                del entry["removed"]
     return data
 
 
-def with_defaults(data: dict[str, Any]) -> dict[str, Any]:
+def with_defaults(data: dict[str, Any], source: str | None = None) -> dict[str, Any]:
     """The scenario ``data`` describes: every table merged key by key into the built-in defaults
     (the scenario of profiles/default.toml), so an empty document is the default scenario and
     ``[profiles.lurker] activity = 0.5`` changes one key of one profile. Removing a default
     profile or state is explicit: ``[profiles.night_owl] removed = true``."""
-    return _drop_removed(_merged(converter.unstructure(Config()), data))
+    return _drop_removed(_merged(converter.unstructure(Config()), data), source)
 
 
 def structure(data: dict[str, Any], source: str | None = None) -> Config:
     """Turn parsed TOML into a :class:`Config`, then check it; raise :class:`ConfigError`."""
-    data = with_defaults(data)
+    data = with_defaults(data, source)
     errors = (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError)
     try:
         config = converter.structure(data, Config)

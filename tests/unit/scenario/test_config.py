@@ -156,3 +156,21 @@ def test_removing_a_profile_is_explicit_and_round_trips() -> None:
     assert list(config.profiles) == ["lurker", "chatterbox", "content_curator"]
     assert "night_owl" not in config.population.mix
     assert loads_config(dump_config(config)) == config
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            '[profiles.night_owl]\nremoved = "yes"\n',
+            "profiles.night_owl.removed: expected true or false",
+        ),
+        ("population = 3\n[profiles.night_owl]\nremoved = true\n", "population: expected a table"),
+    ],
+)
+def test_a_bad_removal_is_a_config_error(text: str, where: str) -> None:
+    """A removal that is not a boolean, or beside a population that is not a table, is reported
+    with its key path, not a traceback."""
+    with pytest.raises(ConfigError) as caught:
+        loads_config(text)
+    assert where in str(caught.value)

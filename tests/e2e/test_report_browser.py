@@ -23,6 +23,7 @@ import pytest
 
 from simcore.analysis.metrics import Metrics
 from simcore.core.simulation import Simulation
+from simcore.logs.fields import LogHeader
 from simcore.logs.jsonl import JsonlSink
 from simcore.run.controller import Controller
 from simcore.run.runfiles import MetricsSink, analyse
@@ -74,13 +75,7 @@ class LatencyMock(MockBackend):
 
 def _make_run(config: Config, directory: Path) -> Path:
     sim = Simulation(config)
-    log = JsonlSink(
-        directory / "actions.jsonl",
-        config.start,
-        config.tick_seconds,
-        sim.profile_names,
-        sim.routine.state_names,
-    )
+    log = JsonlSink(directory / "actions.jsonl", LogHeader.of(sim))
     metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
     metrics.population_states = lambda: sim.population.state[: sim.population.n]
     controller = Controller(sim, LatencyMock(), [log, MetricsSink(metrics, directory)])

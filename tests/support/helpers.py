@@ -8,6 +8,7 @@ from attrs import evolve
 
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
+from simcore.logs.fields import LogHeader
 from simcore.logs.jsonl import format_lines
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
@@ -30,16 +31,7 @@ def log_text(config: Config, seed: int | None = None, shards: int = 1) -> str:
     for _ in range(config.duration_ticks):
         batch = sim.step(shards)
         outcomes: Outcomes = mock.execute(batch)
-        parts.append(
-            format_lines(
-                batch,
-                outcomes,
-                config.start,
-                config.tick_seconds,
-                sim.profile_names,
-                sim.routine.state_names,
-            )
-        )
+        parts.append(format_lines(batch, outcomes, LogHeader.of(sim)))
     return "".join(parts)
 
 
@@ -51,3 +43,4 @@ def busy_config(config: Config) -> Config:
         population__mix={"chatterbox": 0.5, "content_curator": 0.5},
         duration="12h",
     )
+

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from simcore.core.simulation import Simulation
+from simcore.logs.fields import LogHeader
 from simcore.logs.jsonl import JsonlSink
 from simcore.run import snapshot
 from simcore.run.controller import Controller
@@ -28,9 +29,7 @@ RunResult = tuple[bytes, dict[str, np.ndarray], dict[str, object]]
 def mock_controller(config: Config, log: Path, append: bool = False) -> Controller:
     """A controller running ``config`` through the mock backend into a JSONL log at ``log``."""
     sim = Simulation(config)
-    sink = JsonlSink(
-        log, config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names, append=append
-    )
+    sink = JsonlSink(log, LogHeader.of(sim), append=append)
     return Controller(sim, MockBackend(), [sink])
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
+from simcore.logs.fields import LogHeader
 from simcore.logs.jsonl import OUTCOME_FIELDS, format_lines
 from simcore.run.builder import build_run
 from simcore.scenario.parse import with_overrides
@@ -29,14 +30,7 @@ class Collect:
         self.outcomes: list[Outcomes] = []
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
-        text = format_lines(
-            batch,
-            outcomes,
-            self.sim.config.start,
-            self.sim.config.tick_seconds,
-            self.sim.profile_names,
-            self.sim.routine.state_names,
-        )
+        text = format_lines(batch, outcomes, LogHeader.of(self.sim))
         self.records.extend(json.loads(line) for line in text.splitlines())
         self.outcomes.append(outcomes)
 

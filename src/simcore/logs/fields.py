@@ -11,9 +11,28 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+from attrs import frozen
 from numpy.typing import NDArray
 
 from simcore.core.actions import PATH_ID, PATHS, ActionBatch
+from simcore.core.simulation import Simulation
+
+
+@frozen
+class LogHeader:
+    """What every log needs besides the actions: the run's clock and the names behind the
+    profile and state codes."""
+
+    start: dt.datetime
+    tick_seconds: int
+    profile_names: tuple[str, ...]
+    state_names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, sim: Simulation) -> LogHeader:
+        """The header of ``sim``'s run."""
+        config = sim.config
+        return cls(config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
 
 
 def epoch_ms(start: dt.datetime) -> int:

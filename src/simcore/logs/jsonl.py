@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
-from simcore.logs.fields import action_epoch_ms, action_paths, action_times, logged_latency
+from simcore.logs.fields import LogHeader, action_epoch_ms, action_paths, action_times, logged_latency
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
 
@@ -31,10 +30,7 @@ OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error")
 def format_lines(
     batch: ActionBatch,
     outcomes: Outcomes,
-    start: dt.datetime,
-    tick_seconds: int,
-    profile_names: Sequence[str],
-    state_names: Sequence[str],
+    header: LogHeader,
 ) -> str:
     """The batch's log lines (each ending in a newline), byte for byte :func:`format_lines_reference`.
 
@@ -47,7 +43,9 @@ def format_lines(
     n = len(batch)
     if n == 0:
         return ""
-    tables = _tables(tuple(profile_names), tuple(state_names))
+    start, tick_seconds = header.start, header.tick_seconds
+    profile_names, state_names = header.profile_names, header.state_names
+    tables = _tables(profile_names, state_names)
     status = outcomes.status.astype(np.intp)
     error = outcomes.error.astype(np.intp)
     lat = outcomes.latency_ms.astype(np.float64)
@@ -62,7 +60,7 @@ def format_lines(
         or np.signbit(lat).any()
         or micro.max() >= 1e15
     ):
-        return format_lines_reference(batch, outcomes, start, tick_seconds, profile_names, state_names)
+        return format_lines_reference(batch, outcomes, header)
     kind = batch.kind.astype(np.intp)
     path, post_text, ref_text = _id_texts(kind, batch.post, batch.ref)
     minute_text, second_text = _time_texts(start, tick_seconds, batch)
@@ -169,19 +167,16 @@ def _tables(profile_names: tuple[str, ...], state_names: tuple[str, ...]) -> NDA
 def format_lines_reference(
     batch: ActionBatch,
     outcomes: Outcomes,
-    start: dt.datetime,
-    tick_seconds: int,
-    profile_names: Sequence[str],
-    state_names: Sequence[str],
+    header: LogHeader,
 ) -> str:
     """The batch's log lines, one f-string per action: the definition :func:`format_lines` matches."""
     if len(batch) == 0:
         return ""
-    times = action_times(start, tick_seconds, batch).tolist()
+    times = action_times(header.start, header.tick_seconds, batch).tolist()
     paths = action_paths(batch.kind, batch.post, batch.ref)
     kinds = batch.kind.tolist()
-    profiles = [json.dumps(p) for p in profile_names]
-    states = [json.dumps(s) for s in state_names]
+    profiles = [json.dumps(p) for p in header.profile_names]
+    states = [json.dumps(s) for s in header.state_names]
     tick = batch.tick
     rows = zip(
         batch.seq.tolist(),
@@ -214,15 +209,11 @@ class JsonlSink(LogSink):
     def __init__(
         self,
         path: Path,
-        start: dt.datetime,
-        tick_seconds: int,
-        profile_names: Sequence[str],
-        state_names: Sequence[str],
+        header: LogHeader,
         append: bool = False,
     ) -> None:
         self.path = path
-        self.start, self.tick_seconds = start, tick_seconds
-        self.profile_names, self.state_names = tuple(profile_names), tuple(state_names)
+        self.header = header
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file: IO[str] | None = open(path, "a" if append else "w", encoding="utf-8")  # noqa: SIM115
 
@@ -230,11 +221,7 @@ class JsonlSink(LogSink):
         """Write one batch."""
         if self._file is None:
             raise ValueError(f"the log {self.path} is closed")
-        self._file.write(
-            format_lines(
-                batch, outcomes, self.start, self.tick_seconds, self.profile_names, self.state_names
-            )
-        )
+        self._file.write(format_lines(batch, outcomes, self.header))
         self._file.flush()
 
     def flush(self) -> None:

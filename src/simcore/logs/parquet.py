@@ -6,8 +6,6 @@ dictionary-encoded; batches are buffered into row groups of ``row_group`` rows.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
-from simcore.logs.fields import epoch_ms, logged_latency
+from simcore.logs.fields import LogHeader, epoch_ms, logged_latency
 from simcore.logs.formats import LogError
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
@@ -41,21 +39,18 @@ class ParquetSink(LogSink):
     def __init__(
         self,
         path: Path,
-        start: dt.datetime,
-        tick_seconds: int,
-        profile_names: Sequence[str],
-        state_names: Sequence[str],
+        header: LogHeader,
         row_group: int = 262_144,
         keep_before: int | None = None,
     ) -> None:
         pa, self._pc, pq = load_pyarrow()
         self._pa = pa
         self.path = path
-        self.start_ms = epoch_ms(start)
-        self.tick_ms = tick_seconds * 1000
+        self.start_ms = epoch_ms(header.start)
+        self.tick_ms = header.tick_seconds * 1000
         self.row_group = row_group
-        self._profiles = pa.array(list(profile_names), pa.string())
-        self._states = pa.array(list(state_names), pa.string())
+        self._profiles = pa.array(list(header.profile_names), pa.string())
+        self._states = pa.array(list(header.state_names), pa.string())
         self._kinds = pa.array(list(KIND_NAMES), pa.string())
         methods = sorted(set(METHODS))
         self._methods = pa.array(methods, pa.string())

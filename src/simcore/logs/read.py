@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,11 @@ class LogColumns:
 
 #: Formats in the order they are fastest to read.
 READ_PREFERENCE = ("parquet", "sqlite", "jsonl")
+
+
+def fastest_log(paths: Sequence[Path]) -> Path | None:
+    """Of several logs of one run, the quickest to read back (``READ_PREFERENCE``)."""
+    return min(paths, key=lambda p: READ_PREFERENCE.index(format_of(p)), default=None)
 
 
 def find_log(directory: Path) -> Path | None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
 from pathlib import Path
 
+from simcore.logs.fields import LogHeader
 from simcore.logs.formats import LogError
 from simcore.logs.jsonl import JsonlSink
 from simcore.logs.parquet import ParquetSink
@@ -16,10 +15,7 @@ from simcore.scenario.schema import LOG_FORMATS
 def open_sink(
     fmt: str,
     path: Path,
-    start: dt.datetime,
-    tick_seconds: int,
-    profile_names: Sequence[str],
-    state_names: Sequence[str],
+    header: LogHeader,
     keep_before: int | None = None,
 ) -> JsonlSink | SqliteSink | ParquetSink:
     """A new log sink of format ``fmt`` writing to ``path``.
@@ -29,11 +25,9 @@ def open_sink(
     continue after them (a JSONL log is continued by whoever resumes the run, from its byte position).
     """
     if fmt == "jsonl":
-        return JsonlSink(path, start, tick_seconds, profile_names, state_names)
+        return JsonlSink(path, header)
     if fmt == "sqlite":
-        return SqliteSink(path, start, tick_seconds, profile_names, state_names, keep_before=keep_before)
+        return SqliteSink(path, header, keep_before=keep_before)
     if fmt == "parquet":
-        return ParquetSink(
-            path, start, tick_seconds, profile_names, state_names, keep_before=keep_before
-        )
+        return ParquetSink(path, header, keep_before=keep_before)
     raise LogError(f"unknown log format '{fmt}'; expected one of {', '.join(LOG_FORMATS)} or none")

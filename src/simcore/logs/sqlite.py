@@ -11,7 +11,6 @@ holds the clock and names.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -21,7 +20,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
-from simcore.logs.fields import epoch_ms, logged_latency
+from simcore.logs.fields import LogHeader, epoch_ms, logged_latency
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
 
@@ -35,11 +34,10 @@ def _case(column: str, names: Sequence[str | None], fallback: str) -> str:
     return f"CASE {column} {whens} ELSE {fallback} END"
 
 
-def named_view_sql(
-    start: dt.datetime, tick_seconds: int, profiles: Sequence[str], states: Sequence[str]
-) -> str:
+def named_view_sql(header: LogHeader) -> str:
     """The ``actions_named`` view: the JSONL log's columns computed from the coded table."""
-    ms = f"({epoch_ms(start)} + tick * {tick_seconds * 1000} + offset_ms)"
+    profiles, states = header.profile_names, header.state_names
+    ms = f"({epoch_ms(header.start)} + tick * {header.tick_seconds * 1000} + offset_ms)"
     return f"""CREATE VIEW actions_named AS SELECT
     seq, tick,
     strftime('%Y-%m-%dT%H:%M:%S', {ms} / 1000, 'unixepoch') || '.' || printf('%03d', {ms} % 1000) AS time,
@@ -91,10 +89,7 @@ class SqliteSink(LogSink):
     def __init__(
         self,
         path: Path,
-        start: dt.datetime,
-        tick_seconds: int,
-        profile_names: Sequence[str],
-        state_names: Sequence[str],
+        header: LogHeader,
         keep_before: int | None = None,
     ) -> None:
         self.path = path
@@ -120,16 +115,16 @@ class SqliteSink(LogSink):
             db.execute("ALTER TABLE actions ADD COLUMN ref INTEGER")
         db.execute("CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         meta = {
-            "start": start.isoformat(),
-            "start_ms": str(epoch_ms(start)),
-            "tick_seconds": str(tick_seconds),
-            "profiles": json.dumps(list(profile_names)),
-            "states": json.dumps(list(state_names)),
+            "start": header.start.isoformat(),
+            "start_ms": str(epoch_ms(header.start)),
+            "tick_seconds": str(header.tick_seconds),
+            "profiles": json.dumps(list(header.profile_names)),
+            "states": json.dumps(list(header.state_names)),
             "kinds": json.dumps(list(KIND_NAMES)),
         }
         db.executemany("INSERT OR REPLACE INTO log_meta VALUES (?, ?)", list(meta.items()))
         db.execute("DROP VIEW IF EXISTS actions_named")
-        db.execute(named_view_sql(start, tick_seconds, profile_names, state_names))
+        db.execute(named_view_sql(header))
         if keep_before is not None:
             db.execute("DELETE FROM actions WHERE seq >= ?", (keep_before,))
 

@@ -22,9 +22,10 @@ from typing import Any
 
 from simcore.analysis.metrics import Metrics
 from simcore.core.simulation import Simulation
+from simcore.logs.fields import LogHeader
 from simcore.logs.formats import format_of, log_targets
 from simcore.logs.jsonl import JsonlSink
-from simcore.logs.read import READ_PREFERENCE
+from simcore.logs.read import fastest_log
 from simcore.logs.sinks import open_sink
 from simcore.run import rundir
 from simcore.run import snapshot as snapshots
@@ -127,7 +128,7 @@ class Run:
         summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
         if self.resumed_from is not None:
             summary["resumed_from"] = str(self.resumed_from.path)
-        fastest = min(self.log_files, key=lambda p: READ_PREFERENCE.index(format_of(p)), default=None)
+        fastest = fastest_log(self.log_files)
         summary = analyse(
             self.directory,
             self.metrics,
@@ -176,16 +177,16 @@ def open_logs(
         targets = [(format_of(own), own)] if own is not None else []
     else:
         targets = log_targets([config.output.log], directory)
-    names = (config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
+    header = LogHeader.of(sim)
     sinks: list[Sink] = []
     for fmt, path in targets:
         if resume is not None and fmt == "jsonl" and own is not None and path.resolve() == own.resolve():
             snapshots.truncate_log(path, int(resume.manifest["log"]["bytes"]))
-            sinks.append(JsonlSink(path, *names, append=True))
+            sinks.append(JsonlSink(path, header, append=True))
         elif resume is not None and fmt != "jsonl" and path.exists():
-            sinks.append(open_sink(fmt, path, *names, keep_before=resume.seq))
+            sinks.append(open_sink(fmt, path, header, keep_before=resume.seq))
         else:
-            sinks.append(open_sink(fmt, path, *names))
+            sinks.append(open_sink(fmt, path, header))
     return sinks, [path for _, path in targets]
 
 

@@ -9,8 +9,7 @@ import click
 from rich.console import Console
 
 from simcore.errors import UsageError
-from simcore.logs.formats import format_of
-from simcore.logs.read import READ_PREFERENCE
+from simcore.logs.read import fastest_log
 from simcore.run import control, rundir
 from simcore.run.clock import SPEED_HELP
 from simcore.run.loading import load_config
@@ -36,7 +35,7 @@ def report_command(run_dir: Path) -> None:
         summary,
         dict(config.thresholds),
         config_path.read_text(encoding="utf-8"),
-        min(logs, key=lambda p: READ_PREFERENCE.index(format_of(p)), default=None),
+        fastest_log(logs),
     )
     rundir.write_summary(run_dir, summary)
     console = Console(highlight=False, soft_wrap=True)

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from simcore.analysis.metrics import Metrics
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
+from simcore.logs.fields import LogHeader
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import Outcomes
@@ -111,7 +112,7 @@ def test_latest_actions_have_the_log_paths_and_refs() -> None:
     m.write(batch, outcomes)
     logged = [
         json.loads(line)
-        for line in format_lines(batch, outcomes, START, 1800, PROFILES, STATES).splitlines()
+        for line in format_lines(batch, outcomes, LogHeader(START, 1800, PROFILES, STATES)).splitlines()
     ]
     latest = m.latest_actions()
     assert [a["path"] for a in latest] == [r["path"] for r in logged]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
+from simcore.logs.fields import LogHeader
 from simcore.logs.jsonl import format_lines, format_lines_reference
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.scenario.parse import with_overrides
@@ -79,8 +80,9 @@ def batches(draw: st.DrawFn) -> tuple[ActionBatch, Outcomes, dt.datetime, int]:
 def test_same_bytes_as_the_reference(case: tuple[ActionBatch, Outcomes, dt.datetime, int]) -> None:
     """Any batch (odd names, latencies, statuses, times before 1970) formats identically."""
     batch, outcomes, start, tick_seconds = case
-    fast = format_lines(batch, outcomes, start, tick_seconds, PROFILES, STATES)
-    assert fast == format_lines_reference(batch, outcomes, start, tick_seconds, PROFILES, STATES)
+    header = LogHeader(start, tick_seconds, PROFILES, STATES)
+    fast = format_lines(batch, outcomes, header)
+    assert fast == format_lines_reference(batch, outcomes, header)
 
 
 def test_same_bytes_on_a_simulated_run(small_config: Config) -> None:
@@ -93,14 +95,7 @@ def test_same_bytes_on_a_simulated_run(small_config: Config) -> None:
         out = mock.execute(batch)
         out.latency_ms = rng.lognormal(1, 2, len(batch)).astype(np.float32)
         out.error = rng.integers(0, len(ErrorKind), len(batch)).astype(np.uint8)
-        args = (
-            batch,
-            out,
-            config.start,
-            config.tick_seconds,
-            sim.profile_names,
-            sim.routine.state_names,
-        )
+        args = (batch, out, LogHeader.of(sim))
         text = format_lines(*args)
         assert text == format_lines_reference(*args)
         assert all(json.loads(line)["tick"] == batch.tick for line in text.splitlines())

@@ -15,6 +15,7 @@ from simcore.analysis.crowd import crowd_shape
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.errors import UsageError
+from simcore.logs.fields import LogHeader
 from simcore.logs.formats import LogError, log_targets
 from simcore.logs.jsonl import JsonlSink
 from simcore.logs.parquet import ParquetSink
@@ -32,12 +33,12 @@ REF_KINDS = ("repost", "quote_post", "follow_user", "unfollow_user")
 def _run_logged(config: Config, directory: Path, ticks: int, row_group: int = 1000) -> dict[str, Path]:
     """One run written to every format at once, with varied latencies and some errors."""
     sim, backend = Simulation(config), MockBackend()
-    names = (config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
+    header = LogHeader.of(sim)
     paths = {f: directory / f"actions.{f}" for f in ("jsonl", "sqlite", "parquet")}
     sinks: list[Any] = [
-        JsonlSink(paths["jsonl"], *names),
-        SqliteSink(paths["sqlite"], *names),
-        ParquetSink(paths["parquet"], *names, row_group=row_group),
+        JsonlSink(paths["jsonl"], header),
+        SqliteSink(paths["sqlite"], header),
+        ParquetSink(paths["parquet"], header, row_group=row_group),
     ]
     rng = np.random.default_rng(11)
     for _ in range(ticks):
@@ -96,12 +97,12 @@ def test_every_kind_has_the_same_row_in_every_format(tmp_path: Path) -> None:
         attempts=np.ones(n, np.uint8),
         error=np.zeros(n, np.uint8),
     )
-    names: Any = (dt.datetime(2026, 1, 5), 60, ("p",), ("s",))
+    header = LogHeader(dt.datetime(2026, 1, 5), 60, ("p",), ("s",))
     paths = {f: tmp_path / f"actions.{f}" for f in ("jsonl", "sqlite", "parquet")}
-    for sink in (JsonlSink(paths["jsonl"], *names), SqliteSink(paths["sqlite"], *names)):
+    for sink in (JsonlSink(paths["jsonl"], header), SqliteSink(paths["sqlite"], header)):
         sink.write(batch, outcomes)
         sink.close()
-    parquet = ParquetSink(paths["parquet"], *names)
+    parquet = ParquetSink(paths["parquet"], header)
     parquet.write(batch, outcomes)
     parquet.close()
     rows = {fmt: read_rows(path) for fmt, path in paths.items()}
@@ -177,7 +178,9 @@ def test_parquet_without_pyarrow_says_how_to_install(
     import datetime as dt
 
     with pytest.raises(LogError, match=r"pip install 'simcore\[parquet\]'"):
-        open_sink("parquet", tmp_path / "a.parquet", dt.datetime(2026, 1, 5), 60, ["p"], ["s"])
+        open_sink(
+            "parquet", tmp_path / "a.parquet", LogHeader(dt.datetime(2026, 1, 5), 60, ("p",), ("s",))
+        )
 
 
 def test_log_targets(tmp_path: Path) -> None:
@@ -232,9 +235,9 @@ def test_empty_logs_read_as_no_actions(tmp_path: Path) -> None:
     """A run with no actions leaves empty logs that read back as zero rows."""
     import datetime as dt
 
-    names = (dt.datetime(2026, 1, 5), 60, ["p"], ["s"])
+    header = LogHeader(dt.datetime(2026, 1, 5), 60, ("p",), ("s",))
     for fmt in ("jsonl", "sqlite", "parquet"):
-        sink = open_sink(fmt, tmp_path / f"a.{fmt}", *names)
+        sink = open_sink(fmt, tmp_path / f"a.{fmt}", header)
         sink.close()
         assert len(read_columns(tmp_path / f"a.{fmt}")) == 0, fmt
         assert read_rows(tmp_path / f"a.{fmt}") == [], fmt

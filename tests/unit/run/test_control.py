@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.errors import SimcoreError
+from simcore.logs.fields import LogHeader
 from simcore.logs.jsonl import JsonlSink, read_log
 from simcore.run import snapshot
 from simcore.run.clock import Pacer
@@ -133,7 +134,7 @@ def _session(
     config = with_overrides(config, start=dt.datetime(2026, 1, 5, 19, 0))  # evening: every tick acts
     sim = Simulation(config)
     log = folder / "actions.jsonl"
-    sink = JsonlSink(log, config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
+    sink = JsonlSink(log, LogHeader.of(sim))
     control = RunControl()
     controller = Controller(sim, _Interrupter(signals, which), [sink], pacer=Pacer(config.tick_seconds))
     return RunSession(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from numpy.typing import NDArray
 
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
+from simcore.logs.fields import LogHeader
 from simcore.logs.jsonl import JsonlSink
 from simcore.run import snapshot
 from simcore.run.control import RunControl
@@ -64,9 +64,7 @@ class Counting:
 def test_a_snapshot_carries_stateful_sinks_under_their_declared_key(tmp_path: Path) -> None:
     config = loads_config('duration = "20m"\n[population]\ninitial_users = 20\n')
     sim = Simulation(config)
-    log = JsonlSink(
-        tmp_path / "a.jsonl", dt.datetime(2026, 1, 5), 60, sim.profile_names, sim.routine.state_names
-    )
+    log = JsonlSink(tmp_path / "a.jsonl", LogHeader.of(sim))
     counting = Counting()
     assert not isinstance(log, StatefulSink) and isinstance(counting, StatefulSink)
     controller = Controller(sim, MockBackend(), [log, counting])

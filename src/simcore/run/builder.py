@@ -103,10 +103,22 @@ class Run:
         """Ticks left until the config's duration."""
         return max(self.config.duration_ticks - self.controller.sim.tick, 0)
 
-    def notify(self, on_event: Callable[[str], None]) -> None:
-        """Tell ``on_event`` of every control event (pause, speed, snapshot, stop)."""
-        self.session.on_event = on_event
-        self.session.control.listeners.append(on_event)
+    def watch(
+        self,
+        sink: Sink | None = None,
+        on_hour: Callable[[HourReport], None] | None = None,
+        on_event: Callable[[str], None] | None = None,
+    ) -> None:
+        """Let a view follow the run: ``sink`` sees every batch (after the logs and metrics),
+        ``on_hour`` each finished simulated hour, ``on_event`` each control event (pause,
+        speed, snapshot, stop)."""
+        if sink is not None:
+            self.controller.sinks.append(sink)
+        if on_hour is not None:
+            self.controller.on_hour = on_hour
+        if on_event is not None:
+            self.session.on_event = on_event
+            self.session.control.listeners.append(on_event)
 
     def execute(self, ticks: int | None = None) -> RunResult:
         """Run ``ticks`` ticks (default: to the config's duration) under control."""
@@ -210,7 +222,6 @@ def build_run(
     control_socket: bool = True,
     handle_signals: bool = True,
     sinks: Sequence[Sink] = (),
-    on_hour: Callable[[HourReport], None] | None = None,
 ) -> Run:
     """Build a run of ``config`` (resumed from ``resume`` if given).
 
@@ -219,8 +230,8 @@ def build_run(
     to use (it is opened here); default: the config's ``backend.name`` from the
     entry points, built with ``backend_options``. ``logs``: ``--log`` choices
     (default: ``output.log``). ``speed``: simulated seconds per real second (None:
-    as fast as possible). ``sinks`` see every batch after the logs and metrics;
-    ``on_hour`` gets a report at each simulated hour's end.
+    as fast as possible). ``sinks`` see every batch after the logs and metrics
+    (views can also join later: :meth:`Run.watch`).
     """
     opened = _open_backend(config, backend, backend_options or {})
     try:
@@ -240,7 +251,7 @@ def build_run(
     all_sinks.extend(sinks)
     control = RunControl(speed)
     pacer = Pacer(config.tick_seconds, speed, flags=control)
-    controller = Controller(sim, opened, all_sinks, on_hour=on_hour, pacer=pacer, opened=True)
+    controller = Controller(sim, opened, all_sinks, pacer=pacer, opened=True)
     if resume is not None:
         snapshots.restore(resume, controller)
     session = RunSession(

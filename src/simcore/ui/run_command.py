@@ -207,18 +207,15 @@ def _attach_views(built: Run, console: Console, live: bool, quiet: bool) -> Dash
     """The live dashboard (``live``), else plain hourly and event lines (unless ``quiet``)."""
     if live:
         stats = LiveStats()
-        built.controller.sinks.append(stats)
         view = Dashboard(
             built.controller, stats, built.control, built.pacer, built.config.duration_ticks, console
         )
-        built.notify(view.note)
+        built.watch(sink=stats, on_event=view.note)
         return view
     if not quiet:
         plain = PlainLines(console, built.pacer)
         plain.controller = built.controller
-        built.controller.on_hour = plain.hour
-        built.controller.sinks.append(plain)
-        built.notify(plain.event)
+        built.watch(sink=plain, on_hour=plain.hour, on_event=plain.event)
     return None
 
 

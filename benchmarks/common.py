@@ -15,6 +15,7 @@ import os
 import platform
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -283,15 +284,15 @@ def run_simcore(
     options: dict[str, Any] | None = None,
     sinks: Sequence[Sink] = (),
     max_seconds: float = float("inf"),
-    chunk_ticks: int = 60,
 ) -> SimcoreRun:
     """Run ``config`` through the backend ``backend`` as ``simcore run --speed max --log none``
     runs it (:func:`simcore.run.builder.build_run`: metrics on, pipelining where the backend
     offers it), in a temporary run directory; ``sinks`` see every batch.
 
-    The run goes ``chunk_ticks`` at a time and stops between two chunks once ``max_seconds``
-    have passed. Wall and CPU time cover running, not building (opening the backend) nor
-    finishing (the summary and report).
+    Once ``max_seconds`` have passed the run is stopped between two ticks, as ``simcore ctl
+    stop`` would stop it (one execute, one snapshot at the end, ticks in flight drained).
+    Wall and CPU time cover running, not building (opening the backend) nor finishing (the
+    summary and report).
     """
     config = with_overrides(config, backend__name=backend)
     with tempfile.TemporaryDirectory(prefix="simcore-bench-run-") as directory:
@@ -304,11 +305,15 @@ def run_simcore(
             control_socket=False,
             handle_signals=False,
         )
+        limit = threading.Timer(max_seconds, run.control.request_stop, ["time limit"])
+        limit.daemon = True
         with run, Stopwatch() as watch:
-            while run.remaining_ticks() and watch.elapsed() < max_seconds:
-                result = run.execute(min(chunk_ticks, run.remaining_ticks()))
-                if result.stopped_by is not None:  # stopped from outside (a signal, ctl stop)
-                    break
+            if max_seconds != float("inf"):
+                limit.start()
+            try:
+                run.execute()
+            finally:
+                limit.cancel()
     controller = run.controller
     return SimcoreRun(
         controller,

@@ -20,6 +20,7 @@ from simcore_backends.http import HttpBackend
 from simcore_backends.mock import MockBackend
 from simcore_backends.refapp import create_app
 from simcore_backends.testclient import TestClientBackend
+from tests.support.helpers import scripted_batch
 from tests.support.liveserver import uvicorn_server
 from tests.support.runner import run, small
 
@@ -38,17 +39,9 @@ S, F, R, C, U, D = (
 
 
 def _batch(tick: int, seq0: int, actions: list[tuple[int, int, int]]) -> ActionBatch:
-    n = len(actions)
-    return ActionBatch(
-        tick=tick,
-        user=np.array([a[1] for a in actions], np.int32),
-        kind=np.array([a[0] for a in actions], np.uint8),
-        post=np.array([a[2] for a in actions], np.int32),
-        offset_ms=np.arange(n, dtype=np.int32),
-        state=np.zeros(n, np.uint8),
-        profile=np.zeros(n, np.uint8),
-        seq0=seq0,
-    )
+    """``actions``: (kind, user, post)."""
+    kind, user, post = ([a[i] for a in actions] for i in range(3))
+    return scripted_batch(kind, user, post, tick=tick, seq0=seq0)
 
 
 def _execute(backend: Backend, batch: ActionBatch, loop: asyncio.AbstractEventLoop) -> Outcomes:

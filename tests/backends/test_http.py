@@ -16,6 +16,7 @@ from simcore_backends.http import HttpBackend
 from simcore_backends.mock import MockBackend
 from simcore_backends.ordering import Tracker, dependencies
 from tests.support.flaky_server import FlakyServer
+from tests.support.helpers import scripted_batch
 from tests.support.liveserver import aiohttp_server
 from tests.support.runner import run, small, without_outcomes
 
@@ -78,19 +79,6 @@ def test_run_survives_a_flaky_server(default_config: Config, client: str) -> Non
     assert server.max_in_flight >= 2  # and it did send concurrently
 
 
-def _batch(kinds: list[int], users: list[int], posts: list[int]) -> ActionBatch:
-    n = len(kinds)
-    return ActionBatch(
-        tick=3,
-        user=np.array(users, np.int32),
-        kind=np.array(kinds, np.uint8),
-        post=np.array(posts, np.int32),
-        offset_ms=np.arange(n, dtype=np.int32),
-        state=np.zeros(n, np.uint8),
-        profile=np.zeros(n, np.uint8),
-    )
-
-
 R, U, D, C, F, S = (
     ActionKind.READ_POST,
     ActionKind.UPDATE_POST,
@@ -103,34 +91,34 @@ R, U, D, C, F, S = (
 
 def test_ordering_rule_reads_and_changes_of_one_post() -> None:
     """A read waits for the last earlier change; a change waits for every earlier request."""
-    batch = _batch([R, R, D, R, F, R], [1, 2, 3, 4, 5, 6], [9, 9, 9, 9, -1, 7])
+    batch = scripted_batch([R, R, D, R, F, R], [1, 2, 3, 4, 5, 6], [9, 9, 9, 9, -1, 7])
     assert dependencies(batch) == {2: (0, 1), 3: (2,)}
 
 
 def test_ordering_rule_sign_up_and_create_in_one_batch() -> None:
     """Should a user act or a post be targeted in the tick it appears, they wait for it."""
-    batch = _batch([S, F, C, R, U, R], [5, 5, 6, 7, 6, 8], [-1, -1, 40, 40, 40, 41])
+    batch = scripted_batch([S, F, C, R, U, R], [5, 5, 6, 7, 6, 8], [-1, -1, 40, 40, 40, 41])
     assert dependencies(batch) == {1: (0,), 3: (2,), 4: (2, 3)}
 
 
 def test_independent_actions_do_not_wait() -> None:
     """Reads of one post, creates and feeds run concurrently."""
-    batch = _batch([R, R, R, C, C, F], [1, 2, 3, 4, 5, 6], [3, 3, 3, 10, 11, -1])
+    batch = scripted_batch([R, R, R, C, C, F], [1, 2, 3, 4, 5, 6], [3, 3, 3, 10, 11, -1])
     assert dependencies(batch) == {}
 
 
 def test_ordering_rule_across_ticks_in_flight() -> None:
     """With ticks in flight, a request waits for the sign-up or change it needs while it is pending."""
     tracker = Tracker()
-    waits1, jobs1 = tracker.plan(_batch([S, C, R], [9, 1, 2], [-1, 5, 4]))
+    waits1, jobs1 = tracker.plan(scripted_batch([S, C, R], [9, 1, 2], [-1, 5, 4]))
     assert waits1 == {}
-    waits2, jobs2 = tracker.plan(_batch([F, R, U, D], [9, 3, 1, 2], [-1, 5, 5, 4]))
+    waits2, jobs2 = tracker.plan(scripted_batch([F, R, U, D], [9, 3, 1, 2], [-1, 5, 5, 4]))
     # the feed waits for user 9's sign-up, the read for post 5's create, the edit for the
     # create and the read before it, the delete of post 4 for the read of it still out
     assert waits2 == {0: [jobs1[0]], 1: [jobs1[1]], 2: [jobs1[1], jobs2[1]], 3: [jobs1[2]]}
     for job in jobs1.values():
         job.finish()
-    waits3, _ = tracker.plan(_batch([F, R], [9, 3], [-1, 7]))
+    waits3, _ = tracker.plan(scripted_batch([F, R], [9, 3], [-1, 7]))
     assert waits3 == {}
 
 
@@ -139,7 +127,7 @@ def test_ordering_rule_follow_then_unfollow_across_ticks() -> None:
     tracker = Tracker()
 
     def follows(kinds: list[int], users: list[int], refs: list[int]) -> ActionBatch:
-        batch = _batch(kinds, users, [-1] * len(kinds))
+        batch = scripted_batch(kinds, users, [-1] * len(kinds))
         batch.ref = np.array(refs, np.int32)
         return batch
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
+import numpy as np
 from attrs import evolve
 
 from simcore.core.actions import ActionBatch
@@ -44,3 +45,27 @@ def busy_config(config: Config) -> Config:
         duration="12h",
     )
 
+
+def scripted_batch(
+    kind: Sequence[int],
+    user: Sequence[int],
+    post: Sequence[int],
+    ref: Sequence[int] | None = None,
+    *,
+    tick: int = 0,
+    seq0: int = 0,
+) -> ActionBatch:
+    """A hand-written batch, one action per position: offsets 0, 1, 2 … ms, state and profile 0,
+    ``ref`` -1 unless given."""
+    n = len(kind)
+    return ActionBatch(
+        tick=tick,
+        user=np.array(user, np.int32),
+        kind=np.array(kind, np.uint8),
+        post=np.array(post, np.int32),
+        offset_ms=np.arange(n, dtype=np.int32),
+        state=np.zeros(n, np.uint8),
+        profile=np.zeros(n, np.uint8),
+        ref=np.full(n, -1, np.int32) if ref is None else np.array(ref, np.int32),
+        seq0=seq0,
+    )

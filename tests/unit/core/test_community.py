@@ -22,7 +22,6 @@ from simcore.core.actions import (
     REPOST,
     SIGN_UP,
     UNFOLLOW_USER,
-    ActionBatch,
 )
 from simcore.core.edges import EdgeSet, edge_keys
 from simcore.core.simulation import Simulation
@@ -30,7 +29,7 @@ from simcore.errors import ConfigError
 from simcore.scenario.parse import loads_config, with_overrides
 from simcore.scenario.schema import Config
 from simcore_backends.mock import MockBackend
-from tests.support.helpers import batches, log_text
+from tests.support.helpers import batches, log_text, scripted_batch
 from tests.support.resume import assert_same_run, run_split, run_straight
 
 SOCIAL = {
@@ -215,30 +214,16 @@ def test_edge_set_merges_its_buffer() -> None:
 # --- the mock answers like the API ---------------------------------------------------
 
 
-def _batch(kind: list[int], user: list[int], post: list[int], ref: list[int]) -> ActionBatch:
-    n = len(kind)
-    return ActionBatch(
-        tick=0,
-        user=np.array(user, np.int32),
-        kind=np.array(kind, np.uint8),
-        post=np.array(post, np.int32),
-        offset_ms=np.arange(n, dtype=np.int32),
-        state=np.zeros(n, np.uint8),
-        profile=np.zeros(n, np.uint8),
-        ref=np.array(ref, np.int32),
-    )
-
-
 def test_mock_status_codes_for_social_actions() -> None:
     """201/409 likes, 422 self-follow, 409 double follow, 204/404 unfollow, 404 for a repost
     of a post deleted earlier in the batch."""
     mock = MockBackend()
-    signup = _batch([SIGN_UP] * 3, [0, 1, 2], [-1] * 3, [-1] * 3)
+    signup = scripted_batch([SIGN_UP] * 3, [0, 1, 2], [-1] * 3, [-1] * 3)
     mock.execute(signup)
-    create = _batch([3], [0], [0], [-1])
+    create = scripted_batch([3], [0], [0], [-1])
     assert mock.execute(create).status.tolist() == [201]
     out = mock.execute(
-        _batch(
+        scripted_batch(
             [LIKE_POST, LIKE_POST, LIKE_POST, FOLLOW_USER, FOLLOW_USER, FOLLOW_USER, FOLLOW_USER],
             [1, 1, 2, 1, 1, 2, 2],
             [0, 0, 9, -1, -1, -1, -1],
@@ -248,7 +233,7 @@ def test_mock_status_codes_for_social_actions() -> None:
     # a post or user that never existed here is not sent at all (status 0, skipped)
     assert out.status.tolist() == [201, 409, 0, 201, 422, 0, 201]
     out = mock.execute(
-        _batch(
+        scripted_batch(
             [FOLLOW_USER, UNFOLLOW_USER, UNFOLLOW_USER, REPOST, QUOTE_POST, 5, REPOST, BROWSE_FEED],
             [1, 2, 2, 1, 2, 0, 1, 1],
             [-1, -1, -1, 1, 2, 0, -1, -1],

@@ -14,6 +14,7 @@ take more than about two seconds are marked ``slow``: `make test-fast` leaves th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -52,3 +53,24 @@ def small_config(default_config: Config) -> Config:
         duration="6h",
         start=dt.datetime(2026, 1, 5, 6, 0),
     )
+
+
+@pytest.fixture(scope="session")
+def ray_runtime() -> Iterator[None]:
+    """One local Ray runtime for the whole test session (starting one costs seconds and
+    hundreds of MB), small and without dashboard; runs built with workers join it; shut down
+    at the end."""
+    ray = pytest.importorskip("ray")
+    import logging
+
+    ray.init(
+        num_cpus=4,
+        object_store_memory=100 * 1024 * 1024,
+        include_dashboard=False,
+        logging_level=logging.ERROR,
+        log_to_driver=False,
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()

@@ -37,3 +37,20 @@ class BackendError(SimcoreError):
 
 class UsageError(SimcoreError, ValueError):
     """A command-line value is malformed (a duration, a path, a name)."""
+
+
+class WorkerError(SimcoreError):
+    """Distributed workers cannot be had: Ray is not installed, a cluster cannot be reached,
+    or a worker does not start."""
+
+
+class WorkerLost(WorkerError):
+    """A worker died (or failed) during a run; ``worker`` is its shard number, ``reason`` the
+    short reason a stopped run reports."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, worker: int, reason: str) -> None:
+        super().__init__(message)
+        self.worker = worker
+        self.reason = reason

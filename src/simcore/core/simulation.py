@@ -24,6 +24,7 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
+from attrs import frozen
 from numpy.typing import NDArray
 
 from simcore.core import rng
@@ -32,16 +33,33 @@ from simcore.core.arrivals import Arrivals
 from simcore.core.choice import Targeting, choose_kinds
 from simcore.core.community import Community
 from simcore.core.effects import apply_effects
-from simcore.core.routine import CompiledRoutine
+from simcore.core.routine import NEVER, CompiledRoutine
 from simcore.core.sessions import Sessions
 from simcore.core.step import Plan, ShardWork, TickWork, run_plan
-from simcore.core.users import Population, SimUser, user_avatars, user_factions, user_names
+from simcore.core.users import (
+    Population,
+    SimUser,
+    user_avatars,
+    user_factions,
+    user_names,
+)
 from simcore.core.world import World
 from simcore.errors import UsageError
 from simcore.scenario.durations import parse_seconds
 from simcore.scenario.schema import Config
 
 S_OFFSET = rng.stream_id("action.offset")
+
+
+@frozen
+class Decision:
+    """One shard's decisions for a tick (:meth:`Simulation.decide`): its users' actions and
+    sign-ups in canonical order, and the :data:`~simcore.core.users.DECIDED_FIELDS` rows of
+    the users it woke, as they stand after deciding."""
+
+    batch: ActionBatch
+    users: NDArray[np.int64]
+    rows: dict[str, NDArray[Any]]
 
 
 class Simulation:
@@ -66,6 +84,9 @@ class Simulation:
         self._trends_on = config.targets.trending_share > 0
         self.tick = 0
         self.seq = 0
+        #: (shard, shards) if this simulation decides only users ``id % shards == shard``
+        #: (:meth:`own`); the other users' calendars are parked at NEVER here
+        self.owned: tuple[int, int] | None = None
         #: The phases of a tick, in order; replace with :func:`~simcore.core.step.wrap_phases`
         #: of itself to time or trace them.
         self.plan: Plan = (
@@ -92,13 +113,67 @@ class Simulation:
         self.tick += 1
         return batch
 
+    # --- deciding in shards (distributed workers) ---------------------------------------
+
+    def own(self, shard: int, shards: int) -> None:
+        """From now on decide only users ``id % shards == shard`` (:meth:`decide`); park the
+        others' calendars so the due scan never wakes them. Call again after :meth:`load_state`."""
+        if not 0 <= shard < shards:
+            raise UsageError(f"shard {shard} is not one of 0..{shards - 1}")
+        self.owned = (shard, shards)
+        self._park(np.arange(self.population.n, dtype=np.int64))
+
+    def _park(self, users: NDArray[np.int64]) -> None:
+        if self.owned is not None:
+            shard, shards = self.owned
+            self.population.next_event[users[users % shards != shard]] = NEVER
+
+    def decide(self) -> Decision:
+        """Decide the tick for the owned shard of users (:meth:`own`) without changing the
+        world: its users' actions and sign-ups, and the rows of the users it woke. The world
+        changes when the tick's merged batch (:meth:`merge` of every shard's decision) is
+        handed to :meth:`commit`."""
+        shards = self.owned[1] if self.owned is not None else 1
+        work = TickWork(self.tick, shards)
+        for name, phase in self.plan:
+            if name != "apply":
+                phase(work)
+        users = np.concatenate([part.due for part in work.parts])
+        return Decision(work.ordered(), users, self.population.rows(users))
+
+    def merge(self, decisions: list[Decision]) -> ActionBatch:
+        """The tick's batch from every shard's decision, in canonical order, numbered from
+        the run's next sequence number (the same batch :meth:`step` returns)."""
+        merged = ActionBatch.concat(self.tick, [d.batch for d in decisions])
+        key = (merged.offset_ms.astype(np.int64) << 32) | merged.user.astype(np.int64)
+        batch = merged.take(np.argsort(key, kind="stable"))  # merges the shards' sorted runs
+        batch.seq0 = self.seq
+        return batch
+
+    def commit(self, batch: ActionBatch) -> None:
+        """Apply a decided tick's merged batch to the world and go on to the next tick (after
+        :meth:`decide` by a simulation that owns a shard)."""
+        self.apply(TickWork(self.tick, batch=batch))
+        self.seq += len(batch)
+        self.tick += 1
+
+    def follow(self, decisions: list[Decision], batch: ActionBatch) -> None:
+        """Live the tick that ``decisions`` (of every shard) decided and ``batch`` merged,
+        deciding nobody: take the deciders' rows, sign up the newcomers, apply the batch."""
+        for d in decisions:
+            self.population.set_rows(d.users, d.rows)
+        self.arrivals.arrive(self.tick)
+        self.commit(batch)
+
     # --- the phases of a tick -------------------------------------------------------
 
     def wake(self, work: TickWork) -> None:
         """Find each shard's due users and move those at a block edge into their new state."""
         pop = self.population
         due = np.flatnonzero(pop.next_event[: pop.n] <= work.tick)
-        if work.shards == 1:
+        if self.owned is not None:
+            work.parts = [ShardWork(due)]  # the others are parked: only the owned wake
+        elif work.shards == 1:
             work.parts = [ShardWork(due)]
         else:
             work.parts = [ShardWork(due[due % work.shards == i]) for i in range(work.shards)]
@@ -121,8 +196,12 @@ class Simulation:
             part.post, part.ref = self.targeting.choose(part.users, part.kind, work.tick)
 
     def arrive(self, work: TickWork) -> None:
-        """Sign up the tick's new users."""
+        """Sign up the tick's new users (a shard's owner: in its batch, only its own)."""
         work.arrivals = self.arrivals.arrive(work.tick)
+        if self.owned is not None:
+            self._park(work.arrivals)
+            shard, shards = self.owned
+            work.arrivals = work.arrivals[work.arrivals % shards == shard]
 
     def order(self, work: TickWork) -> None:
         """Merge the shards' actions and the sign-ups into one batch in canonical order."""
@@ -219,3 +298,5 @@ class Simulation:
         self.world.load(group("posts"), ticks_seen=tick)
         self.community.load(group("community"))
         self.tick, self.seq = tick, seq
+        if self.owned is not None:
+            self.own(*self.owned)

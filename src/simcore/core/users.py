@@ -39,6 +39,21 @@ USER_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
     ("n_likes", np.int32),  # likes given
 )
 
+#: The per-user arrays that deciding a tick (its ``wake`` and ``act`` phases) writes, and
+#: only for the users it wakes: a simulation that decides one shard of users hands these
+#: rows of its woken users to the others (:meth:`Simulation.decide
+#: <simcore.core.simulation.Simulation.decide>`); every other array changes the same way
+#: everywhere (arrivals, effects).
+DECIDED_FIELDS: tuple[str, ...] = (
+    "state",
+    "next_session",
+    "next_edge",
+    "next_event",
+    "edge_minute",
+    "session_left",
+    "n_actions",
+)
+
 _ADJECTIVES = (
     "amber",
     "bold",
@@ -183,6 +198,15 @@ class Population:
         self.grow_to(n)
         for name, dtype in USER_FIELDS:
             getattr(self, name)[:n] = np.asarray(arrays[name], dtype=dtype)
+
+    def rows(self, ids: NDArray[np.integer[Any]]) -> dict[str, NDArray[Any]]:
+        """The :data:`DECIDED_FIELDS` of users ``ids`` (copies)."""
+        return {name: getattr(self, name)[ids] for name in DECIDED_FIELDS}
+
+    def set_rows(self, ids: NDArray[np.integer[Any]], rows: dict[str, NDArray[Any]]) -> None:
+        """Write rows as returned by :meth:`rows` back at ``ids``."""
+        for name in DECIDED_FIELDS:
+            getattr(self, name)[ids] = rows[name]
 
     def nbytes_per_user(self) -> int:
         """Bytes of core state per user."""

@@ -35,6 +35,7 @@ from simcore.run.control import RunControl
 from simcore.run.controller import Controller
 from simcore.run.runfiles import MetricsSink, analyse
 from simcore.run.session import RunResult, RunSession
+from simcore.run.sharded import ShardedSimulation
 from simcore.run.totals import HourReport
 from simcore.scenario.parse import dump_config
 from simcore.scenario.schema import Config
@@ -133,10 +134,13 @@ class Run:
         self._finished = True
         controller, session = self.controller, self.session
         controller.close()
+        _close_workers(controller.sim)
         summary = controller.summary()
         summary["log"] = str(self.log_file) if self.log_file else None
         summary["logs"] = [rundir.shown(p, self.directory) for p in self.log_files]
         summary["pacing"] = self.pacer.summary()
+        if isinstance(controller.sim, ShardedSimulation):
+            summary["workers"] = controller.sim.pool.workers
         summary["stopped_by"] = self.result.stopped_by if self.result else "error"
         summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
         if self.resumed_from is not None:
@@ -203,6 +207,19 @@ def open_logs(
     return sinks, [path for _, path in targets]
 
 
+def _simulation(config: Config, workers: int | None, ray_address: str | None) -> Simulation:
+    """The run's simulation: one process, or ``workers`` Ray workers (``ray_address``: join
+    that cluster; there, without ``workers``, one worker per node)."""
+    if workers is None and ray_address is None:
+        return Simulation(config)
+    return ShardedSimulation.start(config, workers or 0, ray_address)
+
+
+def _close_workers(sim: Simulation) -> None:
+    if isinstance(sim, ShardedSimulation):
+        sim.close()
+
+
 def _open_backend(config: Config, backend: Backend | None, options: Mapping[str, Any]) -> Backend:
     built = backend if backend is not None else load_backend(config.backend.name, **options)
     built.open(BackendContext(config))
@@ -223,6 +240,8 @@ def build_run(
     control_socket: bool = True,
     handle_signals: bool = True,
     sinks: Sequence[Sink] = (),
+    workers: int | None = None,
+    ray_address: str | None = None,
 ) -> Run:
     """Build a run of ``config`` (resumed from ``resume`` if given).
 
@@ -232,19 +251,25 @@ def build_run(
     entry points, built with ``backend_options``. ``logs``: ``--log`` choices
     (default: ``output.log``). ``speed``: simulated seconds per real second (None:
     as fast as possible). ``sinks`` see every batch after the logs and metrics
-    (views can also join later: :meth:`Run.watch`).
+    (views can also join later: :meth:`Run.watch`). ``workers``: decide on that many Ray
+    workers (``ray_address``: on that cluster; see :mod:`simcore.run.sharded`), the same run.
     """
     opened = _open_backend(config, backend, backend_options or {})
+    try:
+        sim = _simulation(config, workers, ray_address)
+    except BaseException:
+        opened.close()
+        raise
     try:
         if resume is not None:
             directory = run_dir or resume_dir(resume)
         else:
             directory = run_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
         rundir.prepare(directory, config)
-        sim = Simulation(config)
         all_sinks, log_files = open_logs(logs, resume, directory, config, sim)
     except BaseException:
         opened.close()
+        _close_workers(sim)
         raise
     metrics = Metrics(
         config.tick_seconds,
@@ -260,7 +285,12 @@ def build_run(
     pacer = Pacer(config.tick_seconds, speed, flags=control)
     controller = Controller(sim, opened, all_sinks, pacer=pacer, opened=True)
     if resume is not None:
-        snapshots.restore(resume, controller)
+        try:
+            snapshots.restore(resume, controller)
+        except BaseException:
+            controller.close()
+            _close_workers(sim)
+            raise
     session = RunSession(
         controller,
         directory,

@@ -23,6 +23,7 @@ from typing import Any
 
 from attrs import define
 
+from simcore.errors import WorkerLost
 from simcore.run import rundir
 from simcore.run import snapshot as snapshots
 from simcore.run.control import ControlServer, RunControl, RunGate
@@ -75,6 +76,7 @@ class RunSession:
         self.last_snapshot: Path | None = None
         self.gate = RunGate(control, controller.pacer, snapshot_every, self._periodic_snapshot)
         self.snapshot_error: str | None = None
+        self.lost: WorkerLost | None = None  # the worker whose death stopped the run
         controller.gate = self.gate
         control.status_provider = self.status
         if on_event is not None:
@@ -159,6 +161,9 @@ class RunSession:
             except KeyboardInterrupt:
                 hard = True
                 self.control.request_stop("SIGINT")
+            except WorkerLost as exc:  # the state is still whole at the last finished tick
+                self.lost = exc
+                self.control.request_stop(exc.reason, notify=False)
             for sink in self.controller.sinks:
                 if isinstance(sink, LogSink):
                     sink.flush()

@@ -72,6 +72,7 @@ def _snapshot_every(text: str | None, tick_seconds: int) -> int | None:
 
 
 _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
+EXIT_WORKER_LOST = 3  # a worker died: the run stopped at its last whole tick
 
 
 @click.command()
@@ -138,6 +139,19 @@ _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
     default=True,
     help="Serve RUN_DIR/control.sock for `simcore ctl` (default: on).",
 )
+@click.option(
+    "--workers",
+    type=int,
+    metavar="N",
+    help="Decide and drive users on N Ray workers (pip install 'simcore[ray]'): the same run, "
+    "more load; default: one process. See README, 'Scaling out'.",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDR",
+    help="Join the Ray cluster at ADDR (`ray start --head` prints it) instead of a local one; "
+    "without --workers, one worker per node.",
+)
 def run(
     config_file: Path | None,
     seed: int | None,
@@ -155,6 +169,8 @@ def run(
     force: bool,
     dashboard: bool | None,
     control_socket: bool,
+    workers: int | None,
+    ray_address: str | None,
 ) -> None:
     """Run the simulation described by CONFIG (a TOML profile), or continue one with --resume.
 
@@ -179,6 +195,8 @@ def run(
         speed=parse_speed(speed_text),
         snapshot_every=_snapshot_every(snapshot_every, config.tick_seconds),
         control_socket=control_socket,
+        workers=workers,
+        ray_address=ray_address,
     )
     console = Console(highlight=False, soft_wrap=True)
     live = (console.is_terminal and not quiet) if dashboard is None else (dashboard and not quiet)
@@ -260,8 +278,10 @@ def _print_end(console: Console, built: Run) -> None:
     warning = snapshot_warning(built.session)
     if warning:
         console.print(f"[red]{escape(warning)}[/]")
+    if built.session.lost is not None:
+        console.print(f"[red]error: {escape(str(built.session.lost))}[/]")
     if result is not None and result.stopped_by is not None:
         console.print(f"[yellow]{escape(stop_message(result, built.controller, built.log_file))}[/]")
-        sys.exit(_STOP_CODES.get(result.stopped_by, 0))
+        sys.exit(EXIT_WORKER_LOST if built.session.lost else _STOP_CODES.get(result.stopped_by, 0))
     if not summary["thresholds"]["passed"]:
         sys.exit(EXIT_THRESHOLDS_FAILED)

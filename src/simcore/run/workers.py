@@ -1,0 +1,236 @@
+"""Workers on Ray: N actors, each deciding one shard of users (ids ``k`` modulo N).
+
+Ray is an optional extra (``pip install 'simcore[ray]'``) and is imported only
+when a run asks for workers. :class:`WorkerPool` starts a local Ray runtime (small
+object store, no dashboard) or joins an existing cluster (``address``), places one
+:class:`ShardWorker` actor per shard, and turns every Ray failure into a
+:class:`~simcore.errors.WorkerError` (cannot start: exit 2) or
+:class:`~simcore.errors.WorkerLost` (died during the run) that names the worker.
+
+Each tick costs one round trip: :meth:`WorkerPool.decide` gathers every shard's
+:class:`~simcore.core.simulation.Decision`, and :meth:`WorkerPool.commit` sends the
+merged batch (one object in Ray's store, shared by every actor) without waiting:
+the actors apply it while the driver logs the tick, and their next ``decide``
+runs after it (an actor runs its calls in order).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+from typing import Any
+
+import numpy as np
+
+from simcore.core.actions import ActionBatch
+from simcore.core.simulation import Decision, Simulation
+from simcore.errors import WorkerError, WorkerLost
+from simcore.scenario.parse import dump_config, loads_config
+from simcore.scenario.schema import Config
+
+#: Ray's object store for a local runtime: a tick's batch is a few MB even at millions of users.
+OBJECT_STORE_BYTES = 256 * 1024 * 1024
+INSTALL_HINT = "install it with: pip install 'simcore[ray]' (or run without --workers)"
+
+
+class ShardWorker:
+    """A Ray actor: a whole simulation that decides only its shard of users."""
+
+    def __init__(self, config_text: str, shard: int, shards: int) -> None:
+        self.sim = Simulation(loads_config(config_text))
+        self.sim.own(shard, shards)
+
+    def where(self) -> tuple[str, int]:
+        """The host name and process id of this worker (for messages, and tests that kill it)."""
+        return socket.gethostname(), os.getpid()
+
+    def load(self, arrays: dict[str, Any]) -> int:
+        """Take a snapshot's state (the shard ownership stays); return the tick it is at."""
+        self.sim.load_state({k: np.array(v) for k, v in arrays.items()})  # Ray's are read-only
+        return self.sim.tick
+
+    def decide(self) -> Decision:
+        """The shard's decisions for the current tick."""
+        return self.sim.decide()
+
+    def commit(self, batch: ActionBatch) -> int:
+        """Apply the tick's merged batch; return the next tick."""
+        self.sim.commit(batch.take(np.arange(len(batch))))  # a writable copy: Ray's arrays are read-only
+        return self.sim.tick
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise WorkerError(f"--workers needs Ray, which is not installed; {INSTALL_HINT}") from None
+    return ray
+
+
+class WorkerPool:
+    """N shard actors on a local Ray runtime or a cluster, driven one tick at a time."""
+
+    def __init__(self, config: Config, workers: int, address: str | None = None) -> None:
+        if workers < 1 and not (workers == 0 and address):
+            raise WorkerError(f"--workers: got {workers}, expected a count >= 1")
+        self.config = config
+        self.workers = workers
+        self.address = address
+        self.places: list[tuple[str, int]] = []  # (host, pid) of each worker
+        self._ray: Any = None
+        self._actors: list[Any] = []
+        self._commits: list[Any] = []
+        self._owns_runtime = False
+
+    # --- starting and stopping --------------------------------------------------------
+
+    def start(self) -> WorkerPool:
+        """Start (or join) Ray and the actors; a failure is a WorkerError (exit 2)."""
+        ray = self._ray = _ray()
+        if self.address:
+            _check_reachable(self.address)
+        if not ray.is_initialized():
+            self._init(ray)
+            self._owns_runtime = True
+        if self.workers == 0:  # joining a cluster without a count: one worker per node
+            self.workers = max(1, sum(1 for node in ray.nodes() if node.get("Alive")))
+        try:
+            remote = ray.remote(ShardWorker)
+            text = dump_config(self.config)
+            spread = {"scheduling_strategy": "SPREAD"} if self.address else {}
+            self._actors = [
+                remote.options(num_cpus=0 if not self.address else 1, max_restarts=0, **spread).remote(
+                    text, k, self.workers
+                )
+                for k in range(self.workers)
+            ]
+            self.places = [ray.get(a.where.remote(), timeout=120) for a in self._actors]
+        except Exception as exc:
+            self.close()
+            raise WorkerError(
+                f"the {self.workers} workers did not start on Ray ({type(exc).__name__}: "
+                f"{_first_line(exc)}); check that simcore is installed on every node"
+            ) from None
+        return self
+
+    def _init(self, ray: Any) -> None:
+        import logging
+
+        options: dict[str, Any] = {
+            "include_dashboard": False,
+            "logging_level": logging.ERROR,
+            "log_to_driver": False,
+        }
+        if self.address:
+            options["address"] = self.address
+        else:
+            options["num_cpus"] = max(self.workers, os.cpu_count() or 1)
+            options["object_store_memory"] = OBJECT_STORE_BYTES
+        try:
+            ray.init(**options)
+        except Exception as exc:
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray runtime"
+            fix = (
+                "start it with `ray start --head` there, or check the address and the port"
+                if self.address
+                else "see the message above"
+            )
+            raise WorkerError(
+                f"cannot start workers: {where} did not come up ({type(exc).__name__}: "
+                f"{_first_line(exc)}); {fix}"
+            ) from None
+
+    def close(self) -> None:
+        """Stop the actors, and the Ray runtime if this pool started it (idempotent)."""
+        ray, self._ray = self._ray, None
+        if ray is None:
+            return
+        for actor in self._actors:
+            with contextlib.suppress(Exception):  # already gone
+                ray.kill(actor)
+        self._actors, self._commits = [], []
+        if self._owns_runtime and ray.is_initialized():
+            ray.shutdown()
+
+    # --- a tick -----------------------------------------------------------------------
+
+    def decide(self, tick: int) -> list[Decision]:
+        """Every shard's decisions for ``tick`` (after the previous tick's commit)."""
+        self._live()
+        refs = [actor.decide.remote() for actor in self._actors]
+        commits, self._commits = self._commits, []
+        self._gather(commits, tick)
+        out: list[Decision] = self._gather(refs, tick)
+        return out
+
+    def commit(self, batch: ActionBatch) -> None:
+        """Send the tick's merged batch to every actor (not waited for)."""
+        ray = self._live()
+        ref = ray.put(batch)
+        self._commits = [actor.commit.remote(ref) for actor in self._actors]
+
+    def load(self, arrays: dict[str, Any], tick: int) -> None:
+        """Put every actor in a snapshot's state (the commits before are dropped)."""
+        ray = self._live()
+        ref = ray.put(arrays)
+        self._commits = []
+        self._gather([actor.load.remote(ref) for actor in self._actors], tick)
+
+    def _live(self) -> Any:
+        if self._ray is None:
+            raise WorkerError("the workers were closed; start the pool again")
+        return self._ray
+
+    def name(self, k: int) -> str:
+        """How messages name worker ``k``."""
+        host, pid = self.places[k] if k < len(self.places) else ("?", 0)
+        return f"worker {k} of {self.workers} (pid {pid} on {host})"
+
+    def _gather(self, refs: list[Any], tick: int) -> list[Any]:
+        """The results of ``refs`` (one per worker, in order), the driver being at ``tick``."""
+        ray = self._live()
+        out = []
+        for k, ref in enumerate(refs):
+            try:
+                out.append(ray.get(ref))
+            except ray.exceptions.RayActorError as exc:
+                raise WorkerLost(
+                    f"{self.name(k)} died ({type(exc).__name__}); the run stopped after tick "
+                    f"{tick - 1:,}, its last whole tick; continue it with --resume (with any "
+                    "--workers count, or none)",
+                    k,
+                    f"worker {k} lost",
+                ) from None
+            except ray.exceptions.RayError as exc:
+                raise WorkerLost(
+                    f"{self.name(k)} failed: {_first_line(exc)}; the run stopped after tick "
+                    f"{tick - 1:,}, its last whole tick",
+                    k,
+                    f"worker {k} failed",
+                ) from None
+        return out
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on a ``host:port`` nobody listens at (Ray itself retries for a minute)."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        if address == "auto":
+            return
+        raise WorkerError(
+            f"--ray-address: got {address!r}, expected HOST:PORT of a Ray head node "
+            "(`ray start --head` prints it), e.g. 10.0.0.5:6379"
+        )
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise WorkerError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}; start it with "
+            f"`ray start --head --port {port}` on {host}, or check the address"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[-1][:300] if text else type(exc).__name__

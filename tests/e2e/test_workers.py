@@ -1,0 +1,190 @@
+"""``--workers N`` on a local Ray runtime: the same run as one process, stopped and resumed
+with another worker count, a killed worker, and workers that cannot start.
+
+One Ray runtime serves the whole test session (the ``ray_runtime`` fixture); the runs are
+small (a couple of hundred users, a few simulated hours)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simcore.core.actions import ActionBatch
+from simcore.core.simulation import Simulation
+from simcore.run import snapshot as snapshots
+from simcore.run.builder import build_run
+from simcore.run.sharded import ShardedSimulation
+from simcore.scenario.parse import loads_config, with_overrides
+from simcore.scenario.schema import Config
+from simcore.seam.contract import Outcomes
+from simcore.ui.cli import main
+from tests.support.paths import DEFAULT_PROFILE
+
+RUN = ("run", str(DEFAULT_PROFILE), "--users", "150", "--duration", "3h", "--quiet", "--no-control")
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def single_log(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    """The one-process log of the runs below."""
+    out = tmp_path_factory.mktemp("single") / "run"
+    code, output = _cli(*RUN, "--seed", "11", "--out", str(out))
+    assert code == 0, output
+    return (out / "actions.jsonl").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_workers_write_the_one_process_log(
+    ray_runtime: None, single_log: bytes, workers: int, tmp_path: Path
+) -> None:
+    """``--workers N`` writes the one-process action log byte for byte, and the same summary."""
+    out = tmp_path / "run"
+    code, output = _cli(*RUN, "--seed", "11", "--workers", str(workers), "--out", str(out))
+    assert code == 0, output
+    assert (out / "actions.jsonl").read_bytes() == single_log
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["workers"] == workers
+    assert summary["actions"] == len(single_log.splitlines())
+
+
+def _state(sim: Simulation) -> dict[str, np.ndarray]:
+    return {k: np.array(v) for k, v in sim.state_arrays().items()}
+
+
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 3), st.integers(40, 400))
+def test_any_worker_count_decides_the_one_process_batches(
+    ray_runtime: None, seed: int, workers: int, users: int
+) -> None:
+    """Property: for any seed, worker count and population, every batch (and its tags) and the
+    final state are the one-process run's."""
+    config = with_overrides(loads_config(""), seed=seed, population__initial_users=users, duration="1h")
+    one, sharded = Simulation(config), ShardedSimulation.start(config, workers)
+    try:
+        for _ in range(config.duration_ticks):
+            a, b = one.step(), sharded.step()
+            assert a.equals(b) and np.array_equal(a.tag, b.tag)
+    finally:
+        sharded.close()
+    left, right = _state(one), _state(sharded)
+    assert all(np.array_equal(left[k], right[k]) for k in left)
+
+
+class _At:
+    """A sink that calls ``then`` once, after tick ``tick`` was written."""
+
+    def __init__(self, tick: int, then: Any) -> None:
+        self.tick, self.then, self.done = tick, then, False
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        if batch.tick == self.tick and not self.done:
+            self.done = True
+            self.then()
+
+    def close(self) -> None:
+        pass
+
+
+def _config(seed: int = 5) -> Config:
+    return with_overrides(loads_config(""), seed=seed, population__initial_users=200, duration="3h")
+
+
+def _straight(config: Config, folder: Path) -> bytes:
+    with build_run(config, run_dir=folder, control_socket=False, handle_signals=False) as run:
+        run.execute()
+    return (folder / "actions.jsonl").read_bytes()
+
+
+@pytest.mark.slow
+def test_stopped_with_two_workers_resumed_with_three(ray_runtime: None, tmp_path: Path) -> None:
+    """A run on 2 workers stopped (as `simcore ctl stop` does) and resumed on 3 workers, then
+    on none, ends with the one-process log; the snapshots are the one process's."""
+    config = _config()
+    expected = _straight(config, tmp_path / "straight")
+    folder = tmp_path / "split"
+    with build_run(config, run_dir=folder, control_socket=False, handle_signals=False, workers=2) as run:
+        run.watch(sink=_At(50, lambda: run.control.request_stop("ctl stop")))
+        result = run.execute()
+    assert result.stopped_by == "ctl stop" and result.tick == 51 and result.snapshot is not None
+    snap = snapshots.load(result.snapshot)
+    with build_run(
+        snap.config, resume=snap, control_socket=False, handle_signals=False, workers=3
+    ) as run:
+        run.watch(sink=_At(120, lambda: run.control.request_stop("ctl stop")))
+        result = run.execute()
+    assert result.tick == 121 and result.snapshot is not None
+    snap = snapshots.load(result.snapshot)
+    with build_run(snap.config, resume=snap, control_socket=False, handle_signals=False) as run:
+        result = run.execute()
+    assert result.stopped_by is None
+    assert (folder / "actions.jsonl").read_bytes() == expected
+
+
+@pytest.mark.slow
+def test_a_killed_worker_stops_the_run_at_its_last_whole_tick(ray_runtime: None, tmp_path: Path) -> None:
+    """Killing a worker's process stops the run cleanly: the error names the worker, the
+    summary and a snapshot of the last whole tick are written, and --resume (on workers)
+    finishes the one-process log."""
+    config = _config(seed=9)
+    expected = _straight(config, tmp_path / "straight")
+    folder = tmp_path / "killed"
+    with build_run(config, run_dir=folder, control_socket=False, handle_signals=False, workers=2) as run:
+        sim = run.simulation
+        assert isinstance(sim, ShardedSimulation)
+        _, pid = sim.pool.places[1]
+        run.watch(sink=_At(70, lambda: os.kill(pid, signal.SIGKILL)))
+        result = run.execute()
+    lost = run.session.lost
+    assert lost is not None and lost.worker == 1
+    assert f"worker 1 of 2 (pid {pid}" in str(
+        lost
+    ) and "stopped after tick 70, its last whole tick" in str(lost)
+    assert result.stopped_by == "worker 1 lost" and result.tick == 71
+    assert result.snapshot is not None and result.snapshot.name == snapshots.snapshot_name(71)
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["stopped_by"] == "worker 1 lost" and summary["ticks"] == 71
+    code, output = _cli("run", "--resume", str(folder), "--workers", "2", "--quiet", "--no-control")
+    assert code == 0, output
+    assert (folder / "actions.jsonl").read_bytes() == expected
+
+
+def test_workers_without_ray_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Ray not installed: exit 2, the install command, no run directory."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    code, output = _cli(*RUN, "--workers", "2", "--out", str(tmp_path / "run"))
+    assert code == 2
+    assert "needs Ray, which is not installed" in output and "pip install 'simcore[ray]'" in output
+    assert not (tmp_path / "run").exists()
+
+
+def test_an_unreachable_cluster_is_a_clear_error(tmp_path: Path) -> None:
+    """A cluster nobody listens at: exit 2 naming the address and how to start one."""
+    pytest.importorskip("ray")
+    code, output = _cli(*RUN, "--ray-address", "127.0.0.1:9", "--out", str(tmp_path / "run"))
+    assert code == 2
+    assert "cannot reach the Ray cluster at 127.0.0.1:9" in output and "ray start --head" in output
+    assert not (tmp_path / "run").exists()
+    code, output = _cli(*RUN, "--ray-address", "nowhere", "--out", str(tmp_path / "run"))
+    assert code == 2 and "expected HOST:PORT" in output
+
+
+def test_zero_workers_is_a_clear_error(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    code, output = _cli(*RUN, "--workers", "0", "--out", str(tmp_path / "run"))
+    assert code == 2 and "--workers: got 0, expected a count >= 1" in output

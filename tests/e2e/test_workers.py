@@ -188,3 +188,40 @@ def test_zero_workers_is_a_clear_error(tmp_path: Path) -> None:
     pytest.importorskip("ray")
     code, output = _cli(*RUN, "--workers", "0", "--out", str(tmp_path / "run"))
     assert code == 2 and "--workers: got 0, expected a count >= 1" in output
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_workers_stops_gracefully_and_resumes(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the run's whole process group, as a terminal sends it) stops a
+    `--workers 2` run after its tick with a snapshot (exit 130); --resume finishes the
+    one-process log. The run starts its own local Ray runtime and shuts it down."""
+    import subprocess
+    import time
+
+    args = ["run", str(DEFAULT_PROFILE), "--seed", "4", "--users", "300", "--duration", "1d"]
+    straight = tmp_path / "straight"
+    code, output = _cli(*args, "--quiet", "--no-control", "--out", str(straight))
+    assert code == 0, output
+    folder = tmp_path / "stopped"
+    command = [sys.executable, "-m", "simcore", *args, "--workers", "2", "--out", str(folder)]
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
+    try:
+        log = folder / "actions.jsonl"
+        deadline = time.monotonic() + 180
+        while (not log.exists() or log.stat().st_size < 200_000) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the run did not get going"
+            time.sleep(0.2)
+        os.killpg(proc.pid, signal.SIGINT)
+        output, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, output
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["stopped_by"] == "SIGINT" and summary["workers"] == 2
+    assert summary["snapshot"] is not None and "continue with: simcore run --resume" in output
+    code, output = _cli("run", "--resume", str(folder), "--quiet", "--no-control")
+    assert code == 0, output
+    assert log.read_bytes() == (straight / "actions.jsonl").read_bytes()

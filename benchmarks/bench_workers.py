@@ -1,0 +1,183 @@
+"""Workers benchmark: one process against ``--workers N`` on a local Ray runtime, core + mock.
+
+Each run is ``simcore run --log none --speed max`` (the run builder, metrics on) of the
+default profile with N initial users for one simulated day, in a fresh process (so peak
+memory is that run's own). For worker runs it also prints each worker's peak memory (VmHWM
+of its process), the driver's, and where a tick's exchange goes: waiting for the workers'
+decisions, merging them, living the tick in the driver, sending the batch; with the bytes
+exchanged per tick. It checks that the worker run made exactly the one-process actions
+(the same count and the same digest of the action stream).
+
+    python benchmarks/bench_workers.py                          # 1M and 5M users, 1 vs 2 workers
+    python benchmarks/bench_workers.py --users 1000000 --workers 2 3
+    python benchmarks/bench_workers.py --users 200000 --days 0.25    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from common import PROFILE, OutcomeSink, Stopwatch, Table, core_config, machine
+
+
+def _hwm_mb(pid: int) -> float:
+    """Peak resident memory of a local process (VmHWM), MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def measure(users: int, days: float, workers: int) -> dict[str, Any]:
+    """One run in this process; its numbers."""
+    import tempfile
+
+    import numpy as np
+
+    from simcore.core.simulation import Decision
+    from simcore.run.builder import build_run
+    from simcore.run.sharded import ShardedSimulation
+
+    config = core_config(users, days, PROFILE)
+    digest = OutcomeSink()
+    with tempfile.TemporaryDirectory(prefix="simcore-bench-workers-") as directory:
+        began = time.perf_counter()
+        run = build_run(
+            config,
+            run_dir=Path(directory) / "run",
+            logs=["none"],
+            sinks=[digest],
+            control_socket=False,
+            handle_signals=False,
+            workers=workers or None,
+        )
+        start_s = time.perf_counter() - began
+        sim = run.simulation
+        parts = {"decide": 0.0, "merge": 0.0, "follow": 0.0, "send": 0.0}
+        sizes = {"decisions": 0, "batch": 0}
+        if isinstance(sim, ShardedSimulation):
+            pool = sim.pool
+
+            def step(shards: int = 1) -> Any:
+                t0 = time.perf_counter()
+                decisions: list[Decision] = pool.decide(sim.tick)
+                t1 = time.perf_counter()
+                batch = sim.merge(decisions)
+                t2 = time.perf_counter()
+                sim.follow(decisions, batch)
+                t3 = time.perf_counter()
+                pool.commit(batch)
+                t4 = time.perf_counter()
+                for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                    parts[name] += seconds
+                sizes["decisions"] += sum(
+                    sum(getattr(d.batch, n).nbytes for n in d.batch.ARRAYS)
+                    + d.users.nbytes
+                    + sum(v.nbytes for v in d.rows.values())
+                    for d in decisions
+                )
+                sizes["batch"] += sum(getattr(batch, n).nbytes for n in batch.ARRAYS)
+                return batch
+
+            sim.step = step  # type: ignore[method-assign]
+        with run, Stopwatch() as watch:
+            run.execute()
+            worker_mb = (
+                [_hwm_mb(pid) for _, pid in sim.pool.places]
+                if isinstance(sim, ShardedSimulation)
+                else []
+            )
+    ticks = run.controller.ticks_done
+    actions = run.controller.totals.actions
+    return {
+        "users": users,
+        "workers": workers,
+        "actions": actions,
+        "digest": digest.digest.hexdigest(),
+        "start_s": start_s,
+        "wall_s": watch.wall,
+        "driver_cpu_s": watch.cpu,
+        "driver_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "worker_mb": worker_mb,
+        "ticks": ticks,
+        "per_tick_ms": {k: 1000 * v / max(ticks, 1) for k, v in parts.items()},
+        "per_tick_kb": {k: v / 1024 / max(ticks, 1) for k, v in sizes.items()},
+        "load": os.getloadavg()[0],
+        "np": np.__version__,
+    }
+
+
+def in_subprocess(users: int, days: float, workers: int) -> dict[str, Any]:
+    """:func:`measure` in a fresh Python process."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", str(users), str(days), str(workers)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--users", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    parser.add_argument("--workers", type=int, nargs="+", default=[2])
+    parser.add_argument("--days", type=float, default=1.0)
+    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        print(json.dumps(measure(int(args.one[0]), float(args.one[1]), int(args.one[2]))))
+        return
+    print(f"- machine: {machine()}")
+    print(
+        f"- command: python benchmarks/bench_workers.py --users {' '.join(map(str, args.users))} "
+        f"--workers {' '.join(map(str, args.workers))} --days {args.days:g}\n"
+    )
+    runs = Table(
+        f"one simulated day ({args.days:g} d), default profile, mock backend, --log none",
+        ["users", "workers", "actions", "start s", "wall s", "speedup", "driver CPU s",
+        "driver peak MB", "peak MB per worker", "load"],
+    )  # fmt: skip
+    exchange = Table(
+        "per tick, in the driver (averages over the run)",
+        ["users", "workers", "wait for decisions ms", "merge ms", "driver lives the tick ms",
+        "send batch ms", "decisions KB", "batch KB"],
+    )  # fmt: skip
+    for users in args.users:
+        single = in_subprocess(users, args.days, 0)
+        runs.add(
+            f"{users:,}", "one process", f"{single['actions']:,}", "–", f"{single['wall_s']:.2f}",
+            "1.00×", f"{single['driver_cpu_s']:.2f}", f"{single['driver_mb']:.0f}", "–",
+            f"{single['load']:.1f}",
+        )  # fmt: skip
+        for workers in args.workers:
+            r = in_subprocess(users, args.days, workers)
+            assert r["actions"] == single["actions"] and r["digest"] == single["digest"], (
+                "the worker run made other actions than the one process"
+            )
+            runs.add(
+                f"{users:,}", str(workers), f"{r['actions']:,}", f"{r['start_s']:.1f}",
+                f"{r['wall_s']:.2f}", f"{single['wall_s'] / r['wall_s']:.2f}×",
+                f"{r['driver_cpu_s']:.2f}", f"{r['driver_mb']:.0f}",
+                " / ".join(f"{mb:.0f}" for mb in r["worker_mb"]), f"{r['load']:.1f}",
+            )  # fmt: skip
+            t, kb = r["per_tick_ms"], r["per_tick_kb"]
+            exchange.add(
+                f"{users:,}", str(workers), f"{t['decide']:.2f}", f"{t['merge']:.2f}",
+                f"{t['follow']:.2f}", f"{t['send']:.2f}", f"{kb['decisions']:.0f}",
+                f"{kb['batch']:.0f}",
+            )  # fmt: skip
+    runs.print()
+    exchange.print()
+
+
+if __name__ == "__main__":
+    main()

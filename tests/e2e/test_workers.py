@@ -225,3 +225,27 @@ def test_ctrl_c_on_workers_stops_gracefully_and_resumes(tmp_path: Path) -> None:
     code, output = _cli("run", "--resume", str(folder), "--quiet", "--no-control")
     assert code == 0, output
     assert log.read_bytes() == (straight / "actions.jsonl").read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_http_on_workers_sends_the_one_process_stream(ray_runtime: None, tmp_path: Path) -> None:
+    """`--backend http --workers 2` against the reference app: the same action stream (and,
+    without faults, the same statuses) as the one-process mock run, pipelined as at max speed."""
+    from simcore.logs.read import read_rows
+    from simcore_backends.refapp import create_app
+    from tests.support.liveserver import uvicorn_server
+
+    args = ["run", str(DEFAULT_PROFILE), "--seed", "3", "--users", "80", "--duration", "40m"]
+    code, output = _cli(*args, "--quiet", "--no-control", "--out", str(tmp_path / "mock"))
+    assert code == 0, output
+    with uvicorn_server(create_app(tmp_path / "app.db")) as url:
+        code, output = _cli(
+            *args, "--backend", "http", "--target", url, "--workers", "2", "--quiet", "--no-control",
+            "--out", str(tmp_path / "http"),
+        )  # fmt: skip
+    assert code == 0, output
+    keep = ("seq", "tick", "time", "user", "action", "method", "path", "post", "ref", "status")
+    mock = [{k: r[k] for k in keep} for r in read_rows(tmp_path / "mock" / "actions.jsonl")]
+    http = [{k: r[k] for k in keep} for r in read_rows(tmp_path / "http" / "actions.jsonl")]
+    assert http == mock and len(mock) > 100

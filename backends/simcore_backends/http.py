@@ -47,6 +47,7 @@ from simcore.seam.contract import (
     Outcomes,
     OwnsEventLoop,
     Pipelined,
+    SharesIds,
 )
 from simcore.seam.retry import RetryPolicy, parse_retry_after, retryable
 
@@ -81,7 +82,7 @@ def probe(target: str, timeout: float) -> None:
         ) from None
 
 
-class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop):
+class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop, SharesIds):
     """Executes batches against a server over HTTP."""
 
     name = "http"
@@ -116,6 +117,15 @@ class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop):
         self._workers: list[asyncio.Future[None]] = []
 
     new_event_loop = staticmethod(new_event_loop)
+
+    def learned_ids(self) -> dict[str, list[Any]]:
+        """The server ids this instance learned since the last call (``SharesIds``)."""
+        return dict(self.rest.ids.take_learned()) if self.rest is not None else {}
+
+    def learn_ids(self, ids: dict[str, list[Any]]) -> None:
+        """Take the server ids other instances learned (``SharesIds``)."""
+        if self.rest is not None:
+            self.rest.ids.learn(ids)
 
     def open(self, context: BackendContext) -> None:
         """Check the target and that it answers connections; set up the request builder."""

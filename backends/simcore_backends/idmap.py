@@ -43,11 +43,17 @@ class IdMap:
         self.signed = np.zeros(1024, dtype=np.uint8)  # 1 once the user's sign-up succeeded
         self.user_other: dict[int, str] = {}
         self.tokens: list[str | None] = []
+        #: whether to keep what this instance learns for other instances (:meth:`learn`)
+        self.sharing = False
+        #: what was learned from this instance's own answers, until :meth:`take_learned`
+        self.learned: dict[str, list[tuple[int, int | str | None]]] = {"posts": [], "users": []}
 
     # -- posts ---------------------------------------------------------------------
 
-    def set_post(self, core: int, server: int | str) -> None:
-        """Record the server's id of post ``core``."""
+    def set_post(self, core: int, server: int | str, learned: bool = True) -> None:
+        """Record the server's id of post ``core`` (``learned``: from this instance's answer)."""
+        if learned and self.sharing:
+            self.learned["posts"].append((core, server))
         self.post = grow(self.post, core + 1, NONE)
         if isinstance(server, int) and server >= 0:
             self.post[core] = server
@@ -83,8 +89,12 @@ class IdMap:
 
     # -- users ---------------------------------------------------------------------
 
-    def set_user(self, core: int, server: int | str | None, token: str | None) -> None:
-        """Record a successful sign-up of user ``core``."""
+    def set_user(
+        self, core: int, server: int | str | None, token: str | None, learned: bool = True
+    ) -> None:
+        """Record a successful sign-up of user ``core`` (``learned``: from this instance's answer)."""
+        if learned and self.sharing:
+            self.learned["users"].append((core, server))
         self.signed = grow(self.signed, core + 1, 0)
         self.user = grow(self.user, core + 1, NONE)
         self.signed[core] = 1
@@ -111,3 +121,19 @@ class IdMap:
             return None
         sid = int(self.user[core])
         return self.user_other[core] if sid == OTHER else sid
+
+    # -- instances on several workers ------------------------------------------------
+
+    def take_learned(self) -> dict[str, list[tuple[int, int | str | None]]]:
+        """What this instance learned since the last call (and forget it)."""
+        out, self.learned = self.learned, {"posts": [], "users": []}
+        return out
+
+    def learn(self, ids: dict[str, list[Any]]) -> None:
+        """Take the posts and users another instance learned (no tokens: a user's actions are
+        all sent by the instance that signed it up); from now on keep what this one learns."""
+        self.sharing = True
+        for core, server in ids.get("posts", ()):
+            self.set_post(int(core), server, learned=False)
+        for core, server in ids.get("users", ()):
+            self.set_user(int(core), server, None, learned=False)

@@ -230,13 +230,17 @@ def test_ctrl_c_on_workers_stops_gracefully_and_resumes(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.server
 def test_http_on_workers_sends_the_one_process_stream(ray_runtime: None, tmp_path: Path) -> None:
-    """`--backend http --workers 2` against the reference app: the same action stream (and,
-    without faults, the same statuses) as the one-process mock run, pipelined as at max speed."""
+    """`--backend http --workers 2` against the reference app: each worker sends its users'
+    actions on its own http backend, learning the server ids the other learned at each tick's
+    end; the same action stream (and, without faults, the same statuses) as the one-process
+    mock run."""
     from simcore.logs.read import read_rows
     from simcore_backends.refapp import create_app
     from tests.support.liveserver import uvicorn_server
 
-    args = ["run", str(DEFAULT_PROFILE), "--seed", "3", "--users", "80", "--duration", "40m"]
+    profile = tmp_path / "evening.toml"
+    profile.write_text('seed = 3\nduration = "40m"\nstart = 2026-01-05T19:00:00\n')
+    args = ["run", str(profile), "--users", "150"]
     code, output = _cli(*args, "--quiet", "--no-control", "--out", str(tmp_path / "mock"))
     assert code == 0, output
     with uvicorn_server(create_app(tmp_path / "app.db")) as url:
@@ -249,3 +253,7 @@ def test_http_on_workers_sends_the_one_process_stream(ray_runtime: None, tmp_pat
     mock = [{k: r[k] for k in keep} for r in read_rows(tmp_path / "mock" / "actions.jsonl")]
     http = [{k: r[k] for k in keep} for r in read_rows(tmp_path / "http" / "actions.jsonl")]
     assert http == mock and len(mock) > 100
+    kinds = {r["action"] for r in mock}
+    assert {"like_post", "read_post", "follow_user", "repost"} <= kinds  # ids from the other worker
+    summary = json.loads((tmp_path / "http" / "summary.json").read_text())
+    assert summary["backend"] == "http" and summary["workers"] == 2

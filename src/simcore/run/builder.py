@@ -35,7 +35,7 @@ from simcore.run.control import RunControl
 from simcore.run.controller import Controller
 from simcore.run.runfiles import MetricsSink, analyse
 from simcore.run.session import RunResult, RunSession
-from simcore.run.sharded import ShardedSimulation
+from simcore.run.sharded import ShardedSimulation, on_workers
 from simcore.run.totals import HourReport
 from simcore.scenario.parse import dump_config
 from simcore.scenario.schema import Config
@@ -260,6 +260,13 @@ def build_run(
     except BaseException:
         opened.close()
         raise
+    if backend is None:  # built here by name: on workers, each worker may run its own
+        try:
+            opened = on_workers(sim, opened, config, backend_options or {})
+        except BaseException:
+            opened.close()
+            _close_workers(sim)
+            raise
     try:
         if resume is not None:
             directory = run_dir or resume_dir(resume)

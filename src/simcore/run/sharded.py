@@ -13,12 +13,16 @@ unchanged, and a dead worker leaves a whole-tick state to snapshot.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.run.workers import WorkerPool
 from simcore.scenario.schema import Config
+from simcore.seam.contract import Backend, BackendContext, Outcomes, SharesIds, SyncBackend
 
 
 class ShardedSimulation(Simulation):
@@ -50,3 +54,74 @@ class ShardedSimulation(Simulation):
     def close(self) -> None:
         """Stop the workers (and the local Ray runtime this run started)."""
         self.pool.close()
+
+
+class WorkerBackend(SyncBackend):
+    """The run's backend, on the workers: worker k executes the actions of users ``id % N ==
+    k`` (the load is generated where the users live) on its own instance, against the same
+    server. At each tick's end every instance is handed the server ids the others learned
+    (a post created on one worker is read or liked from another from the next tick on: the
+    core decides from the world as it stood at the start of a tick)."""
+
+    def __init__(self, pool: WorkerPool, name: str, options: Mapping[str, Any]) -> None:
+        self.pool = pool
+        self.name = name
+        self.options = dict(options)
+        self._learned: list[dict[str, list[Any]]] = []
+
+    def open(self, context: BackendContext) -> None:
+        """Open one instance on every worker."""
+        self.pool.open_backends(self.name, self.options)
+        self._learned = [{} for _ in range(self.pool.workers)]
+
+    def close(self) -> None:
+        """Close the workers' instances."""
+        self.pool.close_backends()
+
+    def execute(self, batch: ActionBatch) -> Outcomes:
+        """Split ``batch`` by user, execute the parts on the workers, merge their outcomes."""
+        n = self.pool.workers
+        shard = batch.user.astype(np.int64) % n
+        index = [np.flatnonzero(shard == k) for k in range(n)]
+        ids = [self._others(k) for k in range(n)]
+        results = self.pool.execute([batch.take(i) for i in index], ids, batch.tick)
+        self._learned = [learned for _, learned in results]
+        joined = Outcomes.concat([outcomes for outcomes, _ in results])
+        place = np.empty(len(batch), np.int64)
+        place[np.concatenate(index)] = np.arange(len(batch))
+        columns = {name: getattr(joined, name) for name in _OUTCOME_COLUMNS}
+        return Outcomes(**{k: (v[place] if len(v) == len(batch) else v) for k, v in columns.items()})
+
+    def _others(self, k: int) -> dict[str, list[Any]]:
+        """What every worker but ``k`` learned in the last tick."""
+        out: dict[str, list[Any]] = {"posts": [], "users": []}
+        for j, learned in enumerate(self._learned):
+            if j != k:
+                for key in out:
+                    out[key].extend(learned.get(key, ()))
+        return out
+
+
+_OUTCOME_COLUMNS = (
+    "status",
+    "latency_ms",
+    "attempts",
+    "error",
+    "server_id",
+    "sent_at",
+    "response_bytes",
+    "sent_path",
+)
+
+
+def on_workers(sim: Simulation, backend: Backend, config: Config, options: Mapping[str, Any]) -> Backend:
+    """The backend a run uses: for a run on workers whose backend can run as one instance per
+    worker (:class:`~simcore.seam.contract.SharesIds`, the http backend), a
+    :class:`WorkerBackend` in its place (the driver's own instance, opened to check the
+    target, is closed); otherwise ``backend`` itself, executing the merged batch in the driver."""
+    if not isinstance(sim, ShardedSimulation) or not isinstance(backend, SharesIds):
+        return backend
+    backend.close()
+    spread = WorkerBackend(sim.pool, backend.name, options)
+    spread.open(BackendContext(config))
+    return spread

@@ -16,6 +16,7 @@ runs after it (an actor runs its calls in order).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
@@ -25,9 +26,19 @@ import numpy as np
 
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Decision, Simulation
-from simcore.errors import WorkerError, WorkerLost
+from simcore.errors import BackendError, WorkerError, WorkerLost
 from simcore.scenario.parse import dump_config, loads_config
 from simcore.scenario.schema import Config
+from simcore.seam.contract import (
+    AsyncBackend,
+    Backend,
+    BackendContext,
+    Outcomes,
+    OwnsEventLoop,
+    SharesIds,
+    SyncBackend,
+)
+from simcore.seam.registry import load_backend
 
 #: Ray's object store for a local runtime: a tick's batch is a few MB even at millions of users.
 OBJECT_STORE_BYTES = 256 * 1024 * 1024
@@ -35,11 +46,52 @@ INSTALL_HINT = "install it with: pip install 'simcore[ray]' (or run without --wo
 
 
 class ShardWorker:
-    """A Ray actor: a whole simulation that decides only its shard of users."""
+    """A Ray actor: a whole simulation that decides only its shard of users, and (for a
+    backend that :class:`~simcore.seam.contract.SharesIds`) its own backend instance that
+    executes its users' actions."""
 
     def __init__(self, config_text: str, shard: int, shards: int) -> None:
         self.sim = Simulation(loads_config(config_text))
         self.sim.own(shard, shards)
+        self.backend: Backend | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def open_backend(self, name: str, options: dict[str, Any]) -> str:
+        """Build and open this worker's instance of backend ``name``; return its name."""
+        backend = load_backend(name, **options)
+        backend.open(BackendContext(self.sim.config))
+        self.backend = backend
+        if isinstance(backend, OwnsEventLoop):
+            self.loop = backend.new_event_loop()
+        elif isinstance(backend, AsyncBackend):
+            self.loop = asyncio.new_event_loop()
+        return backend.name
+
+    def execute(self, batch: ActionBatch, ids: dict[str, list[Any]]) -> tuple[Outcomes, Any]:
+        """Execute this worker's part of a tick (its users' actions), after taking the ids the
+        other workers learned; return the outcomes and the ids this one learned."""
+        backend = self.backend
+        if backend is None:
+            raise WorkerError("this worker has no backend open")
+        if isinstance(backend, SharesIds):
+            backend.learn_ids(ids)
+        if isinstance(backend, AsyncBackend) and self.loop is not None:
+            outcomes = self.loop.run_until_complete(backend.execute_async(batch))
+        elif isinstance(backend, SyncBackend):
+            outcomes = backend.execute(batch)
+        else:
+            raise WorkerError(f"backend {backend.name!r} has neither execute nor execute_async")
+        learned = backend.learned_ids() if isinstance(backend, SharesIds) else {}
+        return outcomes, learned
+
+    def close_backend(self) -> None:
+        """Close this worker's backend instance (and its event loop)."""
+        backend, self.backend = self.backend, None
+        if backend is not None:
+            backend.close()
+        if self.loop is not None:
+            self.loop.close()
+            self.loop = None
 
     def where(self) -> tuple[str, int]:
         """The host name and process id of this worker (for messages, and tests that kill it)."""
@@ -169,6 +221,34 @@ class WorkerPool:
         ray = self._live()
         ref = ray.put(batch)
         self._commits = [actor.commit.remote(ref) for actor in self._actors]
+
+    def open_backends(self, name: str, options: dict[str, Any]) -> None:
+        """Open an instance of backend ``name`` on every worker (errors: BackendError)."""
+        ray = self._live()
+        refs = [actor.open_backend.remote(name, options) for actor in self._actors]
+        for k, ref in enumerate(refs):
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayTaskError as exc:
+                raise BackendError(
+                    f"{self.name(k)} could not open backend {name!r}: {_first_line(exc)}"
+                ) from None
+
+    def execute(self, parts: list[ActionBatch], ids: list[dict[str, list[Any]]], tick: int) -> list[Any]:
+        """Each worker executes its part of a tick (after taking ``ids[k]``); their
+        (outcomes, learned ids), in worker order."""
+        self._live()
+        refs = [a.execute.remote(part, i) for a, part, i in zip(self._actors, parts, ids)]
+        return self._gather(refs, tick + 1)
+
+    def close_backends(self) -> None:
+        """Close the workers' backend instances (those still alive)."""
+        ray = self._ray
+        if ray is None:
+            return
+        for actor in self._actors:
+            with contextlib.suppress(Exception):
+                ray.get(actor.close_backend.remote(), timeout=30)
 
     def load(self, arrays: dict[str, Any], tick: int) -> None:
         """Put every actor in a snapshot's state (the commits before are dropped)."""

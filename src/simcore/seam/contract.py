@@ -206,6 +206,22 @@ class Paced(Protocol):
 
 
 @runtime_checkable
+class SharesIds(Protocol):
+    """A backend that can run as several instances, one per worker (``--workers``), each
+    executing only its own users' actions against the same server. What one instance learns
+    from the server (the server's ids of the users and posts its actions created) another
+    may need (to read, like or follow them), so at each tick's end the run hands every
+    instance what the others learned. Ids are plain data: ints or strings."""
+
+    def learned_ids(self) -> dict[str, list[Any]]:
+        """What this instance learned since the last call: ``{"posts": [(core id, server
+        id), ...], "users": [(core id, server id), ...]}``."""
+
+    def learn_ids(self, ids: dict[str, list[Any]]) -> None:
+        """Take what other instances learned (as :meth:`learned_ids` gives it)."""
+
+
+@runtime_checkable
 class Stateful(Protocol):
     """A backend or sink whose state decides later answers, so a snapshot must carry it
     (the mock's store, the metrics). Arrays only: snapshots load without pickle."""

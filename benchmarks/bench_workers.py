@@ -11,6 +11,12 @@ exchanged per tick. It checks that the worker run made exactly the one-process a
     python benchmarks/bench_workers.py                          # 1M and 5M users, 1 vs 2 workers
     python benchmarks/bench_workers.py --users 1000000 --workers 2 3
     python benchmarks/bench_workers.py --users 200000 --days 0.25    # a quick look
+    python benchmarks/bench_workers.py --http                   # http against nginx, 1 vs 2 workers
+
+``--http``: the http backend against nginx (a fixed JSON body, benchmarks/servers.py), the
+default profile with 40,000 users from Monday 19:00 for one simulated hour at max speed:
+actions per second of the one process and of ``--workers 2`` (each worker sends its own
+users' requests), the same action stream (digest checked).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import PROFILE, OutcomeSink, Stopwatch, Table, core_config, machine
+from common import PROFILE, OutcomeSink, Stopwatch, Table, core_config, machine, scenario_config
 
 
 def _hwm_mb(pid: int) -> float:
@@ -36,8 +42,8 @@ def _hwm_mb(pid: int) -> float:
     return float("nan")
 
 
-def measure(users: int, days: float, workers: int) -> dict[str, Any]:
-    """One run in this process; its numbers."""
+def measure(users: int, days: float, workers: int, target: str = "") -> dict[str, Any]:
+    """One run in this process; its numbers (``target``: the http backend against it)."""
     import tempfile
 
     import numpy as np
@@ -45,8 +51,14 @@ def measure(users: int, days: float, workers: int) -> dict[str, Any]:
     from simcore.core.simulation import Decision
     from simcore.run.builder import build_run
     from simcore.run.sharded import ShardedSimulation
+    from simcore.scenario.parse import with_overrides
 
-    config = core_config(users, days, PROFILE)
+    if target:
+        config = with_overrides(
+            scenario_config(users, f"{days * 24:g}h"), backend__name="http", backend__target=target
+        )
+    else:
+        config = core_config(users, days, PROFILE)
     digest = OutcomeSink()
     with tempfile.TemporaryDirectory(prefix="simcore-bench-workers-") as directory:
         began = time.perf_counter()
@@ -115,10 +127,10 @@ def measure(users: int, days: float, workers: int) -> dict[str, Any]:
     }
 
 
-def in_subprocess(users: int, days: float, workers: int) -> dict[str, Any]:
+def in_subprocess(users: int, days: float, workers: int, target: str = "") -> dict[str, Any]:
     """:func:`measure` in a fresh Python process."""
     out = subprocess.run(
-        [sys.executable, __file__, "--one", str(users), str(days), str(workers)],
+        [sys.executable, __file__, "--one", str(users), str(days), str(workers), target],
         check=True,
         capture_output=True,
         text=True,
@@ -131,10 +143,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--workers", type=int, nargs="+", default=[2])
     parser.add_argument("--days", type=float, default=1.0)
-    parser.add_argument("--one", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--http", action="store_true", help="the http backend against nginx")
+    parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(measure(int(args.one[0]), float(args.one[1]), int(args.one[2]))))
+        one = args.one
+        print(json.dumps(measure(int(one[0]), float(one[1]), int(one[2]), one[3])))
+        return
+    if args.http:
+        http(args.workers)
         return
     print(f"- machine: {machine()}")
     print(
@@ -177,6 +194,37 @@ def main() -> None:
             )  # fmt: skip
     runs.print()
     exchange.print()
+
+
+def http(workers: list[int]) -> None:
+    """Actions per second through the http backend against nginx: one process vs workers."""
+    import servers
+
+    users, days = 40_000, 1 / 24
+    print(f"- machine: {machine()}")
+    print(
+        f"- command: python benchmarks/bench_workers.py --http --workers {' '.join(map(str, workers))}"
+    )
+    table = Table(
+        "http backend against nginx (fixed JSON body), 40,000 users from Mon 19:00 for 1 h, max speed",
+        ["workers", "actions", "wall s", "actions/s", "speedup", "load"],
+    )
+    with servers.Nginx() as nginx:
+        single = in_subprocess(users, days, 0, nginx.url)
+        rate = single["actions"] / single["wall_s"]
+        table.add(
+            "one process", f"{single['actions']:,}", f"{single['wall_s']:.2f}", f"{rate:,.0f}",
+            "1.00×", f"{single['load']:.1f}",
+        )  # fmt: skip
+        for n in workers:
+            r = in_subprocess(users, days, n, nginx.url)
+            assert r["digest"] == single["digest"], "the worker run sent another action stream"
+            table.add(
+                str(n), f"{r['actions']:,}", f"{r['wall_s']:.2f}",
+                f"{r['actions'] / r['wall_s']:,.0f}", f"{single['wall_s'] / r['wall_s']:.2f}×",
+                f"{r['load']:.1f}",
+            )  # fmt: skip
+    table.print()
 
 
 if __name__ == "__main__":

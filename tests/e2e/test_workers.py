@@ -243,16 +243,17 @@ def test_http_on_workers_sends_the_one_process_stream(ray_runtime: None, tmp_pat
     args = ["run", str(profile), "--users", "150"]
     code, output = _cli(*args, "--quiet", "--no-control", "--out", str(tmp_path / "mock"))
     assert code == 0, output
-    with uvicorn_server(create_app(tmp_path / "app.db")) as url:
-        code, output = _cli(
-            *args, "--backend", "http", "--target", url, "--workers", "2", "--quiet", "--no-control",
-            "--out", str(tmp_path / "http"),
-        )  # fmt: skip
-    assert code == 0, output
     keep = ("seq", "tick", "time", "user", "action", "method", "path", "post", "ref", "status")
     mock = [{k: r[k] for k in keep} for r in read_rows(tmp_path / "mock" / "actions.jsonl")]
-    http = [{k: r[k] for k in keep} for r in read_rows(tmp_path / "http" / "actions.jsonl")]
-    assert http == mock and len(mock) > 100
+    for name, speed in (("http", "max"), ("paced", "3000")):
+        with uvicorn_server(create_app(tmp_path / f"{name}.db")) as url:
+            code, output = _cli(
+                *args, "--backend", "http", "--target", url, "--workers", "2", "--speed", speed,
+                "--quiet", "--no-control", "--out", str(tmp_path / name),
+            )  # fmt: skip
+        assert code == 0, output
+        http = [{k: r[k] for k in keep} for r in read_rows(tmp_path / name / "actions.jsonl")]
+        assert http == mock and len(mock) > 100, name
     kinds = {r["action"] for r in mock}
     assert {"like_post", "read_post", "follow_user", "repost"} <= kinds  # ids from the other worker
     summary = json.loads((tmp_path / "http" / "summary.json").read_text())

@@ -17,12 +17,20 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.run.workers import WorkerPool
 from simcore.scenario.schema import Config
-from simcore.seam.contract import Backend, BackendContext, Outcomes, SharesIds, SyncBackend
+from simcore.seam.contract import (
+    Backend,
+    BackendContext,
+    Outcomes,
+    Paced,
+    SharesIds,
+    SyncBackend,
+)
 
 
 class ShardedSimulation(Simulation):
@@ -56,7 +64,7 @@ class ShardedSimulation(Simulation):
         self.pool.close()
 
 
-class WorkerBackend(SyncBackend):
+class WorkerBackend(SyncBackend, Paced):
     """The run's backend, on the workers: worker k executes the actions of users ``id % N ==
     k`` (the load is generated where the users live) on its own instance, against the same
     server. At each tick's end every instance is handed the server ids the others learned
@@ -80,11 +88,20 @@ class WorkerBackend(SyncBackend):
 
     def execute(self, batch: ActionBatch) -> Outcomes:
         """Split ``batch`` by user, execute the parts on the workers, merge their outcomes."""
+        return self._execute(batch, None)
+
+    async def execute_paced(self, batch: ActionBatch, delays: NDArray[np.float64]) -> Outcomes:
+        """Paced (``Paced``): each worker schedules its part's actions at their delays."""
+        return self._execute(batch, delays)  # the driver's loop has nothing else to do meanwhile
+
+    def _execute(self, batch: ActionBatch, delays: NDArray[np.float64] | None) -> Outcomes:
         n = self.pool.workers
         shard = batch.user.astype(np.int64) % n
         index = [np.flatnonzero(shard == k) for k in range(n)]
         ids = [self._others(k) for k in range(n)]
-        results = self.pool.execute([batch.take(i) for i in index], ids, batch.tick)
+        parts = [batch.take(i) for i in index]
+        waits = [delays[i] for i in index] if delays is not None else None
+        results = self.pool.execute(parts, ids, batch.tick, waits)
         self._learned = [learned for _, learned in results]
         joined = Outcomes.concat([outcomes for outcomes, _ in results])
         place = np.empty(len(batch), np.int64)

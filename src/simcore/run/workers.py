@@ -23,6 +23,7 @@ import socket
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Decision, Simulation
@@ -35,6 +36,7 @@ from simcore.seam.contract import (
     BackendContext,
     Outcomes,
     OwnsEventLoop,
+    Paced,
     SharesIds,
     SyncBackend,
 )
@@ -67,15 +69,20 @@ class ShardWorker:
             self.loop = asyncio.new_event_loop()
         return backend.name
 
-    def execute(self, batch: ActionBatch, ids: dict[str, list[Any]]) -> tuple[Outcomes, Any]:
+    def execute(
+        self, batch: ActionBatch, ids: dict[str, list[Any]], delays: NDArray[np.float64] | None = None
+    ) -> tuple[Outcomes, Any]:
         """Execute this worker's part of a tick (its users' actions), after taking the ids the
-        other workers learned; return the outcomes and the ids this one learned."""
+        other workers learned (``delays``: paced, each action that many seconds from now);
+        return the outcomes and the ids this one learned."""
         backend = self.backend
         if backend is None:
             raise WorkerError("this worker has no backend open")
         if isinstance(backend, SharesIds):
             backend.learn_ids(ids)
-        if isinstance(backend, AsyncBackend) and self.loop is not None:
+        if delays is not None and isinstance(backend, Paced) and self.loop is not None:
+            outcomes = self.loop.run_until_complete(backend.execute_paced(batch, delays))
+        elif isinstance(backend, AsyncBackend) and self.loop is not None:
             outcomes = self.loop.run_until_complete(backend.execute_async(batch))
         elif isinstance(backend, SyncBackend):
             outcomes = backend.execute(batch)
@@ -234,11 +241,18 @@ class WorkerPool:
                     f"{self.name(k)} could not open backend {name!r}: {_first_line(exc)}"
                 ) from None
 
-    def execute(self, parts: list[ActionBatch], ids: list[dict[str, list[Any]]], tick: int) -> list[Any]:
-        """Each worker executes its part of a tick (after taking ``ids[k]``); their
-        (outcomes, learned ids), in worker order."""
+    def execute(
+        self,
+        parts: list[ActionBatch],
+        ids: list[dict[str, list[Any]]],
+        tick: int,
+        delays: list[NDArray[np.float64]] | None = None,
+    ) -> list[Any]:
+        """Each worker executes its part of a tick (after taking ``ids[k]``; paced by
+        ``delays[k]`` if given); their (outcomes, learned ids), in worker order."""
         self._live()
-        refs = [a.execute.remote(part, i) for a, part, i in zip(self._actors, parts, ids)]
+        waits = delays if delays is not None else [None] * len(parts)
+        refs = [a.execute.remote(part, i, d) for a, part, i, d in zip(self._actors, parts, ids, waits)]
         return self._gather(refs, tick + 1)
 
     def close_backends(self) -> None:

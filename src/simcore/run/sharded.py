@@ -39,6 +39,9 @@ class ShardedSimulation(Simulation):
     def __init__(self, config: Config, pool: WorkerPool) -> None:
         super().__init__(config)
         self.pool = pool
+        #: ask the workers for the next tick's decisions as soon as a tick is merged (off
+        #: when the backend runs on the workers: its requests should not wait behind them)
+        self.decide_ahead = True
 
     @classmethod
     def start(cls, config: Config, workers: int, address: str | None = None) -> ShardedSimulation:
@@ -51,7 +54,8 @@ class ShardedSimulation(Simulation):
         decisions = self.pool.decide(self.tick)
         batch = self.merge(decisions)
         self.follow(decisions, batch)
-        self.pool.commit(batch)
+        ahead = self.decide_ahead and self.tick < self.config.duration_ticks
+        self.pool.commit(batch, ahead=ahead)
         return batch
 
     def load_state(self, arrays: dict[str, Any]) -> None:
@@ -141,4 +145,5 @@ def on_workers(sim: Simulation, backend: Backend, config: Config, options: Mappi
     backend.close()
     spread = WorkerBackend(sim.pool, backend.name, options)
     spread.open(BackendContext(config))
+    sim.decide_ahead = False
     return spread

@@ -140,6 +140,7 @@ class WorkerPool:
         self._ray: Any = None
         self._actors: list[Any] = []
         self._commits: list[Any] = []
+        self._ahead: list[Any] = []  # the next tick's decisions, asked for ahead
         self._owns_runtime = False
 
     # --- starting and stopping --------------------------------------------------------
@@ -208,26 +209,34 @@ class WorkerPool:
         for actor in self._actors:
             with contextlib.suppress(Exception):  # already gone
                 ray.kill(actor)
-        self._actors, self._commits = [], []
+        self._actors, self._commits, self._ahead = [], [], []
         if self._owns_runtime and ray.is_initialized():
             ray.shutdown()
 
     # --- a tick -----------------------------------------------------------------------
 
     def decide(self, tick: int) -> list[Decision]:
-        """Every shard's decisions for ``tick`` (after the previous tick's commit)."""
+        """Every shard's decisions for ``tick`` (after the previous tick's commit): the ones
+        asked for ahead (:meth:`commit` with ``ahead``), else asked for now."""
         self._live()
-        refs = [actor.decide.remote() for actor in self._actors]
+        refs, self._ahead = self._ahead, []
+        if not refs:
+            refs = [actor.decide.remote() for actor in self._actors]
         commits, self._commits = self._commits, []
         self._gather(commits, tick)
         out: list[Decision] = self._gather(refs, tick)
         return out
 
-    def commit(self, batch: ActionBatch) -> None:
-        """Send the tick's merged batch to every actor (not waited for)."""
+    def commit(self, batch: ActionBatch, ahead: bool = False) -> None:
+        """Send the tick's merged batch to every actor (not waited for); ``ahead``: also ask
+        for the next tick's decisions now, so the workers decide while the driver records
+        this tick (decisions never depend on outcomes; the driver's state, not the workers',
+        is what snapshots hold, so deciding ahead of a stop or a snapshot changes nothing)."""
         ray = self._live()
         ref = ray.put(batch)
         self._commits = [actor.commit.remote(ref) for actor in self._actors]
+        if ahead:
+            self._ahead = [actor.decide.remote() for actor in self._actors]
 
     def open_backends(self, name: str, options: dict[str, Any]) -> None:
         """Open an instance of backend ``name`` on every worker (errors: BackendError)."""
@@ -268,7 +277,7 @@ class WorkerPool:
         """Put every actor in a snapshot's state (the commits before are dropped)."""
         ray = self._live()
         ref = ray.put(arrays)
-        self._commits = []
+        self._commits, self._ahead = [], []
         self._gather([actor.load.remote(ref) for actor in self._actors], tick)
 
     def _live(self) -> Any:

@@ -42,6 +42,12 @@ def _hwm_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a local process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(users: int, days: float, workers: int, target: str = "") -> dict[str, Any]:
     """One run in this process; its numbers (``target``: the http backend against it)."""
     import tempfile
@@ -100,13 +106,12 @@ def measure(users: int, days: float, workers: int, target: str = "") -> dict[str
                 return batch
 
             sim.step = step  # type: ignore[method-assign]
+        pids = [pid for _, pid in sim.pool.places] if isinstance(sim, ShardedSimulation) else []
+        cpu_before = [_cpu_s(pid) for pid in pids]
         with run, Stopwatch() as watch:
             run.execute()
-            worker_mb = (
-                [_hwm_mb(pid) for _, pid in sim.pool.places]
-                if isinstance(sim, ShardedSimulation)
-                else []
-            )
+            worker_mb = [_hwm_mb(pid) for pid in pids]
+            worker_cpu = [_cpu_s(pid) - before for pid, before in zip(pids, cpu_before)]
     ticks = run.controller.ticks_done
     actions = run.controller.totals.actions
     return {
@@ -119,6 +124,7 @@ def measure(users: int, days: float, workers: int, target: str = "") -> dict[str
         "driver_cpu_s": watch.cpu,
         "driver_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_mb": worker_mb,
+        "worker_cpu_s": worker_cpu,
         "ticks": ticks,
         "per_tick_ms": {k: 1000 * v / max(ticks, 1) for k, v in parts.items()},
         "per_tick_kb": {k: v / 1024 / max(ticks, 1) for k, v in sizes.items()},
@@ -161,7 +167,7 @@ def main() -> None:
     runs = Table(
         f"one simulated day ({args.days:g} d), default profile, mock backend, --log none",
         ["users", "workers", "actions", "start s", "wall s", "speedup", "driver CPU s",
-        "driver peak MB", "peak MB per worker", "load"],
+        "driver peak MB", "CPU s per worker", "peak MB per worker", "load"],
     )  # fmt: skip
     exchange = Table(
         "per tick, in the driver (averages over the run)",
@@ -172,7 +178,7 @@ def main() -> None:
         single = in_subprocess(users, args.days, 0)
         runs.add(
             f"{users:,}", "one process", f"{single['actions']:,}", "–", f"{single['wall_s']:.2f}",
-            "1.00×", f"{single['driver_cpu_s']:.2f}", f"{single['driver_mb']:.0f}", "–",
+            "1.00×", f"{single['driver_cpu_s']:.2f}", f"{single['driver_mb']:.0f}", "–", "–",
             f"{single['load']:.1f}",
         )  # fmt: skip
         for workers in args.workers:
@@ -184,6 +190,7 @@ def main() -> None:
                 f"{users:,}", str(workers), f"{r['actions']:,}", f"{r['start_s']:.1f}",
                 f"{r['wall_s']:.2f}", f"{single['wall_s'] / r['wall_s']:.2f}×",
                 f"{r['driver_cpu_s']:.2f}", f"{r['driver_mb']:.0f}",
+                " / ".join(f"{c:.1f}" for c in r["worker_cpu_s"]),
                 " / ".join(f"{mb:.0f}" for mb in r["worker_mb"]), f"{r['load']:.1f}",
             )  # fmt: skip
             t, kb = r["per_tick_ms"], r["per_tick_kb"]

@@ -45,11 +45,12 @@ def report_command(run_dir: Path) -> None:
 
 @click.command("ctl")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
-@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "status"]))
+@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "snapshot", "status"]))
 @click.argument("value", required=False, metavar="[N]")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's status as JSON.")
 def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
-    """Control a live run from another terminal: pause, resume, stop, speed N (or max), status."""
+    """Control a live run from another terminal: pause, resume, stop, speed N (or max), snapshot
+    (now, at the next tick boundary, or at once while paused), status."""
     if command == "speed" and value is None:
         raise UsageError(f"simcore ctl {run_dir} speed: give the new speed, {SPEED_HELP}")
     status = control.send(run_dir, command, value)

@@ -258,7 +258,7 @@ class Dashboard:
         parts: list[RenderableType] = [self._header(), middle, lower]
         if self.pacer is None or not self.pacer.paced:
             parts.append(self._progress())
-        keys = Text("space pause/resume · + faster · - slower · q stop", style="dim")
+        keys = Text("space pause/resume · + faster · - slower · s snapshot · q stop", style="dim")
         parts.append(keys)
         for note in self.notes:
             parts.append(Text(note, style="dim"))
@@ -290,7 +290,7 @@ class Dashboard:
 
 
 class KeyReader:
-    """Reads single keys from a terminal in a thread: space, ``+``, ``-``, ``q``."""
+    """Reads single keys from a terminal in a thread: space, ``+``, ``-``, ``s``, ``q``."""
 
     def __init__(self, control: RunControl, stream: Any = None) -> None:
         self.control = control
@@ -309,6 +309,8 @@ class KeyReader:
             self.control.step_speed(up=False)
         elif key in ("q", "Q"):
             self.control.request_stop("key q")
+        elif key in ("s", "S"):
+            self.control.request_snapshot()
 
     def start(self) -> KeyReader:
         """Put the terminal in cbreak mode and read keys until :meth:`stop` (no-op if not a tty)."""

@@ -141,7 +141,9 @@ def test_the_page_updates_and_its_controls_steer_the_run(tmp_path: Path) -> None
             page.click("button[data-command=stop]")
             page.wait_for_function("document.documentElement.dataset.status === 'ended'", timeout=30_000)
             assert page.is_visible("#ended")
-            assert _get(base + "report").lower().startswith(b"<!doctype html")  # the page's report link works
+            assert (
+                _get(base + "report").lower().startswith(b"<!doctype html")
+            )  # the page's report link works
             page.screenshot(path=str(ARTIFACTS / "ended.png"), full_page=True)
             browser.close()
             assert not errors, errors

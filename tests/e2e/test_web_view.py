@@ -241,3 +241,44 @@ def test_bind_addresses() -> None:
         with pytest.raises(UsageError, match="HOST:PORT"):
             parse_bind(bad)
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and not is_loopback("0.0.0.0")
+
+
+@pytest.mark.server
+def test_the_web_view_follows_a_resumed_run(tmp_path: Path) -> None:
+    """--resume with --web: the page's state continues from the snapshot, and /metrics counts
+    the whole run (the part before the resume included), as the log does."""
+    from click.testing import CliRunner
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from simcore.ui.cli import main
+
+    first = tmp_path / "run"
+    args = ["run", str(DEFAULT_PROFILE), "--duration", "2h", "--users", "200", "--out", str(first)]
+    assert CliRunner().invoke(main, [*args, "--quiet", "--no-control"]).exit_code == 0
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/"
+    cmd = [sys.executable, "-m", "simcore", "run", "--resume", str(first), "--duration", "4h", "--quiet"]
+    cmd += ["--no-control", "--web-bind", f"127.0.0.1:{port}", "--web-linger", "20"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+
+        def ended() -> bool:
+            try:
+                return bool(_state(base)["status"] == "ended")
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                return False
+
+        _wait("the resumed run to end", ended, 60)
+        state = _state(base)
+        text = _get(base + "metrics").decode()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert state["tick"] == 240 and state["simulated_time"].endswith("04:00")
+    rows = read_rows(first / "actions.jsonl")
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    total = sum(
+        int(s.value) for s in families["simcore_actions"].samples if s.name == "simcore_actions_total"
+    )
+    assert total == len(rows) == state["actions"]

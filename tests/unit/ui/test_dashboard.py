@@ -46,7 +46,7 @@ def test_a_small_terminal_keeps_the_keys_and_events(small_config: Config) -> Non
     the event lines, a labelled latest-actions table; rates print as whole numbers; the last
     frame says the run finished."""
     config = with_overrides(small_config, start=dt.datetime(2026, 1, 5, 19, 0))
-    dashboard, control = _dashboard(config, None, 40, size=(80, 24))
+    dashboard, _ = _dashboard(config, None, 40, size=(80, 24))
     dashboard.note("paused")
     dashboard.note("snapshot runs/x/snapshots/tick-00000040.npz")
     lines = _text(dashboard).rstrip("\n").splitlines()

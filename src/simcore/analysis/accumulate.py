@@ -13,11 +13,14 @@ from numpy.typing import NDArray
 from simcore.analysis.histogram import N_BUCKETS, bucket_of
 from simcore.analysis.tables import N_ERRORS, N_KINDS, N_STATUS, MetricTables
 from simcore.core.actions import ActionBatch
-from simcore.scenario.kinds import ActionKind
+from simcore.scenario.kinds import ActionKind, kinds_where
 from simcore.seam.contract import ErrorKind, Outcomes
 
 _CREATE = int(ActionKind.CREATE_POST)
 _READ = int(ActionKind.READ_POST)
+#: Kinds whose action brings a new post into being (its ``post`` is the new id): posts, reposts, quotes.
+_MAKES_POST = np.zeros(len(ActionKind), dtype=bool)
+_MAKES_POST[list(kinds_where(creates="post"))] = True
 _SKIPPED = int(ErrorKind.SKIPPED)
 
 
@@ -71,15 +74,15 @@ def _account_posts(
     kind: NDArray[np.intp],
     by_kind: NDArray[np.int64],
 ) -> None:
-    """Posts by author, and views (``read_post`` answered 2xx) by post."""
+    """Posts by author (``create_post`` only), every new post's author (reposts and quotes
+    too, so a repost among the most viewed has one), and views (``read_post`` answered 2xx)."""
     user, posts = batch.user, batch.post
     tables.grow_ids(int(user.max()) + 1, int(posts.max()) + 1)
     if by_kind[_CREATE]:
-        creates = np.flatnonzero(kind == _CREATE)
-        np.add.at(tables.user_posts, user[creates], 1)
-        new = posts[creates]
-        ok = new >= 0
-        tables.post_author[new[ok]] = user[creates][ok]
+        np.add.at(tables.user_posts, user[kind == _CREATE], 1)
+    if by_kind[_MAKES_POST].any():
+        new = np.flatnonzero(_MAKES_POST[kind] & (posts >= 0))
+        tables.post_author[posts[new]] = user[new]
     if by_kind[_READ]:
         status = outcomes.status
         served = (kind == _READ) & (status >= 200) & (status < 300) & (posts >= 0)

@@ -84,6 +84,11 @@ class MetricTables:
         self.post_author = np.zeros(0, np.int32)
         self.recent = LatestActions(self.latest_n)
 
+    @property
+    def kind_names(self) -> tuple[str, ...]:
+        """The name of each action kind the tables count, in code order (their kind columns)."""
+        return KIND_NAMES[:N_KINDS]
+
     def hour_of(self, tick: int) -> int:
         """The simulated hour (from the start) that ``tick`` begins in."""
         return hour_of(tick, self.tick_seconds)

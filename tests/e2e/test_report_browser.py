@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -217,11 +218,74 @@ def test_report_opens_offline_with_charts_drawn(small_config: Config, tmp_path: 
     assert problems == []
     assert len(broken_problems) == 2, broken_problems
     charts = {c["id"]: c for c in measured["charts"]}
-    assert set(charts) == {*SIM_CHARTS, "crowd-day"}, charts
+    assert set(charts) == {*SIM_CHARTS, "crowd-day", "latency-distribution"}, charts
     assert measured["ready"] == str(len(charts))  # the helper built every chart
     assert all(c["canvas"] and c["width"] > 300 and c["coloured"] > 200 for c in charts.values()), charts
     assert charts["sim-actions"]["legend"] == 1 + 12  # x, then every kind
-    assert measured["empty"] == []
+    assert measured["empty"] == ["wall-none"]  # the mock sends nothing: no real time, said once
+    assert "no real time on the mock" in report.read_text()
     assert measured["resources"] == 0  # self-contained: nothing fetched
     shot = tmp_path / "report.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+#: The charts over wall-clock time, by figure id.
+WALL_CHARTS = ("wall-actions", "wall-latency", "wall-failures", "wall-endpoints", "wall-sessions")
+HTTP_PROFILE = """
+seed = 11
+duration = "40m"
+start = 2026-01-05T19:00:00
+[population]
+initial_users = 80
+"""
+
+
+def _specs(html: str) -> dict[str, dict[str, Any]]:
+    found = re.findall(
+        r'<figure class="chart" id="([^"]+)" data-chart="[a-z]+">.*?'
+        r'<script type="application/json">(.*?)</script></figure>',
+        html,
+    )
+    return {fid: json.loads(text) for fid, text in found}
+
+
+@pytest.mark.server
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium found (apt-get install chromium)")
+def test_report_of_an_http_run_draws_the_real_time_charts(tmp_path: Path) -> None:
+    """Against the reference app served by uvicorn: actions/s, latency, failures/s, latency per
+    endpoint and users in a session over wall-clock time, drawn; their numbers match the log."""
+    from click.testing import CliRunner
+
+    from simcore.logs.read import read_columns
+    from simcore.ui.cli import main
+    from simcore_backends.refapp import create_app
+    from tests.support.liveserver import uvicorn_server
+
+    profile = tmp_path / "p.toml"
+    profile.write_text(HTTP_PROFILE)
+    run = tmp_path / "run"
+    with uvicorn_server(create_app(tmp_path / "app.db")) as url:
+        args = ["run", str(profile), "--backend", "http", "--target", url, "--out", str(run)]
+        result = CliRunner().invoke(main, [*args, "--speed", "800", "--quiet", "--no-control"])
+    assert result.exit_code == 0, result.output
+    html = (run / "report.html").read_text()
+    specs = _specs(html)
+    assert set(WALL_CHARTS) <= set(specs) and "no real time" not in html
+    log = read_columns(run / "actions.jsonl", outcomes=True)
+    sent = log.sent_at[log.sent_at > 0]
+    assert len(sent) > 100
+    per_second = specs["wall-actions"]
+    assert per_second["x_axis"] == "time" and per_second["x_step"] == 1
+    counts = np.bincount(sent // 1000 - int(per_second["x"][0]), minlength=len(per_second["x"]))
+    assert per_second["series"][0]["values"] == counts.astype(float).tolist()  # 1 s buckets: actions/s
+    sessions = specs["wall-sessions"]["series"][0]["values"]
+    assert any(v is not None and v > 0 for v in sessions)
+    assert {s["label"] for s in specs["wall-endpoints"]["series"]} >= {"sign_up", "browse_feed"}
+    csv_rows = (run / "walltime.csv").read_text().splitlines()
+    assert len(csv_rows) == 1 + len(per_second["x"])
+    ((problems, measured),) = _browse([run / "report.html"], tmp_path)
+    assert problems == []
+    charts = {c["id"]: c for c in measured["charts"]}
+    for fid in (*WALL_CHARTS, "latency-distribution"):
+        assert charts[fid]["canvas"] and charts[fid]["coloured"] > 50, charts[fid]
+    assert measured["ready"] == str(len(charts)) and measured["resources"] == 0

@@ -2,7 +2,9 @@
 
 Vectorised: scattered adds (``ufunc.at``) cost per action, not per table cell, since
 batches are often small. A failure is an action answered with status 0 (no response)
-or >= 400; skipped actions (never sent) have no latency.
+or >= 400; skipped actions (never sent) have no latency. Outcomes that record real
+requests (:attr:`~simcore.seam.contract.Outcomes.real`) also add their answers' sizes
+and the wall-time series (:mod:`simcore.analysis.walltime`).
 """
 
 from __future__ import annotations
@@ -24,14 +26,25 @@ _MAKES_POST[list(kinds_where(creates="post"))] = True
 _SKIPPED = int(ErrorKind.SKIPPED)
 
 
-def account(tables: MetricTables, batch: ActionBatch, outcomes: Outcomes, hour: int) -> None:
-    """Add a non-empty ``batch`` (in simulated ``hour``) to every table."""
+def account(
+    tables: MetricTables, batch: ActionBatch, outcomes: Outcomes, hour: int
+) -> NDArray[np.int64] | None:
+    """Add a non-empty ``batch`` (in simulated ``hour``) to every table; returns the send
+    seconds (epoch) of its actions that have one, None when none has."""
     kind = batch.kind.astype(np.intp)
     by_kind = np.bincount(kind, minlength=N_KINDS)
     tables.hour_kind[hour] += by_kind
-    _account_answers(tables, kind, by_kind, outcomes, hour)
+    buckets = _account_answers(tables, kind, by_kind, outcomes, hour)
     _account_posts(tables, batch, outcomes, kind, by_kind)
     tables.recent.add(batch, outcomes)
+    if not outcomes.real:
+        return None
+    size = outcomes.response_bytes
+    if len(size) == len(kind):
+        answered = size >= 0
+        np.add.at(tables.kind_bytes_sum, kind[answered], size[answered])
+        tables.kind_bytes_n += np.bincount(kind[answered], minlength=N_KINDS)
+    return tables.wall.add(outcomes.sent_at, kind, outcomes.failed(), buckets)
 
 
 def _account_answers(
@@ -40,8 +53,9 @@ def _account_answers(
     by_kind: NDArray[np.int64],
     outcomes: Outcomes,
     hour: int,
-) -> None:
-    """Statuses, failures, errors and latencies, per endpoint and per hour."""
+) -> NDArray[np.intp]:
+    """Statuses, failures, errors and latencies, per endpoint and per hour; returns each
+    action's latency bucket (:func:`~simcore.analysis.histogram.bucket_of`)."""
     status = outcomes.status.astype(np.intp)
     np.add.at(
         tables.kind_status.reshape(-1),
@@ -51,20 +65,21 @@ def _account_answers(
     tables.hour_failed[hour] += int(np.count_nonzero(outcomes.failed()))
     error = outcomes.error
     lat = outcomes.latency_ms.astype(np.float64)
-    k = kind
+    every = bucket_of(lat)
+    k, buckets = kind, every
     if error.any():
         np.add.at(tables.kind_error.reshape(-1), kind * N_ERRORS + error, 1)
         sent = error != _SKIPPED  # skipped actions were never sent: no latency
-        lat, k = lat[sent], kind[sent]
+        lat, k, buckets = lat[sent], kind[sent], every[sent]
     else:
         tables.kind_error[:, 0] += by_kind
     if len(lat):
-        buckets = bucket_of(lat)
         np.add.at(tables.kind_latency.reshape(-1), k * N_BUCKETS + buckets, 1)
         np.add.at(tables.hour_latency[hour], buckets, 1)
         np.minimum.at(tables.kind_lat_min, k, lat)
         np.maximum.at(tables.kind_lat_max, k, lat)
         np.add.at(tables.kind_lat_sum_us, k, np.rint(lat * 1000.0).astype(np.int64))
+    return every
 
 
 def _account_posts(

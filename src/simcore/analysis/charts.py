@@ -117,7 +117,10 @@ _HELPER = r"""
       var c = color(k), one = {label: s.label, stroke: c, width: bars ? 1 : 2, spanGaps: false,
         value: function (u, v, si, i) { return human(i == null ? v : spec.series[si - 1].values[i]); },
         points: {show: !bars && n <= 60}};
-      if (bars) { one.fill = c.charAt(0) === '#' ? c + 'cc' : c; one.paths = uPlot.paths.bars({size: [0.85, 80], align: 0}); }
+      if (bars) {  // on a time axis a bar spans its period, from its x on
+        one.fill = c.charAt(0) === '#' ? c + 'cc' : c;
+        one.paths = uPlot.paths.bars({size: [0.9, 80], align: xs === 'time' ? 1 : 0});
+      }
       series.push(one);
     });
     var o = {width: width, height: HEIGHT, series: series, legend: {live: true},
@@ -126,10 +129,9 @@ _HELPER = r"""
       o.scales.x.time = true;
       o.tzDate = utc;
       o.axes[0] = {space: 70, values: timeLabels};
-      if (bars && n > 1) {  // room for the first and last bars
-        var half = (spec.x[n - 1] - spec.x[0]) / (n - 1) / 2;
-        o.scales.x.range = function () { return [spec.x[0] - half, spec.x[n - 1] + half]; };
-      }
+      var step = spec.x_step || (n > 1 ? (spec.x[n - 1] - spec.x[0]) / (n - 1) : 3600);
+      if (bars) o.scales.x.range = function () { return [spec.x[0], spec.x[n - 1] + step]; };
+      else if (n === 1) o.scales.x.range = function () { return [spec.x[0] - step / 2, spec.x[0] + step / 2]; };
       series[0].value = function (u, v) { return v == null ? '' : FULL(utc(v)) + ' UTC'; };
     } else if (xs === 'category') {
       o.scales.x = {time: false, range: function () { return [-0.5, n - 0.5]; }};
@@ -208,6 +210,7 @@ def chart(
     labels: Sequence[str] | None = None,
     style: Style = "line",
     x_label: str = "",
+    x_step: float | None = None,
     y_label: str = "",
     y_log: bool | None = None,
 ) -> str:
@@ -215,6 +218,7 @@ def chart(
 
     ``x`` is epoch seconds (``x_axis="time"``, shown in UTC), positions 0..n-1 named by
     ``labels`` (``"category"``), or positive numbers on a log axis (``"log"``).
+    ``x_step`` (a time axis's seconds per point) sets the room around bars and a lone point.
     ``y_log=None`` makes the y axis logarithmic when the values span :data:`LOG_DECADES`.
     """
     xs = [round(v, 3) for v in np.asarray(x, dtype=np.float64).tolist()]
@@ -232,6 +236,7 @@ def chart(
         "x_axis": x_axis,
         "labels": list(labels) if labels is not None else None,
         "x_label": x_label,
+        "x_step": x_step,
         "y_label": y_label,
         "y_log": bool(log),
         "style": style,

@@ -19,6 +19,7 @@ from simcore.analysis.charts import chart, chart_assets, charts
 from simcore.analysis.metrics import Metrics
 from simcore.analysis.numbers import human
 from simcore.analysis.report_sim_charts import HOURS_OF_DAY, sim_charts
+from simcore.analysis.report_wall_charts import distribution_chart, wall_charts
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
@@ -75,14 +76,17 @@ def _section(title: str, *parts: str) -> str:
 def render(summary: dict[str, Any], metrics: Metrics, config_text: str) -> str:
     """The whole report page."""
     m = summary.get("metrics") or metrics.summary()
+    backend = summary.get("backend")
     parts = [
         _cards(summary, m),
         _thresholds(summary.get("thresholds")),
+        _section("Over simulated time and over the day", charts(*sim_charts(metrics, backend))),
         _section(
-            "Over simulated time and over the day",
-            charts(*sim_charts(metrics, summary.get("backend"))),
+            "Over wall-clock time (UTC)",
+            _wall_note(metrics.wall_time()),
+            charts(*wall_charts(metrics, backend)),
         ),
-        _endpoints(m["endpoints"]),
+        _endpoints(m["endpoints"], distribution_chart(metrics, backend)),
         _failures(m["failures_by_endpoint"]),
         _tops(m),
         _crowd(summary.get("crowd")),
@@ -90,6 +94,16 @@ def render(summary: dict[str, Any], metrics: Metrics, config_text: str) -> str:
         _section("Config used", f"<pre>{escape(config_text)}</pre>"),
     ]
     return _page(summary, parts)
+
+
+def _wall_note(wall: dict[str, Any] | None) -> str:
+    """When the run's actions were sent, and how wide the charts' buckets are."""
+    if wall is None:
+        return ""
+    return (
+        f'<p class="note">sent from {escape(wall["first_bucket"])} to {escape(wall["end"])}, '
+        f"{human(wall['sent'])} actions with a send time, in buckets of {human(wall['bucket_seconds'])} s</p>"
+    )
 
 
 def _page(summary: dict[str, Any], parts: list[str]) -> str:
@@ -118,6 +132,7 @@ def _cards(summary: dict[str, Any], m: dict[str, Any]) -> str:
         ("posts", m["posts"]),
         ("actions", m["actions"]),
         ("actions / sim. hour", m["actions_per_hour"]),
+        ("actions / s (wall)", summary.get("actions_per_second")),
         ("error rate", _percent(m["error_rate"])),
         ("p99 latency (ms)", overall["p99_ms"]),
         ("wall time (s)", summary.get("wall_seconds")),
@@ -161,11 +176,14 @@ ENDPOINT_HEAD = [
     "p95",
     "p99",
     "max",
+    "mean bytes",
+    "total bytes",
 ]
 
 
-def _endpoints(endpoints: list[dict[str, Any]]) -> str:
-    """Count, failures and latency figures per endpoint and for all."""
+def _endpoints(endpoints: list[dict[str, Any]], distribution: str) -> str:
+    """Count, failures, latency figures and answer sizes per endpoint and for all; the
+    response-time distribution chart."""
     rows = [
         [
             r["endpoint"],
@@ -179,10 +197,14 @@ def _endpoints(endpoints: list[dict[str, Any]]) -> str:
             r["p95_ms"],
             r["p99_ms"],
             r["max_ms"],
+            r.get("bytes_mean"),
+            r.get("bytes_total"),
         ]
         for r in endpoints
     ]
-    return _section("Latency and failures per endpoint", _table(ENDPOINT_HEAD, rows))
+    return _section(
+        "Latency and failures per endpoint", _table(ENDPOINT_HEAD, rows), charts(distribution)
+    )
 
 
 def _failures(failures: dict[str, dict[str, int]]) -> str:

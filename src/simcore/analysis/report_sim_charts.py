@@ -51,6 +51,7 @@ class Bars:
         starts = metrics.hour_starts()[:: self.step]
         self.n_bars = len(starts)
         self.x = [epoch_seconds(t) for t in starts]
+        self.seconds = 3600 * self.step
 
     def per_bar(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
         """Per-hour ``values`` summed over each bar."""
@@ -77,13 +78,21 @@ def _activity_charts(metrics: Metrics, bars: Bars) -> list[str]:
     users = metrics.users_by_hour()
     last_hour_of_bar = np.minimum(np.arange(bars.n_bars) * bars.step + bars.step - 1, bars.n_hours - 1)
     return [
-        chart("sim-users", "Users over time", bars.x, {"users": users[last_hour_of_bar]}, y_log=False),
+        chart(
+            "sim-users",
+            "Users over time",
+            bars.x,
+            {"users": users[last_hour_of_bar]},
+            x_step=bars.seconds,
+            y_log=False,
+        ),
         chart(
             "sim-actions",
             f"Actions per {bars.unit} by kind",
             bars.x,
             {name: acts[:, k] for k, name in enumerate(metrics.kind_names)},
             style="stacked",
+            x_step=bars.seconds,
             y_label=f"actions / {bars.unit}",
             y_log=False,
         ),
@@ -136,6 +145,7 @@ def _quality_charts(metrics: Metrics, bars: Bars, backend: str | None) -> list[s
             title,
             bars.x,
             {f"p{q}": lat[:, j] for j, q in enumerate(LATENCY_PERCENTS)},
+            x_step=bars.seconds,
             y_label="ms",
         )
     failures = chart(
@@ -144,6 +154,7 @@ def _quality_charts(metrics: Metrics, bars: Bars, backend: str | None) -> list[s
         bars.x,
         {"failures": bars.per_bar(metrics.hour_failed[:n])},
         style="bars",
+        x_step=bars.seconds,
         y_label="failures",
         y_log=False,
     )

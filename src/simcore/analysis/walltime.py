@@ -1,0 +1,226 @@
+"""A run's numbers over real (wall-clock) time, from when each action was sent (``Outcomes.sent_at``).
+
+Per wall-clock bucket and endpoint (action kind): actions sent, failures, and a
+coarse latency histogram (:data:`GROUP` buckets of :mod:`~simcore.analysis.histogram`
+in one, so percentiles are within ``GROUP``/2 of its 1.5 % steps: about 6 %); per
+bucket, the users in a session (a gauge sampled as batches are written, kept as
+a sum and a count of samples, so a bucket shows their mean).
+
+Buckets are whole seconds at first and double in width whenever the run's span
+would need more than :data:`MAX_BUCKETS`, so memory stays flat however long a
+run lasts. They are aligned on multiples of their width since the epoch, which
+makes the series canonical: its width is the smallest that fits the span between
+the first and last send, whatever order batches came in. Two series therefore
+merge exactly (:func:`merge`): both are brought to the wider width, added, and
+widened again if the union needs it. The one number that does not merge across
+shards of users is the session gauge (two shards' samples would count as twice
+as many samples of half the users); across parts of a run in time it is exact.
+
+Actions without a send time (``sent_at`` 0: the mock, or actions skipped before
+sending) are left out: a run on the mock has no wall-time series at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from simcore.analysis.histogram import N_BUCKETS, bucket_value, nearest_rank
+
+#: Fine latency buckets per coarse one (the 1.5 % steps of the histogram, eight at a time).
+GROUP = 8
+N_COARSE = -(-N_BUCKETS // GROUP)
+#: At most this many buckets over the run; the width doubles when more would be needed.
+MAX_BUCKETS = 400
+#: The arrays of a series, by name: (bucket, kind) counts, the latency histograms, the gauge.
+ARRAYS = ("span", "sent", "failed", "latency", "sessions", "session_samples")
+
+
+class WallSeries:
+    """Per wall-clock bucket: actions, failures and coarse latency per kind; users in a session."""
+
+    def __init__(self, n_kinds: int) -> None:
+        self.n_kinds = n_kinds
+        self.width = 1  # seconds per bucket (a power of two)
+        self.first = 0  # the first bucket, in widths since the epoch
+        # the arrays below are the first n buckets of these buffers (which keep room for more)
+        self._buffers: dict[str, NDArray[np.int64]] = {}
+        self.sent = np.zeros((0, n_kinds), np.int64)
+        self.failed = np.zeros((0, n_kinds), np.int64)
+        self.latency = np.zeros((0, n_kinds, N_COARSE), np.int64)
+        self.sessions = np.zeros(0, np.int64)
+        self.session_samples = np.zeros(0, np.int64)
+        self.load({})
+
+    @property
+    def n(self) -> int:
+        """Buckets held (0: no action had a send time)."""
+        return len(self.sent)
+
+    def starts(self) -> NDArray[np.int64]:
+        """Each bucket's start, in seconds since the epoch (UTC)."""
+        return (self.first + np.arange(self.n, dtype=np.int64)) * self.width
+
+    # --- accounting -------------------------------------------------------------------
+
+    def add(
+        self,
+        sent_at_ms: NDArray[np.int64],
+        kind: NDArray[np.intp],
+        failed: NDArray[np.bool_],
+        latency_bucket: NDArray[np.intp],
+    ) -> NDArray[np.int64] | None:
+        """Count the actions with a send time; returns the send seconds of those counted
+        (None when none had one). ``latency_bucket``: the histogram bucket of each latency."""
+        sent = np.flatnonzero(sent_at_ms > 0)
+        if not len(sent):
+            return None
+        second = sent_at_ms[sent] // 1000
+        self._cover(int(second.min()), int(second.max()))
+        k = kind[sent]
+        cell = (second // self.width - self.first) * self.n_kinds + k
+        np.add.at(self.sent.reshape(-1), cell, 1)
+        bad = failed[sent]
+        if bad.any():
+            np.add.at(self.failed.reshape(-1), cell[bad], 1)
+        np.add.at(self.latency.reshape(-1), cell * N_COARSE + latency_bucket[sent] // GROUP, 1)
+        return second
+
+    def sample_sessions(self, second: int, in_session: int) -> None:
+        """Record the users in a session at ``second`` (epoch seconds, within the covered span)."""
+        self._cover(second, second)
+        b = second // self.width - self.first
+        self.sessions[b] += in_session
+        self.session_samples[b] += 1
+
+    def _cover(self, lo: int, hi: int) -> None:
+        """Make the buckets reach seconds ``lo`` .. ``hi``, widening them if the span needs it."""
+        n, width, first = self.n, self.width, self.first
+        if n:
+            if lo >= first * width and hi < (first + n) * width:
+                return
+            lo, hi = min(lo, first * width), max(hi, (first + n) * width - 1)
+        while hi // width - lo // width + 1 > MAX_BUCKETS:
+            width *= 2
+        need = hi // width - lo // width + 1
+        if n and width == self.width and lo // width == first and need <= len(self._buffers["sent"]):
+            self._set(width, first, self._buffers, need)  # a later second, within the room kept
+            return
+        arrays = _widen(self.arrays(), width) if n else None
+        first, room = lo // width, min(MAX_BUCKETS, max(2 * need, 16))
+        out = {name: np.zeros((room, *shape), np.int64) for name, shape in self._shapes().items()}
+        if arrays is not None:
+            at = int(arrays["span"][1]) - first
+            for name in out:
+                out[name][at : at + len(arrays[name])] = arrays[name]
+        self._set(width, first, out, need)
+
+    # --- state --------------------------------------------------------------------------
+
+    def arrays(self) -> dict[str, NDArray[np.int64]]:
+        """The series as named arrays (``span`` = [width, first]); copies."""
+        return {
+            "span": np.array([self.width, self.first], np.int64),
+            **{name: getattr(self, name).copy() for name in self._shapes()},
+        }
+
+    def load(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Replace the series with ``arrays`` (from :meth:`arrays`; missing: an empty series)."""
+        if "span" not in arrays:
+            self._set(1, 0, {name: np.zeros((0, *s), np.int64) for name, s in self._shapes().items()}, 0)
+            return
+        width, first = (int(v) for v in arrays["span"])
+        loaded = {name: np.array(arrays[name], np.int64) for name in self._shapes()}
+        self._set(width, first, loaded, len(loaded["sent"]))
+
+    def _shapes(self) -> dict[str, tuple[int, ...]]:
+        k = self.n_kinds
+        return {
+            "sent": (k,),
+            "failed": (k,),
+            "latency": (k, N_COARSE),
+            "sessions": (),
+            "session_samples": (),
+        }
+
+    def _set(self, width: int, first: int, buffers: dict[str, NDArray[np.int64]], n: int) -> None:
+        """Hold ``buffers`` (room for later buckets) and show their first ``n`` buckets."""
+        self.width, self.first, self._buffers = width, first, buffers
+        for name, value in buffers.items():
+            setattr(self, name, value[:n])
+
+    # --- views --------------------------------------------------------------------------
+
+    def latency_percentiles(
+        self, percents: tuple[float, ...], kind: int | None = None
+    ) -> NDArray[np.float64]:
+        """Latency percentiles per bucket (all kinds, or one), ``(buckets, len(percents))``; NaN where none."""
+        counts = self.latency.sum(axis=1) if kind is None else self.latency[:, kind]
+        return coarse_percentiles(counts, percents)
+
+    def users_in_session(self) -> NDArray[np.float64]:
+        """Mean users in a session per bucket (NaN where never sampled)."""
+        out = np.full(self.n, np.nan)
+        seen = self.session_samples > 0
+        out[seen] = self.sessions[seen] / self.session_samples[seen]
+        return out
+
+
+def coarse_percentiles(counts: NDArray[np.int64], percents: tuple[float, ...]) -> NDArray[np.float64]:
+    """Nearest-rank percentiles of coarse histograms ``(..., N_COARSE)``, each as its bucket's
+    geometric middle; NaN where a histogram is empty."""
+    cum = np.cumsum(counts, axis=-1)
+    total = cum[..., -1]
+    out = np.empty((*total.shape, len(percents)))
+    for j, q in enumerate(percents):
+        idx = np.argmax(cum >= nearest_rank(total, q)[..., None], axis=-1)
+        out[..., j] = coarse_value(idx)
+    out[total == 0] = np.nan
+    return out
+
+
+def coarse_value(index: NDArray[Any]) -> NDArray[np.float64]:
+    """The representative latency (ms) of each coarse bucket: the middle of its fine buckets."""
+    return bucket_value(np.asarray(index) * GROUP + (GROUP + 1) / 2)
+
+
+def merge(
+    a: dict[str, NDArray[Any]], b: dict[str, NDArray[Any]], n_kinds: int
+) -> dict[str, NDArray[Any]]:
+    """The series of both runs' actions together (arrays as :meth:`WallSeries.arrays` returns them)."""
+    out = WallSeries(n_kinds)
+    sides = [s for s in (a, b) if "span" in s and len(s["sent"])]
+    if not sides:
+        return out.arrays()
+    # at the wider of the two widths, bucket edges stand for the first and last sends exactly
+    width = max(int(s["span"][0]) for s in sides)
+    sides = [_widen(s, width) for s in sides]
+    out.load(sides[0])
+    for side in sides[1:]:
+        first, n = int(side["span"][1]), len(side["sent"])
+        out._cover(first * width, (first + n) * width - 1)
+        side = _widen(side, out.width)
+        at = int(side["span"][1]) - out.first
+        for name in out._shapes():
+            getattr(out, name)[at : at + len(side[name])] += side[name]
+    return out.arrays()
+
+
+def _widen(arrays: dict[str, NDArray[Any]], width: int) -> dict[str, NDArray[Any]]:
+    """``arrays`` with buckets ``width`` seconds wide (a power-of-two multiple of theirs)."""
+    w, first = (int(v) for v in arrays["span"])
+    out = dict(arrays)
+    while w < width:
+        odd = first % 2  # an odd first bucket pairs with the (empty) one before it
+        for name, value in out.items():
+            if name == "span":
+                continue
+            rows = odd + len(value)
+            padded = np.zeros((rows + rows % 2, *value.shape[1:]), value.dtype)
+            padded[odd : odd + len(value)] = value
+            out[name] = padded.reshape(-1, 2, *value.shape[1:]).sum(axis=1)
+        w, first = w * 2, first // 2
+    out["span"] = np.array([w, first], np.int64)
+    return out

@@ -26,15 +26,14 @@ _MAKES_POST[list(kinds_where(creates="post"))] = True
 _SKIPPED = int(ErrorKind.SKIPPED)
 
 
-def account(
-    tables: MetricTables, batch: ActionBatch, outcomes: Outcomes, hour: int
-) -> NDArray[np.int64] | None:
-    """Add a non-empty ``batch`` (in simulated ``hour``) to every table; returns the send
-    seconds (epoch) of its actions that have one, None when none has."""
+def account(tables: MetricTables, batch: ActionBatch, outcomes: Outcomes, hour: int) -> int | None:
+    """Add a non-empty ``batch`` (in simulated ``hour``) to every table; returns its last
+    send second (epoch), None when no action has a send time."""
     kind = batch.kind.astype(np.intp)
     by_kind = np.bincount(kind, minlength=N_KINDS)
     tables.hour_kind[hour] += by_kind
-    buckets = _account_answers(tables, kind, by_kind, outcomes, hour)
+    failed = outcomes.failed()
+    buckets = _account_answers(tables, kind, by_kind, outcomes, failed, hour)
     _account_posts(tables, batch, outcomes, kind, by_kind)
     tables.recent.add(batch, outcomes)
     if not outcomes.real:
@@ -42,9 +41,9 @@ def account(
     size = outcomes.response_bytes
     if len(size) == len(kind):
         answered = size >= 0
-        np.add.at(tables.kind_bytes_sum, kind[answered], size[answered])
+        tables.kind_bytes_sum += np.bincount(kind, np.where(answered, size, 0), N_KINDS).astype(np.int64)
         tables.kind_bytes_n += np.bincount(kind[answered], minlength=N_KINDS)
-    return tables.wall.add(outcomes.sent_at, kind, outcomes.failed(), buckets)
+    return tables.wall.add(outcomes.sent_at, kind, failed, buckets)
 
 
 def _account_answers(
@@ -52,6 +51,7 @@ def _account_answers(
     kind: NDArray[np.intp],
     by_kind: NDArray[np.int64],
     outcomes: Outcomes,
+    failed: NDArray[np.bool_],
     hour: int,
 ) -> NDArray[np.intp]:
     """Statuses, failures, errors and latencies, per endpoint and per hour; returns each
@@ -62,7 +62,7 @@ def _account_answers(
         kind * N_STATUS + np.minimum(np.maximum(status, 0), N_STATUS - 1),
         1,
     )
-    tables.hour_failed[hour] += int(np.count_nonzero(outcomes.failed()))
+    tables.hour_failed[hour] += int(np.count_nonzero(failed))
     error = outcomes.error
     lat = outcomes.latency_ms.astype(np.float64)
     every = bucket_of(lat)

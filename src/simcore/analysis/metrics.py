@@ -59,7 +59,7 @@ class Metrics(MetricTables):
         if len(batch):
             sent = account(self, batch, outcomes, hour)
             if sent is not None and self.population_sessions is not None:
-                self.wall.sample_sessions(int(sent.max()), self.population_sessions())
+                self.wall.sample_sessions(sent, self.population_sessions())
         if ends_hour(batch.tick, self.tick_seconds) and self.population_states is not None:
             self.observe_states(batch.tick, self.population_states())
 

@@ -38,26 +38,77 @@ MAX_BUCKETS = 400
 ARRAYS = ("span", "sent", "failed", "latency", "sessions", "session_samples")
 
 
+#: Actions held back before they are added to the arrays in one go (scattered adds cost per
+#: call as much as per action on small batches); reading the series adds them first.
+PENDING_ACTIONS = 50_000
+
+
 class WallSeries:
     """Per wall-clock bucket: actions, failures and coarse latency per kind; users in a session."""
 
     def __init__(self, n_kinds: int) -> None:
         self.n_kinds = n_kinds
-        self.width = 1  # seconds per bucket (a power of two)
-        self.first = 0  # the first bucket, in widths since the epoch
-        # the arrays below are the first n buckets of these buffers (which keep room for more)
+        self._width = 1  # seconds per bucket (a power of two)
+        self._first = 0  # the first bucket, in widths since the epoch
+        # the series' arrays are the first _n buckets of these buffers (which keep room for more)
         self._buffers: dict[str, NDArray[np.int64]] = {}
-        self.sent = np.zeros((0, n_kinds), np.int64)
-        self.failed = np.zeros((0, n_kinds), np.int64)
-        self.latency = np.zeros((0, n_kinds, N_COARSE), np.int64)
-        self.sessions = np.zeros(0, np.int64)
-        self.session_samples = np.zeros(0, np.int64)
+        self._n = 0
+        # (send second, kind, failed, coarse latency bucket) of actions not yet added
+        self._pending: list[
+            tuple[NDArray[np.int64], NDArray[np.intp], NDArray[np.bool_], NDArray[np.intp]]
+        ] = []
+        self._pending_n = 0
+        self._pending_sessions: list[tuple[int, int]] = []
         self.load({})
+
+    # --- what it holds (each read first adds the actions held back) ---------------------
+
+    def _view(self, name: str) -> NDArray[np.int64]:
+        self._flush()
+        return self._buffers[name][: self._n]
+
+    @property
+    def width(self) -> int:
+        """Seconds per bucket (a power of two)."""
+        self._flush()
+        return self._width
+
+    @property
+    def first(self) -> int:
+        """The first bucket, in widths since the epoch."""
+        self._flush()
+        return self._first
 
     @property
     def n(self) -> int:
         """Buckets held (0: no action had a send time)."""
-        return len(self.sent)
+        self._flush()
+        return self._n
+
+    @property
+    def sent(self) -> NDArray[np.int64]:
+        """Actions sent, ``(bucket, kind)``."""
+        return self._view("sent")
+
+    @property
+    def failed(self) -> NDArray[np.int64]:
+        """Failed actions, ``(bucket, kind)``."""
+        return self._view("failed")
+
+    @property
+    def latency(self) -> NDArray[np.int64]:
+        """Coarse latency histograms, ``(bucket, kind, N_COARSE)``."""
+        return self._view("latency")
+
+    @property
+    def sessions(self) -> NDArray[np.int64]:
+        """The sum of the users-in-a-session samples of each bucket."""
+        return self._view("sessions")
+
+    @property
+    def session_samples(self) -> NDArray[np.int64]:
+        """How many users-in-a-session samples each bucket has."""
+        return self._view("session_samples")
 
     def starts(self) -> NDArray[np.int64]:
         """Each bucket's start, in seconds since the epoch (UTC)."""
@@ -71,33 +122,55 @@ class WallSeries:
         kind: NDArray[np.intp],
         failed: NDArray[np.bool_],
         latency_bucket: NDArray[np.intp],
-    ) -> NDArray[np.int64] | None:
-        """Count the actions with a send time; returns the send seconds of those counted
-        (None when none had one). ``latency_bucket``: the histogram bucket of each latency."""
-        sent = np.flatnonzero(sent_at_ms > 0)
-        if not len(sent):
-            return None
-        second = sent_at_ms[sent] // 1000
-        self._cover(int(second.min()), int(second.max()))
-        k = kind[sent]
-        cell = (second // self.width - self.first) * self.n_kinds + k
-        np.add.at(self.sent.reshape(-1), cell, 1)
-        bad = failed[sent]
-        if bad.any():
-            np.add.at(self.failed.reshape(-1), cell[bad], 1)
-        np.add.at(self.latency.reshape(-1), cell * N_COARSE + latency_bucket[sent] // GROUP, 1)
-        return second
+    ) -> int | None:
+        """Count the actions with a send time; returns the last send second (epoch), None when
+        none had one. ``latency_bucket``: the histogram bucket of each action's latency."""
+        timed = sent_at_ms > 0
+        if timed.all():
+            second, kind, failed, coarse = sent_at_ms // 1000, kind, failed, latency_bucket // GROUP
+        else:
+            rows = np.flatnonzero(timed)
+            if not len(rows):
+                return None
+            second, kind, failed = sent_at_ms[rows] // 1000, kind[rows], failed[rows]
+            coarse = latency_bucket[rows] // GROUP
+        self._pending.append((second, kind, failed, coarse))
+        self._pending_n += len(second)
+        if self._pending_n >= PENDING_ACTIONS:
+            self._flush()
+        return int(second.max())
 
     def sample_sessions(self, second: int, in_session: int) -> None:
-        """Record the users in a session at ``second`` (epoch seconds, within the covered span)."""
-        self._cover(second, second)
-        b = second // self.width - self.first
-        self.sessions[b] += in_session
-        self.session_samples[b] += 1
+        """Record the users in a session at ``second`` (epoch seconds, within the span sent in)."""
+        self._pending_sessions.append((second, in_session))
+
+    def _flush(self) -> None:
+        """Add the actions and samples held back."""
+        if not (self._pending or self._pending_sessions):
+            return
+        parts, samples = self._pending, self._pending_sessions
+        self._pending, self._pending_n, self._pending_sessions = [], 0, []
+        second = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
+        at = np.array([s for s, _ in samples], np.int64)
+        ends = np.concatenate([second, at])
+        self._cover(int(ends.min()), int(ends.max()))
+        k, buffers = self.n_kinds, self._buffers
+        if parts:
+            kind = np.concatenate([p[1] for p in parts])
+            failed = np.concatenate([p[2] for p in parts])
+            cell = (second // self._width - self._first) * k + kind
+            np.add.at(buffers["sent"].reshape(-1), cell, 1)
+            np.add.at(buffers["failed"].reshape(-1), cell[failed], 1)
+            coarse = np.concatenate([p[3] for p in parts])
+            np.add.at(buffers["latency"].reshape(-1), cell * N_COARSE + coarse, 1)
+        if samples:
+            b = at // self._width - self._first
+            np.add.at(buffers["sessions"], b, np.array([c for _, c in samples], np.int64))
+            np.add.at(buffers["session_samples"], b, 1)
 
     def _cover(self, lo: int, hi: int) -> None:
         """Make the buckets reach seconds ``lo`` .. ``hi``, widening them if the span needs it."""
-        n, width, first = self.n, self.width, self.first
+        n, width, first = self._n, self._width, self._first
         if n:
             if lo >= first * width and hi < (first + n) * width:
                 return
@@ -105,10 +178,10 @@ class WallSeries:
         while hi // width - lo // width + 1 > MAX_BUCKETS:
             width *= 2
         need = hi // width - lo // width + 1
-        if n and width == self.width and lo // width == first and need <= len(self._buffers["sent"]):
+        if n and width == self._width and lo // width == first and need <= len(self._buffers["sent"]):
             self._set(width, first, self._buffers, need)  # a later second, within the room kept
             return
-        arrays = _widen(self.arrays(), width) if n else None
+        arrays = _widen(self._arrays(), width) if n else None
         first, room = lo // width, min(MAX_BUCKETS, max(2 * need, 16))
         out = {name: np.zeros((room, *shape), np.int64) for name, shape in self._shapes().items()}
         if arrays is not None:
@@ -121,13 +194,18 @@ class WallSeries:
 
     def arrays(self) -> dict[str, NDArray[np.int64]]:
         """The series as named arrays (``span`` = [width, first]); copies."""
+        self._flush()
+        return self._arrays()
+
+    def _arrays(self) -> dict[str, NDArray[np.int64]]:
         return {
-            "span": np.array([self.width, self.first], np.int64),
-            **{name: getattr(self, name).copy() for name in self._shapes()},
+            "span": np.array([self._width, self._first], np.int64),
+            **{name: self._buffers[name][: self._n].copy() for name in self._shapes()},
         }
 
     def load(self, arrays: dict[str, NDArray[Any]]) -> None:
         """Replace the series with ``arrays`` (from :meth:`arrays`; missing: an empty series)."""
+        self._pending, self._pending_n, self._pending_sessions = [], 0, []
         if "span" not in arrays:
             self._set(1, 0, {name: np.zeros((0, *s), np.int64) for name, s in self._shapes().items()}, 0)
             return
@@ -146,10 +224,8 @@ class WallSeries:
         }
 
     def _set(self, width: int, first: int, buffers: dict[str, NDArray[np.int64]], n: int) -> None:
-        """Hold ``buffers`` (room for later buckets) and show their first ``n`` buckets."""
-        self.width, self.first, self._buffers = width, first, buffers
-        for name, value in buffers.items():
-            setattr(self, name, value[:n])
+        """Hold ``buffers`` (room for later buckets), of which the first ``n`` buckets count."""
+        self._width, self._first, self._buffers, self._n = width, first, buffers, n
 
     # --- views --------------------------------------------------------------------------
 
@@ -204,7 +280,7 @@ def merge(
         side = _widen(side, out.width)
         at = int(side["span"][1]) - out.first
         for name in out._shapes():
-            getattr(out, name)[at : at + len(side[name])] += side[name]
+            out._view(name)[at : at + len(side[name])] += side[name]
     return out.arrays()
 
 

@@ -16,6 +16,9 @@ widened again if the union needs it. The one number that does not merge across
 shards of users is the session gauge (two shards' samples would count as twice
 as many samples of half the users); across parts of a run in time it is exact.
 
+Saved (:meth:`WallSeries.arrays`), the latency histograms are sparse: most
+(bucket, kind, latency) cells are empty, so a snapshot carries only the others.
+
 Actions without a send time (``sent_at`` 0: the mock, or actions skipped before
 sending) are left out: a run on the mock has no wall-time series at all.
 """
@@ -34,8 +37,6 @@ GROUP = 8
 N_COARSE = -(-N_BUCKETS // GROUP)
 #: At most this many buckets over the run; the width doubles when more would be needed.
 MAX_BUCKETS = 400
-#: The arrays of a series, by name: (bucket, kind) counts, the latency histograms, the gauge.
-ARRAYS = ("span", "sent", "failed", "latency", "sessions", "session_samples")
 
 
 #: Actions held back before they are added to the arrays in one go (scattered adds cost per
@@ -193,9 +194,14 @@ class WallSeries:
     # --- state --------------------------------------------------------------------------
 
     def arrays(self) -> dict[str, NDArray[np.int64]]:
-        """The series as named arrays (``span`` = [width, first]); copies."""
+        """The series as named arrays, for snapshots and metrics.npz: ``span`` = [width, first],
+        the per-bucket arrays, and the latency histograms sparse (``latency_at``: flat
+        indices of the non-zero cells, ``latency_count``: their counts), since most are empty."""
         self._flush()
-        return self._arrays()
+        dense = self._arrays()
+        flat = dense.pop("latency").reshape(-1)
+        at = np.flatnonzero(flat)
+        return {**dense, "latency_at": at.astype(np.int64), "latency_count": flat[at]}
 
     def _arrays(self) -> dict[str, NDArray[np.int64]]:
         return {
@@ -210,8 +216,15 @@ class WallSeries:
             self._set(1, 0, {name: np.zeros((0, *s), np.int64) for name, s in self._shapes().items()}, 0)
             return
         width, first = (int(v) for v in arrays["span"])
-        loaded = {name: np.array(arrays[name], np.int64) for name in self._shapes()}
-        self._set(width, first, loaded, len(loaded["sent"]))
+        loaded = {name: np.array(arrays[name], np.int64) for name in self._shapes() if name != "latency"}
+        n = len(loaded["sent"])
+        if "latency" in arrays:  # dense, as _arrays() holds them
+            loaded["latency"] = np.array(arrays["latency"], np.int64)
+        else:
+            latency = np.zeros(n * self.n_kinds * N_COARSE, np.int64)
+            latency[np.asarray(arrays["latency_at"], np.int64)] = arrays["latency_count"]
+            loaded["latency"] = latency.reshape(n, self.n_kinds, N_COARSE)
+        self._set(width, first, loaded, n)
 
     def _shapes(self) -> dict[str, tuple[int, ...]]:
         k = self.n_kinds
@@ -267,7 +280,11 @@ def merge(
 ) -> dict[str, NDArray[Any]]:
     """The series of both runs' actions together (arrays as :meth:`WallSeries.arrays` returns them)."""
     out = WallSeries(n_kinds)
-    sides = [s for s in (a, b) if "span" in s and len(s["sent"])]
+    sides = []
+    for state in (a, b):
+        if "span" in state and len(state["sent"]):
+            out.load(state)
+            sides.append(out._arrays())  # with dense latency histograms
     if not sides:
         return out.arrays()
     # at the wider of the two widths, bucket edges stand for the first and last sends exactly

@@ -60,7 +60,7 @@ def _fmt(v: Any) -> str:
 
 
 def _percent(share: float | None) -> str | None:
-    return None if share is None else f"{100 * share:.3g}%"
+    return None if share is None else f"{human(100 * share)}%"
 
 
 def _table(head: list[str], rows: list[list[Any]], cls: str = "sortable") -> str:

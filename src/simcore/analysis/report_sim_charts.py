@@ -104,10 +104,11 @@ def _day_charts(metrics: Metrics) -> list[str]:
     shape = metrics.day_shape()
     by_state = shape["users_by_state"]
     hours = list(range(24))
-    return [
+    title = "Users by state over the day (mean)"
+    states = (
         chart(
             "day-states",
-            "Users by state over the day (mean)",
+            title,
             hours,
             {s: by_state[:, i] for i, s in enumerate(metrics.state_names)},
             x_axis="category",
@@ -116,7 +117,12 @@ def _day_charts(metrics: Metrics) -> list[str]:
             style="stacked",
             y_label="users",
             y_log=False,
-        ),
+        )
+        if metrics.hour_samples.any()
+        else no_chart("day-states", title, "no simulated hour ended, so no users by state were counted")
+    )
+    return [
+        states,
         chart(
             "day-actions",
             "Actions per hour of day (mean)",

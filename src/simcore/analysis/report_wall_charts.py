@@ -95,8 +95,9 @@ def wall_charts(metrics: Metrics, backend: str | None = None) -> list[str]:
 
 
 def distribution_chart(metrics: Metrics, backend: str | None = None) -> str:
-    """The share of each endpoint's answers by response time (log axis), over the whole run."""
-    title = "Response-time distribution per endpoint"
+    """Each endpoint's response-time distribution over the whole run, cumulative: the share of
+    its answers at or under each time (log axis)."""
+    title = "Response-time distribution per endpoint (share answered within each time)"
     note = latency_note(metrics, backend)
     if note is not None:
         return no_chart("latency-distribution", title, note)
@@ -104,10 +105,9 @@ def distribution_chart(metrics: Metrics, backend: str | None = None) -> str:
     used = np.flatnonzero(counts.sum(axis=0))
     lo, hi = int(used[0]), int(used[-1])
     totals = counts.sum(axis=1)
+    within = np.cumsum(counts[:, lo : hi + 1], axis=1)
     series: dict[str, Any] = {
-        name: 100.0 * counts[k, lo : hi + 1] / totals[k]
-        for k, name in enumerate(metrics.kind_names)
-        if totals[k]
+        name: 100.0 * within[k] / totals[k] for k, name in enumerate(metrics.kind_names) if totals[k]
     }
     return chart(
         "latency-distribution",
@@ -116,7 +116,7 @@ def distribution_chart(metrics: Metrics, backend: str | None = None) -> str:
         series,
         x_axis="log",
         x_label="ms",
-        y_label="% of answers",
+        y_label="% answered within",
         y_log=False,
     )
 

@@ -11,7 +11,7 @@ from simcore.analysis.metrics import Metrics
 from simcore.analysis.report import render
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.scenario.kinds import ActionKind as K
-from tests.unit.analysis.scripted import batch_of, feed, new_metrics, scripted
+from tests.unit.analysis.scripted import T0, batch_of, feed, new_metrics, scripted, sent_at
 
 
 def specs(html: str) -> dict[str, dict[str, Any]]:
@@ -109,3 +109,39 @@ def test_numbers_print_for_people() -> None:
     html = render({"backend": "http"}, m, "")
     assert "e+0" not in html.split("<script>")[0] + html.split("</script>")[-1]
     assert "<td>10,140</td>" in html
+
+
+def test_wall_clock_charts_from_send_times() -> None:
+    """Outcomes with send times: actions/s, latency, failures/s and per endpoint over UTC wall time."""
+    m = new_metrics()
+    m.population_sessions = lambda: 7
+    m.write(
+        *sent_at(batch_of(0, 0, [(0, K.SIGN_UP, -1, 201, 10, 0), (1, K.SIGN_UP, -1, 201, 1, 0)]), T0, 90)
+    )
+    m.write(*sent_at(batch_of(1, 2, [(1, K.BROWSE_FEED, -1, 500, 2000, 0)]), T0 + 2_000, 900))
+    html = render({"backend": "http"}, m, "")
+    got = specs(html)
+    assert got["wall-actions"]["x"] == [T0 / 1000, T0 / 1000 + 1, T0 / 1000 + 2]
+    assert got["wall-actions"]["series"][0]["values"] == [2, 0, 1]
+    assert got["wall-failures"]["series"][0]["values"] == [0, 0, 1]
+    assert got["wall-latency"]["y_log"] is True  # 1 ms .. 2 s
+    assert [s["label"] for s in got["wall-endpoints"]["series"]] == ["sign_up", "browse_feed"]
+    assert got["wall-sessions"]["series"][0]["values"] == [7, None, 7]
+    assert "wall-none" not in notes(html)
+    assert "<td>900</td>" in html  # browse_feed's mean answer size
+
+
+def test_distribution_is_cumulative_per_endpoint() -> None:
+    """The share of each endpoint's answers within each time rises to 100 %."""
+    html = render({}, feed(new_metrics(), scripted()), "")
+    dist = specs(html)["latency-distribution"]
+    assert dist["x_axis"] == "log" and dist["x"] == sorted(dist["x"])
+    for s in dist["series"]:
+        assert s["values"][-1] == 100 and s["values"] == sorted(s["values"])
+
+
+def test_the_mock_has_no_real_time_section() -> None:
+    """No send times: one note for the wall-clock section instead of empty charts."""
+    html = render({"backend": "mock"}, feed(new_metrics(), scripted()), "")
+    assert notes(html)["wall-none"].startswith("no real time on the mock")
+    assert not any(fid.startswith("wall-") for fid in specs(html))

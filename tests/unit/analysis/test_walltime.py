@@ -12,10 +12,8 @@ from simcore.analysis.histogram import bucket_of
 from simcore.analysis.metrics import Metrics
 from simcore.analysis.walltime import MAX_BUCKETS, WallSeries, coarse_percentiles, merge
 from simcore.scenario.kinds import ActionKind as K
-from simcore.seam.contract import Outcomes
-from tests.unit.analysis.scripted import batch_of, new_metrics
+from tests.unit.analysis.scripted import T0, batch_of, new_metrics, sent_at
 
-T0 = 1_764_561_600_000  # 2025-12-01 04:00:00 UTC, in epoch ms
 N_KINDS = 12
 
 
@@ -60,7 +58,7 @@ def test_buckets_widen_so_memory_stays_flat() -> None:
         _add(w, (T0 + chunk * 1000).tolist(), [3] * len(chunk), [False] * len(chunk), [2.0] * len(chunk))
     assert w.n <= MAX_BUCKETS and w.width == 64  # 21,600 s / 400 -> 54 -> 64 s
     assert int(w.sent.sum()) == len(seconds)
-    assert (T0 // 1000) // 64 == w.first
+    assert w.first == (T0 // 1000) // 64
 
 
 def _random_parts(
@@ -110,34 +108,18 @@ def test_coarse_percentiles_are_within_six_percent() -> None:
     assert np.all(np.abs(got / exact - 1) < 0.065), (got, exact)
 
 
-def _real(batch_outcomes: tuple, t_ms: int, size: int) -> tuple:
-    batch, out = batch_outcomes
-    n = len(batch)
-    real = Outcomes(
-        status=out.status,
-        latency_ms=out.latency_ms,
-        attempts=out.attempts,
-        error=out.error,
-        server_id=out.server_id,
-        sent_at=np.full(n, t_ms, np.int64),
-        response_bytes=np.where(out.status > 0, size, -1).astype(np.int64),
-        sent_path=np.full(n, "/x", dtype=object),
-    )
-    return batch, real
-
-
 def test_metrics_with_real_time_sizes_and_sessions() -> None:
     """Real outcomes feed the series, answer sizes per endpoint, and the session gauge."""
     m = new_metrics()
     sessions = iter([40, 60, 10])
     m.population_sessions = lambda: next(sessions)
     m.write(
-        *_real(
+        *sent_at(
             batch_of(0, 0, [(0, K.SIGN_UP, -1, 201, 10, 0), (1, K.BROWSE_FEED, -1, 200, 20, 0)]), T0, 100
         )
     )
-    m.write(*_real(batch_of(1, 2, [(1, K.BROWSE_FEED, -1, 500, 30, 0)]), T0 + 400, 300))
-    m.write(*_real(batch_of(2, 3, [(2, K.BROWSE_FEED, -1, 0, 0, 2)]), T0 + 3_000, 999))  # timed out
+    m.write(*sent_at(batch_of(1, 2, [(1, K.BROWSE_FEED, -1, 500, 30, 0)]), T0 + 400, 300))
+    m.write(*sent_at(batch_of(2, 3, [(2, K.BROWSE_FEED, -1, 0, 0, 2)]), T0 + 3_000, 999))  # timed out
     rows = {r["endpoint"]: r for r in m.endpoint_stats()}
     assert rows["browse_feed"]["bytes_total"] == 400 and rows["browse_feed"]["bytes_mean"] == 200
     assert rows["all"]["bytes_total"] == 500 and rows["read_post"]["bytes_mean"] is None
@@ -162,7 +144,7 @@ def test_the_mock_has_no_wall_time() -> None:
 def test_state_with_wall_time_round_trips_and_old_state_loads() -> None:
     """The series and sizes survive state_arrays/from_state; a state saved before them loads empty."""
     m = new_metrics()
-    m.write(*_real(batch_of(0, 0, [(0, K.SIGN_UP, -1, 201, 10, 0)]), T0, 100))
+    m.write(*sent_at(batch_of(0, 0, [(0, K.SIGN_UP, -1, 201, 10, 0)]), T0, 100))
     back = Metrics.from_state(m.state_arrays(), m.settings())
     assert back.equals(m) and back.summary() == m.summary()
     old = {k: v for k, v in m.state_arrays().items() if not k.startswith("wall.") and "bytes" not in k}

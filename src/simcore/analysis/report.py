@@ -132,7 +132,7 @@ def _cards(summary: dict[str, Any], m: dict[str, Any]) -> str:
         ("posts", m["posts"]),
         ("actions", m["actions"]),
         ("actions / sim. hour", m["actions_per_hour"]),
-        ("actions / s (wall)", summary.get("actions_per_second")),
+        ("actions / s (wall)", _real_rate(summary)),
         ("error rate", _percent(m["error_rate"])),
         ("p99 latency (ms)", overall["p99_ms"]),
         ("wall time (s)", summary.get("wall_seconds")),
@@ -141,6 +141,13 @@ def _cards(summary: dict[str, Any], m: dict[str, Any]) -> str:
         f'<div class="card"><b>{_fmt(v)}</b><span>{escape(k)}</span></div>' for k, v in cards
     )
     return f'<div class="cards">{card_html}</div>'
+
+
+def _real_rate(summary: dict[str, Any]) -> float | None:
+    """Actions per real second: the pacer's figure (paused time left out) when it has one."""
+    pacing = summary.get("pacing") or {}
+    rate: float | None = pacing.get("actions_per_second") or summary.get("actions_per_second")
+    return rate
 
 
 def _thresholds(th: dict[str, Any] | None) -> str:

@@ -155,15 +155,17 @@ class WallSeries:
         at = np.array([s for s, _ in samples], np.int64)
         ends = np.concatenate([second, at])
         self._cover(int(ends.min()), int(ends.max()))
-        k, buffers = self.n_kinds, self._buffers
+        k, n, buffers = self.n_kinds, self._n, self._buffers
         if parts:
             kind = np.concatenate([p[1] for p in parts])
             failed = np.concatenate([p[2] for p in parts])
-            cell = (second // self._width - self._first) * k + kind
-            np.add.at(buffers["sent"].reshape(-1), cell, 1)
-            np.add.at(buffers["failed"].reshape(-1), cell[failed], 1)
             coarse = np.concatenate([p[3] for p in parts])
-            np.add.at(buffers["latency"].reshape(-1), cell * N_COARSE + coarse, 1)
+            cell = (second // self._width - self._first) * k + kind
+            # dense counts by bincount: far cheaper per action than scattered adds
+            buffers["sent"][:n] += np.bincount(cell, minlength=n * k).reshape(n, k)
+            buffers["failed"][:n] += np.bincount(cell[failed], minlength=n * k).reshape(n, k)
+            latency = np.bincount(cell * N_COARSE + coarse, minlength=n * k * N_COARSE)
+            buffers["latency"][:n] += latency.reshape(n, k, N_COARSE)
         if samples:
             b = at // self._width - self._first
             np.add.at(buffers["sessions"], b, np.array([c for _, c in samples], np.int64))

@@ -12,7 +12,7 @@ from simcore.analysis.histogram import bucket_of
 from simcore.analysis.metrics import Metrics
 from simcore.analysis.walltime import MAX_BUCKETS, WallSeries, coarse_percentiles, merge
 from simcore.scenario.kinds import ActionKind as K
-from tests.unit.analysis.scripted import T0, batch_of, new_metrics, sent_at
+from tests.unit.analysis.scripted import T0, batch_of, feed, new_metrics, scripted, sent_at
 
 N_KINDS = 12
 
@@ -151,3 +151,13 @@ def test_state_with_wall_time_round_trips_and_old_state_loads() -> None:
     loaded = Metrics.from_state(old, m.settings())
     assert loaded.wall.n == 0 and loaded.kind_bytes_n.sum() == 0
     assert loaded.summary()["actions"] == 1
+
+
+@pytest.mark.parametrize("k", [0, 1, 2, 3, 4])
+def test_metrics_with_real_time_merge_to_the_whole(k: int) -> None:
+    """Metrics.merge of two parts of a real-time run (wall series and sizes included) == whole."""
+    pairs = [sent_at(p, T0 + 700 * i, 10 * i) for i, p in enumerate(scripted())]
+    whole = feed(new_metrics(), pairs)
+    merged = feed(new_metrics(), pairs[:k]).merge(feed(new_metrics(), pairs[k:]))
+    assert whole.wall.n == 3 and merged.equals(whole)
+    assert merged.summary() == whole.summary()

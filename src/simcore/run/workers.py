@@ -187,6 +187,8 @@ class WorkerPool:
         else:
             options["num_cpus"] = max(self.workers, os.cpu_count() or 1)
             options["object_store_memory"] = OBJECT_STORE_BYTES
+            # Ray nices its workers (15) below the driver; here they are the run's main work
+            options["_system_config"] = {"worker_niceness": 0}
         try:
             ray.init(**options)
         except Exception as exc:

@@ -258,3 +258,43 @@ def test_http_on_workers_sends_the_one_process_stream(ray_runtime: None, tmp_pat
     assert {"like_post", "read_post", "follow_user", "repost"} <= kinds  # ids from the other worker
     summary = json.loads((tmp_path / "http" / "summary.json").read_text())
     assert summary["backend"] == "http" and summary["workers"] == 2
+
+
+@pytest.mark.slow
+def test_a_killed_worker_through_the_cli(ray_runtime: None, tmp_path: Path) -> None:
+    """Through `simcore run --workers 2`: a worker killed mid-run is named in a red error,
+    the stop message says where to resume from, and the exit code is 3."""
+    import threading
+    import time
+
+    import ray
+
+    out = tmp_path / "run"
+    done = threading.Event()
+
+    def kill_one() -> None:
+        log = out / "actions.jsonl"
+        while not done.is_set() and (not log.exists() or log.stat().st_size < 100_000):
+            time.sleep(0.05)
+        named = ray.util.list_named_actors(all_namespaces=True)
+        mine = [a for a in named if a["name"].startswith("simcore-") and a["name"].endswith("-worker-1")]
+        actor = ray.get_actor(mine[-1]["name"], namespace=mine[-1]["namespace"])
+        _, pid = ray.get(actor.where.remote())
+        os.kill(pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_one, daemon=True)
+    killer.start()
+    try:
+        code, output = _cli(
+            "run", str(DEFAULT_PROFILE), "--users", "300", "--duration", "1d", "--workers", "2",
+            "--out", str(out), "--no-control", "--no-dashboard",
+        )  # fmt: skip
+    finally:
+        done.set()
+        killer.join(timeout=30)
+    assert code == 3, output
+    assert "error: worker 1 of 2 (pid" in output and "died" in output
+    assert (
+        "stopped gracefully by worker 1 lost" in output
+        and "continue with: simcore run --resume" in output
+    )

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 from typing import Any
 
@@ -159,10 +160,14 @@ class WorkerPool:
             remote = ray.remote(ShardWorker)
             text = dump_config(self.config)
             spread = {"scheduling_strategy": "SPREAD"} if self.address else {}
+            run = secrets.token_hex(4)
             self._actors = [
-                remote.options(num_cpus=0 if not self.address else 1, max_restarts=0, **spread).remote(
-                    text, k, self.workers
-                )
+                remote.options(
+                    name=f"simcore-{run}-worker-{k}",  # named: `ray list actors` shows whose it is
+                    num_cpus=0 if not self.address else 1,
+                    max_restarts=0,
+                    **spread,
+                ).remote(text, k, self.workers)
                 for k in range(self.workers)
             ]
             self.places = [ray.get(a.where.remote(), timeout=120) for a in self._actors]

@@ -12,6 +12,13 @@ exchanged per tick. It checks that the worker run made exactly the one-process a
     python benchmarks/bench_workers.py --users 1000000 --workers 2 3
     python benchmarks/bench_workers.py --users 200000 --days 0.25    # a quick look
     python benchmarks/bench_workers.py --http                   # http against nginx, 1 vs 2 workers
+    python benchmarks/bench_workers.py --phases 500000          # CPU per tick of each role, no Ray
+
+``--phases USERS``: without Ray, in one process, CPU ms per tick of each role in the
+evening's busy hour (18:00-19:00 after a day's run): the one-process step, each shard's
+decide and commit (what a worker does), the driver's merge and follow (what the driver
+adds), and the mock on the whole batch (which runs in the driver): the ceiling of the
+speedup whatever Ray costs.
 
 ``--http``: the http backend against nginx (a fixed JSON body, benchmarks/servers.py), the
 default profile with 40,000 users from Monday 19:00 for one simulated hour at max speed:
@@ -150,6 +157,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[2])
     parser.add_argument("--days", type=float, default=1.0)
     parser.add_argument("--http", action="store_true", help="the http backend against nginx")
+    parser.add_argument("--phases", type=int, metavar="USERS", help="CPU per tick of each role")
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -158,6 +166,9 @@ def main() -> None:
         return
     if args.http:
         http(args.workers)
+        return
+    if args.phases:
+        phases(args.phases, args.workers)
         return
     print(f"- machine: {machine()}")
     print(
@@ -201,6 +212,83 @@ def main() -> None:
             )  # fmt: skip
     runs.print()
     exchange.print()
+
+
+def phases(users: int, workers: list[int]) -> None:
+    """CPU ms per tick of each role of a run on workers, in one process (no Ray)."""
+    from simcore.core.simulation import Simulation
+    from simcore.scenario.parse import with_overrides
+    from simcore_backends.mock import MockBackend
+
+    print(f"- machine: {machine()}")
+    print(
+        f"- command: python benchmarks/bench_workers.py --phases {users} --workers {' '.join(map(str, workers))}"
+    )
+    table = Table(
+        f"CPU ms per tick, {users:,} users, 18:00-19:00 after a day (default profile, no Ray)",
+        ["shards", "actions/tick", "one-process step", "worker: decide", "worker: commit",
+         "driver: merge", "driver: follow", "mock (driver)", "ceiling"],
+    )  # fmt: skip
+    config = with_overrides(core_config(users, 1.0, PROFILE), duration="2d")
+    whole = Simulation(config)
+    for _ in range(18 * 60):
+        whole.step()
+    state = {k: v.copy() for k, v in whole.state_arrays().items()}
+    for n in workers:
+        base = Simulation(config)
+        base.load_state({k: v.copy() for k, v in state.items()})
+        owners = []
+        for k in range(n):
+            owner = Simulation(config)
+            owner.own(k, n)
+            owner.load_state({k2: v.copy() for k2, v in state.items()})
+            owners.append(owner)
+        mirror = Simulation(config)
+        mirror.load_state({k: v.copy() for k, v in state.items()})
+        mock = MockBackend()
+        t = dict.fromkeys(("step", "decide", "commit", "merge", "follow", "mock"), 0.0)
+        actions = 0
+        for _ in range(60):
+            c = time.process_time()
+            expected = base.step()
+            t["step"] += time.process_time() - c
+            decisions, worst_decide, worst_commit = [], 0.0, 0.0
+            for owner in owners:
+                c = time.process_time()
+                decisions.append(owner.decide())
+                worst_decide = max(worst_decide, time.process_time() - c)
+            c = time.process_time()
+            batch = mirror.merge(decisions)
+            t["merge"] += time.process_time() - c
+            c = time.process_time()
+            mirror.follow(decisions, batch)
+            t["follow"] += time.process_time() - c
+            for owner in owners:
+                c = time.process_time()
+                owner.commit(batch)
+                worst_commit = max(worst_commit, time.process_time() - c)
+            c = time.process_time()
+            mock.execute(batch)
+            t["mock"] += time.process_time() - c
+            t["decide"] += worst_decide
+            t["commit"] += worst_commit
+            assert batch.equals(expected)
+            actions += len(batch)
+        ms = {k: 1000 * v / 60 for k, v in t.items()}
+        one = ms["step"] + ms["mock"]
+        worker = ms["decide"] + ms["commit"]
+        driver = ms["merge"] + ms["follow"] + ms["mock"]
+        table.add(
+            str(n), f"{actions // 60:,}", f"{ms['step']:.1f}", f"{ms['decide']:.1f}",
+            f"{ms['commit']:.1f}", f"{ms['merge']:.1f}", f"{ms['follow']:.1f}", f"{ms['mock']:.1f}",
+            f"{one / max(worker, driver):.2f}×",
+        )  # fmt: skip
+    table.print()
+    print(
+        "\n_ceiling: (one-process step + mock) / max(a worker's decide + commit, the driver's merge +"
+        " follow + mock), as if the driver and the workers overlapped perfectly on free cores and"
+        " Ray cost nothing; a worker's figures are the slowest shard's; metrics and logs, in the driver either way, left out._"
+    )
 
 
 def http(workers: list[int]) -> None:

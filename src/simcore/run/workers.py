@@ -199,7 +199,9 @@ class WorkerPool:
         except Exception as exc:
             where = f"the Ray cluster at {self.address}" if self.address else "a local Ray runtime"
             fix = (
-                "start it with `ray start --head` there, or check the address and the port"
+                "start it with `ray start --head` there, or check the address and the port; a "
+                "cluster started by `ray start` uses token authentication: run with "
+                "RAY_AUTH_MODE=token and its token (~/.ray/auth_token, or RAY_AUTH_TOKEN)"
                 if self.address
                 else "see the message above"
             )

@@ -88,7 +88,7 @@ class KindSpec:
     @property
     def placeholders(self) -> tuple[str, ...]:
         """The placeholders a route of this kind may use."""
-        out = ["user", "name"]
+        out = ["user", "name", "run"]
         if self.kind != ActionKind.SIGN_UP:
             out.append("user_id")
         out += {

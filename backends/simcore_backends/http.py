@@ -224,7 +224,7 @@ class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop, Stateful):
             raise BackendError("the http backend is not open")
         session = await self._ensure_session()
         n = len(batch)
-        out = Outcomes.pending(n)
+        out = Outcomes.pending(n, real=True)
         if n == 0:
             return out
         prepared = self.rest.prepare(batch)
@@ -280,9 +280,11 @@ class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop, Stateful):
         if request is None:
             return
         seq = prepared.batch.seq0 + i
+        sent_at_ms = time.time_ns() // 1_000_000
         began = time.perf_counter()
         answer = await self._send(session, slot, request, seq, i, out)
-        log_in = self.rest.finish(prepared, i, out, answer, (time.perf_counter() - began) * 1000.0)
+        latency = (time.perf_counter() - began) * 1000.0
+        log_in = self.rest.finish(prepared, i, out, (request, sent_at_ms), answer, latency)
         if log_in is not None:  # the user exists already: log it in instead
             answer = await self._send(session, slot, log_in, seq, i, out, int(out.attempts[i]))
             self.rest.finish_log_in(prepared, i, out, answer, (time.perf_counter() - began) * 1000.0)

@@ -171,7 +171,7 @@ class TestClientBackend(SyncBackend, Stateful):
         if self.rest is None or self.client is None:
             raise BackendError("the testclient backend is not open")
         n = len(batch)
-        out = Outcomes.pending(n)
+        out = Outcomes.pending(n, real=True)
         prepared = self.rest.prepare(batch)
         for i in range(n):
             self._one(prepared, i, out)
@@ -183,8 +183,9 @@ class TestClientBackend(SyncBackend, Stateful):
         if request is None:
             return
         seq = prepared.batch.seq0 + i
+        sent_at_ms = time.time_ns() // 1_000_000
         answer, latency = self._send(request, seq, i, out)
-        log_in = self.rest.finish(prepared, i, out, answer, latency)
+        log_in = self.rest.finish(prepared, i, out, (request, sent_at_ms), answer, latency)
         if log_in is not None:  # the user exists already: log it in instead
             answer, more = self._send(log_in, seq, i, out, int(out.attempts[i]))
             self.rest.finish_log_in(prepared, i, out, answer, latency + more)

@@ -144,11 +144,6 @@ class IdMap:
         has = arrays["has_token"].tolist()
         self.tokens = [t if h else None for t, h in zip(arrays["token"].tolist(), has)]
 
-    def forget_user(self, core: int) -> None:
-        """Mark user ``core`` as not signed up (its sign-up's answer was unusable)."""
-        if core < len(self.signed):
-            self.signed[core] = 0
-
 
 def _texts(values: Any) -> NDArray[Any]:
     """Strings as a numpy unicode array (``<U1`` when empty)."""

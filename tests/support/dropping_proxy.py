@@ -88,3 +88,17 @@ def summary(proxy: DroppingProxy) -> dict[str, Any]:
         "dropped": proxy.dropped,
         "by_method": dict(proxy.dropped_by_method),
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.support.dropping_proxy UPSTREAM PORT [RATE]``: serve until killed."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    upstream, port = args[0], int(args[1])
+    rate = float(args[2]) if len(args) > 2 else 0.1
+    web.run_app(DroppingProxy(upstream, rate).app(), host="127.0.0.1", port=port, print=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,8 +4,9 @@ Every request is forwarded to the upstream server and handled there; for a keyed
 share of them (``rate``) the proxy then closes the client's connection without
 passing the answer on — the server did the work, the client cannot know. Whether
 a request's answer is dropped is a pure function of the request (method, path,
-body, auth, Idempotency-Key) and how many times the proxy has seen that same
-request, so a retry is a fresh draw and a run is repeatable.
+body, auth, and the action's sequence number from its Idempotency-Key) and how
+many times the proxy has seen that same request, so a retry is a fresh draw and
+a run with a fixed ``backend.namespace`` meets the same drops every time.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class DroppingProxy:
                 request.path_qs.encode(),
                 body,
                 request.headers.get("Authorization", "").encode(),
-                request.headers.get("Idempotency-Key", "").encode(),
+                # the action's sequence number, without the run's random nonce
+                request.headers.get("Idempotency-Key", "").rsplit("-", 1)[-1].encode(),
             )
         )
         nth = self.seen[identity]

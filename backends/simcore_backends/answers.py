@@ -24,13 +24,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from simcore.core.actions import FOLLOWS, PATH_POST, ActionBatch
-from simcore.scenario.kinds import KIND_NAMES, KINDS, ActionKind
+from simcore.scenario.kinds import BUILT_IN, ActionKind, KindSet
 from simcore.scenario.routes import CompiledRoute, field_getter
 from simcore.seam.contract import ErrorKind, Outcomes
 
 from .idmap import IdMap, as_server_id
 
-_CREATES = tuple(spec.creates for spec in KINDS)
 _PATH_POST = frozenset(int(k) for k in PATH_POST)
 _FOLLOWS = frozenset(int(k) for k in FOLLOWS)
 
@@ -56,10 +55,21 @@ def _location_id(headers: Mapping[str, str]) -> int | str | None:
 class Learner:
     """Settles outcomes from answers and learns ids and tokens, for one run's routes."""
 
-    def __init__(self, routes: list[CompiledRoute], log_in: CompiledRoute | None, ids: IdMap) -> None:
-        self.routes = routes
+    def __init__(
+        self,
+        routes: list[CompiledRoute],
+        log_in: CompiledRoute | None,
+        ids: IdMap,
+        kinds: KindSet = BUILT_IN,
+    ) -> None:
+        self.routes = routes  # by kind code
         self.log_in = log_in
         self.ids = ids
+        self.names = kinds.names
+        #: by kind code: the built-in kind it behaves as, what it creates, whether it is built in
+        self.base = kinds.base
+        self.creates = tuple(spec.creates for spec in kinds.specs)
+        self.built_in = tuple(not spec.custom_name for spec in kinds.specs)
         self.warned: set[str] = set()
 
     def succeeded(self, kind: int, status: int) -> bool:
@@ -85,7 +95,7 @@ class Learner:
         try:
             out.server_id[i] = self._learn(batch, i, k, status, body, headers)
         except BadAnswer as exc:
-            self._bad(out, i, KIND_NAMES[k], str(exc))
+            self._bad(out, i, self.names[k], str(exc))
 
     def logged_in(self, batch: ActionBatch, i: int, out: Outcomes, status: int, body: bytes) -> None:
         """The log-in that replaced sign-up ``i`` was answered ``status``: record the user."""
@@ -111,19 +121,21 @@ class Learner:
     ) -> int:
         route = self.routes[k]
         ids = self.ids
-        if k in _PATH_POST:
+        base = self.base[k]  # a kind of the config's own acts on what the kind it behaves as does
+        if base in _PATH_POST:
             core = int(batch.post[i])
-            if route.id_field and 200 <= status < 300 and route.method != "DELETE":
+            relearn = route.id_field and self.built_in[k] and route.method != "DELETE"
+            if relearn and 200 <= status < 300:
                 new_id = as_server_id(route.get_id(_json(body)))
                 if new_id is None:
                     raise BadAnswer(self._missing(route, status, "id", route.id_field))
                 ids.set_post(core, new_id)
             sid = ids.server_post(core)
             return sid if isinstance(sid, int) else -1
-        if k in _FOLLOWS:
+        if base in _FOLLOWS:
             sid = ids.server_user(int(batch.ref[i]))
             return sid if isinstance(sid, int) else -1
-        creates = _CREATES[k]
+        creates = self.creates[k]
         if not creates or (creates == "post" and int(batch.post[i]) < 0):
             return -1
         data = _json(body) if route.id_field or route.token_field else None

@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.analysis.histogram import N_BUCKETS, bucket_of
-from simcore.analysis.tables import N_ERRORS, N_KINDS, N_STATUS, MetricTables
+from simcore.analysis.tables import N_ERRORS, N_STATUS, MetricTables
 from simcore.core.actions import ActionBatch
 from simcore.scenario.kinds import ActionKind
 from simcore.seam.contract import ErrorKind, Outcomes
@@ -24,7 +24,9 @@ _SKIPPED = int(ErrorKind.SKIPPED)
 def account(tables: MetricTables, batch: ActionBatch, outcomes: Outcomes, hour: int) -> None:
     """Add a non-empty ``batch`` (in simulated ``hour``) to every table."""
     kind = batch.kind.astype(np.intp)
-    by_kind = np.bincount(kind, minlength=N_KINDS)
+    by_kind = np.bincount(kind, minlength=tables.n_kinds)
+    if outcomes.real:
+        tables.sent_requests = True
     tables.hour_kind[hour] += by_kind
     _account_answers(tables, kind, by_kind, outcomes, hour)
     _account_posts(tables, batch, outcomes, kind, by_kind)

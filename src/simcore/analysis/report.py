@@ -19,7 +19,6 @@ from simcore import atomic
 from simcore.analysis.histogram import percentiles
 from simcore.analysis.metrics import Metrics
 from simcore.analysis.svgchart import line_chart, stacked_bars
-from simcore.scenario.kinds import KIND_NAMES
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
@@ -125,7 +124,7 @@ def _activity_charts(metrics: Metrics, bars: _Bars) -> list[str]:
         stacked_bars(
             f"Actions per {bars.unit} by kind",
             bars.labels,
-            {name: acts[:, k].tolist() for k, name in enumerate(KIND_NAMES)},
+            {name: acts[:, k].tolist() for k, name in enumerate(metrics.kind_names)},
             f"actions / {bars.unit}",
         ),
     ]

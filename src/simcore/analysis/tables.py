@@ -21,9 +21,11 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from simcore.analysis.endpoint import REFERENCE_ENDPOINTS, Endpoint
 from simcore.analysis.histogram import N_BUCKETS
 from simcore.analysis.latest import LatestActions, merge_latest
 from simcore.core.arrays import grow
@@ -31,7 +33,10 @@ from simcore.scenario.durations import hour_of
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ErrorKind
 
+#: The built-in kinds' count (a run with kinds of its own has more: ``MetricTables.n_kinds``).
 N_KINDS = len(KIND_NAMES)
+
+
 N_STATUS = 600  # statuses are counted in [0, 599]; anything above lands in 599
 N_ERRORS = len(ErrorKind)
 
@@ -60,7 +65,13 @@ class MetricTables:
         state_names: Sequence[str],
         profile_names: Sequence[str],
         latest_n: int = 100,
+        endpoints: Sequence[Endpoint] = REFERENCE_ENDPOINTS,
     ) -> None:
+        self.endpoints = tuple(endpoints)
+        self.kind_names = tuple(e.name for e in self.endpoints)
+        self.n_kinds = n_kinds = len(self.endpoints)
+        #: whether a backend sent real requests (then endpoints are the routes it sent to)
+        self.sent_requests = False
         self.tick_seconds = int(tick_seconds)
         self.start = start
         self.state_names = tuple(state_names)
@@ -68,17 +79,17 @@ class MetricTables:
         self.latest_n = int(latest_n)
         n_states = len(self.state_names)
         self.n_hours = self.n_users = self.n_posts = 0
-        self.hour_kind = np.zeros((0, N_KINDS), np.int64)
+        self.hour_kind = np.zeros((0, n_kinds), np.int64)
         self.hour_failed = np.zeros(0, np.int64)
         self.hour_latency = np.zeros((0, N_BUCKETS), np.int64)
         self.hour_states = np.zeros((0, n_states), np.int64)
         self.hour_samples = np.zeros(0, np.int64)
-        self.kind_latency = np.zeros((N_KINDS, N_BUCKETS), np.int64)
-        self.kind_lat_min = np.full(N_KINDS, np.inf)
-        self.kind_lat_max = np.full(N_KINDS, -np.inf)
-        self.kind_lat_sum_us = np.zeros(N_KINDS, np.int64)
-        self.kind_status = np.zeros((N_KINDS, N_STATUS), np.int64)
-        self.kind_error = np.zeros((N_KINDS, N_ERRORS), np.int64)
+        self.kind_latency = np.zeros((n_kinds, N_BUCKETS), np.int64)
+        self.kind_lat_min = np.full(n_kinds, np.inf)
+        self.kind_lat_max = np.full(n_kinds, -np.inf)
+        self.kind_lat_sum_us = np.zeros(n_kinds, np.int64)
+        self.kind_status = np.zeros((n_kinds, N_STATUS), np.int64)
+        self.kind_error = np.zeros((n_kinds, N_ERRORS), np.int64)
         self.user_posts = np.zeros(0, np.int64)
         self.post_views = np.zeros(0, np.int64)
         self.post_author = np.zeros(0, np.int32)
@@ -123,6 +134,8 @@ class MetricTables:
             "state_names": list(self.state_names),
             "profile_names": list(self.profile_names),
             "latest_n": self.latest_n,
+            "endpoints": [list(attrs.astuple(e)) for e in self.endpoints],
+            "sent_requests": self.sent_requests,
         }
 
     def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from simcore.analysis.endpoint import endpoints_of
 from simcore.analysis.metrics import Metrics
 from simcore.core.simulation import Simulation
 from simcore.logs.fields import LogHeader
@@ -266,7 +267,13 @@ def build_run(
     except BaseException:
         opened.close()
         raise
-    metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
+    metrics = Metrics(
+        config.tick_seconds,
+        config.start,
+        sim.routine.state_names,
+        sim.profile_names,
+        endpoints=endpoints_of(config),
+    )
     metrics.population_states = lambda: sim.population.state[: sim.population.n]
     all_sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
     control = RunControl(speed)

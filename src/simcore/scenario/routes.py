@@ -44,20 +44,23 @@ from urllib.parse import quote
 
 from attrs import frozen
 
-from simcore.scenario.kinds import KINDS
+from simcore.scenario.kinds import BUILT_IN, KindSet
 from simcore.scenario.schema import Route
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-#: The placeholders each kind's route may use (from the kinds table).
-ALLOWED: dict[str, tuple[str, ...]] = {spec.name: spec.placeholders for spec in KINDS}
 BODY_ONLY = ("content",)
-#: Kinds whose answer carries the id of something new (sign_up: the user; the others: a post).
-CREATES = tuple(spec.name for spec in KINDS if spec.creates)
-#: The route the backend logs users in through (not an action kind).
+#: The route the backend logs users in through (not an action kind), and its placeholders.
 LOG_IN = "log_in"
-ALLOWED[LOG_IN] = ("user", "name", "run")
-#: Kinds whose answer may carry the post they acted on, so ``id`` re-learns its server id.
-RELEARNS = tuple(spec.name for spec in KINDS if spec.target in ("post", "own_post"))
+LOG_IN_PLACEHOLDERS = ("run", "user", "name")
+
+
+def allowed(kinds: KindSet = BUILT_IN) -> dict[str, tuple[str, ...]]:
+    """The placeholders each kind's route may use (from the kinds table), and ``log_in``'s."""
+    return {**{spec.name: spec.placeholders for spec in kinds.specs}, LOG_IN: LOG_IN_PLACEHOLDERS}
+
+
+#: The placeholders each built-in kind's route may use.
+ALLOWED = allowed()
 
 Problems = list[tuple[str, str]]
 Values = Mapping[str, Any]
@@ -98,21 +101,30 @@ def _check_template(
         out.append((path, f"malformed template {template!r}: {exc}; write literal braces as {{{{ }}}}"))
         return
     for name in names:
-        if name not in ALLOWED[kind]:
-            known = ", ".join(f"{{{n}}}" for n in allowed) or "none"
+        if name not in allowed:
+            shown = [n for n in allowed if where == "body" or n not in BODY_ONLY]
+            known = ", ".join(f"{{{n}}}" for n in shown) or "none"
             out.append((path, f"placeholder {{{name}}} is not available to {kind}; known here: {known}"))
         elif where == "path" and name in BODY_ONLY:
             out.append((path, f"placeholder {{{name}}} belongs in the body, not the path"))
 
 
-def route_problems(routes: Mapping[str, Route], prefix: str = "backend.routes") -> Problems:
+def route_problems(
+    routes: Mapping[str, Route], prefix: str = "backend.routes", kinds: KindSet = BUILT_IN
+) -> Problems:
     """Every problem in a routes table, as ``(toml key path, message with the fix)``."""
     out: Problems = []
+    placeholders = allowed(kinds)
     for kind, route in routes.items():
         path = f"{prefix}.{kind}"
-        if kind not in ALLOWED:
-            near = difflib.get_close_matches(kind, list(ALLOWED), n=1)
-            hint = f"did you mean '{near[0]}'?" if near else f"expected one of: {', '.join(ALLOWED)}"
+        if kind not in placeholders:
+            near = difflib.get_close_matches(kind, list(placeholders), n=1)
+            hint = (
+                f"did you mean '{near[0]}'?"
+                if near
+                else f"expected one of: {', '.join(placeholders)}, or a kind of your own declared "
+                f'in [kinds.{kind}] (behaves_as = "read_post", say)'
+            )
             out.append((path, f"unknown action '{kind}'; {hint}"))
             continue
         if route.method.upper() not in METHODS:
@@ -122,30 +134,33 @@ def route_problems(routes: Mapping[str, Route], prefix: str = "backend.routes") 
         elif any(c.isspace() for c in route.path) or "#" in route.path:
             out.append((f"{path}.path", f"got {route.path!r}; a path has no spaces or '#'"))
         else:
-            path_allowed = tuple(n for n in ALLOWED[kind] if n not in BODY_ONLY)
-            _check_template(out, f"{path}.path", route.path, kind, "path", path_allowed)
+            _check_template(out, f"{path}.path", route.path, kind, "path", placeholders[kind])
         for where, text in _strings(route.body, f"{path}.body"):
-            _check_template(out, where, text, kind, "body", ALLOWED[kind])
-        _answer_fields(out, path, kind, route, routes)
+            _check_template(out, where, text, kind, "body", placeholders[kind])
+        _answer_fields(out, path, kind, route, routes, kinds)
     return out
 
 
 def _answer_fields(
-    out: Problems, path: str, kind: str, route: Route, routes: Mapping[str, Route]
+    out: Problems, path: str, kind: str, route: Route, routes: Mapping[str, Route], kinds: KindSet
 ) -> None:
     """``id``, ``token``, ``ok`` and ``exists``: fields that mean something for this route."""
-    learns = kind in CREATES or kind == LOG_IN or (kind in RELEARNS and route.method.upper() != "DELETE")
+    creates = {spec.name for spec in kinds.specs if spec.creates}
+    # the kinds whose answer may carry the post they acted on, so ``id`` re-learns its server id
+    relearns = [s.name for s in kinds.specs if s.target in ("post", "own_post") and not s.custom_name]
+    delete = route.method.upper() == "DELETE"
+    learns = kind in creates or kind == LOG_IN or (kind in relearns and not delete)
     if route.id and not learns:
         why = (
             "a DELETE answers with no post"
-            if kind in RELEARNS
+            if kind in relearns
             else f"{kind} answers with no post of simcore's"
         )
         out.append(
             (
                 f"{path}.id",
                 f"got {route.id!r}, but {why} to re-learn an id from; remove it (id belongs on "
-                f"creates, sign_up, log_in and the routes that answer with the post: {', '.join(RELEARNS)})",
+                f"creates, sign_up, log_in and the routes that answer with the post: {', '.join(relearns)})",
             )
         )
     elif route.id and not all(part for part in route.id.split(".")):

@@ -14,6 +14,15 @@ LOG_IN = (
 )
 
 
+def _api(routes: str, head: str = "", *routed: str) -> str:
+    """A config for another API: ``routes`` (and a feed route), every other kind in
+    ``backend.lacks`` (a routes table for another API must route or disclaim each kind)."""
+    kept = ("sign_up", "browse_feed", *routed)  # browse_feed: what sessions open with
+    kinds = [k for k in loads_config("").backend.routes if k not in kept]
+    lacks = "lacks = [" + ", ".join(f'"{k}"' for k in kinds) + "]\n"
+    return f'[backend]\n{head}{lacks}[backend.routes]\nbrowse_feed = {{ path = "/feed" }}\n{routes}'
+
+
 def _problems(text: str) -> list[tuple[str, str]]:
     with pytest.raises(ConfigError) as info:
         loads_config(text)
@@ -21,14 +30,15 @@ def _problems(text: str) -> list[tuple[str, str]]:
 
 
 def test_the_new_keys_load_and_round_trip() -> None:
-    cfg = loads_config(
-        '[backend]\nnamespace = "nightly-1"\n[backend.routes]\n'
+    routes = (
         'sign_up = { path = "/users", body = { name = "{name}-{run}" }, exists = [409, 422] }\n'
         + LOG_IN
         + 'like_post = { path = "/posts/{id}/like", ok = [409] }\n'
         'update_post = { method = "PATCH", path = "/posts/{id}", id = "data.slug" }\n'
-        "[limits]\nfailure_share = 0.8\nunreachable_seconds = 0\n"
     )
+    limits = "[limits]\nfailure_share = 0.8\nunreachable_seconds = 0\n"
+    text = _api(routes, 'namespace = "nightly-1"\n', "like_post", "update_post") + limits
+    cfg = loads_config(text)
     routes = cfg.backend.routes
     assert routes["sign_up"].exists == (409, 422) and routes["like_post"].ok == (409,)
     assert cfg.backend.namespace == "nightly-1" and cfg.limits.failure_share == 0.8
@@ -93,13 +103,13 @@ def test_meaningless_answer_keys_are_config_errors(toml: str, path: str, fragmen
 
 def test_id_is_allowed_where_an_answer_carries_the_post() -> None:
     """Creates, sign-up, log-in and the routes answering with the post they acted on."""
-    cfg = loads_config(
-        "[backend.routes]\n"
+    routes = (
         'read_post = { path = "/p/{id}", id = "post.slug" }\n'
         'update_post = { method = "PUT", path = "/p/{id}", id = "post.slug" }\n'
         'like_post = { method = "POST", path = "/p/{id}/like", id = "post.slug" }\n'
         'log_in = { method = "POST", path = "/login", id = "user.id", token = "user.token" }\n'
     )
+    cfg = loads_config(_api(routes, "", "read_post", "update_post", "like_post"))
     assert cfg.backend.routes["update_post"].id == "post.slug"
 
 

@@ -34,9 +34,9 @@ import numpy as np
 from attrs import evolve
 
 import servers
-from common import ROOT, OutcomeSink, Table, machine, record_section, run_simcore, scenario_config
+from common import EVENING, ROOT, OutcomeSink, Table, machine, record_section, run_simcore
 from simcore.scenario.kinds import KIND_NAMES
-from simcore.scenario.parse import loads_config
+from simcore.scenario.parse import loads_config, with_overrides
 from simcore.scenario.schema import Config
 
 sys.path.insert(0, str(ROOT))  # tests.support: the API and the proxy
@@ -60,16 +60,23 @@ HOW_TO_READ = (
 
 
 def config_for(users: int, duration: str, plain: bool) -> Config:
-    """The default crowd driving the Medium-like API; ``plain``: without exists, log_in, ok."""
-    routes = loads_config(medium_api.ROUTES).backend
-    table = dict(routes.routes)
+    """The default crowd (and its comments) driving the Medium-like API; ``plain``: without
+    exists, log_in, ok."""
+    config = loads_config(medium_api.ROUTES)
+    table = dict(config.backend.routes)
     if plain:
         table.pop("log_in")
         table = {k: evolve(r, ok=(), exists=()) for k, r in table.items()}
-    config = scenario_config(users, duration)
     # a fixed {run}: every row a fresh database, the same requests, so the same drops
-    backend = evolve(config.backend, auth_format=routes.auth_format, routes=table, namespace="bench")
-    return evolve(config, backend=backend)
+    backend = evolve(config.backend, routes=table, namespace="bench")
+    return with_overrides(
+        evolve(config, backend=backend),
+        seed=42,
+        start=EVENING,
+        duration=duration,
+        population__initial_users=users,
+        population__max_users=max(users * 2, 1000),
+    )
 
 
 def _start(command: list[str], url: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -125,7 +132,7 @@ def main() -> None:
     args = parser.parse_args()
     users, duration = (300, "30m") if args.quick else (1000, "1h")
     table = Table(
-        f"Medium-like API behind a dropping proxy: default profile, {users:,} users from Mon 19:00 "
+        f"Medium-like API behind a dropping proxy: default profile with comments, {users:,} users from Mon 19:00 "
         f"for {duration}, seed 42, http backend, concurrency 64",
         ("<routes", "answers dropped", "actions", "succeeded", "failed", "skipped", "retried",
          "<failures", "creates ok / articles in db", "sign-ups ok / users in db", "wall s"),

@@ -13,8 +13,9 @@ APIs hard to drive:
 - comments under an article;
 - its own SQLite database file, so a second run meets the first one's users.
 
-Writes of articles (create, edit, delete) honour ``Idempotency-Key``, as many
-payment-style APIs do: a retry gets the first answer again. Nothing else does.
+Writes of articles and comments (create, edit, delete) honour ``Idempotency-Key``,
+as many payment-style APIs do: a retry gets the first answer again. Nothing else
+does.
 
 ``create_app(db)`` builds the app over the SQLite file ``db``;
 ``app_from_env()`` (``--app tests.support.medium_api:app_from_env``) reads the
@@ -47,17 +48,29 @@ sign_up = { method = "POST", path = "/api/users", body = { user = { username = "
 log_in = { method = "POST", path = "/api/users/login", body = { user = { email = "u{user}-{run}@example.test", password = "pw-{user}-{run}" } }, id = "user.username", token = "user.token" }
 browse_feed = { method = "GET", path = "/api/articles?limit=20" }
 read_post = { method = "GET", path = "/api/articles/{id}" }
-create_post = { method = "POST", path = "/api/articles", body = { article = { title = "{content}", description = "by {name}", body = "{content}", tagList = ["simcore"] } }, id = "article.slug" }
+create_post = { method = "POST", path = "/api/articles", body = { article = { title = "{title}", description = "by {name}", body = "{content}", tagList = ["{tag}"] } }, id = "article.slug" }
 # an edit changes the slug: id re-learns it from the answer
 update_post = { method = "PUT", path = "/api/articles/{id}", body = { article = { body = "{content}" } }, id = "article.slug" }
 delete_post = { method = "DELETE", path = "/api/articles/{id}" }
 # "already favorited" (a retry whose first answer was lost) is a success
 like_post = { method = "POST", path = "/api/articles/{id}/favorite", ok = [409] }
 repost = { method = "POST", path = "/api/articles", body = { article = { repostOf = "{ref_id}" } }, id = "article.slug" }
-quote_post = { method = "POST", path = "/api/articles", body = { article = { title = "{content}", body = "{content}", quoteOf = "{ref_id}" } }, id = "article.slug" }
+quote_post = { method = "POST", path = "/api/articles", body = { article = { title = "{title}", body = "{content}", quoteOf = "{ref_id}" } }, id = "article.slug" }
 follow_user = { method = "POST", path = "/api/profiles/{target_id}/follow", ok = [409] }
 unfollow_user = { method = "DELETE", path = "/api/profiles/{target_id}/follow", ok = [404] }
 browse_following = { method = "GET", path = "/api/articles/feed?limit=20" }
+# a kind of the API's own: a comment picks an article as a quote does, and makes no post
+comment = { method = "POST", path = "/api/articles/{ref_id}/comments", body = { comment = { body = "{content}" } } }
+
+[kinds.comment]
+behaves_as = "quote_post"
+
+[profiles.chatterbox.weights.relaxing]
+comment = 1.5
+[profiles.chatterbox.weights.working]
+comment = 1.0
+[profiles.content_curator.weights.relaxing]
+comment = 0.8
 """
 
 SCHEMA = """
@@ -312,16 +325,27 @@ def create_app(db_path: str | Path) -> FastAPI:
         return JSONResponse({"article": article_json(fresh)})
 
     @app.post("/api/articles/{slug}/comments")
-    async def comment(slug: str, request: Request, authorization: str | None = Header(None)) -> Response:
+    async def comment(
+        slug: str,
+        request: Request,
+        authorization: str | None = Header(None),
+        idempotency_key: str | None = Header(None),
+    ) -> Response:
         me = who(authorization)
         if me is None:
             return unauthorized()
-        row = live(slug)
-        if row is None:
-            return _error(404, "article", "not found")
         text = ((await request.json()).get("comment") or {}).get("body", "")
-        cid = db.run("INSERT INTO comments (article, author, body) VALUES (?, ?, ?)", row[0], me, text)
-        return JSONResponse({"comment": {"id": cid, "body": text, "author": {"username": me}}}, 201)
+
+        def make() -> tuple[int, Any]:
+            row = live(slug)
+            if row is None:
+                return 404, {"errors": {"article": ["not found"]}}
+            cid = db.run(
+                "INSERT INTO comments (article, author, body) VALUES (?, ?, ?)", row[0], me, text
+            )
+            return 201, {"comment": {"id": cid, "body": text, "author": {"username": me}}}
+
+        return await replayed(me, idempotency_key, make)
 
     @app.get("/api/articles/{slug}/comments")
     async def comments(slug: str, authorization: str | None = Header(None)) -> Response:
@@ -380,4 +404,5 @@ def read_db(db_path: str | Path) -> dict[str, Any]:
             ).fetchall(),
             "favorites": conn.execute("SELECT username, article FROM favorites").fetchall(),
             "follows": conn.execute("SELECT follower, followee FROM follows").fetchall(),
+            "comments": conn.execute("SELECT article, author, body FROM comments").fetchall(),
         }

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any
 
 import attrs
+import numpy as np
 
 from simcore.analysis.endpoint import endpoints_of
 from simcore.analysis.metrics import Metrics
@@ -275,6 +276,9 @@ def build_run(
         endpoints=endpoints_of(config),
     )
     metrics.population_states = lambda: sim.population.state[: sim.population.n]
+    metrics.population_sessions = lambda: int(
+        np.count_nonzero(sim.population.session_left[: sim.population.n])
+    )
     all_sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
     control = RunControl(speed)
     all_sinks.append(FailureLimit(config.limits, control))

@@ -64,6 +64,7 @@ def ray_runtime() -> Iterator[None]:
     import logging
 
     ray.init(
+        address="local",  # a new runtime of its own, even if `ray start` left one running
         num_cpus=4,
         object_store_memory=100 * 1024 * 1024,
         include_dashboard=False,

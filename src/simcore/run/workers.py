@@ -190,6 +190,7 @@ class WorkerPool:
         if self.address:
             options["address"] = self.address
         else:
+            options["address"] = "local"  # a new runtime, never one `ray start` left running
             options["num_cpus"] = max(self.workers, os.cpu_count() or 1)
             options["object_store_memory"] = OBJECT_STORE_BYTES
             # Ray nices its workers (15) below the driver; here they are the run's main work

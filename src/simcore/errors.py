@@ -48,7 +48,7 @@ class WorkerLost(WorkerError):
     """A worker died (or failed) during a run; ``worker`` is its shard number, ``reason`` the
     short reason a stopped run reports."""
 
-    exit_code = 3
+    exit_code = 5
 
     def __init__(self, message: str, worker: int, reason: str) -> None:
         super().__init__(message)

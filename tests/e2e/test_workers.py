@@ -292,7 +292,7 @@ def test_a_killed_worker_through_the_cli(ray_runtime: None, tmp_path: Path) -> N
     finally:
         done.set()
         killer.join(timeout=30)
-    assert code == 3, output
+    assert code == 5, output
     assert "error: worker 1 of 2 (pid" in output and "died" in output
     assert (
         "stopped gracefully by worker 1 lost" in output

@@ -74,7 +74,7 @@ def _snapshot_every(text: str | None, tick_seconds: int) -> int | None:
 
 
 _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
-EXIT_WORKER_LOST = 3  # a worker died: the run stopped at its last whole tick
+EXIT_WORKER_LOST = 5  # a worker died (3: thresholds failed, 4: a failure limit): the run stopped at its last whole tick
 
 
 @click.command()

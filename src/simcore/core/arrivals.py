@@ -75,5 +75,8 @@ class Arrivals:
         )
         pop.state[ids] = sessions.routine.state_of(local)
         sessions.schedule_edge(ids, local, tick)
+        initial = ids < self.config.population.initial_users if tick == 0 else ids < 0
+        sessions.churn.sign_up(ids[initial], tick, established=True)
+        sessions.churn.sign_up(ids[~initial], tick, established=False)
         sessions.start_first(ids, tick)
         return ids

@@ -42,10 +42,15 @@ def choose_kinds(
     prof: NDArray[np.uint8],
     state: NDArray[np.uint8],
     starting: NDArray[np.intp],
+    previous: NDArray[np.uint8] | None = None,
 ) -> NDArray[np.uint8]:
-    """One kind per actor: drawn from its weights, or its profile's opener (if any) for the
-    actors at positions ``starting``, who open a session."""
-    kind = kinds.sample(seed, S_KIND, tick, users, prof, state)
+    """One kind per actor: drawn from its weights (or, in a session that flows, from its
+    ``previous`` kind's transitions), or its profile's opener (if any) for the actors at
+    positions ``starting``, who open a session."""
+    if previous is not None and kinds.flows:
+        previous = previous.copy()
+        previous[starting] = len(kinds.choice_codes)
+    kind = kinds.sample(seed, S_KIND, tick, users, prof, state, previous)
     opener = kinds.opener[prof[starting]]
     opens = opener != 255
     kind[starting[opens]] = opener[opens].astype(np.uint8)

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core import rng
+from simcore.core.churn import Churn
 from simcore.core.routine import NEVER, CompiledRoutine
 from simcore.core.users import Population
 from simcore.scenario.schema import Config
@@ -41,6 +42,8 @@ class Sessions:
         self.seed = seed
         self.routine = routine
         self.population = population
+        #: spells and dormancies: the gate every scheduled session passes
+        self.churn = Churn(config, seed, population)
         self.minutes_per_tick = config.tick_seconds / 60.0
         self.jitter = per_profile(config, "jitter_minutes")
         self.session_actions = per_profile(config, "session_actions")
@@ -101,7 +104,7 @@ class Sessions:
             pop.next_session[redraw] = np.minimum(tick + gap, NEVER)
             rounds += 1
             users = users[pop.next_edge[users] <= tick]
-        self.set_next_session(crossed, pop.next_session[crossed])
+        self.set_next_session(crossed, pop.next_session[crossed], tick)
 
     # --- sessions ---------------------------------------------------------------------
 
@@ -130,16 +133,19 @@ class Sessions:
             gap = np.floor(np.where(per_tick > 0, wait / per_tick, np.inf))
         return np.minimum(gap, NEVER)
 
-    def set_next_session(self, users: NDArray[np.int64], ticks: NDArray[Any]) -> None:
-        """Set the users' next session (or action) tick and their calendar entry."""
+    def set_next_session(self, users: NDArray[np.int64], ticks: NDArray[Any], tick: int) -> None:
+        """Set the users' next session (or action) tick and their calendar entry, through the
+        churn gate (a user past its active spell goes dormant instead)."""
         pop = self.population
+        if self.churn.on:
+            ticks = self.churn.gate(users, np.minimum(ticks, NEVER).astype(np.int64), tick)
         clipped = np.minimum(ticks, NEVER).astype(np.int32)
         pop.next_session[users] = clipped
         pop.next_event[users] = np.minimum(clipped, pop.next_edge[users])
 
     def start_first(self, users: NDArray[np.int64], tick: int) -> None:
         """Schedule the first session of users who just signed up."""
-        self.set_next_session(users, tick + 1 + self.session_gap(users, tick, S_GAP_NEW))
+        self.set_next_session(users, tick + 1 + self.session_gap(users, tick, S_GAP_NEW), tick)
 
     def take_turns(
         self,
@@ -164,6 +170,6 @@ class Sessions:
         nxt = tick + np.maximum(np.ceil(wait * self.think_ticks[prof]), 1.0)
         ended = np.flatnonzero(left <= 0)
         nxt[ended] = tick + 1 + self.gap(wait[ended], users[ended], prof[ended], state[ended])
-        self.set_next_session(users, nxt)
+        self.set_next_session(users, nxt, tick)
         pop.n_actions[users] += 1  # here, where users are sorted: cheaper than in apply
         return starting

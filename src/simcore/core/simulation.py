@@ -112,7 +112,11 @@ class Simulation:
             users = part.due[pop.next_session[part.due] <= work.tick]
             prof, state = pop.profile[users], pop.state[users]
             starting = self.sessions.take_turns(users, prof, state, work.tick)
-            part.kind = choose_kinds(self.kinds, self.seed, work.tick, users, prof, state, starting)
+            part.kind = choose_kinds(
+                self.kinds, self.seed, work.tick, users, prof, state, starting, pop.last_kind[users]
+            )
+            if self.kinds.flows:
+                pop.last_kind[users] = self.kinds.choice_index[part.kind]
             part.users, part.profile, part.state = users, prof, state
 
     def target(self, work: TickWork) -> None:

@@ -124,6 +124,25 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
                 f"{_did_you_mean(profile.opens_with, (*choice_kinds, 'none'))}",
             )
         )
+    for before, row in profile.next.items():
+        if before not in choice_kinds:
+            out.append(
+                (
+                    f"{path}.next.{before}",
+                    f"unknown action '{before}'; {_did_you_mean(before, choice_kinds)}",
+                )
+            )
+            continue
+        for after, affinity in row.items():
+            if after not in choice_kinds:
+                out.append(
+                    (
+                        f"{path}.next.{before}.{after}",
+                        f"unknown action '{after}'; {_did_you_mean(after, choice_kinds)}",
+                    )
+                )
+            else:
+                _range(out, f"{path}.next.{before}.{after}", affinity, 0, 1e6)
     states = config.routine.states
     for state, row in profile.weights.items():
         if state not in states:
@@ -253,6 +272,7 @@ def problems_in(config: Config) -> Problems:
         _profiles,
         _targets,
         _community,
+        _churn,
         _backend,
         _faults,
         _output,
@@ -391,6 +411,22 @@ def _community(out: Problems, config: Config) -> None:
     _range(out, "tags.focus", tags.focus, 0, 1)
     _range(out, "tags.interest_reads", tags.interest_reads, 0, 1)
     _range(out, "tags.faction_bias", tags.faction_bias, 0, 1)
+
+
+def _churn(out: Problems, config: Config) -> None:
+    ch = config.churn
+    _range(out, "churn.lifetime_days", ch.lifetime_days, 0, 1e6, low_open=True)
+    _range(out, "churn.lifetime_tail", ch.lifetime_tail, 0, 100, low_open=True)
+    _range(out, "churn.established_days", ch.established_days, 0, 1e6)
+    _range(out, "churn.return_share", ch.return_share, 0, 1)
+    _range(out, "churn.dormancy_spread", ch.dormancy_spread, 0, 5)
+    try:
+        if parse_seconds(ch.dormancy_median, max(config.tick_seconds, 1)) <= 0:
+            raise ValueError
+    except ValueError:
+        out.append(
+            ("churn.dormancy_median", f"got {ch.dormancy_median!r}, expected a positive {DURATION_HELP}")
+        )
 
 
 def _log_choice(out: Problems, choice: str) -> None:

@@ -179,7 +179,8 @@ def test_idle_states_never_act_and_nobody_acts_before_existing(
 
 @pytest.mark.parametrize("start", EDGE_DAYS.values(), ids=EDGE_DAYS.keys())
 def test_zero_activity_named_sleeping_in_default(default_config: Config, start: dt.datetime) -> None:
-    """In the default profile nobody acts while sleeping, on any day of the week.
+    """With the default profile's sleeping state set to activity 0, nobody acts while
+    sleeping, on any day of the week.
 
     A day from Friday noon and one from Sunday noon (EDGE_DAYS) hold every night the week has:
     a weekday evening falling asleep into a weekend morning, and a weekend evening into a
@@ -192,11 +193,32 @@ def test_zero_activity_named_sleeping_in_default(default_config: Config, start: 
     cfg = c.with_overrides(
         default_config, start=start, duration="1d", population__initial_users=300, tick_seconds=120
     )
+    states = {**cfg.routine.states, "sleeping": StateSpec(0.0)}
+    cfg = attrs.evolve(cfg, routine=attrs.evolve(cfg.routine, states=states))
     sim = Simulation(cfg)
     sleeping = sim.routine.state_names.index("sleeping")
     for _ in range(cfg.duration_ticks):
         batch = sim.step()
         assert not np.any((batch.state == sleeping) & (batch.kind != 0))
+
+
+def test_the_default_crowd_is_a_little_awake_at_night(default_config: Config) -> None:
+    """The default's sleepers act at 4% of the relaxing rate: some actions while sleeping,
+    far fewer than while relaxing (a night that is quiet, not dead)."""
+    import simcore.scenario.parse as c
+
+    cfg = c.with_overrides(
+        default_config, duration="1d", population__initial_users=500, tick_seconds=120
+    )
+    sim = Simulation(cfg)
+    sleeping = sim.routine.state_names.index("sleeping")
+    relaxing = sim.routine.state_names.index("relaxing")
+    counts = np.zeros(len(sim.routine.state_names), np.int64)
+    for _ in range(cfg.duration_ticks):
+        batch = sim.step()
+        acting = batch.kind != 0
+        counts += np.bincount(batch.state[acting], minlength=len(counts))
+    assert 0 < counts[sleeping] < 0.2 * counts[relaxing], counts
 
 
 def test_state_spec_default() -> None:

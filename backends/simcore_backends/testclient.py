@@ -145,7 +145,7 @@ class TestClientBackend(SyncBackend):
                 retry_after = None
             fault = faults.OK
             if injector is not None:
-                fault, extra = injector.attempt(seq, attempt)
+                fault, extra = injector.attempt(seq, attempt, prepared.batch.tick)
                 latency += extra
             out.attempts[i] = attempt
             if injector is not None and fault == faults.ERROR:

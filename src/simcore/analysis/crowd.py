@@ -288,7 +288,7 @@ def crowd_shape(cols: LogColumns) -> dict[str, Any]:
     b = burstiness(cols)
     rounded = _rounded
     by_hour = activity_by_hour(cols)
-    return {
+    shape: dict[str, Any] = {
         "actions": len(cols),
         "users": n_users,
         "posters": len(posts_per_poster),
@@ -309,3 +309,5 @@ def crowd_shape(cols: LogColumns) -> dict[str, Any]:
         "retention": retention(cols),
         "top1_followed_share": rounded(followed_share(cols, n_users)),
     }
+    shape["references"] = checks(shape)
+    return shape

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from simcore import atomic
+from simcore.analysis.crowd_report import crowd_section
 from simcore.analysis.histogram import percentiles
 from simcore.analysis.metrics import Metrics
 from simcore.analysis.svgchart import line_chart, stacked_bars
@@ -338,35 +339,7 @@ def _latest(metrics: Metrics) -> str:
 
 
 def _crowd(crowd: dict[str, Any] | None) -> str:
-    if not crowd:
-        return _section(
-            "Shape of the crowd",
-            '<p class="note">no action log in this run (--log none), so no crowd numbers</p>',
-        )
-    b = crowd["burstiness"]
-    rows = [
-        ["users in the log", crowd["users"]],
-        ["share of users who posted", crowd["share_users_posted"]],
-        ["share of posts by the top 1% of posters", crowd["top1_posters_share"]],
-        ["share of posts by the top 10% of posters", crowd["top10_posters_share"]],
-        ["share of views taken by the top 1% of posts", crowd["top1_posts_view_share"]],
-        [f"burstiness B, median over {b['users']:,} users", b["median"]],
-        ["burstiness B, mean", b["mean"]],
-    ]
-    hours = [f"{h:02d}:00" for h in range(24)]
-    act = crowd["activity_by_hour"]
-    chart = line_chart(
-        "Share of the day's actions by hour (from the log)",
-        hours,
-        {"weekday": [v or None for v in act["weekday"]], "weekend": [v or None for v in act["weekend"]]},
-        "share",
-    )
-    note = f'<p class="note">computed from {escape(str(crowd.get("log", "the log")))}</p>'
-    return _section(
-        "Shape of the crowd",
-        note,
-        f'<div class="grid"><div>{_table(["measure", "value"], rows, "crowd")}</div>{chart}</div>',
-    )
+    return crowd_section(crowd)
 
 
 def write_report(path: Path, summary: dict[str, Any], metrics: Metrics, config_text: str) -> Path:

@@ -153,15 +153,19 @@ class Sessions:
         prof: NDArray[np.uint8],
         state: NDArray[np.uint8],
         tick: int,
+        cap: int | None = None,
     ) -> NDArray[np.intp]:
         """Count one action for each of the acting ``users`` (sorted) and schedule their next;
-        return the positions of those whose action opens a new session."""
+        return the positions of those whose action opens a new session. ``cap`` bounds the
+        actions left in a session (an outage: the crowd gives up)."""
         pop, seed = self.population, self.seed
         left = pop.session_left[users].astype(np.int64)
         starting = np.flatnonzero(left == 0)
         left[starting] = rng.geometric(
             seed, S_LENGTH, tick, users[starting], self.session_actions[prof[starting]]
         )
+        if cap is not None:
+            left = np.minimum(left, cap)
         left -= 1
         pop.session_left[users] = np.minimum(left, np.iinfo(np.uint16).max).astype(np.uint16)
         # one exponential per actor: the think time before its next action in the session,

@@ -256,6 +256,29 @@ class Churn:
     dormancy_spread: float = 1.0
 
 
+EVENT_KINDS = ("launch", "viral", "outage")
+
+
+@frozen
+class Event:
+    """Something the community lives through, from ``at`` (after the start) for ``duration``.
+
+    ``launch``: ``arrivals_per_hour`` more sign-ups an hour (a launch-day spike);
+    ``viral``: one post (``post``, or -1: the newest post at ``at``) draws ``share`` of
+    all reads; ``outage``: every request fails on the mock and testclient backends
+    (retried as the backend retries, then given up), and the crowd only retries its
+    session's opener and gives up after ``give_up_after`` actions a session.
+    """
+
+    kind: str = "launch"
+    at: str = "0m"
+    duration: str = "1h"
+    arrivals_per_hour: float = 0.0
+    post: int = -1
+    share: float = 0.3
+    give_up_after: int = 2
+
+
 @frozen
 class Targets:
     """How actions pick the posts they act on."""
@@ -452,6 +475,8 @@ class Config:
     thresholds: dict[str, str] = field(factory=dict)
     #: Kinds of the app's own (comments, bookmarks…), each behaving as a built-in kind.
     kinds: dict[str, CustomKind] = field(factory=dict)
+    #: Scheduled events: launch-day spikes, viral posts, outages (``[[events]]``).
+    events: tuple[Event, ...] = ()
 
     @property
     def kind_set(self) -> KindSet:

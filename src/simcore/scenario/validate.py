@@ -13,7 +13,7 @@ from simcore.scenario.durations import DURATION_HELP, parse_seconds
 from simcore.scenario.kindcheck import kind_set_problems, lacks_problems
 from simcore.scenario.routes import fields_of, route_problems
 from simcore.scenario.schedule import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
-from simcore.scenario.schema import CURVES, Block, Config, Profile, parse_log_choice
+from simcore.scenario.schema import CURVES, EVENT_KINDS, Block, Config, Profile, parse_log_choice
 from simcore.scenario.thresholds import METRIC_NAMES, parse_condition
 
 Problems = list[tuple[str, str]]
@@ -273,6 +273,7 @@ def problems_in(config: Config) -> Problems:
         _targets,
         _community,
         _churn,
+        _events,
         _backend,
         _faults,
         _output,
@@ -427,6 +428,26 @@ def _churn(out: Problems, config: Config) -> None:
         out.append(
             ("churn.dormancy_median", f"got {ch.dormancy_median!r}, expected a positive {DURATION_HELP}")
         )
+
+
+def _events(out: Problems, config: Config) -> None:
+    for i, event in enumerate(config.events):
+        path = f"events[{i}]"
+        if event.kind not in EVENT_KINDS:
+            out.append((f"{path}.kind", f"got '{event.kind}'; {_did_you_mean(event.kind, EVENT_KINDS)}"))
+        for key, positive in (("at", False), ("duration", True)):
+            text = getattr(event, key)
+            try:
+                seconds = parse_seconds(text, max(config.tick_seconds, 1))
+                if seconds < 0 or (positive and seconds <= 0):
+                    raise ValueError
+            except ValueError:
+                what = "a positive " if positive else ""
+                out.append((f"{path}.{key}", f"got {text!r}, expected {what}{DURATION_HELP}"))
+        _range(out, f"{path}.arrivals_per_hour", event.arrivals_per_hour, 0, 1e9)
+        _range(out, f"{path}.post", event.post, -1, MAX_USERS)
+        _range(out, f"{path}.share", event.share, 0, 1)
+        _range(out, f"{path}.give_up_after", event.give_up_after, 1, 1000)
 
 
 def _log_choice(out: Problems, choice: str) -> None:

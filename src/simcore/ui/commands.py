@@ -16,7 +16,7 @@ from simcore.run.loading import load_config
 from simcore.run.runfiles import REPORT_FILE, analyse, load_metrics
 from simcore.scenario.parse import dump_config
 from simcore.seam.registry import available_backends
-from simcore.ui.summary import print_thresholds
+from simcore.ui.summary import crowd_table, print_thresholds
 
 
 @click.command("report")
@@ -39,6 +39,9 @@ def report_command(run_dir: Path) -> None:
     )
     rundir.write_summary(run_dir, summary)
     console = Console(highlight=False, soft_wrap=True)
+    crowd = crowd_table(summary)
+    if crowd is not None:
+        console.print(crowd)
     print_thresholds(console, summary, exits=False)
     console.print(f"report: {run_dir / REPORT_FILE}")
 

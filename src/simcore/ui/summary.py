@@ -84,3 +84,18 @@ def print_thresholds(console: Console, summary: dict[str, Any], exits: bool = Tr
     if not summary["thresholds"]["passed"]:
         code = f": exit code {EXIT_THRESHOLDS_FAILED}" if exits else ""
         console.print(f"[bold red]thresholds failed[/]{code}")
+
+
+def crowd_table(summary: dict[str, Any]) -> Table | None:
+    """The crowd's shape beside what real platforms measure (None without an action log)."""
+    crowd = summary.get("crowd")
+    if not crowd or not crowd.get("references"):
+        return None
+    table = Table(title="shape of the crowd", box=None, pad_edge=False)
+    for column in ("measure", "this run", "real platforms", ""):
+        table.add_column(column)
+    for c in crowd["references"]:
+        value = "–" if c["value"] is None else f"{c['value']:.3g}"
+        verdict = {None: "–", True: "[green]within[/]", False: "[yellow]outside[/]"}[c["ok"]]
+        table.add_row(c["measure"], value, c["reference"], verdict)
+    return table

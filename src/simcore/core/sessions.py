@@ -51,7 +51,16 @@ class Sessions:
         self.n_states = len(routine.state_names)
         # sessions per tick at level 1, by profile * n_states + state
         rate_per_tick = per_profile(config, "activity") * config.tick_seconds / 3600.0
-        self.session_rate = (rate_per_tick[:, None] * routine.activity[None, :]).ravel()
+        rate = rate_per_tick[:, None] * routine.activity[None, :]
+        # a profile with no weights in a state does not act in it (a config written before the
+        # default's sleepers woke up at night keeps its sleepers asleep)
+        lacks = set(config.backend.lacks)
+        for p, profile in enumerate(config.profiles.values()):
+            for s, state in enumerate(routine.state_names):
+                row = profile.weights.get(state, {})
+                if not any(w > 0 for k, w in row.items() if k not in lacks):
+                    rate[p, s] = 0.0
+        self.session_rate = rate.ravel()
 
     def sim_minute(self, tick: int) -> int:
         """Whole simulated minutes from the start to the beginning of ``tick``."""
@@ -91,9 +100,10 @@ class Sessions:
         crossed = users
         while len(users):  # one round per edge: a user may cross several in a coarse tick
             edge = pop.edge_minute[users].astype(np.int64)
-            old_activity = self.routine.activity[pop.state[users]]
+            row = pop.profile[users].astype(np.intp) * self.n_states
+            old_activity = self.session_rate[row + pop.state[users]]
             pop.state[users] = self.routine.state_of(edge)
-            new_activity = self.routine.activity[pop.state[users]]
+            new_activity = self.session_rate[row + pop.state[users]]
             self.schedule_edge(users, edge, tick)
             changed = new_activity != old_activity
             in_session = pop.session_left[users] > 0

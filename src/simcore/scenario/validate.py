@@ -163,18 +163,20 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
                 )
             else:
                 _range(out, f"{path}.weights.{state}.{kind}", weight, 0)
-    for state, spec in states.items():
-        if spec.activity <= 0:
-            continue
-        if state not in profile.weights:
-            out.append(
-                (
-                    f"{path}.weights",
-                    f"no weights for state '{state}' (activity "
-                    f"{spec.activity}); add [{path}.weights.{state}] with action weights",
-                )
+    active = [state for state, spec in states.items() if spec.activity > 0]
+    if active and not any(state in profile.weights for state in active):
+        out.append(
+            (
+                f"{path}.weights",
+                f"no weights for any state it acts in ({', '.join(active)}); add "
+                f"[{path}.weights.{active[-1]}] with action weights (a state without weights: "
+                "the profile does not act in it)",
             )
-        elif (
+        )
+    for state, spec in states.items():
+        if spec.activity <= 0 or state not in profile.weights:
+            continue
+        if (
             sum(
                 w
                 for k, w in profile.weights[state].items()

@@ -224,3 +224,25 @@ def test_the_default_crowd_is_a_little_awake_at_night(default_config: Config) ->
 def test_state_spec_default() -> None:
     """States act at full rate unless told otherwise."""
     assert StateSpec().activity == 1.0
+
+
+def test_a_profile_without_weights_for_a_state_does_not_act_in_it(default_config: Config) -> None:
+    """Sleepers are awake a little by default, but a profile that gives no weights for
+    sleeping (a config written before) never acts while sleeping."""
+    import simcore.scenario.parse as c
+
+    cfg = c.with_overrides(
+        default_config, duration="1d", population__initial_users=300, tick_seconds=120
+    )
+    profiles = {
+        name: attrs.evolve(p, weights={s: w for s, w in p.weights.items() if s != "sleeping"})
+        for name, p in cfg.profiles.items()
+    }
+    sim = Simulation(attrs.evolve(cfg, profiles=profiles))
+    sleeping = sim.routine.state_names.index("sleeping")
+    acted = 0
+    for _ in range(cfg.duration_ticks):
+        batch = sim.step()
+        assert not np.any((batch.state == sleeping) & (batch.kind != 0))
+        acted += int((batch.kind != 0).sum())
+    assert acted > 1000

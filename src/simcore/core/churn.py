@@ -9,7 +9,8 @@ the tick its active spell ends, ``< 0`` means dormant until tick ``-churn``
 The gate sits where a user's next session is scheduled
 (:meth:`~simcore.core.sessions.Sessions.set_next_session`): a session that would start
 after the spell's end does not; the user goes dormant then and its next session is its
-return. A spell length is Lomax (Pareto II): ``P(spell > t) = (1 + t / scale) ** -tail``;
+return. (A user with no session scheduled, NEVER, e.g. asleep in a state it does not
+act in, stays as it is until an edge schedules one.) A spell length is Lomax (Pareto II): ``P(spell > t) = (1 + t / scale) ** -tail``;
 users present at the start are ``established_days`` old, and the remaining spell of a
 Lomax user of age ``a`` is Lomax with scale ``scale + a``. Draws are keyed by (seed,
 stream, tick, user) on streams of their own.

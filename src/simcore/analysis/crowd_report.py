@@ -11,7 +11,9 @@ import math
 from html import escape
 from typing import Any
 
-from simcore.analysis.svgchart import line_chart, stacked_bars
+from simcore.analysis.charts import chart, charts
+
+HOURS_OF_DAY = [f"{h:02d}:00" for h in range(24)]
 
 TITLE = "Shape of the crowd"
 
@@ -66,19 +68,29 @@ def crowd_section(crowd: dict[str, Any] | None) -> str:
     retention_rows = [[f"day {k}", kept.get(f"day{k}"), kept.get(f"day{k}_cohort")] for k in (1, 7)]
     sessions = crowd.get("sessions") or {}
     hist = sessions.get("histogram") or {}
-    hours = [f"{h:02d}:00" for h in range(24)]
     act = crowd["activity_by_hour"]
-    hourly = line_chart(
+    hourly = chart(
+        "crowd-day",
         "Share of the day's actions by hour (from the log)",
-        hours,
+        list(range(24)),
         {"weekday": [v or None for v in act["weekday"]], "weekend": [v or None for v in act["weekend"]]},
-        "share",
+        x_axis="category",
+        labels=HOURS_OF_DAY,
+        x_label="hour of day",
+        y_label="share",
+        y_log=False,
     )
-    lengths = stacked_bars(
+    lengths = chart(
+        "crowd-sessions",
         "Sessions by actions (split at 30-minute pauses)",
-        list(hist),
+        list(range(len(hist))),
         {"sessions": [float(v) for v in hist.values()]},
-        "sessions",
+        x_axis="category",
+        labels=list(hist),
+        style="bars",
+        x_label="actions in the session",
+        y_label="sessions",
+        y_log=False,
     ) if hist else ""  # fmt: skip
     session_rows = [
         ["sessions", sessions.get("sessions")],
@@ -96,5 +108,7 @@ def crowd_section(crowd: dict[str, Any] | None) -> str:
         + _table(["days", "trough / evening peak", "trough hour", "peak hour"], night_rows, "crowd")
         + _table(["newcomers active on", "share", "cohort"], retention_rows, "crowd")
         + _table(["sessions", "value"], session_rows, "crowd")
-        + f"</div><div>{hourly}{lengths}</div></div></section>"
+        + "</div></div>"
+        + charts(hourly, *([lengths] if lengths else []))
+        + "</section>"
     )

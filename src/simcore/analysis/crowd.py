@@ -84,11 +84,11 @@ REFERENCES: dict[str, tuple[float | None, float | None, str, str]] = {
     ),
     "retention.day1": (
         0.30, 0.50, "day-1 retention 30-50%",
-        "Chen 2015 (Quettra, 125M devices): apps keep ~23-40% on day 1; AppsFlyer 2020: ~26%",
+        "the 40-20-10 rule of thumb for apps and games: ~40% of newcomers back on day 1",
     ),
     "retention.day7": (
         0.10, 0.30, "day-7 retention ~20%",
-        "Chen 2015: ~77% of daily users gone within 3 days, ~90% within 30 days",
+        "40-20-10 rule: ~20% on day 7; Chen 2015 (Quettra data): 90% of daily users gone in 30 days",
     ),
     "top1_followed_share": (
         0.20, None, "top 1% of users hold >= 20% of follow edges",
@@ -96,7 +96,7 @@ REFERENCES: dict[str, tuple[float | None, float | None, str, str]] = {
     ),
     "sessions.median_actions": (
         2.0, 10.0, "a few actions a session",
-        "Chen, Gong & Liu 2018 (Twitter sessions): most sessions are short, median a few actions",
+        "Benevenuto et al. 2009 (OSN clickstreams): sessions are short bursts; 30-min split as in web analytics",
     ),
 }  # fmt: skip
 

@@ -103,12 +103,19 @@ def crowd_section(crowd: dict[str, Any] | None) -> str:
     return (
         f"<section><h2>{TITLE}</h2>{note}"
         + _table(["measure", "this run", "real platforms", "", "source"], checks, "crowd-references")
-        + '<div class="grid"><div>'
-        + _table(["measure", "value"], counts, "crowd")
-        + _table(["days", "trough / evening peak", "trough hour", "peak hour"], night_rows, "crowd")
-        + _table(["newcomers active on", "share", "cohort"], retention_rows, "crowd")
-        + _table(["sessions", "value"], session_rows, "crowd")
-        + "</div></div>"
+        + '<div class="grid">'
+        + "".join(
+            f"<div>{table}</div>"
+            for table in (
+                _table(["measure", "value"], counts, "crowd"),
+                _table(
+                    ["days", "trough / evening peak", "trough hour", "peak hour"], night_rows, "crowd"
+                ),
+                _table(["newcomers active on", "share", "cohort"], retention_rows, "crowd"),
+                _table(["sessions", "value"], session_rows, "crowd"),
+            )
+        )
+        + "</div>"
         + charts(hourly, *([lengths] if lengths else []))
         + "</section>"
     )

@@ -18,6 +18,12 @@ many real seconds after the call action ``i`` is due (<= 0: at once), computed
 from the pacer's clock. Such a backend receives the whole batch in one call at
 the tick's first due time. Pause and stop then act between ticks only.
 
+With a rate target (``rate``, actions per real second; :mod:`simcore.run.rate`)
+each tick gets its own speed from its size: it lasts ``len(batch) / rate`` real
+seconds (at least ``tick_seconds / speed`` when a speed is also set: then the
+speed is the upper bound), and the schedule goes on from where the previous tick
+was due to end, so a run that falls behind catches up as a speed-paced run does.
+
 All waiting goes through a :class:`TimeSource`, so tests use :class:`FakeTime`
 and never sleep.
 """
@@ -36,6 +42,7 @@ from numpy.typing import NDArray
 
 from simcore.core.actions import ActionBatch
 from simcore.errors import UsageError
+from simcore.run.rate import tick_speed
 from simcore.seam.contract import Outcomes
 
 SPEED_HELP = "'max' (as fast as possible) or a number of simulated seconds per real second, e.g. 1 or 60"
@@ -177,7 +184,8 @@ def batch_slice(batch: ActionBatch, start: int, end: int) -> ActionBatch:
 
 
 class Pacer:
-    """Maps ticks to real due times at a speed factor and dispatches batches on time."""
+    """Maps ticks to real due times at a speed factor (or a rate target) and dispatches
+    batches on time."""
 
     def __init__(
         self,
@@ -186,9 +194,14 @@ class Pacer:
         clock: TimeSource | None = None,
         flags: Flags | None = None,
         resolution: float = 0.01,
+        rate: float | None = None,
     ) -> None:
+        """``speed``: simulated seconds per real second (None: max); ``rate``: actions per
+        real second to aim at (None: none; with one, ``speed`` is the upper bound)."""
         self.tick_seconds = int(tick_seconds)
         self.speed = speed
+        self.rate = rate
+        self.tick_speed: float | None = speed  # the current tick's speed (rate: chosen per tick)
         self.clock: TimeSource = clock or RealTime()
         self.flags = flags
         self.resolution = float(resolution)
@@ -202,13 +215,21 @@ class Pacer:
 
     @property
     def paced(self) -> bool:
-        """Whether actions are dispatched on a schedule (speed is not max)."""
-        return self.speed is not None
+        """Whether actions are dispatched on a schedule (a rate target, or speed not max)."""
+        return self.speed is not None or self.rate is not None
 
     def set_speed(self, speed: float | None) -> None:
-        """Change the speed; the schedule restarts from the next tick (no catch-up burst)."""
+        """Change the speed (with a rate: its upper bound); the schedule restarts from the
+        next tick (no catch-up burst)."""
         if speed != self.speed:
             self.speed = speed
+            self.reanchor()
+
+    def set_rate(self, rate: float | None) -> None:
+        """Change the rate target (None: pace by speed alone); the schedule restarts from the
+        next tick."""
+        if rate != self.rate:
+            self.rate = rate
             self.reanchor()
 
     def reanchor(self) -> None:
@@ -218,20 +239,34 @@ class Pacer:
 
     def due(self, sim_seconds: float | NDArray[np.float64]) -> Any:
         """Real time at which simulated second ``sim_seconds`` (since the start) is due."""
-        assert self.speed is not None and self._anchor_real is not None
-        return self._anchor_real + (sim_seconds - self._anchor_sim) / self.speed
+        assert self.tick_speed is not None and self._anchor_real is not None
+        return self._anchor_real + (sim_seconds - self._anchor_sim) / self.tick_speed
 
     def sim_seconds_now(self) -> float | None:
-        """Simulated seconds since the start that the schedule has reached now (None: not paced)."""
-        if self.speed is None or self._anchor_real is None:
+        """Simulated seconds since the start that the schedule has reached now (None: not paced,
+        or a tick that takes no time)."""
+        speed = self.tick_speed
+        if speed is None or math.isinf(speed) or self._anchor_real is None:
             return None
         now = self._held_since if self._held_since is not None else self.clock.now()
-        return self._anchor_sim + (now - self._anchor_real) * self.speed
+        return self._anchor_sim + (now - self._anchor_real) * speed
 
-    def _anchor(self, tick: int) -> None:
+    def _anchor(self, batch: ActionBatch) -> None:
+        """Set the schedule for ``batch``'s tick (at the speed, or from its size at a rate)."""
+        tick_start = float(batch.tick * self.tick_seconds)
+        if self.rate is None:
+            self.tick_speed = self.speed
+            if self._anchor_real is None:
+                self._anchor_real = self.clock.now()
+                self._anchor_sim = tick_start
+            return
+        # at a rate every tick has its own speed: re-anchor where the previous tick was due to end
         if self._anchor_real is None:
             self._anchor_real = self.clock.now()
-            self._anchor_sim = float(tick * self.tick_seconds)
+        else:
+            self._anchor_real = self.due(tick_start)
+        self._anchor_sim = tick_start
+        self.tick_speed = tick_speed(len(batch), self.rate, self.tick_seconds, self.speed)
 
     def hold(self, flags: Flags | None = None) -> None:
         """Block while paused (``flags``, else the pacer's own); count the time as paused and
@@ -277,8 +312,8 @@ class Pacer:
         n = len(batch)
         if n == 0:
             return []
-        assert self.speed is not None
-        real = batch.offset_ms.astype(np.float64) / 1000.0 / self.speed
+        assert self.tick_speed is not None
+        real = batch.offset_ms.astype(np.float64) / 1000.0 / self.tick_speed
         bucket = np.floor(real / self.resolution).astype(np.int64)
         cuts = np.flatnonzero(np.diff(bucket)) + 1
         bounds = [0, *cuts.tolist(), n]
@@ -291,9 +326,9 @@ class Pacer:
         execute_paced: ExecutePacedFn | None = None,
     ) -> Outcomes:
         """Execute ``batch``: at once at max speed, else each slice at its due time."""
-        if self.speed is None:
+        if not self.paced:
             return execute(batch)
-        self._anchor(batch.tick)
+        self._anchor(batch)
         tick_start = float(batch.tick * self.tick_seconds)
         outcomes: list[Outcomes] = []
         if execute_paced is not None and len(batch):
@@ -319,6 +354,7 @@ class Pacer:
         """Pacing figures for the run's summary."""
         return {
             "speed": format_speed(self.speed),
+            "rate": self.rate,
             "lag_seconds": round(self.lag, 3),
             "max_lag_seconds": round(self.max_lag, 3),
             "late_slices": self.late_slices,

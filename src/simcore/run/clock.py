@@ -18,6 +18,13 @@ many real seconds after the call action ``i`` is due (<= 0: at once), computed
 from the pacer's clock. Such a backend receives the whole batch in one call at
 the tick's first due time. Pause and stop then act between ticks only.
 
+An async backend with a pipeline (``backend.pipeline`` > 1, the http backend) is
+paced on the event loop instead (:meth:`Pacer.dispatch_async`): each slice is
+handed over at its due time without waiting for the previous slices' answers,
+so one slow request does not hold back the requests due after it; the
+controller keeps at most ``pipeline`` ticks in flight, which bounds how far the
+answers may trail the schedule before the run falls behind.
+
 With a rate target (``rate``, actions per real second; :mod:`simcore.run.rate`)
 each tick gets its own speed from its size: it lasts ``len(batch) / rate`` real
 seconds (at least ``tick_seconds / speed`` when a speed is also set: then the
@@ -30,11 +37,12 @@ and never sleep.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -80,6 +88,9 @@ class TimeSource(Protocol):
     def wait(self, seconds: float, wake: threading.Event | None = None) -> None:
         """Wait ``seconds`` (or less, if ``wake`` is set meanwhile)."""
 
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` on the running event loop (other tasks go on meanwhile)."""
+
 
 class RealTime:
     """The process's monotonic clock."""
@@ -96,6 +107,10 @@ class RealTime:
             time.sleep(seconds)
         else:
             wake.wait(seconds)
+
+    async def sleep(self, seconds: float) -> None:
+        """``asyncio.sleep``."""
+        await asyncio.sleep(max(seconds, 0.0))
 
 
 class FakeTime:
@@ -125,6 +140,12 @@ class FakeTime:
         if self.on_wait is not None:
             self.on_wait(self)
 
+    async def sleep(self, seconds: float) -> None:
+        """Let the loop's ready tasks run (at the time now, as they would on a real clock), then
+        advance as :meth:`wait` does."""
+        await asyncio.sleep(0)
+        self.wait(seconds)
+
 
 class Flags(Protocol):
     """What the pacer needs to know from the run's control state."""
@@ -151,6 +172,7 @@ def hold_while_paused(flags: Flags, clock: TimeSource) -> float:
 
 
 ExecuteFn = Callable[[ActionBatch], Outcomes]
+SubmitFn = Callable[[ActionBatch], Awaitable[Outcomes]]
 ExecutePacedFn = Callable[[ActionBatch, NDArray[np.float64]], Outcomes]
 
 #: While paused, how often (real seconds) the wait loop looks at the flags.
@@ -275,11 +297,41 @@ class Pacer:
         if flags is None or not flags.paused:
             return
         self._held_since = self.clock.now()
-        held = hold_while_paused(flags, self.clock)
+        self._held(hold_while_paused(flags, self.clock))
+
+    def _held(self, held: float) -> None:
         self._held_since = None
         self.paused_seconds += held
         if self._anchor_real is not None:
             self._anchor_real += held
+
+    async def hold_async(self) -> None:
+        """:meth:`hold` on the event loop: requests in flight go on while paused."""
+        flags = self.flags
+        if flags is None or not flags.paused:
+            return
+        began = self._held_since = self.clock.now()
+        while flags.paused and not flags.stopping:
+            await self.clock.sleep(PAUSE_POLL)
+        self._held(self.clock.now() - began)
+
+    async def wait_until_async(self, when: float) -> None:
+        """:meth:`wait_until` on the event loop (it looks at the flags every ``PAUSE_POLL``)."""
+        flags = self.flags
+        while True:
+            if flags is not None:
+                if flags.stopping:
+                    return
+                if flags.paused:
+                    before = self._anchor_real
+                    await self.hold_async()
+                    if before is not None and self._anchor_real is not None:
+                        when += self._anchor_real - before
+                    continue
+            left = when - self.clock.now()
+            if left <= 0:
+                return
+            await self.clock.sleep(min(left, PAUSE_POLL))
 
     def wait_until(self, when: float) -> None:
         """Wait until real time ``when``, holding while paused; return at once when stopping."""
@@ -350,6 +402,28 @@ class Pacer:
             self._note_lag(end_due)
         return concat_outcomes(outcomes) if outcomes else Outcomes.ok(0)
 
+    async def dispatch_async(self, batch: ActionBatch, submit: SubmitFn) -> asyncio.Future[Outcomes]:
+        """Hand each slice of ``batch`` to ``submit`` at its due time without waiting for its
+        answers; return once the tick's end is due, with a future of the whole batch's outcomes.
+
+        At max speed the whole batch is submitted at once.
+        """
+        if not self.paced:
+            return asyncio.ensure_future(submit(batch))
+        self._anchor(batch)
+        tick_start = float(batch.tick * self.tick_seconds)
+        parts: list[asyncio.Future[Outcomes]] = []
+        for start, end in self.slices(batch):
+            at = tick_start + batch.offset_ms[start] / 1000.0
+            await self.wait_until_async(self.due(at))
+            self._note_lag(self.due(at))
+            parts.append(asyncio.ensure_future(submit(batch_slice(batch, start, end))))
+        end_due = self.due(tick_start + self.tick_seconds)
+        await self.wait_until_async(end_due)
+        if self.flags is None or not self.flags.stopping:
+            self._note_lag(end_due)
+        return asyncio.ensure_future(_joined(parts))
+
     def summary(self) -> dict[str, Any]:
         """Pacing figures for the run's summary."""
         return {
@@ -360,3 +434,8 @@ class Pacer:
             "late_slices": self.late_slices,
             "paused_seconds": round(self.paused_seconds, 3),
         }
+
+
+async def _joined(parts: list[asyncio.Future[Outcomes]]) -> Outcomes:
+    """The outcomes of a batch's slices, once each is answered, as one."""
+    return concat_outcomes(list(await asyncio.gather(*parts))) if parts else Outcomes.ok(0)

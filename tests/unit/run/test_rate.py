@@ -219,3 +219,33 @@ def test_pause_at_a_rate_holds_and_is_left_out(evening: Config) -> None:
     assert pacer.paused_seconds == pytest.approx(5.0, abs=0.21)
     after = [n for tick, _, n in ends.ends if tick >= 5]
     assert clock.now() - paused_at[0] - pacer.paused_seconds == pytest.approx(sum(after) / 500.0)
+
+
+class PipelinedAsyncMock(Recorder):
+    """An async backend with a pipeline, as the http backend is: paced on the event loop."""
+
+    pipeline = 4
+
+    async def execute_async(self, batch: ActionBatch) -> Outcomes:
+        return super().execute(batch)
+
+
+def test_a_pipelined_async_backend_is_paced_on_the_loop(evening: Config) -> None:
+    """With backend.pipeline > 1 slices are handed over on the event loop at their due times
+    (without waiting for earlier answers); ticks last actions / rate; the log is the same."""
+    rate = 400.0
+    clock = FakeTime()
+    backend = PipelinedAsyncMock(clock)
+    pacer = Pacer(evening.tick_seconds, None, clock=clock, rate=rate)
+    ends = TickEnds(clock)
+    piped = Controller(Simulation(evening), backend, [ends], pacer=pacer)
+    start = clock.now()
+    piped.run(60)
+    assert piped.max_ticks_in_flight >= 1 and len(backend.calls) > 60, "expected slices on the loop"
+    plain, plain_backend, *_ = _at_rate(evening, rate)
+    plain.run(60)
+    assert [c[1:] for c in backend.calls] == [c[1:] for c in plain_backend.calls]
+    assert [t for t, *_ in backend.calls] == pytest.approx([t for t, *_ in plain_backend.calls])
+    total = sum(n for *_, n in ends.ends)
+    assert clock.now() - start == pytest.approx(total / rate)
+    piped.close()

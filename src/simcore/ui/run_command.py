@@ -28,7 +28,8 @@ from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.ui.summary import print_thresholds, snapshot_warning, stop_message, summary_table
 
 
-def _apply_options(config: Config, seed: int | None, duration: str | None, users: int | None) -> Config:
+def apply_options(config: Config, seed: int | None, duration: str | None, users: int | None) -> Config:
+    """``--seed``, ``--duration`` and ``--users`` applied to ``config`` (shared with ``simcore plan``)."""
     changes: dict[str, Any] = {}
     if seed is not None:
         changes["seed"] = seed
@@ -180,7 +181,7 @@ def run(
     """
     speed, rate = parse_speed(speed_text), parse_rate(rate_text)  # bad values fail before any work
     config, snap = _scenario(config_file, resume_from)
-    config = _apply_options(config, seed, duration, users)
+    config = apply_options(config, seed, duration, users)
     config = _backend_options(config, backend_name, target, app_spec)
     changes = snapshots.check_resume(snap, config, config.backend.name, force) if snap else []
     # --target and --app are also handed to the backend, which refuses what it takes no option for

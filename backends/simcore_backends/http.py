@@ -206,7 +206,7 @@ class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop):
             raise BackendError("the http backend is not open")
         session = await self._ensure_session()
         n = len(batch)
-        out = Outcomes.pending(n)
+        out = Outcomes.pending(n, real=True)
         if n == 0:
             return out
         prepared = self.rest.prepare(batch)
@@ -262,9 +262,11 @@ class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop):
         if request is None:
             return
         seq = prepared.batch.seq0 + i
+        sent_at_ms = time.time_ns() // 1_000_000
         began = time.perf_counter()
         answer = await self._send(session, slot, request, seq, i, out)
-        self.rest.finish(prepared, i, out, answer, (time.perf_counter() - began) * 1000.0)
+        latency = (time.perf_counter() - began) * 1000.0
+        self.rest.finish(prepared, i, out, (request, sent_at_ms), answer, latency)
 
     async def _send(
         self, session: Any, slot: int, request: Request, seq: int, i: int, out: Outcomes

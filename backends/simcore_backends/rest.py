@@ -105,15 +105,21 @@ class Rest:
         prepared: Prepared,
         i: int,
         out: Outcomes,
+        sent: tuple[Request, int],
         answer: tuple[int, int, bytes, Any],
         latency_ms: float,
     ) -> None:
-        """Write action ``i``'s outcome (status, error, body, headers) into ``out``; if the
-        server answered, record what it said (ids, tokens)."""
+        """Write action ``i``'s outcome into ``out``: the request sent and when (epoch ms),
+        the answer (status, error, body, headers) and its latency; if the server answered,
+        record what it said (ids, tokens)."""
+        request, sent_at_ms = sent
         status, error, body, headers = answer
         out.status[i] = status
         out.error[i] = error
         out.latency_ms[i] = latency_ms
+        out.sent_path[i] = request.path
+        out.sent_at[i] = sent_at_ms
+        out.response_bytes[i] = len(body) if status else -1
         if error == ErrorKind.NONE:
             out.server_id[i] = self.record(prepared, i, status, body, headers)
 

@@ -122,7 +122,7 @@ class TestClientBackend(SyncBackend):
         if self.rest is None or self.client is None:
             raise BackendError("the testclient backend is not open")
         n = len(batch)
-        out = Outcomes.pending(n)
+        out = Outcomes.pending(n, real=True)
         prepared = self.rest.prepare(batch)
         for i in range(n):
             self._one(prepared, i, out)
@@ -135,6 +135,7 @@ class TestClientBackend(SyncBackend):
             return
         seq = prepared.batch.seq0 + i
         policy, injector = self.policy, self.injector
+        sent_at_ms = time.time_ns() // 1_000_000
         latency = 0.0
         status, error, body, headers = 0, ErrorKind.NONE, b"", {}
         retry_after: float | None = None
@@ -164,4 +165,6 @@ class TestClientBackend(SyncBackend):
                     break
                 if status == 429 or status == 503:
                     retry_after = parse_retry_after(headers.get("Retry-After"))
-        self.rest.finish(prepared, i, out, (status, error, body, headers), latency)
+        self.rest.finish(
+            prepared, i, out, (request, sent_at_ms), (status, error, body, headers), latency
+        )

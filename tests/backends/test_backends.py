@@ -97,7 +97,9 @@ def test_same_stream_and_world_on_every_backend(
     )
     assert all(r["error"] is None and r["attempts"] == 1 for r in records)
     if db is None:
+        assert all(r["sent_path"] == r["path"] and "sent_at" not in r for r in records)
         return
+    _check_real_time_fields(records, scenario)
     if isinstance(backend, HttpBackend):
         assert backend.client == ("aiohttp" if name == "http-aiohttp" else "lean")
         assert backend.max_batches_in_flight == (1 if name == "http-aiohttp" else 4)
@@ -117,6 +119,22 @@ def test_same_stream_and_world_on_every_backend(
         assert (row["version"] > 1) == (world.updated_tick[p] >= 0)
         edited += row["version"] > 1
     assert edited > 0
+
+
+def _check_real_time_fields(records: list[dict[str, Any]], scenario: Config) -> None:
+    """What a backend with real requests records: the path it sent (the server's ids in the
+    route), when (wall-clock UTC, in order of the stream within a few seconds), the answer's size."""
+    import time
+
+    now = time.time() * 1000
+    for r in records:
+        assert now - 600_000 < r["sent_at"] <= now, r
+        assert r["bytes"] == 0 if r["status"] == 204 else r["bytes"] > 0, r
+        head = r["path"].split("/")[1]
+        assert r["sent_path"].startswith("/" + head) and "{" not in r["sent_path"], r
+    feed = next(r for r in records if r["action"] == "browse_feed")
+    assert feed["sent_path"] == feed["path"]
+    assert [r["seq"] for r in sorted(records, key=lambda r: r["sent_at"])][:1] == [0]
 
 
 @pytest.mark.parametrize("name", ["mock", pytest.param("testclient", marks=pytest.mark.slow)])

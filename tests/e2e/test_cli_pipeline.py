@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from simcore.logs.jsonl import OUTCOME_FIELDS
 from simcore.logs.read import read_rows
 from simcore.ui.cli import main
 from tests.support.liveserver import uvicorn_server
@@ -29,7 +30,6 @@ initial_users = 80
 [backend]
 pipeline = 4
 """
-OUTCOME = ("status", "latency_ms", "attempts", "error")
 
 
 def _run(
@@ -42,7 +42,7 @@ def _run(
     result = CliRunner().invoke(main, [*args, "--no-control", *extra])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
-    rows = [{k: v for k, v in r.items() if k not in OUTCOME} for r in read_rows(out / "actions.jsonl")]
+    rows = [{k: v for k, v in r.items() if k not in OUTCOME_FIELDS} for r in read_rows(out / "actions.jsonl")]
     return summary, rows
 
 

@@ -1,9 +1,12 @@
 """The action log: one JSON object per action, written a batch at a time.
 
 Each line holds the action (sequence number, tick, simulated ISO-8601 time,
-user, profile, state, action, method, path with the core's ids, post id, ``ref``:
-the reposted or quoted post or the followed user) and its outcome (status,
-latency, attempts, error). Lines are built for a whole batch and written with
+user, profile, state, action, method, ``path``: the reference API's path with the
+core's ids, ``sent_path``: the path actually requested — the reference path on
+the mock, ``null`` if nothing was sent —, post id, ``ref``: the reposted or quoted
+post or the followed user) and its outcome (status, latency, attempts, error; and
+where the backend has real time, ``sent_at``: wall-clock UTC of the first attempt
+in epoch milliseconds, and ``bytes``: the size of the answer's body). Lines are built for a whole batch and written with
 one call; the file is flushed after every batch, so a stop at any point leaves
 every finished tick on disk.
 """
@@ -24,7 +27,8 @@ from simcore.logs.fields import LogHeader, action_epoch_ms, action_paths, action
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
 
-OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error")
+#: What a backend reports about an action (the rest of a line is the action itself: the same on every backend).
+OUTCOME_FIELDS = ("status", "latency_ms", "attempts", "error", "sent_path", "sent_at", "bytes")
 
 
 def format_lines(
@@ -65,7 +69,7 @@ def format_lines(
     path, post_text, ref_text = _id_texts(kind, batch.post, batch.ref)
     minute_text, second_text = _time_texts(start, tick_seconds, batch)
     micro_int = micro.astype(np.int64)
-    P = 17
+    P = 20
     parts: list[str] = [""] * (P * n)
     parts[0::P] = ['{"seq":'] * n
     parts[1::P] = map(str, batch.seq.tolist())
@@ -77,15 +81,48 @@ def format_lines(
     combo = (batch.profile.astype(np.intp) * len(state_names) + batch.state) * len(KIND_NAMES) + kind
     parts[7::P] = tables[combo].tolist()
     parts[8::P] = path.tolist()
-    parts[9::P] = ['","post":'] * n
-    parts[10::P] = post_text.tolist()
-    parts[11::P] = [',"ref":'] * n
-    parts[12::P] = ref_text.tolist()
-    parts[13::P] = _STATUS_TEXT[status].tolist()
-    parts[14::P] = map(str, (micro_int // 1000).tolist())
-    parts[15::P] = _FRACTION_TEXT[micro_int % 1000].tolist()
-    parts[16::P] = _TAIL_TEXT[outcomes.attempts.astype(np.intp) * len(ERROR_NAMES) + error].tolist()
+    parts[9::P] = ['","sent_path":'] * n
+    parts[10::P] = _sent_path_texts(outcomes, path)
+    parts[11::P] = [',"post":'] * n
+    parts[12::P] = post_text.tolist()
+    parts[13::P] = [',"ref":'] * n
+    parts[14::P] = ref_text.tolist()
+    parts[15::P] = _STATUS_TEXT[status].tolist()
+    parts[16::P] = map(str, (micro_int // 1000).tolist())
+    parts[17::P] = _FRACTION_TEXT[micro_int % 1000].tolist()
+    parts[18::P] = _TAIL_TEXT[outcomes.attempts.astype(np.intp) * len(ERROR_NAMES) + error].tolist()
+    parts[19::P] = _real_time_texts(outcomes)
     return "".join(parts)
+
+
+def _sent_path_texts(outcomes: Outcomes, path: NDArray[np.object_]) -> list[str]:
+    """Each action's ``sent_path`` as JSON: the path requested (``null``: nothing was sent), or
+    the reference path where the backend sends no requests (the mock)."""
+    if not outcomes.real:
+        return ('"' + path + '"').tolist()  # type: ignore[no-any-return]
+    sent = outcomes.sent_path
+    texts = np.full(len(sent), "null", dtype=object)
+    has = np.flatnonzero(sent != None)  # noqa: E711 (elementwise on an object array)
+    texts[has] = list(map(json.dumps, sent[has].tolist()))
+    return texts.tolist()  # type: ignore[no-any-return]
+
+
+def _real_time_texts(outcomes: Outcomes) -> list[str]:
+    """Each line's end: ``,"sent_at":…,"bytes":…}`` where recorded, else ``}``."""
+    n = len(outcomes)
+    if not outcomes.real:
+        return ["}\n"] * n
+    texts = np.full(n, "}\n", dtype=object)
+    sent = np.flatnonzero(outcomes.sent_at > 0)
+    if len(sent):
+        size = outcomes.response_bytes[sent]
+        size_text = np.full(len(sent), "}\n", dtype=object)
+        answered = np.flatnonzero(size >= 0)
+        size_text[answered] = [f',"bytes":{b}}}\n' for b in size[answered].tolist()]
+        texts[sent] = (
+            ',"sent_at":' + np.array(list(map(str, outcomes.sent_at[sent].tolist())), object) + size_text
+        )
+    return texts.tolist()  # type: ignore[no-any-return]
 
 
 def _id_texts(
@@ -135,7 +172,7 @@ _STATUS_TEXT = np.array([f',"status":{s},"latency_ms":' for s in range(1000)], d
 _FRACTION_TEXT = np.array(["." + (f"{f:03d}".rstrip("0") or "0") for f in range(1000)], dtype=object)
 _TAIL_TEXT = np.array(
     [
-        f',"attempts":{a},"error":{"null" if e == 0 else json.dumps(ERROR_NAMES[e])}}}\n'
+        f',"attempts":{a},"error":{"null" if e == 0 else json.dumps(ERROR_NAMES[e])}'
         for a in range(256)
         for e in range(len(ERROR_NAMES))
     ],
@@ -178,6 +215,15 @@ def format_lines_reference(
     profiles = [json.dumps(p) for p in header.profile_names]
     states = [json.dumps(s) for s in header.state_names]
     tick = batch.tick
+    n = len(batch)
+    real = outcomes.real
+    sent_paths = outcomes.sent_path.tolist() if real else paths
+    sent_at = outcomes.sent_at.tolist() if real else [0] * n
+    sizes = outcomes.response_bytes.tolist() if real else [-1] * n
+    ends = [
+        (f',"sent_at":{at}' + (f',"bytes":{size}' if size >= 0 else "") if at > 0 else "") + "}\n"
+        for at, size in zip(sent_at, sizes)
+    ]
     rows = zip(
         batch.seq.tolist(),
         times,
@@ -192,14 +238,18 @@ def format_lines_reference(
         logged_latency(outcomes.latency_ms).tolist(),
         outcomes.attempts.tolist(),
         outcomes.error.tolist(),
+        sent_paths,
+        ends,
     )
     return "".join(
         f'{{"seq":{seq},"tick":{tick},"time":"{when}","user":{user},"profile":{profiles[prof]},'
         f'"state":{states[st]},"action":"{KIND_NAMES[k]}","method":"{METHODS[k]}","path":"{path}",'
+        f'"sent_path":{json.dumps(sent)},'
         f'"post":{post if post >= 0 else "null"},"ref":{ref if ref >= 0 else "null"},'
         f'"status":{status},"latency_ms":{lat},'
-        f'"attempts":{att},"error":{"null" if err == 0 else chr(34) + ERROR_NAMES[err] + chr(34)}}}\n'
-        for seq, when, user, prof, st, k, path, post, ref, status, lat, att, err in rows
+        f'"attempts":{att},"error":{"null" if err == 0 else chr(34) + ERROR_NAMES[err] + chr(34)}'
+        f"{end}"
+        for seq, when, user, prof, st, k, path, post, ref, status, lat, att, err, sent, end in rows
     )
 
 

@@ -1,7 +1,7 @@
 """The Parquet action log (``actions.parquet``; needs pyarrow: ``pip install 'simcore[parquet]'``).
 
-The JSONL log's columns with ``time`` as a millisecond timestamp and the names
-dictionary-encoded; batches are buffered into row groups of ``row_group`` rows.
+The JSONL log's columns (``sent_at`` and ``bytes`` null where not recorded) with
+``time`` as a millisecond timestamp and the names dictionary-encoded; batches are buffered into row groups of ``row_group`` rows.
 """
 
 from __future__ import annotations
@@ -71,12 +71,15 @@ class ParquetSink(LogSink):
                 ("action", dict8),
                 ("method", dict8),
                 ("path", pa.string()),
+                ("sent_path", pa.string()),
                 ("post", pa.int32()),
                 ("ref", pa.int32()),
                 ("status", pa.int16()),
                 ("latency_ms", pa.float64()),
                 ("attempts", pa.uint8()),
                 ("error", dict8),
+                ("sent_at", pa.int64()),
+                ("bytes", pa.int64()),
             ]
         )
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,6 +152,7 @@ class ParquetSink(LogSink):
         joined = pc.binary_join_element_wise(heads, id_text, tails, "")
         fixed = pc.take(self._paths, kinds)
         path = pc.if_else(pa.array(path_id > 0), joined, fixed)
+        sent_path, sent_at, size = self._real_columns(outs, path)
         columns = [
             pa.array(cat([b.seq for b in batches]), pa.int64()),
             pa.array(tick.astype(np.int32), pa.int32()),
@@ -159,14 +163,34 @@ class ParquetSink(LogSink):
             coded(kind, self._kinds),
             coded(self._method_of[kind], self._methods),
             path,
+            sent_path,
             post_arr,
             ref_arr,
             pa.array(cat([o.status for o in outs]), pa.int16()),
             pa.array(logged_latency(cat([o.latency_ms for o in outs])), pa.float64()),
             pa.array(cat([o.attempts for o in outs]), pa.uint8()),
             coded(error, self._errors, mask=error == 0),
+            sent_at,
+            size,
         ]
         return pa.Table.from_arrays(columns, schema=self.schema)
+
+    def _real_columns(self, outs: list[Outcomes], path: Any) -> tuple[Any, Any, Any]:
+        """``sent_path`` (the reference path where no request is sent), ``sent_at`` and ``bytes``
+        (null where not recorded)."""
+        pa = self._pa
+        n = sum(len(o) for o in outs)
+        if not any(o.real for o in outs):
+            return path, pa.nulls(n, pa.int64()), pa.nulls(n, pa.int64())
+        whole = Outcomes.concat([o if o.real else _as_real(o) for o in outs])
+        sent_path = pa.array(whole.sent_path.tolist(), pa.string())
+        if not all(o.real for o in outs):  # some parts sent nothing: their sent path is the reference
+            sent_path = self._pc.if_else(
+                pa.array(np.concatenate([np.full(len(o), o.real) for o in outs])), sent_path, path
+            )
+        sent_at = pa.array(whole.sent_at, pa.int64(), mask=whole.sent_at <= 0)
+        size = pa.array(whole.response_bytes, pa.int64(), mask=whole.response_bytes < 0)
+        return sent_path, sent_at, size
 
     def close(self) -> None:
         """Write what is pending and the file footer (idempotent)."""
@@ -177,3 +201,11 @@ class ParquetSink(LogSink):
         finally:
             self._writer.close()
             self._writer = None
+
+
+def _as_real(outcomes: Outcomes) -> Outcomes:
+    """``outcomes`` with blank real-time columns (for joining with outcomes that have them)."""
+    blank = Outcomes.pending(len(outcomes), real=True)
+    blank.status, blank.latency_ms = outcomes.status, outcomes.latency_ms
+    blank.attempts, blank.error = outcomes.attempts, outcomes.error
+    return blank

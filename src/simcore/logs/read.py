@@ -15,27 +15,47 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from attrs import define
+from attrs import define, field
 from numpy.typing import NDArray
 
 from simcore.logs.formats import FILE_NAMES, format_of
 from simcore.logs.jsonl import read_log
 from simcore.logs.parquet import load_pyarrow
 from simcore.scenario.kinds import KIND_NAMES
+from simcore.seam.contract import ERROR_NAMES
+
+
+def _none() -> NDArray[np.int64]:
+    return np.zeros(0, np.int64)
 
 
 @define
 class LogColumns:
-    """The columns of an action log the crowd numbers need (one entry per action)."""
+    """The columns of an action log the analyses need (one entry per action, in sequence order).
+
+    The first four are what the crowd numbers need; the outcome columns are what
+    comparisons and real-time views need (``sent_at`` 0 and ``bytes`` -1 where not
+    recorded; ``error`` as :class:`~simcore.seam.contract.ErrorKind` codes). Columns a
+    caller did not ask :func:`read_columns` for are empty.
+    """
 
     time_ms: NDArray[np.int64]  # simulated time, ms since 1970-01-01 (naive, read as UTC)
     user: NDArray[np.int64]
     kind: NDArray[np.int64]
     post: NDArray[np.int64]  # -1 when none
+    seq: NDArray[np.int64] = field(factory=_none)
+    status: NDArray[np.int64] = field(factory=_none)
+    latency_ms: NDArray[np.float64] = field(factory=lambda: np.zeros(0, np.float64))
+    error: NDArray[np.int64] = field(factory=_none)
+    sent_at: NDArray[np.int64] = field(factory=_none)
+    bytes: NDArray[np.int64] = field(factory=_none)
 
     def __len__(self) -> int:
         return len(self.user)
 
+
+#: Outcome fields a log holds only where the backend recorded them (not on the mock).
+REAL_TIME_FIELDS = ("sent_at", "bytes")
 
 #: Formats in the order they are fastest to read.
 READ_PREFERENCE = ("parquet", "sqlite", "jsonl")
@@ -64,66 +84,99 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             db.row_factory = sqlite3.Row
-            return [dict(r) for r in db.execute("SELECT * FROM actions_named ORDER BY seq")]
+            rows = [dict(r) for r in db.execute("SELECT * FROM actions_named ORDER BY seq")]
         finally:
             db.close()
-    _, _, pq = load_pyarrow()
-    rows: list[dict[str, Any]] = pq.read_table(str(path)).to_pylist()
-    for row in rows:
-        when: dt.datetime = row["time"]
-        row["time"] = when.isoformat(timespec="milliseconds")
+    else:
+        _, _, pq = load_pyarrow()
+        rows = pq.read_table(str(path)).to_pylist()
+        for row in rows:
+            when: dt.datetime = row["time"]
+            row["time"] = when.isoformat(timespec="milliseconds")
+    for row in rows:  # as a JSONL line has them: present only where recorded
+        for key in REAL_TIME_FIELDS:
+            if row.get(key, 0) is None:
+                del row[key]
     return rows
 
 
-def _arrow_columns(table: Any, kind_code: dict[str, int]) -> LogColumns:
-    """Time, user, kind and post from a pyarrow table with the log's columns."""
+#: The outcome columns :func:`read_columns` reads when asked for ``outcomes=True``.
+OUTCOME_COLUMNS = ("seq", "status", "latency_ms", "error", "sent_at", "bytes")
+
+
+def _arrow_columns(table: Any, kind_code: dict[str, int], outcomes: bool) -> LogColumns:
+    """The columns from a pyarrow table with the log's columns."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    action = table.column("action").combine_chunks()
-    if not isinstance(action.type, pa.DictionaryType):
-        action = pc.dictionary_encode(action)
-    lookup = np.array([kind_code[n] for n in action.dictionary.to_pylist()], np.int64)
-    return LogColumns(
+    def codes(name: str, code: dict[str, int]) -> NDArray[np.int64]:
+        column = table.column(name).combine_chunks()
+        if not isinstance(column.type, pa.DictionaryType):
+            column = pc.dictionary_encode(column)
+        lookup = np.array([code[n] for n in column.dictionary.to_pylist()] + [0], np.int64)
+        index = pc.fill_null(column.indices, len(column.dictionary)).to_numpy(zero_copy_only=False)
+        out: NDArray[np.int64] = lookup[index.astype(np.intp)]
+        return out
+
+    def ints(name: str, blank: int) -> NDArray[np.int64]:
+        return np.asarray(pc.fill_null(table.column(name), blank).to_numpy(), dtype=np.int64)
+
+    cols = LogColumns(
         table.column("time").cast(pa.int64()).to_numpy().astype(np.int64),
         table.column("user").to_numpy().astype(np.int64),
-        lookup[action.indices.to_numpy(zero_copy_only=False).astype(np.intp)],
-        pc.fill_null(table.column("post"), -1).to_numpy().astype(np.int64),
+        codes("action", kind_code),
+        ints("post", -1),
     )
+    if outcomes:
+        cols.seq, cols.status = ints("seq", -1), ints("status", 0)
+        cols.latency_ms = np.asarray(table.column("latency_ms").to_numpy(), dtype=np.float64)
+        cols.error = codes("error", _ERROR_CODE)
+        cols.sent_at, cols.bytes = ints("sent_at", 0), ints("bytes", -1)
+    return cols
 
 
-def _jsonl_table(path: Path) -> Any:
+_ERROR_CODE = {name: code for code, name in enumerate(ERROR_NAMES)}
+
+
+def _jsonl_table(path: Path, outcomes: bool) -> Any:
     """The JSONL log's needed columns through pyarrow's JSON reader."""
     import pyarrow as pa
     import pyarrow.json as pj
 
-    schema = pa.schema(
-        [
-            ("time", pa.timestamp("ms")),
-            ("user", pa.int64()),
-            ("action", pa.string()),
-            ("post", pa.int64()),
+    fields = [
+        ("time", pa.timestamp("ms")),
+        ("user", pa.int64()),
+        ("action", pa.string()),
+        ("post", pa.int64()),
+    ]
+    if outcomes:
+        fields += [
+            ("seq", pa.int64()),
+            ("status", pa.int64()),
+            ("latency_ms", pa.float64()),
+            ("error", pa.string()),
+            ("sent_at", pa.int64()),
+            ("bytes", pa.int64()),
         ]
-    )
-    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
+    options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
     return pj.read_json(path, parse_options=options, read_options=pj.ReadOptions(block_size=1 << 24))
 
 
-def read_columns(path: Path) -> LogColumns:
-    """Time, user, kind and post of every action of the log at ``path``."""
+def read_columns(path: Path, outcomes: bool = False) -> LogColumns:
+    """Time, user, kind and post of every action of the log at ``path``; with ``outcomes``,
+    also its sequence number, status, latency, error, send time and answer size."""
     fmt = format_of(path)
     kind_code = {name: i for i, name in enumerate(KIND_NAMES)}
     if fmt == "jsonl":
-        return _jsonl_columns(path, kind_code)
+        return _jsonl_columns(path, kind_code, outcomes)
     if fmt == "sqlite":
-        return _sqlite_columns(path)
+        return _sqlite_columns(path, outcomes)
     _, _, pq = load_pyarrow()
-    return _arrow_columns(
-        pq.read_table(str(path), columns=["time", "user", "action", "post"]), kind_code
-    )
+    names = ["time", "user", "action", "post", *(OUTCOME_COLUMNS if outcomes else ())]
+    return _arrow_columns(pq.read_table(str(path), columns=names), kind_code, outcomes)
 
 
-def _jsonl_columns(path: Path, kind_code: dict[str, int]) -> LogColumns:
+def _jsonl_columns(path: Path, kind_code: dict[str, int], outcomes: bool) -> LogColumns:
     """Through pyarrow's JSON reader if it is installed and the log is whole, else line by line."""
     try:
         import pyarrow as pa
@@ -131,40 +184,46 @@ def _jsonl_columns(path: Path, kind_code: dict[str, int]) -> LogColumns:
         pa = None
     if pa is not None and path.stat().st_size > 0:
         try:
-            return _arrow_columns(_jsonl_table(path), kind_code)
+            return _arrow_columns(_jsonl_table(path, outcomes), kind_code, outcomes)
         except pa.ArrowInvalid:  # e.g. a line cut short by a crash: parse line by line
             pass
-    times: list[str] = []
-    users: list[int] = []
-    kinds: list[int] = []
-    posts: list[int] = []
     with open(path, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
-                continue
-            rec = json.loads(line)
-            times.append(rec["time"])
-            users.append(rec["user"])
-            kinds.append(kind_code[rec["action"]])
-            posts.append(-1 if rec["post"] is None else rec["post"])
-    time_ms = np.array(times, dtype="datetime64[ms]").astype(np.int64)
-    return LogColumns(
-        time_ms, np.array(users, np.int64), np.array(kinds, np.int64), np.array(posts, np.int64)
+        rows = [json.loads(line) for line in f if line.strip()]
+
+    def ints(key: str, blank: int, rows: list[dict[str, Any]] = rows) -> NDArray[np.int64]:
+        return np.array([blank if r.get(key) is None else r[key] for r in rows], np.int64)
+
+    cols = LogColumns(
+        np.array([r["time"] for r in rows], dtype="datetime64[ms]").astype(np.int64),
+        ints("user", 0),
+        np.array([kind_code[r["action"]] for r in rows], np.int64),
+        ints("post", -1),
     )
+    if outcomes:
+        cols.seq, cols.status = ints("seq", -1), ints("status", 0)
+        cols.latency_ms = np.array([r["latency_ms"] for r in rows], np.float64)
+        cols.error = np.array([_ERROR_CODE.get(r["error"] or "none", 0) for r in rows], np.int64)
+        cols.sent_at, cols.bytes = ints("sent_at", 0), ints("bytes", -1)
+    return cols
 
 
-def _sqlite_columns(path: Path) -> LogColumns:
+def _sqlite_columns(path: Path, outcomes: bool) -> LogColumns:
     """From the coded ``actions`` table, times from the clock in ``log_meta``."""
+    extra = ", seq, status, error, IFNULL(sent_at, 0), IFNULL(bytes, -1), latency_ms" if outcomes else ""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         meta = dict(db.execute("SELECT key, value FROM log_meta").fetchall())
-        data = np.array(
-            db.execute(
-                "SELECT tick, offset_ms, user, kind, IFNULL(post, -1) FROM actions ORDER BY seq"
-            ).fetchall(),
-            dtype=np.int64,
-        ).reshape(-1, 5)
+        rows = db.execute(
+            f"SELECT tick, offset_ms, user, kind, IFNULL(post, -1){extra} FROM actions ORDER BY seq"
+        ).fetchall()
     finally:
         db.close()
+    width = 10 if outcomes else 5  # every integer column (latency, a float, last)
+    data = np.array([r[:width] for r in rows], dtype=np.int64).reshape(-1, width)
     time_ms = int(meta["start_ms"]) + data[:, 0] * int(meta["tick_seconds"]) * 1000 + data[:, 1]
-    return LogColumns(time_ms, data[:, 2].copy(), data[:, 3].copy(), data[:, 4].copy())
+    cols = LogColumns(time_ms, data[:, 2].copy(), data[:, 3].copy(), data[:, 4].copy())
+    if outcomes:
+        cols.seq, cols.status, cols.error = data[:, 5].copy(), data[:, 6].copy(), data[:, 7].copy()
+        cols.sent_at, cols.bytes = data[:, 8].copy(), data[:, 9].copy()
+        cols.latency_ms = np.array([r[10] for r in rows], np.float64)
+    return cols

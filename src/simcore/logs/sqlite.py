@@ -2,7 +2,8 @@
 
 One table ``actions`` of integer codes (seq is the primary key; tick, offset_ms,
 user, profile, state, kind, post and ref (NULL if none), status, latency_ms,
-attempts, error), one insert transaction per batch, indexes on tick, user and post
+attempts, error, ``sent_path`` (NULL: the reference path, as on the mock; '': nothing
+was sent), ``sent_at`` and ``bytes`` (NULL where not recorded)), one insert transaction per batch, indexes on tick, user and post
 (partial: non-NULL posts) built when the log is closed (building them while
 inserting measured several times slower, RESULTS.md); a view ``actions_named``
 shows exactly the JSONL columns (time, names, method, path); table ``log_meta``
@@ -47,8 +48,11 @@ def named_view_sql(header: LogHeader) -> str:
     {_case("kind", KIND_NAMES, "CAST(kind AS TEXT)")} AS action,
     {_case("kind", METHODS, "NULL")} AS method,
     {_path_case()} AS path,
+    CASE WHEN sent_path IS NULL THEN {_path_case()} WHEN sent_path = '' THEN NULL
+        ELSE sent_path END AS sent_path,
     post, ref, status, latency_ms, attempts,
-    {_case("error", [None, *ERROR_NAMES[1:]], "CAST(error AS TEXT)")} AS error
+    {_case("error", [None, *ERROR_NAMES[1:]], "CAST(error AS TEXT)")} AS error,
+    sent_at, bytes
 FROM actions"""
 
 
@@ -83,6 +87,9 @@ class SqliteSink(LogSink):
         "latency_ms",
         "attempts",
         "error",
+        "sent_path",
+        "sent_at",
+        "bytes",
     )
     INSERT = f"INSERT INTO actions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
@@ -108,11 +115,18 @@ class SqliteSink(LogSink):
             "offset_ms INTEGER NOT NULL, user INTEGER NOT NULL, profile INTEGER NOT NULL, "
             "state INTEGER NOT NULL, kind INTEGER NOT NULL, post INTEGER, ref INTEGER, "
             "status INTEGER NOT NULL, latency_ms REAL NOT NULL, attempts INTEGER NOT NULL, "
-            "error INTEGER NOT NULL)"
+            "error INTEGER NOT NULL, sent_path TEXT, sent_at INTEGER, bytes INTEGER)"
         )
-        # a log continued from before the ref column: add it (NULL in the earlier rows)
-        if "ref" not in {row[1] for row in db.execute("PRAGMA table_info(actions)")}:
-            db.execute("ALTER TABLE actions ADD COLUMN ref INTEGER")
+        # a log continued from before a column was added: add it (NULL in the earlier rows)
+        have = {row[1] for row in db.execute("PRAGMA table_info(actions)")}
+        for column, kind in (
+            ("ref", "INTEGER"),
+            ("sent_path", "TEXT"),
+            ("sent_at", "INTEGER"),
+            ("bytes", "INTEGER"),
+        ):
+            if column not in have:
+                db.execute(f"ALTER TABLE actions ADD COLUMN {column} {kind}")
         db.execute("CREATE TABLE IF NOT EXISTS log_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         meta = {
             "start": header.start.isoformat(),
@@ -138,6 +152,16 @@ class SqliteSink(LogSink):
         post[batch.post < 0] = None
         ref: NDArray[Any] = batch.ref.astype(object)
         ref[batch.ref < 0] = None
+        n = len(batch)
+        if outcomes.real:
+            sent_path: list[Any] = ["" if p is None else p for p in outcomes.sent_path.tolist()]
+            sent_at: NDArray[Any] = outcomes.sent_at.astype(object)
+            sent_at[outcomes.sent_at <= 0] = None
+            size: NDArray[Any] = outcomes.response_bytes.astype(object)
+            size[outcomes.response_bytes < 0] = None
+            real = (sent_path, sent_at.tolist(), size.tolist())
+        else:
+            real = ([None] * n, [None] * n, [None] * n)
         columns = (
             batch.seq.tolist(),
             [batch.tick] * len(batch),
@@ -152,6 +176,7 @@ class SqliteSink(LogSink):
             logged_latency(outcomes.latency_ms).tolist(),
             outcomes.attempts.tolist(),
             outcomes.error.tolist(),
+            *real,
         )
         db = self._db
         db.execute("BEGIN")

@@ -179,23 +179,6 @@ ExecutePacedFn = Callable[[ActionBatch, NDArray[np.float64]], Outcomes]
 PAUSE_POLL = 0.2
 
 
-def concat_outcomes(parts: list[Outcomes]) -> Outcomes:
-    """Join the outcomes of consecutive slices of one batch."""
-    if len(parts) == 1:
-        return parts[0]
-    if not parts:
-        return Outcomes.ok(0)
-    return Outcomes(
-        status=np.concatenate([p.status for p in parts]),
-        latency_ms=np.concatenate([p.latency_ms for p in parts]),
-        attempts=np.concatenate([p.attempts for p in parts]),
-        error=np.concatenate([p.error for p in parts]),
-        server_id=np.concatenate(
-            [p.server_id if len(p.server_id) == len(p) else np.full(len(p), -1, np.int64) for p in parts]
-        ),
-    )
-
-
 def batch_slice(batch: ActionBatch, start: int, end: int) -> ActionBatch:
     """Actions ``[start, end)`` of a batch, keeping their run-wide sequence numbers."""
     if (start, end) == (0, len(batch)):
@@ -400,7 +383,7 @@ class Pacer:
         self.wait_until(end_due)
         if self.flags is None or not self.flags.stopping:
             self._note_lag(end_due)
-        return concat_outcomes(outcomes) if outcomes else Outcomes.ok(0)
+        return Outcomes.concat(outcomes)
 
     async def dispatch_async(self, batch: ActionBatch, submit: SubmitFn) -> asyncio.Future[Outcomes]:
         """Hand each slice of ``batch`` to ``submit`` at its due time without waiting for its

@@ -45,6 +45,14 @@ class Outcomes:
     attempts: NDArray[np.uint8]
     error: NDArray[np.uint8]
     server_id: NDArray[np.int64] = field(factory=lambda: np.zeros(0, dtype=np.int64))
+    #: Wall-clock UTC of each action's first attempt, epoch ms (0: not sent). Empty when the
+    #: backend has no real time (the mock): logs then record none.
+    sent_at: NDArray[np.int64] = field(factory=lambda: np.zeros(0, dtype=np.int64))
+    #: Size of each final answer's body in bytes (-1: no answer). Empty when not recorded.
+    response_bytes: NDArray[np.int64] = field(factory=lambda: np.zeros(0, dtype=np.int64))
+    #: The path each action actually requested (None: nothing was sent). Empty when the
+    #: backend sends no requests (the mock): each action's sent path is then its reference path.
+    sent_path: NDArray[np.object_] = field(factory=lambda: np.zeros(0, dtype=object))
 
     @classmethod
     def ok(cls, n: int, status: NDArray[np.int16] | None = None) -> Outcomes:
@@ -58,18 +66,54 @@ class Outcomes:
         )
 
     @classmethod
-    def pending(cls, n: int) -> Outcomes:
-        """``n`` blank outcomes (status 0, no attempt yet) for a backend to fill in."""
+    def pending(cls, n: int, real: bool = False) -> Outcomes:
+        """``n`` blank outcomes (status 0, no attempt yet) for a backend to fill in; ``real``:
+        with room for when each was sent, its answer's size and the path it requested."""
         return cls(
             status=np.zeros(n, np.int16),
             latency_ms=np.zeros(n, np.float32),
             attempts=np.zeros(n, np.uint8),
             error=np.zeros(n, np.uint8),
             server_id=np.full(n, -1, np.int64),
+            sent_at=np.zeros(n if real else 0, np.int64),
+            response_bytes=np.full(n if real else 0, -1, np.int64),
+            sent_path=np.full(n if real else 0, None, dtype=object),
+        )
+
+    @classmethod
+    def concat(cls, parts: list[Outcomes]) -> Outcomes:
+        """The outcomes of consecutive slices of one batch, joined (unrecorded columns padded)."""
+        if len(parts) == 1:
+            return parts[0]
+        if not parts:
+            return cls.ok(0)
+
+        def column(name: str, blank: Any, dtype: Any) -> Any:
+            arrays = [getattr(p, name) for p in parts]
+            if all(len(a) == 0 for a in arrays) and name != "server_id":
+                return np.zeros(0, dtype)
+            return np.concatenate(
+                [a if len(a) == len(p) else np.full(len(p), blank, dtype) for a, p in zip(arrays, parts)]
+            )
+
+        return cls(
+            status=np.concatenate([p.status for p in parts]),
+            latency_ms=np.concatenate([p.latency_ms for p in parts]),
+            attempts=np.concatenate([p.attempts for p in parts]),
+            error=np.concatenate([p.error for p in parts]),
+            server_id=column("server_id", -1, np.int64),
+            sent_at=column("sent_at", 0, np.int64),
+            response_bytes=column("response_bytes", -1, np.int64),
+            sent_path=column("sent_path", None, object),
         )
 
     def __len__(self) -> int:
         return len(self.status)
+
+    @property
+    def real(self) -> bool:
+        """Whether these outcomes record real requests (send times, sizes, sent paths)."""
+        return len(self.sent_at) == len(self.status) and len(self.status) > 0
 
     def failed(self) -> NDArray[np.bool_]:
         """Which actions failed: not answered (status 0: skipped, timed out, no connection)

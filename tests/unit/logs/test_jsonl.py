@@ -73,6 +73,11 @@ def batches(draw: st.DrawFn) -> tuple[ActionBatch, Outcomes, dt.datetime, int]:
         attempts=ints(0, 255).astype(np.uint8),
         error=ints(0, len(ErrorKind) - 1).astype(np.uint8),
     )
+    if draw(st.booleans()):  # a backend with real time: send times, sizes, sent paths
+        outcomes.sent_at = ints(0, 2**45).astype(np.int64)
+        outcomes.response_bytes = ints(-1, 10**9).astype(np.int64)
+        paths = st.one_of(st.none(), st.text(max_size=12).map(lambda t: "/x/" + t))
+        outcomes.sent_path = np.array([*draw(st.lists(paths, min_size=n, max_size=n)), None])[:n]
     return batch, outcomes, start, tick_seconds
 
 
@@ -98,4 +103,8 @@ def test_same_bytes_on_a_simulated_run(small_config: Config) -> None:
         args = (batch, out, LogHeader.of(sim))
         text = format_lines(*args)
         assert text == format_lines_reference(*args)
+        for line in text.splitlines():  # the mock records no real time; it sends the reference path
+            record = json.loads(line)
+            assert record["sent_path"] == record["path"]
+            assert "sent_at" not in record and "bytes" not in record
         assert all(json.loads(line)["tick"] == batch.tick for line in text.splitlines())

@@ -24,14 +24,17 @@ from simcore.logs.sinks import open_sink
 from simcore.logs.sqlite import SqliteSink
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.scenario.schema import Config
-from simcore.seam.contract import ErrorKind, Outcomes
+from simcore.seam.contract import ERROR_NAMES, ErrorKind, Outcomes
 from simcore_backends.mock import MockBackend
 
 REF_KINDS = ("repost", "quote_post", "follow_user", "unfollow_user")
 
 
-def _run_logged(config: Config, directory: Path, ticks: int, row_group: int = 1000) -> dict[str, Path]:
-    """One run written to every format at once, with varied latencies and some errors."""
+def _run_logged(
+    config: Config, directory: Path, ticks: int, row_group: int = 1000, real: bool = False
+) -> dict[str, Path]:
+    """One run written to every format at once, with varied latencies and some errors; ``real``:
+    with send times, answer sizes and sent paths as a backend with real requests records them."""
     sim, backend = Simulation(config), MockBackend()
     header = LogHeader.of(sim)
     paths = {f: directory / f"actions.{f}" for f in ("jsonl", "sqlite", "parquet")}
@@ -48,6 +51,13 @@ def _run_logged(config: Config, directory: Path, ticks: int, row_group: int = 10
         timeouts = rng.random(len(batch)) < 0.02
         out.error[timeouts] = ErrorKind.TIMEOUT
         out.status[timeouts] = 0
+        if real:
+            n = len(batch)
+            out.sent_at = np.where(timeouts, 0, 1_764_547_200_000 + np.arange(n)).astype(np.int64)
+            out.response_bytes = np.where(timeouts, -1, rng.integers(0, 5000, n)).astype(np.int64)
+            out.sent_path = np.array(
+                [None if t else f'/api/é/{i}?q="x"' for i, t in enumerate(timeouts)] + [None]
+            )[:n]
         for sink in sinks:
             sink.write(batch, out)
     for sink in sinks:
@@ -74,6 +84,20 @@ def test_same_rows_in_every_format(logs: dict[str, Path]) -> None:
         assert (r["ref"] is not None) == (r["action"] in REF_KINDS), r
         if r["action"] in ("repost", "follow_user", "unfollow_user"):
             assert str(r["ref"]) in r["path"].split("/"), r
+    assert rows["sqlite"] == rows["jsonl"]
+    assert rows["parquet"] == rows["jsonl"]
+    assert all(r["sent_path"] == r["path"] and "sent_at" not in r for r in rows["jsonl"])
+
+
+def test_same_real_time_fields_in_every_format(small_config: Config, tmp_path: Path) -> None:
+    """sent_path, sent_at and bytes, recorded by a backend with real requests, read back alike."""
+    paths = _run_logged(small_config, tmp_path, 60, real=True)
+    rows = {fmt: read_rows(path) for fmt, path in paths.items()}
+    sent = [r for r in rows["jsonl"] if r["error"] != "timeout"]
+    assert sent and all(r["sent_path"].startswith("/api/é/") and r["sent_at"] > 0 for r in sent)
+    assert all(0 <= r["bytes"] < 5000 for r in sent)
+    unsent = [r for r in rows["jsonl"] if r["error"] == "timeout"]
+    assert unsent and all(r["sent_path"] is None and "sent_at" not in r for r in unsent)
     assert rows["sqlite"] == rows["jsonl"]
     assert rows["parquet"] == rows["jsonl"]
 
@@ -122,6 +146,7 @@ def test_every_kind_has_the_same_row_in_every_format(tmp_path: Path) -> None:
     ]
     assert rows["sqlite"] == rows["jsonl"]
     assert rows["parquet"] == rows["jsonl"]
+    assert all(r["sent_path"] == r["path"] and "sent_at" not in r for r in rows["jsonl"])
 
 
 def test_same_columns_and_crowd_in_every_format(logs: dict[str, Path]) -> None:
@@ -224,10 +249,10 @@ def test_jsonl_columns_without_pyarrow(logs: dict[str, Path], monkeypatch: pytes
     """The line-by-line JSONL reader (no pyarrow) gives the same columns as the fast one."""
     import sys
 
-    fast = read_columns(logs["jsonl"])
+    fast = read_columns(logs["jsonl"], outcomes=True)
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` raises ImportError
-    slow = read_columns(logs["jsonl"])
-    for name in ("time_ms", "user", "kind", "post"):
+    slow = read_columns(logs["jsonl"], outcomes=True)
+    for name in ("time_ms", "user", "kind", "post", "seq", "status", "latency_ms", "error", "sent_at"):
         np.testing.assert_array_equal(getattr(slow, name), getattr(fast, name))
 
 
@@ -241,3 +266,19 @@ def test_empty_logs_read_as_no_actions(tmp_path: Path) -> None:
         sink.close()
         assert len(read_columns(tmp_path / f"a.{fmt}")) == 0, fmt
         assert read_rows(tmp_path / f"a.{fmt}") == [], fmt
+
+
+def test_outcome_columns_in_every_format(small_config: Config, tmp_path: Path) -> None:
+    """read_columns(outcomes=True) gives every format's statuses, latencies, errors and real time alike."""
+    paths = _run_logged(small_config, tmp_path, 60, real=True)
+    cols = {fmt: read_columns(path, outcomes=True) for fmt, path in paths.items()}
+    rows = read_rows(paths["jsonl"])
+    want_error = [0 if r["error"] is None else ERROR_NAMES.index(r["error"]) for r in rows]
+    for fmt, c in cols.items():
+        assert c.seq.tolist() == [r["seq"] for r in rows], fmt
+        assert c.status.tolist() == [r["status"] for r in rows], fmt
+        assert c.latency_ms.tolist() == [r["latency_ms"] for r in rows], fmt
+        assert c.error.tolist() == want_error, fmt
+        assert c.sent_at.tolist() == [r.get("sent_at", 0) for r in rows], fmt
+        assert c.bytes.tolist() == [r.get("bytes", -1) for r in rows], fmt
+    assert (cols["jsonl"].sent_at == 0).any() and (cols["jsonl"].sent_at > 0).any()

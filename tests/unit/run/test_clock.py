@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.errors import UsageError
-from simcore.run.clock import FakeTime, Pacer, batch_slice, concat_outcomes, format_speed, parse_speed
+from simcore.run.clock import FakeTime, Pacer, batch_slice, format_speed, parse_speed
 from simcore.run.control import RunControl, RunGate
 from simcore.run.controller import Controller
 from simcore.scenario.parse import with_overrides
@@ -122,7 +122,7 @@ def test_slices_keep_sequence_numbers(busy_config: Config) -> None:
     parts = [batch_slice(batch, s, e) for s, e in pacer.slices(batch)]
     assert len(parts) > 1
     assert np.array_equal(np.concatenate([p.seq for p in parts]), batch.seq)
-    outs = concat_outcomes([Outcomes.ok(len(p)) for p in parts])
+    outs = Outcomes.concat([Outcomes.ok(len(p)) for p in parts])
     assert len(outs) == len(batch)
 
 

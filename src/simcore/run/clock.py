@@ -421,4 +421,4 @@ class Pacer:
 
 async def _joined(parts: list[asyncio.Future[Outcomes]]) -> Outcomes:
     """The outcomes of a batch's slices, once each is answered, as one."""
-    return concat_outcomes(list(await asyncio.gather(*parts))) if parts else Outcomes.ok(0)
+    return Outcomes.concat(list(await asyncio.gather(*parts)))

@@ -29,7 +29,9 @@ With a rate target (``rate``, actions per real second; :mod:`simcore.run.rate`)
 each tick gets its own speed from its size: it lasts ``len(batch) / rate`` real
 seconds (at least ``tick_seconds / speed`` when a speed is also set: then the
 speed is the upper bound), and the schedule goes on from where the previous tick
-was due to end, so a run that falls behind catches up as a speed-paced run does.
+was due to end. A run at a rate that falls behind catches up only the last
+``catch_up`` real seconds (0.1 s: timer jitter); a longer stall is not made up
+by a burst above the rate: the schedule slips (``slipped_seconds``).
 
 All waiting goes through a :class:`TimeSource`, so tests use :class:`FakeTime`
 and never sleep.
@@ -200,6 +202,7 @@ class Pacer:
         flags: Flags | None = None,
         resolution: float = 0.01,
         rate: float | None = None,
+        catch_up: float = 0.1,
     ) -> None:
         """``speed``: simulated seconds per real second (None: max); ``rate``: actions per
         real second to aim at (None: none; with one, ``speed`` is the upper bound)."""
@@ -207,6 +210,8 @@ class Pacer:
         self.speed = speed
         self.rate = rate
         self.tick_speed: float | None = speed  # the current tick's speed (rate: chosen per tick)
+        self.catch_up = float(catch_up)  # at a rate: the most lag made up by going faster
+        self.slipped_seconds = 0.0  # at a rate: schedule given up rather than made up in a burst
         self.clock: TimeSource = clock or RealTime()
         self.flags = flags
         self.resolution = float(resolution)
@@ -266,10 +271,16 @@ class Pacer:
                 self._anchor_sim = tick_start
             return
         # at a rate every tick has its own speed: re-anchor where the previous tick was due to end
+        now = self.clock.now()
         if self._anchor_real is None:
-            self._anchor_real = self.clock.now()
+            self._anchor_real = now
         else:
-            self._anchor_real = self.due(tick_start)
+            due = float(self.due(tick_start))
+            if now - due > self.catch_up:  # far behind: slip rather than burst above the rate
+                self._note_lag(due)
+                self.slipped_seconds += now - self.catch_up - due
+                due = now - self.catch_up
+            self._anchor_real = due
         self._anchor_sim = tick_start
         self.tick_speed = tick_speed(len(batch), self.rate, self.tick_seconds, self.speed)
 
@@ -396,13 +407,20 @@ class Pacer:
         self._anchor(batch)
         tick_start = float(batch.tick * self.tick_seconds)
         parts: list[asyncio.Future[Outcomes]] = []
-        for start, end in self.slices(batch):
-            at = tick_start + batch.offset_ms[start] / 1000.0
-            await self.wait_until_async(self.due(at))
-            self._note_lag(self.due(at))
-            parts.append(asyncio.ensure_future(submit(batch_slice(batch, start, end))))
-        end_due = self.due(tick_start + self.tick_seconds)
-        await self.wait_until_async(end_due)
+        try:
+            for start, end in self.slices(batch):
+                at = tick_start + batch.offset_ms[start] / 1000.0
+                await self.wait_until_async(self.due(at))
+                self._note_lag(self.due(at))
+                parts.append(asyncio.ensure_future(submit(batch_slice(batch, start, end))))
+            end_due = self.due(tick_start + self.tick_seconds)
+            await self.wait_until_async(end_due)
+        except BaseException:  # cancelled (Ctrl-C): the slices already sent go with the tick
+            for part in parts:
+                part.cancel()
+            if parts:
+                await asyncio.gather(*parts, return_exceptions=True)
+            raise
         if self.flags is None or not self.flags.stopping:
             self._note_lag(end_due)
         return asyncio.ensure_future(_joined(parts))
@@ -416,6 +434,7 @@ class Pacer:
             "max_lag_seconds": round(self.max_lag, 3),
             "late_slices": self.late_slices,
             "paused_seconds": round(self.paused_seconds, 3),
+            "slipped_seconds": round(self.slipped_seconds, 3),
         }
 
 

@@ -168,13 +168,48 @@ def test_empty_ticks_take_no_time_without_a_speed_bound(small_config: Config) ->
     assert pacer.sim_seconds_now() is None or pacer.sim_seconds_now() >= 0
 
 
-def test_a_slow_backend_lags_and_catches_up(evening: Config) -> None:
-    """Calls slower than the rate allows put the run behind; it keeps the schedule, measures
-    the lag, and ends no later than the backend allows."""
+def test_a_slow_backend_lags(evening: Config) -> None:
+    """Calls slower than the rate allows put the run behind; the lag is measured, and the run
+    ends no sooner than the backend allows."""
     controller, backend, clock, pacer, _ = _at_rate(evening, 2000.0, cost=0.05)
     controller.run(30)
     assert pacer.max_lag > 0.1 and pacer.late_slices > 0
     assert clock.now() - 1000.0 >= 0.05 * len(backend.calls) - 1e-9
+
+
+class StallOnce(Recorder):
+    """The mock, stalling for ``seconds`` in its first call of tick ``tick``."""
+
+    def __init__(self, clock: FakeTime, tick: int, seconds: float) -> None:
+        super().__init__(clock)
+        self.stall_tick, self.stall_seconds = tick, seconds
+
+    def execute(self, batch: ActionBatch) -> Outcomes:
+        if batch.tick == self.stall_tick and self.stall_seconds:
+            self.clock.advance(self.stall_seconds)
+            self.stall_seconds = 0.0
+        return super().execute(batch)
+
+
+def test_after_a_stall_the_rate_slips_instead_of_bursting(evening: Config) -> None:
+    """A 2-second stall is made up for only `catch_up` seconds' worth; after that the ticks last
+    actions / rate again (no burst above the rate), and the schedule given up is counted."""
+    rate = 400.0
+    clock = FakeTime()
+    backend = StallOnce(clock, tick=5, seconds=2.0)
+    pacer = Pacer(evening.tick_seconds, None, clock=clock, rate=rate)
+    ends = TickEnds(clock)
+    Controller(Simulation(evening), backend, [ends], pacer=pacer).run(40)
+    assert pacer.max_lag >= 1.5
+    assert 1.5 <= pacer.slipped_seconds <= 2.0
+    times = [at for _, at, _ in ends.ends]
+    sizes = [n for *_, n in ends.ends]
+    # ticks 6 on make up at most catch_up seconds, then each lasts its actions / rate again
+    assert times[9] - times[5] >= sum(sizes[6:10]) / rate - pacer.catch_up - 1e-9
+    for i in range(10, len(times)):
+        assert times[i] - times[i - 1] == pytest.approx(sizes[i] / rate, abs=1e-9), i
+    # the whole run took its actions / rate, plus the slipped schedule
+    assert times[-1] - 1000.0 == pytest.approx(sum(sizes) / rate + pacer.slipped_seconds, abs=1e-6)
 
 
 def test_rate_and_speed_change_between_ticks_through_the_gate(evening: Config) -> None:

@@ -110,8 +110,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds left out at the start")
     parser.add_argument("--window", type=float, default=5.0, help="window length in seconds")
     parser.add_argument("--no-record", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--no-pin", action="store_true", help="leave server and client to the scheduler")
     args = parser.parse_args()
-    pin = can_pin(0, 1)
+    pin = not args.no_pin and can_pin(0, 1)
     server_core, client_core = (0, 1) if pin else (None, None)
     about = machine()
     table = Table(

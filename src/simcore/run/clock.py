@@ -29,9 +29,10 @@ With a rate target (``rate``, actions per real second; :mod:`simcore.run.rate`)
 each tick gets its own speed from its size: it lasts ``len(batch) / rate`` real
 seconds (at least ``tick_seconds / speed`` when a speed is also set: then the
 speed is the upper bound), and the schedule goes on from where the previous tick
-was due to end. A run at a rate that falls behind catches up only the last
-``catch_up`` real seconds (0.1 s: timer jitter); a longer stall is not made up
-by a burst above the rate: the schedule slips (``slipped_seconds``).
+was due to end. A run at a rate that falls behind its schedule (a stall, a slow
+answer) catches up at most ``catch_up`` (10 %) above the rate: a tick then lasts
+down to ``1 / (1 + catch_up)`` of its due time, so the real rate over any stretch
+stays within that margin of the target and the schedule is made up in time.
 
 All waiting goes through a :class:`TimeSource`, so tests use :class:`FakeTime`
 and never sleep.
@@ -52,7 +53,7 @@ from numpy.typing import NDArray
 
 from simcore.core.actions import ActionBatch
 from simcore.errors import UsageError
-from simcore.run.rate import tick_speed
+from simcore.run.rate import tick_real_seconds
 from simcore.seam.contract import Outcomes
 
 SPEED_HELP = "'max' (as fast as possible) or a number of simulated seconds per real second, e.g. 1 or 60"
@@ -202,7 +203,7 @@ class Pacer:
         flags: Flags | None = None,
         resolution: float = 0.01,
         rate: float | None = None,
-        catch_up: float = 0.1,
+        catch_up: float = 0.10,
     ) -> None:
         """``speed``: simulated seconds per real second (None: max); ``rate``: actions per
         real second to aim at (None: none; with one, ``speed`` is the upper bound)."""
@@ -210,8 +211,8 @@ class Pacer:
         self.speed = speed
         self.rate = rate
         self.tick_speed: float | None = speed  # the current tick's speed (rate: chosen per tick)
-        self.catch_up = float(catch_up)  # at a rate: the most lag made up by going faster
-        self.slipped_seconds = 0.0  # at a rate: schedule given up rather than made up in a burst
+        self.catch_up = float(catch_up)  # at a rate: how much faster than the rate to catch up
+        self._due_start: float | None = None  # at a rate: when the next tick is due to start
         self.clock: TimeSource = clock or RealTime()
         self.flags = flags
         self.resolution = float(resolution)
@@ -270,19 +271,21 @@ class Pacer:
                 self._anchor_real = self.clock.now()
                 self._anchor_sim = tick_start
             return
-        # at a rate every tick has its own speed: re-anchor where the previous tick was due to end
+        # at a rate every tick has its own speed and starts when the previous one was due to end;
+        # behind that schedule, it starts now and runs up to catch_up faster than the rate
         now = self.clock.now()
-        if self._anchor_real is None:
-            self._anchor_real = now
+        if self._anchor_real is None or self._due_start is None:
+            self._due_start = now
+        due_seconds = tick_real_seconds(len(batch), self.rate, self.tick_seconds, self.speed)
+        due_end = self._due_start + due_seconds
+        if now > self._due_start:
+            self._note_lag(self._due_start)
+            start, seconds = now, max(due_seconds / (1.0 + self.catch_up), due_end - now)
         else:
-            due = float(self.due(tick_start))
-            if now - due > self.catch_up:  # far behind: slip rather than burst above the rate
-                self._note_lag(due)
-                self.slipped_seconds += now - self.catch_up - due
-                due = now - self.catch_up
-            self._anchor_real = due
-        self._anchor_sim = tick_start
-        self.tick_speed = tick_speed(len(batch), self.rate, self.tick_seconds, self.speed)
+            start, seconds = self._due_start, due_seconds
+        self._due_start = due_end
+        self._anchor_real, self._anchor_sim = start, tick_start
+        self.tick_speed = self.tick_seconds / seconds if seconds > 0 else math.inf
 
     def hold(self, flags: Flags | None = None) -> None:
         """Block while paused (``flags``, else the pacer's own); count the time as paused and
@@ -298,6 +301,8 @@ class Pacer:
         self.paused_seconds += held
         if self._anchor_real is not None:
             self._anchor_real += held
+        if self._due_start is not None:
+            self._due_start += held
 
     async def hold_async(self) -> None:
         """:meth:`hold` on the event loop: requests in flight go on while paused."""
@@ -434,7 +439,6 @@ class Pacer:
             "max_lag_seconds": round(self.max_lag, 3),
             "late_slices": self.late_slices,
             "paused_seconds": round(self.paused_seconds, 3),
-            "slipped_seconds": round(self.slipped_seconds, 3),
         }
 
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from simcore.errors import UsageError
-from simcore.run.clock import SPEED_HELP, format_speed, parse_speed
+from simcore.run.clock import format_speed, parse_speed
 from simcore.run.loading import load_config
 from simcore.run.plan import LoadPlan, Stream
 from simcore.run.rate import RATE_HELP, format_rate, parse_rate
@@ -38,7 +38,12 @@ def _rate_text(value: float | None) -> str:
 @click.option("--seed", type=int, help="Random seed (overrides the config's `seed`).")
 @click.option("--duration", metavar="DURATION", help="How long to simulate: 6h, 2d, 90m, '1440 ticks'.")
 @click.option("--users", type=int, metavar="N", help="Initial population (population.initial_users).")
-@click.option("--speed", "speed_text", metavar="N", help=f"Plan at this speed: {SPEED_HELP} (not max).")
+@click.option(
+    "--speed",
+    "speed_text",
+    metavar="N",
+    help="Plan at this speed: simulated seconds per real second, e.g. 60 (with --rate: its upper bound).",
+)
 @click.option("--rate", "rate_text", metavar="N", help=f"Plan at this rate target: {RATE_HELP}.")
 @click.option(
     "--peak-rate",

@@ -36,10 +36,11 @@ def summary_table(summary: dict[str, Any]) -> Table:
         "wall time",
         f"{summary['wall_seconds']:.2f} s" + (f"  ({rate:,.0f} actions/s)" if rate else ""),
     )
-    pacing = summary.get("pacing")
-    if pacing and pacing.get("actions_per_second") is not None:
+    pacing: dict[str, Any] = summary.get("pacing") or {}
+    paced = bool(pacing) and (pacing["speed"] != "max" or bool(pacing.get("rate")))
+    if paced and pacing.get("actions_per_second") is not None:
         table.add_row("real rate", real_rate(pacing["actions_per_second"], pacing.get("rate")))
-    if pacing and (pacing["speed"] != "max" or pacing.get("rate") or pacing["max_lag_seconds"] > 0):
+    if pacing and (paced or pacing["max_lag_seconds"] > 0):
         how = f"speed {pacing['speed']}"
         if pacing.get("rate"):
             how = f"rate {format_rate(pacing['rate'])} (speed up to {pacing['speed']})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 
 import numpy as np
@@ -191,25 +192,24 @@ class StallOnce(Recorder):
         return super().execute(batch)
 
 
-def test_after_a_stall_the_rate_slips_instead_of_bursting(evening: Config) -> None:
-    """A 2-second stall is made up for only `catch_up` seconds' worth; after that the ticks last
-    actions / rate again (no burst above the rate), and the schedule given up is counted."""
+def test_after_a_stall_the_run_catches_up_at_most_ten_percent_above_the_rate(evening: Config) -> None:
+    """A half-second stall is made up without a burst: no tick runs faster than rate × 1.1, and once
+    caught up the ticks last actions / rate again and the run ends on schedule."""
     rate = 400.0
     clock = FakeTime()
-    backend = StallOnce(clock, tick=5, seconds=2.0)
+    backend = StallOnce(clock, tick=5, seconds=0.5)
     pacer = Pacer(evening.tick_seconds, None, clock=clock, rate=rate)
     ends = TickEnds(clock)
-    Controller(Simulation(evening), backend, [ends], pacer=pacer).run(40)
-    assert pacer.max_lag >= 1.5
-    assert 1.5 <= pacer.slipped_seconds <= 2.0
-    times = [at for _, at, _ in ends.ends]
+    Controller(Simulation(evening), backend, [ends], pacer=pacer).run(300)
+    assert pacer.max_lag >= 0.4
+    times = [1000.0] + [at for _, at, _ in ends.ends]
     sizes = [n for *_, n in ends.ends]
-    # ticks 6 on make up at most catch_up seconds, then each lasts its actions / rate again
-    assert times[9] - times[5] >= sum(sizes[6:10]) / rate - pacer.catch_up - 1e-9
-    for i in range(10, len(times)):
-        assert times[i] - times[i - 1] == pytest.approx(sizes[i] / rate, abs=1e-9), i
-    # the whole run took its actions / rate, plus the slipped schedule
-    assert times[-1] - 1000.0 == pytest.approx(sum(sizes) / rate + pacer.slipped_seconds, abs=1e-6)
+    durations = [b - a for a, b in itertools.pairwise(times)]
+    for i in range(6, len(sizes)):
+        assert durations[i] >= sizes[i] / (rate * 1.1) - 1e-9, i
+    assert any(durations[i] < sizes[i] / rate - 1e-6 for i in range(6, 20)), "no catching up"
+    assert times[-1] == pytest.approx(1000.0 + sum(sizes) / rate, abs=1e-6), "not back on schedule"
+    assert durations[-1] == pytest.approx(sizes[-1] / rate, abs=1e-9)
 
 
 def test_rate_and_speed_change_between_ticks_through_the_gate(evening: Config) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -9,9 +10,7 @@ import numpy as np
 
 from simcore.analysis.histogram import percentiles
 from simcore.analysis.hourly import users_by_hour
-from simcore.analysis.tables import N_KINDS, MetricTables
-from simcore.core.actions import METHODS, PATHS
-from simcore.scenario.kinds import KIND_NAMES
+from simcore.analysis.tables import MetricTables
 from simcore.scenario.thresholds import PERCENTS
 from simcore.seam.contract import ERROR_NAMES, ErrorKind
 
@@ -27,30 +26,63 @@ def endpoint_stats(t: MetricTables) -> list[dict[str, Any]]:
     pct = percentiles(table, PERCENTS, lo, hi)
     sums = np.append(t.kind_lat_sum_us, t.kind_lat_sum_us.sum())
     counts = table.sum(axis=1)
-    for i in range(N_KINDS + 1):
-        name = KIND_NAMES[i] if i < N_KINDS else "all"
-        n = int(status_totals[i]) if i < N_KINDS else int(status_totals.sum())
-        failed = int(fails[i]) if i < N_KINDS else int(fails.sum())
+    size = np.append(t.kind_bytes_sum, t.kind_bytes_sum.sum())
+    sized = np.append(t.kind_bytes_n, t.kind_bytes_n.sum())
+    n_kinds = t.n_kinds
+    for i in range(n_kinds + 1):
+        name = t.kind_names[i] if i < n_kinds else "all"
+        n = int(status_totals[i]) if i < n_kinds else int(status_totals.sum())
+        failed = int(fails[i]) if i < n_kinds else int(fails.sum())
+        method, path = route_of(t, i) if i < n_kinds else ("", "")
         rows.append(
             {
                 "endpoint": name,
-                "method": METHODS[i] if i < N_KINDS else "",
-                "path": PATHS[i] if i < N_KINDS else "",
+                "method": method,
+                "path": path,
                 "count": n,
                 "failures": failed,
                 "error_rate": failed / n if n else 0.0,
                 "mean_ms": _num(sums[i] / 1000.0 / counts[i]) if counts[i] else None,
                 **{f"p{q:g}_ms": _num(pct[i, j]) for j, q in enumerate(PERCENTS)},
                 "max_ms": _num(hi[i]) if counts[i] else None,
+                "bytes_mean": _num(size[i] / sized[i]) if sized[i] else None,
+                "bytes_total": int(size[i]) if sized[i] else None,
             }
         )
     return rows
 
 
+def wall_time(t: MetricTables) -> dict[str, Any] | None:
+    """When the run's first and last timed sends happened (UTC, ISO), the buckets' width in
+    seconds and their count; None when no action recorded a send time (the mock)."""
+    wall = t.wall
+    if not wall.n:
+        return None
+    starts = wall.starts()
+
+    def utc(seconds: int) -> str:
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()
+
+    return {
+        "first_bucket": utc(int(starts[0])),
+        "end": utc(int(starts[-1]) + wall.width),
+        "bucket_seconds": wall.width,
+        "buckets": wall.n,
+        "sent": int(wall.sent.sum()),
+    }
+
+
+def route_of(t: MetricTables, kind: int) -> tuple[str, str]:
+    """The method and path template a kind was sent to: its route when a backend sent real
+    requests, else the reference API's (the mock's)."""
+    e = t.endpoints[kind]
+    return (e.route_method, e.route_path) if t.sent_requests else (e.method, e.path)
+
+
 def failures(t: MetricTables) -> dict[str, dict[str, int]]:
     """Failures by endpoint: ``{"read_post": {"404": 3, "timeout": 1}}`` (only non-empty)."""
     out: dict[str, dict[str, int]] = {}
-    for k in range(N_KINDS):
+    for k in range(t.n_kinds):
         row: dict[str, int] = {}
         bad = np.flatnonzero(t.kind_status[k, 400:]) + 400
         for code in bad.tolist():
@@ -61,7 +93,7 @@ def failures(t: MetricTables) -> dict[str, dict[str, int]]:
         if t.kind_status[k, 0] and not any(t.kind_error[k, 1:]):
             row["no_response"] = int(t.kind_status[k, 0])
         if row:
-            out[KIND_NAMES[k]] = row
+            out[t.kind_names[k]] = row
     return out
 
 
@@ -106,6 +138,7 @@ def summary(t: MetricTables, top: int = 10) -> dict[str, Any]:
         "failures_by_endpoint": failures(t),
         "top_posters": top_posters(t, top),
         "top_posts": top_posts(t, top),
+        "wall_time": wall_time(t),
     }
 
 

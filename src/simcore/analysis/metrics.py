@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from simcore.analysis import endpoints, hourly
 from simcore.analysis.accumulate import account
+from simcore.analysis.endpoint import REFERENCE_ENDPOINTS, Endpoint
 from simcore.analysis.latest import latest_records
 from simcore.analysis.tables import MetricTables, merge_arrays
 from simcore.core.actions import ActionBatch
@@ -42,10 +43,14 @@ class Metrics(MetricTables):
         state_names: Sequence[str],
         profile_names: Sequence[str],
         latest_n: int = 100,
+        endpoints: Sequence[Endpoint] = REFERENCE_ENDPOINTS,
     ) -> None:
-        super().__init__(tick_seconds, start, state_names, profile_names, latest_n)
+        super().__init__(tick_seconds, start, state_names, profile_names, latest_n, endpoints)
         #: Optional probe giving every user's state; called at each hour's last tick.
         self.population_states: Callable[[], NDArray[np.uint8]] | None = None
+        #: Optional probe giving how many users are in a session; called for each batch
+        #: sent in real time, and recorded at its last send (the wall-time series' gauge).
+        self.population_sessions: Callable[[], int] | None = None
 
     # --- the sink ---------------------------------------------------------------------
 
@@ -54,7 +59,9 @@ class Metrics(MetricTables):
         hour = self.hour_of(batch.tick)
         self.grow_hours(hour + 1)
         if len(batch):
-            account(self, batch, outcomes, hour)
+            sent = account(self, batch, outcomes, hour)
+            if sent is not None and self.population_sessions is not None:
+                self.wall.sample_sessions(sent, self.population_sessions())
         if ends_hour(batch.tick, self.tick_seconds) and self.population_states is not None:
             self.observe_states(batch.tick, self.population_states())
 
@@ -73,15 +80,17 @@ class Metrics(MetricTables):
 
     def merge(self, other: Metrics) -> Metrics:
         """The metrics of both runs' actions together (``self`` and ``other`` are unchanged)."""
-        if (self.tick_seconds, self.start, self.state_names) != (
+        if (self.tick_seconds, self.start, self.state_names, self.kind_names) != (
             other.tick_seconds,
             other.start,
             other.state_names,
+            other.kind_names,
         ):
             raise ValueError("cannot merge metrics of runs with different clocks or routine states")
         latest_n = max(self.latest_n, other.latest_n)  # the same whichever side merges
         arrays = merge_arrays(self.state_arrays(), other.state_arrays(), latest_n)
-        return Metrics.from_state(arrays, dict(self.settings(), latest_n=latest_n))
+        sent = self.sent_requests or other.sent_requests
+        return Metrics.from_state(arrays, dict(self.settings(), latest_n=latest_n, sent_requests=sent))
 
     @classmethod
     def from_state(cls, arrays: dict[str, NDArray[Any]], meta: dict[str, Any]) -> Metrics:
@@ -92,7 +101,9 @@ class Metrics(MetricTables):
             meta["state_names"],
             meta["profile_names"],
             meta["latest_n"],
+            [Endpoint(*e) for e in meta["endpoints"]] if "endpoints" in meta else REFERENCE_ENDPOINTS,
         )
+        m.sent_requests = bool(meta.get("sent_requests", False))
         m.load_state(arrays)
         return m
 
@@ -106,7 +117,12 @@ class Metrics(MetricTables):
     def latest_actions(self) -> list[dict[str, Any]]:
         """The latest actions, oldest first, as plain records."""
         return latest_records(
-            self.latest, self.start, self.tick_seconds, self.profile_names, self.state_names
+            self.latest,
+            self.start,
+            self.tick_seconds,
+            self.profile_names,
+            self.state_names,
+            self.endpoints,
         )
 
     def hour_starts(self) -> list[dt.datetime]:
@@ -128,6 +144,10 @@ class Metrics(MetricTables):
     def day_shape(self) -> dict[str, NDArray[np.float64]]:
         """By hour of the day: mean users in each state, and mean actions per hour (weekday, weekend)."""
         return hourly.day_shape(self)
+
+    def wall_time(self) -> dict[str, Any] | None:
+        """The wall-time span of the run's sends (UTC) and its bucket width; None without real time."""
+        return endpoints.wall_time(self)
 
     def endpoint_stats(self) -> list[dict[str, Any]]:
         """Per endpoint (action kind) and for all together: count, failures, latency figures."""

@@ -395,10 +395,10 @@ class Pacer:
                 self.wait_until(self.due(at))
                 self._note_lag(self.due(at))
                 outcomes.append(execute(batch_slice(batch, start, end)))
-        end_due = self.due(tick_start + self.tick_seconds)
-        self.wait_until(end_due)
+        self.wait_until(self.due(tick_start + self.tick_seconds))
         if self.flags is None or not self.flags.stopping:
-            self._note_lag(end_due)
+            # due again: a pause during the wait moved the schedule on (it is not lag)
+            self._note_lag(self.due(tick_start + self.tick_seconds))
         return Outcomes.concat(outcomes)
 
     async def dispatch_async(self, batch: ActionBatch, submit: SubmitFn) -> asyncio.Future[Outcomes]:
@@ -418,8 +418,7 @@ class Pacer:
                 await self.wait_until_async(self.due(at))
                 self._note_lag(self.due(at))
                 parts.append(asyncio.ensure_future(submit(batch_slice(batch, start, end))))
-            end_due = self.due(tick_start + self.tick_seconds)
-            await self.wait_until_async(end_due)
+            await self.wait_until_async(self.due(tick_start + self.tick_seconds))
         except BaseException:  # cancelled (Ctrl-C): the slices already sent go with the tick
             for part in parts:
                 part.cancel()
@@ -427,7 +426,8 @@ class Pacer:
                 await asyncio.gather(*parts, return_exceptions=True)
             raise
         if self.flags is None or not self.flags.stopping:
-            self._note_lag(end_due)
+            # due again: a pause during the wait moved the schedule on (it is not lag)
+            self._note_lag(self.due(tick_start + self.tick_seconds))
         return asyncio.ensure_future(_joined(parts))
 
     def summary(self) -> dict[str, Any]:

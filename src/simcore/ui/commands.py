@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from simcore.analysis.thresholds import EXIT_THRESHOLDS_FAILED
 from simcore.errors import UsageError
 from simcore.logs.read import fastest_log
 from simcore.run import control, rundir
@@ -23,7 +25,9 @@ from simcore.ui.summary import print_thresholds
 @click.command("report")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
 def report_command(run_dir: Path) -> None:
-    """(Re)build RUN_DIR/report.html, summary.json and the CSVs from a run directory."""
+    """(Re)build RUN_DIR/report.html, summary.json and the CSVs from a run directory.
+
+    Exits with code 3, as ``simcore run`` does, when the config's thresholds fail."""
     metrics = load_metrics(run_dir)
     config_path = run_dir / rundir.CONFIG_FILE
     config = load_config(config_path)
@@ -40,18 +44,23 @@ def report_command(run_dir: Path) -> None:
     )
     rundir.write_summary(run_dir, summary)
     console = Console(highlight=False, soft_wrap=True)
-    print_thresholds(console, summary, exits=False)
+    print_thresholds(console, summary)
     console.print(f"report: {run_dir / REPORT_FILE}")
+    if not summary["thresholds"]["passed"]:
+        sys.exit(EXIT_THRESHOLDS_FAILED)
 
 
 @click.command("ctl")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
-@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "rate", "status"]))
+@click.argument(
+    "command", type=click.Choice(["pause", "resume", "stop", "speed", "rate", "snapshot", "status"])
+)
 @click.argument("value", required=False, metavar="[N]")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's status as JSON.")
 def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
-    """Control a live run from another terminal: pause, resume, stop, speed N (or max),
-    rate N (actions per real second, or off), status."""
+    """Control a live run from another terminal: pause, resume, stop, speed N (or max), rate N
+    (actions per real second, or off), snapshot (now, at the next tick boundary, or at once
+    while paused), status."""
     if command == "speed" and value is None:
         raise UsageError(f"simcore ctl {run_dir} speed: give the new speed, {SPEED_HELP}")
     if command == "rate" and value is None:
@@ -130,12 +139,22 @@ def config() -> None:
 @config.command("check")
 @click.argument("config_file", metavar="FILE", type=click.Path(path_type=Path))
 def config_check(config_file: Path) -> None:
-    """Validate FILE; exit 2 with every problem's key path if it is invalid."""
+    """Validate FILE; exit 2 with every problem's key path if it is invalid. Print each kind's
+    route and the placeholders its route may use."""
     cfg = load_config(config_file)
     click.echo(
         f"{config_file}: ok ({len(cfg.profiles)} profiles, {len(cfg.routine.states)} states, "
         f"{cfg.duration_ticks:,} ticks)"
     )
+    click.echo("routes (kind: method path; placeholders it may use):")
+    lacks = set(cfg.backend.lacks)
+    for spec in cfg.kind_set.specs:
+        route = cfg.backend.routes.get(spec.name)
+        where = f"{route.method.upper()} {route.path}" if route else "(no route)"
+        custom = f", behaves as {spec.kind.label}" if spec.custom_name else ""
+        note = "  (lacked: never done)" if spec.name in lacks else ""
+        names = " ".join(f"{{{n}}}" for n in spec.placeholders)
+        click.echo(f"  {spec.name}{custom}: {where}; {names}{note}")
 
 
 @config.command("show")

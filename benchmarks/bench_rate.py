@@ -20,6 +20,7 @@ within ±10 % of N (the issue's target: all of them, once warmed up).
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import threading
 import time
@@ -120,6 +121,7 @@ def main() -> None:
         columns=[
             "<server",
             "N",
+            "load",
             "windows",
             "mean",
             "min",
@@ -133,10 +135,12 @@ def main() -> None:
         caption=f"default profile from Mon 19:00, seed 42, http backend (lean client, concurrency 64, "
         f"pipeline 4), {args.seconds:g} s per run; users = max(1000, N × seconds × 1.5 / 40) so the run "
         f"never runs out of actions; {'server on core 0, client on core 1' if pin else 'not pinned'}. "
-        "*overall*: the summary's pacing.actions_per_second (the whole run, warm-up included).",
+        "*overall*: the summary's pacing.actions_per_second (the whole run, warm-up included); "
+        "*load*: the 1-minute load average as the run started (2 = both cores busy).",
     )
     for name in args.servers.split(","):
         for rate in (float(r) for r in args.rates.split(",")):
+            load = os.getloadavg()[0]
             with SERVERS[name](server_core) as server:
                 got = run_at(server, rate, args.seconds, client_core)
             per = windows(got["stamps"], args.warmup, args.window)
@@ -146,6 +150,7 @@ def main() -> None:
             table.add(
                 name,
                 f"{rate:,.0f}",
+                f"{load:.1f}",
                 str(len(per)),
                 f"{per.mean():,.0f}" if len(per) else "–",
                 f"{per.min():,.0f}" if len(per) else "–",

@@ -30,7 +30,7 @@ each tick gets its own speed from its size: it lasts ``len(batch) / rate`` real
 seconds (at least ``tick_seconds / speed`` when a speed is also set: then the
 speed is the upper bound), and the schedule goes on from where the previous tick
 was due to end. A run at a rate that falls behind its schedule (a stall, a slow
-answer) catches up at most ``catch_up`` (10 %) above the rate: a tick then lasts
+answer) catches up at most ``catch_up`` (5 %) above the rate: a tick then lasts
 down to ``1 / (1 + catch_up)`` of its due time, so the real rate over any stretch
 stays within that margin of the target and the schedule is made up in time.
 
@@ -203,7 +203,7 @@ class Pacer:
         flags: Flags | None = None,
         resolution: float = 0.01,
         rate: float | None = None,
-        catch_up: float = 0.10,
+        catch_up: float = 0.05,
     ) -> None:
         """``speed``: simulated seconds per real second (None: max); ``rate``: actions per
         real second to aim at (None: none; with one, ``speed`` is the upper bound)."""

@@ -192,8 +192,8 @@ class StallOnce(Recorder):
         return super().execute(batch)
 
 
-def test_after_a_stall_the_run_catches_up_at_most_ten_percent_above_the_rate(evening: Config) -> None:
-    """A half-second stall is made up without a burst: no tick runs faster than rate × 1.1, and once
+def test_after_a_stall_the_run_catches_up_at_most_five_percent_above_the_rate(evening: Config) -> None:
+    """A half-second stall is made up without a burst: no tick runs faster than rate × 1.05, and once
     caught up the ticks last actions / rate again and the run ends on schedule."""
     rate = 400.0
     clock = FakeTime()
@@ -206,7 +206,7 @@ def test_after_a_stall_the_run_catches_up_at_most_ten_percent_above_the_rate(eve
     sizes = [n for *_, n in ends.ends]
     durations = [b - a for a, b in itertools.pairwise(times)]
     for i in range(6, len(sizes)):
-        assert durations[i] >= sizes[i] / (rate * 1.1) - 1e-9, i
+        assert durations[i] >= sizes[i] / (rate * 1.05) - 1e-9, i
     assert any(durations[i] < sizes[i] / rate - 1e-6 for i in range(6, 20)), "no catching up"
     assert times[-1] == pytest.approx(1000.0 + sum(sizes) / rate, abs=1e-6), "not back on schedule"
     assert durations[-1] == pytest.approx(sizes[-1] / rate, abs=1e-9)

@@ -20,6 +20,7 @@ within ±10 % of N (the issue's target: all of them, once warmed up).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import tempfile
 import threading
@@ -70,6 +71,27 @@ def windows(stamps: list[tuple[float, int]], warmup: float, window: float) -> np
     return per / window
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (nginx's master and its worker)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            todo.extend(int(c) for c in task.read_text().split())
+    return found
+
+
+def runqueue_wait(pids: list[int]) -> float:
+    """Seconds the threads of ``pids`` have spent runnable but waiting for a CPU (schedstat)."""
+    total = 0
+    for pid in pids:
+        for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):  # a thread that ended meanwhile
+                total += int(stat.read_text().split()[1])
+    return total / 1e9
+
+
 def run_at(server: Server, rate: float, seconds: float, client_core: int | None) -> dict[str, Any]:
     """One run at ``rate`` against ``server`` for ``seconds``; the stamps and the summary."""
     users = max(1000, int(rate * seconds * 1.5 / ACTIONS_PER_USER_DAY))
@@ -91,14 +113,29 @@ def run_at(server: Server, rate: float, seconds: float, client_core: int | None)
         )
         limit = threading.Timer(seconds, run.control.request_stop, ["time limit"])
         limit.daemon = True
+        assert server.process is not None
+        server_pids, client_pids = process_tree(server.process.pid), [os.getpid()]
+        waited = (runqueue_wait(client_pids), runqueue_wait(server_pids))
+        began = time.monotonic()
         with run:
             limit.start()
             try:
                 run.execute()
             finally:
                 limit.cancel()
+                wall = time.monotonic() - began
+                waited = (
+                    (runqueue_wait(client_pids) - waited[0]) / wall,
+                    (runqueue_wait(server_pids) - waited[1]) / wall,
+                )
     _, p99 = outcomes.latency_percentiles()
-    return {"users": users, "stamps": backend.stamps, "summary": run.summary, "p99": p99}
+    return {
+        "users": users,
+        "stamps": backend.stamps,
+        "summary": run.summary,
+        "p99": p99,
+        "waited": waited,
+    }
 
 
 def main() -> None:
@@ -131,12 +168,16 @@ def main() -> None:
             "max lag s",
             "p99 ms",
             "errors",
+            "client waits",
+            "server waits",
         ],
         caption=f"default profile from Mon 19:00, seed 42, http backend (lean client, concurrency 64, "
         f"pipeline 4), {args.seconds:g} s per run; users = max(1000, N × seconds × 1.5 / 40) so the run "
         f"never runs out of actions; {'server on core 0, client on core 1' if pin else 'not pinned'}. "
         "*overall*: the summary's pacing.actions_per_second (the whole run, warm-up included); "
-        "*load*: the 1-minute load average as the run started (2 = both cores busy).",
+        "*load*: the 1-minute load average as the run started (2 = both cores busy); *client waits*, "
+        "*server waits*: the share of the run its threads spent ready to run but waiting for a CPU "
+        "(/proc/PID/task/*/schedstat; other jobs on the machine take it).",
     )
     for name in args.servers.split(","):
         for rate in (float(r) for r in args.rates.split(",")):
@@ -160,6 +201,8 @@ def main() -> None:
                 f"{summary['pacing']['max_lag_seconds']:.2f}",
                 "–" if p99 is None else f"{p99:.1f}",
                 f"{sum(summary['errors'].values()):,}",
+                f"{got['waited'][0]:.0%}",
+                f"{got['waited'][1]:.0%}",
             )
             print(f"{name} N={rate:g}: windows {np.round(per).astype(int).tolist()}", flush=True)
     table.print()

@@ -29,10 +29,12 @@ With a rate target (``rate``, actions per real second; :mod:`simcore.run.rate`)
 each tick gets its own speed from its size: it lasts ``len(batch) / rate`` real
 seconds (at least ``tick_seconds / speed`` when a speed is also set: then the
 speed is the upper bound), and the schedule goes on from where the previous tick
-was due to end. A run at a rate that falls behind its schedule (a stall, a slow
-answer) catches up at most ``catch_up`` (5 %) above the rate: a tick then lasts
-down to ``1 / (1 + catch_up)`` of its due time, so the real rate over any stretch
-stays within that margin of the target and the schedule is made up in time.
+was due to end. A run at a rate that falls behind its schedule keeps it: up to
+``burst`` real seconds behind (0.5 s: late wake-ups, a slow answer) it sends what
+is due at once; further behind (a long stall), it makes up ``burst`` at once and
+the rest at most ``catch_up`` (5 %) above the rate, a tick lasting down to
+``1 / (1 + catch_up)`` of its due time, so a stall shows as a dip rather than a
+dip and then a long burst.
 
 All waiting goes through a :class:`TimeSource`, so tests use :class:`FakeTime`
 and never sleep.
@@ -204,6 +206,7 @@ class Pacer:
         resolution: float = 0.01,
         rate: float | None = None,
         catch_up: float = 0.05,
+        burst: float = 0.5,
     ) -> None:
         """``speed``: simulated seconds per real second (None: max); ``rate``: actions per
         real second to aim at (None: none; with one, ``speed`` is the upper bound)."""
@@ -212,7 +215,9 @@ class Pacer:
         self.rate = rate
         self.tick_speed: float | None = speed  # the current tick's speed (rate: chosen per tick)
         self.catch_up = float(catch_up)  # at a rate: how much faster than the rate to catch up
+        self.burst = float(burst)  # at a rate: how far behind is made up at once
         self._due_start: float | None = None  # at a rate: when the next tick is due to start
+        self._slip = 0.0  # at a rate: lag beyond `burst` not yet made up (the schedule runs late by it)
         self.clock: TimeSource = clock or RealTime()
         self.flags = flags
         self.resolution = float(resolution)
@@ -246,6 +251,7 @@ class Pacer:
     def reanchor(self) -> None:
         """Forget the schedule; the next tick starts it afresh from now (after a pause or a change)."""
         self._anchor_real = None
+        self._slip = 0.0
         self.lag = 0.0
 
     def due(self, sim_seconds: float | NDArray[np.float64]) -> Any:
@@ -272,18 +278,20 @@ class Pacer:
                 self._anchor_sim = tick_start
             return
         # at a rate every tick has its own speed and starts when the previous one was due to end;
-        # behind that schedule, it starts now and runs up to catch_up faster than the rate
+        # further behind than `burst`, it makes that up at once and runs up to catch_up faster
         now = self.clock.now()
         if self._anchor_real is None or self._due_start is None:
             self._due_start = now
         due_seconds = tick_real_seconds(len(batch), self.rate, self.tick_seconds, self.speed)
-        due_end = self._due_start + due_seconds
-        if now > self._due_start:
-            self._note_lag(self._due_start)
-            start, seconds = now, max(due_seconds / (1.0 + self.catch_up), due_end - now)
-        else:
-            start, seconds = self._due_start, due_seconds
-        self._due_start = due_end
+        behind = now - (self._due_start + self._slip)
+        if behind > self.burst:
+            self._note_lag(self._due_start + self._slip)
+            self._slip += behind - self.burst
+        start = self._due_start + self._slip
+        gain = min(self._slip, due_seconds * self.catch_up / (1.0 + self.catch_up))
+        seconds = due_seconds - gain
+        self._slip -= gain
+        self._due_start += due_seconds
         self._anchor_real, self._anchor_sim = start, tick_start
         self.tick_speed = self.tick_seconds / seconds if seconds > 0 else math.inf
 

@@ -170,7 +170,7 @@ class MockBackend(SyncBackend, Stateful):
         """The batch's columns, blank answers, and which attempts the fault injector lets through."""
         n = len(batch)
         if self.injector is not None:
-            attempts, final, latency = self.injector.resolve(batch.seq, self.policy)
+            attempts, final, latency = self.injector.resolve(batch.seq, self.policy, batch.tick)
         else:
             attempts = np.ones(n, np.uint8)
             final = np.zeros(n, np.uint8)

@@ -184,17 +184,24 @@ class TestClientBackend(SyncBackend, Stateful):
             return
         seq = prepared.batch.seq0 + i
         sent_at_ms = time.time_ns() // 1_000_000
-        answer, latency = self._send(request, seq, i, out)
+        tick = prepared.batch.tick
+        answer, latency = self._send(request, seq, i, out, tick=tick)
         log_in = self.rest.finish(prepared, i, out, (request, sent_at_ms), answer, latency)
         if log_in is not None:  # the user exists already: log it in instead
-            answer, more = self._send(log_in, seq, i, out, int(out.attempts[i]))
+            answer, more = self._send(log_in, seq, i, out, int(out.attempts[i]), tick)
             self.rest.finish_log_in(prepared, i, out, answer, latency + more)
 
     def _send(
-        self, request: Request, seq: int, i: int, out: Outcomes, before: int = 0
+        self,
+        request: Request,
+        seq: int,
+        i: int,
+        out: Outcomes,
+        before: int = 0,
+        tick: int | None = None,
     ) -> tuple[tuple[int, int, bytes, Any], float]:
-        """Send ``request`` under the retry policy (and the injected faults); return the final
-        answer and the latency in ms."""
+        """Send ``request`` under the retry policy (and the injected faults, an outage's by
+        ``tick``); return the final answer and the latency in ms."""
         policy, injector = self.policy, self.injector
         latency = 0.0
         status, error, body, headers = 0, ErrorKind.NONE, b"", {}
@@ -205,7 +212,7 @@ class TestClientBackend(SyncBackend, Stateful):
                 retry_after = None
             fault = faults.OK
             if injector is not None:
-                fault, extra = injector.attempt(seq, before + attempt)
+                fault, extra = injector.attempt(seq, before + attempt, tick)
                 latency += extra
             out.attempts[i] = min(before + attempt, 255)
             if injector is not None and fault == faults.ERROR:

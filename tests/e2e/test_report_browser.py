@@ -218,7 +218,7 @@ def test_report_opens_offline_with_charts_drawn(small_config: Config, tmp_path: 
     assert problems == []
     assert len(broken_problems) == 2, broken_problems
     charts = {c["id"]: c for c in measured["charts"]}
-    assert set(charts) == {*SIM_CHARTS, "crowd-day", "latency-distribution"}, charts
+    assert set(charts) == {*SIM_CHARTS, "crowd-day", "crowd-sessions", "latency-distribution"}, charts
     assert measured["ready"] == str(len(charts))  # the helper built every chart
     assert all(c["canvas"] and c["width"] > 300 and c["coloured"] > 200 for c in charts.values()), charts
     assert charts["sim-actions"]["legend"] == 1 + 12  # x, then every kind

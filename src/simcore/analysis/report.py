@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from simcore import atomic
-from simcore.analysis.charts import chart, chart_assets, charts
+from simcore.analysis.charts import chart_assets, charts
+from simcore.analysis.crowd_report import crowd_section
 from simcore.analysis.metrics import Metrics
 from simcore.analysis.numbers import human
-from simcore.analysis.report_sim_charts import HOURS_OF_DAY, sim_charts
+from simcore.analysis.report_sim_charts import sim_charts
 from simcore.analysis.report_wall_charts import distribution_chart, wall_charts
 
 CSS = """
@@ -259,39 +260,7 @@ def _latest(metrics: Metrics) -> str:
 
 
 def _crowd(crowd: dict[str, Any] | None) -> str:
-    if not crowd:
-        return _section(
-            "Shape of the crowd",
-            '<p class="note">no action log in this run (--log none), so no crowd numbers</p>',
-        )
-    b = crowd["burstiness"]
-    rows = [
-        ["users in the log", crowd["users"]],
-        ["share of users who posted", crowd["share_users_posted"]],
-        ["share of posts by the top 1% of posters", crowd["top1_posters_share"]],
-        ["share of posts by the top 10% of posters", crowd["top10_posters_share"]],
-        ["share of views taken by the top 1% of posts", crowd["top1_posts_view_share"]],
-        [f"burstiness B, median over {b['users']:,} users", b["median"]],
-        ["burstiness B, mean", b["mean"]],
-    ]
-    act = crowd["activity_by_hour"]
-    day = chart(
-        "crowd-day",
-        "Share of the day's actions by hour (from the log)",
-        list(range(24)),
-        {"weekday": [v or None for v in act["weekday"]], "weekend": [v or None for v in act["weekend"]]},
-        x_axis="category",
-        labels=HOURS_OF_DAY,
-        x_label="hour of day",
-        y_label="share",
-        y_log=False,
-    )
-    note = f'<p class="note">computed from {escape(str(crowd.get("log", "the log")))}</p>'
-    return _section(
-        "Shape of the crowd",
-        note,
-        f'<div class="grid"><div>{_table(["measure", "value"], rows, "crowd")}</div>{day}</div>',
-    )
+    return crowd_section(crowd)
 
 
 def write_report(path: Path, summary: dict[str, Any], metrics: Metrics, config_text: str) -> Path:

@@ -41,8 +41,11 @@ def values_from(
             values[m] = float(run[m])
     if crowd:
         for m in CROWD_METRICS:
-            if m != "burstiness" and crowd.get(m) is not None:
-                values[f"crowd.{m}"] = float(crowd[m])
+            node: Any = crowd
+            for part in m.split("."):  # nested measures: "retention.day1"
+                node = node.get(part) if isinstance(node, Mapping) else None
+            if m != "burstiness" and isinstance(node, int | float):
+                values[f"crowd.{m}"] = float(node)
         median = (crowd.get("burstiness") or {}).get("median")
         values["crowd.burstiness"] = None if median is None else float(median)
     return values

@@ -17,6 +17,7 @@ from attrs import define, field, frozen
 from numpy.typing import NDArray
 
 from simcore.core import rng
+from simcore.core.flows import affinity_matrix, transitions
 from simcore.scenario.kinds import BUILT_IN, KINDS, MAX_KINDS, ActionKind, KindSet, kinds_where
 from simcore.scenario.schema import Config
 
@@ -223,11 +224,30 @@ class KindTables:
         probabilities = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
         self.cumulative = np.cumsum(probabilities, axis=2)
         self.cumulative[..., -1] = np.where(totals[..., 0] > 0, 1.0, 0.0)
-        # a lookup table per (profile, state) row: bucket b of [0, 1) in _BUCKETS equal parts
+        # rows to draw from: one per (profile, state), the weights; then, for profiles whose
+        # sessions flow, one per (profile, state, previous kind) (core.flows)
+        rows = len(profiles) * len(state_names)
+        stacked = [np.minimum(self.cumulative, 1.0).reshape(rows, n_kinds)]
+        #: row_of[profile * n_states + state, previous choice index] (n_kinds: none)
+        self.row_of = np.repeat(np.arange(rows, dtype=np.intp)[:, None], n_kinds + 1, axis=1)
+        self.flows = False
+        for p, profile in enumerate(profiles):
+            if not profile.next:
+                continue
+            w = affinity_matrix(profile.next, choice)
+            for s in range(len(state_names)):
+                if totals[p, s, 0] <= 0:
+                    continue
+                chain = np.cumsum(transitions(probabilities[p, s], w), axis=1)
+                chain[:, -1] = 1.0
+                self.row_of[p * len(state_names) + s, :n_kinds] = rows + np.arange(n_kinds)
+                stacked.append(np.minimum(chain, 1.0))
+                rows += n_kinds
+                self.flows = True
+        # a lookup table per row: bucket b of [0, 1) in _BUCKETS equal parts
         # holds the kind every u in it draws, or _MIXED where a cumulative weight falls
         # inside the bucket (those few draws are resolved exactly against the row)
-        rows = len(profiles) * len(state_names)
-        self._rows = np.minimum(self.cumulative, 1.0).reshape(rows, n_kinds)
+        self._rows = np.concatenate(stacked)
         edges = np.arange(_BUCKETS + 1, dtype=np.float64) / _BUCKETS
         first = (self._rows[:, None, :] <= edges[None, :-1, None]).sum(axis=2)
         last = (self._rows[:, None, :] < edges[None, 1:, None]).sum(axis=2)
@@ -239,6 +259,9 @@ class KindTables:
             dtype=np.int64,
         )
         self.choice_codes = np.array([kinds.code(k) for k in choice], dtype=np.uint8)
+        #: each kind code's choice index (n_kinds for codes that are not choices: sign_up)
+        self.choice_index = np.full(MAX_KINDS, n_kinds, dtype=np.uint8)
+        self.choice_index[self.choice_codes] = np.arange(n_kinds, dtype=np.uint8)
 
     def sample(
         self,
@@ -248,10 +271,15 @@ class KindTables:
         users: NDArray[np.int64],
         profile: NDArray[np.uint8],
         state: NDArray[np.uint8],
+        previous: NDArray[np.uint8] | None = None,
     ) -> NDArray[np.uint8]:
-        """Draw one choice kind per user from its profile's weights in its state."""
+        """Draw one choice kind per user from its profile's weights in its state or, where
+        the profile's sessions flow, from the chain's row of the user's ``previous`` choice
+        index (``len(choice_codes)``: none, a session's first draw)."""
         u = rng.uniform(seed, stream, tick, users)
         row = profile.astype(np.intp) * self._n_states + state
+        if previous is not None and self.flows:
+            row = self.row_of[row, previous]
         # u * _BUCKETS is exact (a power of two), so the bucket is exactly floor(u * _BUCKETS)
         idx = self._table[row * _BUCKETS + (u * _BUCKETS).astype(np.intp)]
         mixed = np.flatnonzero(idx == _MIXED)

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core import rng
+from simcore.core.events import Events
 from simcore.core.sessions import Sessions, per_profile
 from simcore.core.users import Population
 from simcore.scenario.schedule import MINUTES_PER_DAY
@@ -35,8 +36,16 @@ def arrival_rate(config: Config, tick: int) -> float:
 class Arrivals:
     """Adds the tick's new users to a population, in their routine state, with a first session."""
 
-    def __init__(self, config: Config, seed: int, population: Population, sessions: Sessions) -> None:
+    def __init__(
+        self,
+        config: Config,
+        seed: int,
+        population: Population,
+        sessions: Sessions,
+        events: Events | None = None,
+    ) -> None:
         self.config = config
+        self.events = events
         self.seed = seed
         self.population = population
         self.sessions = sessions
@@ -53,6 +62,8 @@ class Arrivals:
         count += rng.poisson(
             self.seed, S_SPAWN, tick, arrival_rate(cfg, tick) * cfg.tick_seconds / 3600.0
         )
+        if self.events is not None:
+            count += self.events.extra_arrivals(tick)
         return min(count, cfg.population.max_users - self.population.n)
 
     def arrive(self, tick: int) -> NDArray[np.int64]:
@@ -75,5 +86,8 @@ class Arrivals:
         )
         pop.state[ids] = sessions.routine.state_of(local)
         sessions.schedule_edge(ids, local, tick)
+        initial = ids < self.config.population.initial_users if tick == 0 else ids < 0
+        sessions.churn.sign_up(ids[initial], tick, established=True)
+        sessions.churn.sign_up(ids[~initial], tick, established=False)
         sessions.start_first(ids, tick)
         return ids

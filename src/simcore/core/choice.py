@@ -15,12 +15,14 @@ from simcore.core.actions import (
     LOOKING,
     ON_POST,
     ON_REF,
+    READ_POST,
     UNFOLLOW_USER,
     UPDATE_POST,
     KindCodes,
     KindTables,
 )
 from simcore.core.community import Community
+from simcore.core.events import Events
 from simcore.core.targets import own_targets, read_targets
 from simcore.core.users import Population
 from simcore.core.world import World
@@ -42,10 +44,15 @@ def choose_kinds(
     prof: NDArray[np.uint8],
     state: NDArray[np.uint8],
     starting: NDArray[np.intp],
+    previous: NDArray[np.uint8] | None = None,
 ) -> NDArray[np.uint8]:
-    """One kind per actor: drawn from its weights, or its profile's opener (if any) for the
-    actors at positions ``starting``, who open a session."""
-    kind = kinds.sample(seed, S_KIND, tick, users, prof, state)
+    """One kind per actor: drawn from its weights (or, in a session that flows, from its
+    ``previous`` kind's transitions), or its profile's opener (if any) for the actors at
+    positions ``starting``, who open a session."""
+    if previous is not None and kinds.flows:
+        previous = previous.copy()
+        previous[starting] = len(kinds.choice_codes)
+    kind = kinds.sample(seed, S_KIND, tick, users, prof, state, previous)
     opener = kinds.opener[prof[starting]]
     opens = opener != 255
     kind[starting[opens]] = opener[opens].astype(np.uint8)
@@ -56,9 +63,16 @@ class Targeting:
     """Finds each action's target post and referenced post or user."""
 
     def __init__(
-        self, config: Config, seed: int, population: Population, world: World, community: Community
+        self,
+        config: Config,
+        seed: int,
+        population: Population,
+        world: World,
+        community: Community,
+        events: Events | None = None,
     ) -> None:
         self.codes = KindCodes(config)
+        self.events = events
         self.targets = config.targets
         self.seed = seed
         self.population = population
@@ -95,6 +109,9 @@ class Targeting:
         k = kind[looking]
         on_post = ON_POST[k]
         post[looking[on_post]] = seen[on_post]
+        if self.events is not None and self.events.virals:
+            reads = looking[k == READ_POST]
+            post[reads] = self.events.viral_reads(tick, users[reads], post[reads], world)
         ref[looking[~on_post]] = seen[~on_post]  # reposts and quotes; follows overwrite theirs
         liking = looking[(actual[looking] == LIKE_POST) & (seen >= 0)]
         post[liking[community.already_liked(users[liking], post[liking])]] = -1

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core import rng
+from simcore.core.churn import Churn
 from simcore.core.routine import NEVER, CompiledRoutine
 from simcore.core.users import Population
 from simcore.scenario.schema import Config
@@ -41,6 +42,8 @@ class Sessions:
         self.seed = seed
         self.routine = routine
         self.population = population
+        #: spells and dormancies: the gate every scheduled session passes
+        self.churn = Churn(config, seed, population)
         self.minutes_per_tick = config.tick_seconds / 60.0
         self.jitter = per_profile(config, "jitter_minutes")
         self.session_actions = per_profile(config, "session_actions")
@@ -48,7 +51,16 @@ class Sessions:
         self.n_states = len(routine.state_names)
         # sessions per tick at level 1, by profile * n_states + state
         rate_per_tick = per_profile(config, "activity") * config.tick_seconds / 3600.0
-        self.session_rate = (rate_per_tick[:, None] * routine.activity[None, :]).ravel()
+        rate = rate_per_tick[:, None] * routine.activity[None, :]
+        # a profile with no weights in a state does not act in it (a config written before the
+        # default's sleepers woke up at night keeps its sleepers asleep)
+        lacks = set(config.backend.lacks)
+        for p, profile in enumerate(config.profiles.values()):
+            for s, state in enumerate(routine.state_names):
+                row = profile.weights.get(state, {})
+                if not any(w > 0 for k, w in row.items() if k not in lacks):
+                    rate[p, s] = 0.0
+        self.session_rate = rate.ravel()
 
     def sim_minute(self, tick: int) -> int:
         """Whole simulated minutes from the start to the beginning of ``tick``."""
@@ -88,9 +100,10 @@ class Sessions:
         crossed = users
         while len(users):  # one round per edge: a user may cross several in a coarse tick
             edge = pop.edge_minute[users].astype(np.int64)
-            old_activity = self.routine.activity[pop.state[users]]
+            row = pop.profile[users].astype(np.intp) * self.n_states
+            old_activity = self.session_rate[row + pop.state[users]]
             pop.state[users] = self.routine.state_of(edge)
-            new_activity = self.routine.activity[pop.state[users]]
+            new_activity = self.session_rate[row + pop.state[users]]
             self.schedule_edge(users, edge, tick)
             changed = new_activity != old_activity
             in_session = pop.session_left[users] > 0
@@ -101,7 +114,7 @@ class Sessions:
             pop.next_session[redraw] = np.minimum(tick + gap, NEVER)
             rounds += 1
             users = users[pop.next_edge[users] <= tick]
-        self.set_next_session(crossed, pop.next_session[crossed])
+        self.set_next_session(crossed, pop.next_session[crossed], tick)
 
     # --- sessions ---------------------------------------------------------------------
 
@@ -130,16 +143,19 @@ class Sessions:
             gap = np.floor(np.where(per_tick > 0, wait / per_tick, np.inf))
         return np.minimum(gap, NEVER)
 
-    def set_next_session(self, users: NDArray[np.int64], ticks: NDArray[Any]) -> None:
-        """Set the users' next session (or action) tick and their calendar entry."""
+    def set_next_session(self, users: NDArray[np.int64], ticks: NDArray[Any], tick: int) -> None:
+        """Set the users' next session (or action) tick and their calendar entry, through the
+        churn gate (a user past its active spell goes dormant instead)."""
         pop = self.population
+        if self.churn.on:
+            ticks = self.churn.gate(users, np.minimum(ticks, NEVER).astype(np.int64), tick)
         clipped = np.minimum(ticks, NEVER).astype(np.int32)
         pop.next_session[users] = clipped
         pop.next_event[users] = np.minimum(clipped, pop.next_edge[users])
 
     def start_first(self, users: NDArray[np.int64], tick: int) -> None:
         """Schedule the first session of users who just signed up."""
-        self.set_next_session(users, tick + 1 + self.session_gap(users, tick, S_GAP_NEW))
+        self.set_next_session(users, tick + 1 + self.session_gap(users, tick, S_GAP_NEW), tick)
 
     def take_turns(
         self,
@@ -147,15 +163,19 @@ class Sessions:
         prof: NDArray[np.uint8],
         state: NDArray[np.uint8],
         tick: int,
+        cap: int | None = None,
     ) -> NDArray[np.intp]:
         """Count one action for each of the acting ``users`` (sorted) and schedule their next;
-        return the positions of those whose action opens a new session."""
+        return the positions of those whose action opens a new session. ``cap`` bounds the
+        actions left in a session (an outage: the crowd gives up)."""
         pop, seed = self.population, self.seed
         left = pop.session_left[users].astype(np.int64)
         starting = np.flatnonzero(left == 0)
         left[starting] = rng.geometric(
             seed, S_LENGTH, tick, users[starting], self.session_actions[prof[starting]]
         )
+        if cap is not None:
+            left = np.minimum(left, cap)
         left -= 1
         pop.session_left[users] = np.minimum(left, np.iinfo(np.uint16).max).astype(np.uint16)
         # one exponential per actor: the think time before its next action in the session,
@@ -164,6 +184,6 @@ class Sessions:
         nxt = tick + np.maximum(np.ceil(wait * self.think_ticks[prof]), 1.0)
         ended = np.flatnonzero(left <= 0)
         nxt[ended] = tick + 1 + self.gap(wait[ended], users[ended], prof[ended], state[ended])
-        self.set_next_session(users, nxt)
+        self.set_next_session(users, nxt, tick)
         pop.n_actions[users] += 1  # here, where users are sorted: cheaper than in apply
         return starting

@@ -28,11 +28,12 @@ from attrs import frozen
 from numpy.typing import NDArray
 
 from simcore.core import rng
-from simcore.core.actions import SIGN_UP, ActionBatch, KindTables
+from simcore.core.actions import BROWSE_FEED, SIGN_UP, ActionBatch, KindTables
 from simcore.core.arrivals import Arrivals
 from simcore.core.choice import Targeting, choose_kinds
 from simcore.core.community import Community
 from simcore.core.effects import apply_effects
+from simcore.core.events import Events
 from simcore.core.routine import NEVER, CompiledRoutine
 from simcore.core.sessions import Sessions
 from simcore.core.step import Plan, ShardWork, TickWork, run_plan
@@ -78,8 +79,11 @@ class Simulation:
         )
         self.community = Community(config, self.seed, trend_half_life)
         self.sessions = Sessions(config, self.seed, self.routine, self.population)
-        self.arrivals = Arrivals(config, self.seed, self.population, self.sessions)
-        self.targeting = Targeting(config, self.seed, self.population, self.world, self.community)
+        self.events = Events(config, self.seed)
+        self.arrivals = Arrivals(config, self.seed, self.population, self.sessions, self.events)
+        self.targeting = Targeting(
+            config, self.seed, self.population, self.world, self.community, self.events
+        )
         # the trending pool is only kept when some read uses it (it costs a re-rank a tick)
         self._trends_on = config.targets.trending_share > 0
         self.tick = 0
@@ -183,11 +187,19 @@ class Simulation:
     def act(self, work: TickWork) -> None:
         """The due users whose session is due take a turn: a kind, and their next turn's tick."""
         pop = self.population
+        give_up = self.events.give_up_after(work.tick)  # an outage: retry the opener, give up
         for part in work.parts:
             users = part.due[pop.next_session[part.due] <= work.tick]
             prof, state = pop.profile[users], pop.state[users]
-            starting = self.sessions.take_turns(users, prof, state, work.tick)
-            part.kind = choose_kinds(self.kinds, self.seed, work.tick, users, prof, state, starting)
+            starting = self.sessions.take_turns(users, prof, state, work.tick, give_up)
+            part.kind = choose_kinds(
+                self.kinds, self.seed, work.tick, users, prof, state, starting, pop.last_kind[users]
+            )
+            if give_up is not None:
+                opener = self.kinds.opener[prof]
+                part.kind = np.where(opener == 255, BROWSE_FEED, opener).astype(np.uint8)
+            if self.kinds.flows:
+                pop.last_kind[users] = self.kinds.choice_index[part.kind]
             part.users, part.profile, part.state = users, prof, state
 
     def target(self, work: TickWork) -> None:

@@ -37,6 +37,8 @@ USER_FIELDS: tuple[tuple[str, type[np.generic]], ...] = (
     ("following", np.int32),  # how many users this one follows
     ("last_follower", np.int32),  # the newest follower, -1 if none (follow-backs go there)
     ("n_likes", np.int32),  # likes given
+    ("churn", np.int32),  # >= 0: tick the active spell ends; < 0: dormant until tick -churn
+    ("last_kind", np.uint8),  # the choice index of the user's last action (sessions flow)
 )
 
 #: The per-user arrays that deciding a tick (its ``wake`` and ``act`` phases) writes, and
@@ -173,6 +175,8 @@ class Population:
     following: NDArray[np.int32]
     last_follower: NDArray[np.int32]
     n_likes: NDArray[np.int32]
+    churn: NDArray[np.int32]
+    last_kind: NDArray[np.uint8]
 
     def grow_to(self, n: int) -> NDArray[np.int64]:
         """Make room for ``n`` users in total; return the ids of the new rows."""
@@ -184,6 +188,7 @@ class Population:
         self.next_event[ids] = NEVER
         self.last_post[ids] = -1
         self.last_follower[ids] = -1
+        self.churn[ids] = NEVER
         self.n = n
         return ids
 
@@ -197,7 +202,8 @@ class Population:
         self.n = 0
         self.grow_to(n)
         for name, dtype in USER_FIELDS:
-            getattr(self, name)[:n] = np.asarray(arrays[name], dtype=dtype)
+            if name in arrays:  # a field newer than the snapshot keeps its default
+                getattr(self, name)[:n] = np.asarray(arrays[name], dtype=dtype)
 
     def rows(self, ids: NDArray[np.integer[Any]]) -> dict[str, NDArray[Any]]:
         """The :data:`DECIDED_FIELDS` of users ``ids`` (copies)."""

@@ -44,6 +44,7 @@ class LogColumns:
     kind: NDArray[np.int64]
     post: NDArray[np.int64]  # -1 when none
     seq: NDArray[np.int64] = field(factory=_none)
+    ref: NDArray[np.int64] = field(factory=_none)  # the shared post or followed user; -1 if none
     status: NDArray[np.int64] = field(factory=_none)
     latency_ms: NDArray[np.float64] = field(factory=lambda: np.zeros(0, np.float64))
     error: NDArray[np.int64] = field(factory=_none)
@@ -136,6 +137,7 @@ def _arrow_columns(table: Any, kind_code: dict[str, int], outcomes: bool) -> Log
         codes("action", kind_code),
         ints("post", -1),
     )
+    cols.ref = ints("ref", -1)
     if outcomes:
         cols.seq, cols.status = ints("seq", -1), ints("status", 0)
         cols.latency_ms = np.asarray(table.column("latency_ms").to_numpy(), dtype=np.float64)
@@ -157,6 +159,7 @@ def _jsonl_table(path: Path, outcomes: bool) -> Any:
         ("user", pa.int64()),
         ("action", pa.string()),
         ("post", pa.int64()),
+        ("ref", pa.int64()),
     ]
     if outcomes:
         fields += [
@@ -181,7 +184,7 @@ def read_columns(path: Path, outcomes: bool = False) -> LogColumns:
     if fmt == "sqlite":
         return _sqlite_columns(path, outcomes)
     _, _, pq = load_pyarrow()
-    names = ["time", "user", "action", "post", *(OUTCOME_COLUMNS if outcomes else ())]
+    names = ["time", "user", "action", "post", "ref", *(OUTCOME_COLUMNS if outcomes else ())]
     return _arrow_columns(pq.read_table(str(path), columns=names), kind_code, outcomes)
 
 
@@ -208,6 +211,7 @@ def _jsonl_columns(path: Path, kind_code: dict[str, int], outcomes: bool) -> Log
         np.array([kind_code[r["action"]] for r in rows], np.int64),
         ints("post", -1),
     )
+    cols.ref = ints("ref", -1)
     if outcomes:
         cols.seq, cols.status = ints("seq", -1), ints("status", 0)
         cols.latency_ms = np.array([r["latency_ms"] for r in rows], np.float64)
@@ -223,16 +227,18 @@ def _sqlite_columns(path: Path, outcomes: bool) -> LogColumns:
     try:
         meta = dict(db.execute("SELECT key, value FROM log_meta").fetchall())
         rows = db.execute(
-            f"SELECT tick, offset_ms, user, kind, IFNULL(post, -1){extra} FROM actions ORDER BY seq"
+            f"SELECT tick, offset_ms, user, kind, IFNULL(post, -1), IFNULL(ref, -1){extra} "
+            "FROM actions ORDER BY seq"
         ).fetchall()
     finally:
         db.close()
-    width = 10 if outcomes else 5  # every integer column (latency, a float, last)
+    width = 11 if outcomes else 6  # every integer column (latency, a float, last)
     data = np.array([r[:width] for r in rows], dtype=np.int64).reshape(-1, width)
     time_ms = int(meta["start_ms"]) + data[:, 0] * int(meta["tick_seconds"]) * 1000 + data[:, 1]
     cols = LogColumns(time_ms, data[:, 2].copy(), data[:, 3].copy(), data[:, 4].copy())
+    cols.ref = data[:, 5].copy()
     if outcomes:
-        cols.seq, cols.status, cols.error = data[:, 5].copy(), data[:, 6].copy(), data[:, 7].copy()
-        cols.sent_at, cols.bytes = data[:, 8].copy(), data[:, 9].copy()
-        cols.latency_ms = np.array([r[10] for r in rows], np.float64)
+        cols.seq, cols.status, cols.error = data[:, 6].copy(), data[:, 7].copy(), data[:, 8].copy()
+        cols.sent_at, cols.bytes = data[:, 9].copy(), data[:, 10].copy()
+        cols.latency_ms = np.array([r[11] for r in rows], np.float64)
     return cols

@@ -55,6 +55,12 @@ def _strict_float(value: object, _: type) -> float:
     return float(value)
 
 
+def _strict_bool(value: object, _: type) -> bool:
+    if not isinstance(value, bool):
+        raise TypeProblem("true or false", value)
+    return value
+
+
 def _strict_str(value: object, _: type) -> str:
     if not isinstance(value, str):
         raise TypeProblem("a string", value)
@@ -116,6 +122,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(int, _strict_int)
     conv.register_structure_hook(float, _strict_float)
     conv.register_structure_hook(str, _strict_str)
+    conv.register_structure_hook(bool, _strict_bool)
     conv.register_structure_hook(dt.datetime, _datetime)
     conv.register_unstructure_hook(dt.datetime, lambda d: d)
     return conv

@@ -38,7 +38,7 @@ class StateSpec:
 
 def _default_states() -> dict[str, StateSpec]:
     return {
-        "sleeping": StateSpec(0.0),
+        "sleeping": StateSpec(0.04),
         "working": StateSpec(0.25),
         "relaxing": StateSpec(1.0),
     }
@@ -87,7 +87,13 @@ class Arrivals:
 
 
 def _default_mix() -> dict[str, float]:
-    return {"lurker": 0.74, "chatterbox": 0.04, "night_owl": 0.12, "content_curator": 0.1}
+    return {
+        "lurker": 0.72,
+        "chatterbox": 0.04,
+        "night_owl": 0.12,
+        "content_curator": 0.09,
+        "night_shift": 0.03,
+    }
 
 
 @frozen
@@ -114,16 +120,24 @@ class Profile:
     think_seconds: float = 45.0
     opens_with: str = "browse_feed"
     weights: dict[str, dict[str, float]] = field(factory=dict)
+    #: Next-action affinities: ``next[A][B]`` > 0 makes B likelier right after A in a session;
+    #: the chain still settles to the state's weights (:mod:`simcore.core.flows`).
+    next: dict[str, dict[str, float]] = field(factory=dict)
 
 
 def _default_profiles() -> dict[str, Profile]:
     """The default crowd (profiles/default.toml documents every value): lurkers never write,
     a few chatterboxes with a heavy-tailed activity write most posts."""
     social = {"follow_user": 0.15, "unfollow_user": 0.02, "browse_following": 1.0}
+    flow = _default_next()
+    # awake at night (insomnia, a baby, a late shift): a little reading in bed
+    night = {"browse_feed": 4.0, "read_post": 6.0, "like_post": 1.0, "browse_following": 1.0}
     return {
         "lurker": Profile(
             activity=0.4,
+            next=flow,
             weights={
+                "sleeping": night,
                 "working": {"browse_feed": 5, "read_post": 6, "like_post": 1.0, **social},
                 "relaxing": {
                     "browse_feed": 4, "read_post": 8, "like_post": 1.5, "repost": 0.05,
@@ -132,11 +146,13 @@ def _default_profiles() -> dict[str, Profile]:
             },
         ),
         "chatterbox": Profile(
+            next=flow,
             activity=1.2,
             activity_spread=1.8,
             session_actions=6.0,
             think_seconds=30.0,
             weights={
+                "sleeping": {**night, "create_post": 1.0},
                 "working": {
                     "browse_feed": 3, "read_post": 4, "create_post": 2.0, "update_post": 0.4,
                     "delete_post": 0.1, "like_post": 1.5, "repost": 0.3, "quote_post": 0.4,
@@ -150,11 +166,13 @@ def _default_profiles() -> dict[str, Profile]:
             },
         ),
         "night_owl": Profile(
+            next=flow,
             shift_minutes=180.0,
             shift_spread_minutes=60.0,
             jitter_minutes=20.0,
             activity=0.8,
             weights={
+                "sleeping": night,
                 "working": {
                     "browse_feed": 4, "read_post": 5, "create_post": 0.02, "update_post": 0.005,
                     "delete_post": 0.002, "like_post": 1.0, **social, "unfollow_user": 0.03,
@@ -167,22 +185,98 @@ def _default_profiles() -> dict[str, Profile]:
             },
         ),
         "content_curator": Profile(
+            next=flow,
             activity=0.6,
             session_actions=5.0,
             weights={
+                "sleeping": night,
                 "working": {
                     "browse_feed": 2, "read_post": 3, "create_post": 0.1, "update_post": 0.05,
-                    "delete_post": 0.02, "like_post": 1.0, "repost": 1.0, "quote_post": 0.4,
+                    "delete_post": 0.02, "like_post": 1.0, "repost": 1.2, "quote_post": 0.1,
                     "follow_user": 0.3, "unfollow_user": 0.05, "browse_following": 1.0,
                 },
                 "relaxing": {
                     "browse_feed": 2, "read_post": 4, "create_post": 0.2, "update_post": 0.08,
-                    "delete_post": 0.03, "like_post": 1.5, "repost": 1.5, "quote_post": 0.6,
+                    "delete_post": 0.03, "like_post": 1.5, "repost": 1.8, "quote_post": 0.15,
                     "follow_user": 0.4, "unfollow_user": 0.06, "browse_following": 1.5,
                 },
             },
         ),
+        "night_shift": Profile(
+            shift_minutes=600.0,
+            shift_spread_minutes=60.0,
+            jitter_minutes=20.0,
+            activity=0.6,
+            next=flow,
+            weights={
+                "sleeping": night,
+                "working": {"browse_feed": 5, "read_post": 6, "like_post": 1.0, **social},
+                "relaxing": {
+                    "browse_feed": 4, "read_post": 8, "create_post": 0.05, "like_post": 1.5,
+                    "repost": 0.05, "follow_user": 0.2, "unfollow_user": 0.03,
+                    "browse_following": 1.5,
+                },
+            },
+        ),
     }  # fmt: skip
+
+
+def _default_next() -> dict[str, dict[str, float]]:
+    """How a session flows (profiles/default.toml documents it): feeds lead to reads, reads to
+    likes, shares and posts, a like back to reading, a new post to an edit of it."""
+    return {
+        "browse_feed": {"read_post": 3.0},
+        "browse_following": {"read_post": 3.0},
+        "read_post": {"read_post": 1.0, "like_post": 2.0, "repost": 1.0, "quote_post": 1.0,
+                      "create_post": 1.0, "follow_user": 1.0},
+        "like_post": {"read_post": 2.0, "browse_feed": 1.0},
+        "create_post": {"update_post": 2.0, "browse_feed": 1.0},
+        "follow_user": {"browse_following": 2.0},
+    }  # fmt: skip
+
+
+@frozen
+class Churn:
+    """Users leave and some come back (:mod:`simcore.core.churn`).
+
+    Each user's active spell lasts a heavy-tailed (Lomax) time: ``P(still active
+    after t days) = (1 + t / lifetime_days) ** -lifetime_tail``. Users present at
+    the start are ``established_days`` old (their remaining spell is the Lomax's
+    residual at that age). At a spell's end a user goes dormant; with ``return_share``
+    it comes back after a lognormal dormancy (median ``dormancy_median``, sigma
+    ``dormancy_spread``) for a new spell, else it never returns.
+    """
+
+    enabled: bool = True
+    lifetime_days: float = 0.45
+    lifetime_tail: float = 0.5
+    established_days: float = 30.0
+    return_share: float = 0.3
+    dormancy_median: str = "10d"
+    dormancy_spread: float = 1.0
+
+
+EVENT_KINDS = ("launch", "viral", "outage")
+
+
+@frozen
+class Event:
+    """Something the community lives through, from ``at`` (after the start) for ``duration``.
+
+    ``launch``: ``arrivals_per_hour`` more sign-ups an hour (a launch-day spike);
+    ``viral``: one post (``post``, or -1: the newest post at ``at``) draws ``share`` of
+    all reads; ``outage``: every request fails on the mock and testclient backends
+    (retried as the backend retries, then given up), and the crowd only retries its
+    session's opener and gives up after ``give_up_after`` actions a session.
+    """
+
+    kind: str = "launch"
+    at: str = "0m"
+    duration: str = "1h"
+    arrivals_per_hour: float = 0.0
+    post: int = -1
+    share: float = 0.3
+    give_up_after: int = 2
 
 
 @frozen
@@ -397,6 +491,7 @@ class Config:
     trends: Trends = field(factory=Trends)
     follows: Follows = field(factory=Follows)
     tags: Tags = field(factory=Tags)
+    churn: Churn = field(factory=Churn)
     backend: Backend = field(factory=Backend)
     faults: Faults = field(factory=Faults)
     output: Output = field(factory=Output)
@@ -405,6 +500,8 @@ class Config:
     thresholds: dict[str, str] = field(factory=dict)
     #: Kinds of the app's own (comments, bookmarks…), each behaving as a built-in kind.
     kinds: dict[str, CustomKind] = field(factory=dict)
+    #: Scheduled events: launch-day spikes, viral posts, outages (``[[events]]``).
+    events: tuple[Event, ...] = ()
 
     @property
     def kind_set(self) -> KindSet:

@@ -48,6 +48,12 @@ CROWD_METRICS = (
     "top10_posters_share",
     "top1_posts_view_share",
     "burstiness",
+    "top1_followed_share",
+    "night.weekday.trough_ratio",
+    "night.weekend.trough_ratio",
+    "retention.day1",
+    "retention.day7",
+    "sessions.median_actions",
 )
 #: Every metric a threshold can name.
 METRIC_NAMES: tuple[str, ...] = (

@@ -13,7 +13,7 @@ from simcore.scenario.durations import DURATION_HELP, parse_seconds
 from simcore.scenario.kindcheck import kind_set_problems, lacks_problems
 from simcore.scenario.routes import fields_of, route_problems
 from simcore.scenario.schedule import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
-from simcore.scenario.schema import CURVES, Block, Config, Profile, parse_log_choice
+from simcore.scenario.schema import CURVES, EVENT_KINDS, Block, Config, Profile, parse_log_choice
 from simcore.scenario.thresholds import METRIC_NAMES, parse_condition
 
 Problems = list[tuple[str, str]]
@@ -125,6 +125,25 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
                 f"{_did_you_mean(profile.opens_with, (*choice_kinds, 'none'))}",
             )
         )
+    for before, row in profile.next.items():
+        if before not in choice_kinds:
+            out.append(
+                (
+                    f"{path}.next.{before}",
+                    f"unknown action '{before}'; {_did_you_mean(before, choice_kinds)}",
+                )
+            )
+            continue
+        for after, affinity in row.items():
+            if after not in choice_kinds:
+                out.append(
+                    (
+                        f"{path}.next.{before}.{after}",
+                        f"unknown action '{after}'; {_did_you_mean(after, choice_kinds)}",
+                    )
+                )
+            else:
+                _range(out, f"{path}.next.{before}.{after}", affinity, 0, 1e6)
     states = config.routine.states
     for state, row in profile.weights.items():
         if state not in states:
@@ -145,18 +164,20 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
                 )
             else:
                 _range(out, f"{path}.weights.{state}.{kind}", weight, 0)
-    for state, spec in states.items():
-        if spec.activity <= 0:
-            continue
-        if state not in profile.weights:
-            out.append(
-                (
-                    f"{path}.weights",
-                    f"no weights for state '{state}' (activity "
-                    f"{spec.activity}); add [{path}.weights.{state}] with action weights",
-                )
+    active = [state for state, spec in states.items() if spec.activity > 0]
+    if active and not any(state in profile.weights for state in active):
+        out.append(
+            (
+                f"{path}.weights",
+                f"no weights for any state it acts in ({', '.join(active)}); add "
+                f"[{path}.weights.{active[-1]}] with action weights (a state without weights: "
+                "the profile does not act in it)",
             )
-        elif (
+        )
+    for state, spec in states.items():
+        if spec.activity <= 0 or state not in profile.weights:
+            continue
+        if (
             sum(
                 w
                 for k, w in profile.weights[state].items()
@@ -269,6 +290,8 @@ def problems_in(config: Config) -> Problems:
         _profiles,
         _targets,
         _community,
+        _churn,
+        _events,
         _backend,
         _faults,
         _limits,
@@ -408,6 +431,42 @@ def _community(out: Problems, config: Config) -> None:
     _range(out, "tags.focus", tags.focus, 0, 1)
     _range(out, "tags.interest_reads", tags.interest_reads, 0, 1)
     _range(out, "tags.faction_bias", tags.faction_bias, 0, 1)
+
+
+def _churn(out: Problems, config: Config) -> None:
+    ch = config.churn
+    _range(out, "churn.lifetime_days", ch.lifetime_days, 0, 1e6, low_open=True)
+    _range(out, "churn.lifetime_tail", ch.lifetime_tail, 0, 100, low_open=True)
+    _range(out, "churn.established_days", ch.established_days, 0, 1e6)
+    _range(out, "churn.return_share", ch.return_share, 0, 1)
+    _range(out, "churn.dormancy_spread", ch.dormancy_spread, 0, 5)
+    try:
+        if parse_seconds(ch.dormancy_median, max(config.tick_seconds, 1)) <= 0:
+            raise ValueError
+    except ValueError:
+        out.append(
+            ("churn.dormancy_median", f"got {ch.dormancy_median!r}, expected a positive {DURATION_HELP}")
+        )
+
+
+def _events(out: Problems, config: Config) -> None:
+    for i, event in enumerate(config.events):
+        path = f"events[{i}]"
+        if event.kind not in EVENT_KINDS:
+            out.append((f"{path}.kind", f"got '{event.kind}'; {_did_you_mean(event.kind, EVENT_KINDS)}"))
+        for key, positive in (("at", False), ("duration", True)):
+            text = getattr(event, key)
+            try:
+                seconds = parse_seconds(text, max(config.tick_seconds, 1))
+                if seconds < 0 or (positive and seconds <= 0):
+                    raise ValueError
+            except ValueError:
+                what = "a positive " if positive else ""
+                out.append((f"{path}.{key}", f"got {text!r}, expected {what}{DURATION_HELP}"))
+        _range(out, f"{path}.arrivals_per_hour", event.arrivals_per_hour, 0, 1e9)
+        _range(out, f"{path}.post", event.post, -1, MAX_USERS)
+        _range(out, f"{path}.share", event.share, 0, 1)
+        _range(out, f"{path}.give_up_after", event.give_up_after, 1, 1000)
 
 
 def _log_choice(out: Problems, choice: str) -> None:

@@ -15,11 +15,12 @@ from simcore.logs.read import fastest_log
 from simcore.run import control, rundir
 from simcore.run.clock import SPEED_HELP
 from simcore.run.loading import load_config
+from simcore.run.rate import RATE_HELP
 from simcore.run.runfiles import REPORT_FILE, analyse, load_metrics
 from simcore.scenario.parse import dump_config
 from simcore.scenario.routes import LOG_IN, LOG_IN_PLACEHOLDERS
 from simcore.seam.registry import available_backends
-from simcore.ui.summary import print_thresholds
+from simcore.ui.summary import crowd_table, print_thresholds
 
 
 @click.command("report")
@@ -44,6 +45,9 @@ def report_command(run_dir: Path) -> None:
     )
     rundir.write_summary(run_dir, summary)
     console = Console(highlight=False, soft_wrap=True)
+    crowd = crowd_table(summary)
+    if crowd is not None:
+        console.print(crowd)
     print_thresholds(console, summary)
     console.print(f"report: {run_dir / REPORT_FILE}")
     if not summary["thresholds"]["passed"]:
@@ -52,14 +56,19 @@ def report_command(run_dir: Path) -> None:
 
 @click.command("ctl")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
-@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "snapshot", "status"]))
+@click.argument(
+    "command", type=click.Choice(["pause", "resume", "stop", "speed", "rate", "snapshot", "status"])
+)
 @click.argument("value", required=False, metavar="[N]")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's status as JSON.")
 def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
-    """Control a live run from another terminal: pause, resume, stop, speed N (or max), snapshot
-    (now, at the next tick boundary, or at once while paused), status."""
+    """Control a live run from another terminal: pause, resume, stop, speed N (or max), rate N
+    (actions per real second, or off), snapshot (now, at the next tick boundary, or at once
+    while paused), status."""
     if command == "speed" and value is None:
         raise UsageError(f"simcore ctl {run_dir} speed: give the new speed, {SPEED_HELP}")
+    if command == "rate" and value is None:
+        raise UsageError(f"simcore ctl {run_dir} rate: give the new rate, {RATE_HELP}")
     status = control.send(run_dir, command, value)
     if as_json:
         click.echo(json.dumps(status, indent=2))

@@ -8,7 +8,16 @@ import math
 import numpy as np
 import pytest
 
-from simcore.analysis.crowd import LogColumns, burstiness, crowd_shape
+from simcore.analysis.crowd import (
+    REFERENCES,
+    LogColumns,
+    burstiness,
+    crowd_shape,
+    followed_share,
+    night_trough,
+    retention,
+    sessions,
+)
 from simcore.scenario.kinds import ActionKind
 
 K = ActionKind
@@ -90,3 +99,65 @@ def test_empty_log() -> None:
     shape = crowd_shape(LogColumns(empty, empty, empty, empty))
     assert shape["users"] == 0 and shape["share_users_posted"] is None
     assert shape["top1_posters_share"] is None and shape["burstiness"]["median"] is None
+
+
+def test_a_quote_is_a_post_and_a_repost_is_not() -> None:
+    """Posts are create_post and quote_post actions; reposts write nothing new."""
+    rows = [(MON, 0, K.SIGN_UP, -1), (MON, 1, K.SIGN_UP, -1)]
+    rows += [(MON + H, 0, K.QUOTE_POST, 0), (MON + H, 1, K.REPOST, 1)]
+    shape = crowd_shape(_log(rows))
+    assert (shape["posts"], shape["posters"]) == (1, 1)
+
+
+def test_night_trough_and_its_hour() -> None:
+    """A flat day with a quiet 03:00-05:00 (04:00 quietest, 1 action against 10) and a busier
+    21:00 (20); at weekends the quiet hours are 06:00-08:00."""
+    weekday = [10.0] * 24
+    weekday[3], weekday[4], weekday[5], weekday[21] = 5.0, 1.0, 5.0, 20.0
+    weekend = [10.0] * 24
+    weekend[6], weekend[7], weekend[8], weekend[22] = 5.0, 2.0, 5.0, 20.0
+    night = night_trough({"weekday": weekday, "weekend": weekend})
+    assert night["weekday"] == {"trough_ratio": 0.05, "trough_hour": 4, "peak_hour": 21}
+    assert night["weekend"]["trough_ratio"] == 0.1 and night["weekend"]["trough_hour"] == 7
+    assert night["weekend_later_hours"] == 3
+
+
+def test_sessions_split_at_half_an_hour() -> None:
+    """User 0: three actions a minute apart, then one 2 h later: sessions of 3 and 1."""
+    rows = [(MON + i * 60_000, 0, K.READ_POST, 0) for i in range(3)]
+    rows += [(MON + 2 * H, 0, K.BROWSE_FEED, -1)]
+    got = sessions(_log(rows))
+    assert got["sessions"] == 2 and got["median_actions"] == 2.0
+    assert got["histogram"]["1"] == 1 and got["histogram"]["3"] == 1
+    assert got["median_minutes"] == 1.0  # (2 + 0) / 2
+
+
+def test_retention_counts_newcomers_active_on_their_day() -> None:
+    """Users 1 and 2 sign up on day 0 after the start; user 1 acts 30 h later (day 1), user 2
+    does not; user 0 was there at the start (not a newcomer). Day 1: 1 of 2; no day-7 cohort."""
+    rows = [(MON, 0, K.SIGN_UP, -1), (MON + H, 1, K.SIGN_UP, -1), (MON + H, 2, K.SIGN_UP, -1)]
+    rows += [(MON + 31 * H, 1, K.BROWSE_FEED, -1), (MON + 2 * H, 2, K.BROWSE_FEED, -1)]
+    rows += [(MON + 60 * H, 0, K.BROWSE_FEED, -1)]  # the log ends 60 h in
+    kept = retention(_log(rows))
+    assert kept == {"day1": 0.5, "day1_cohort": 2, "day7": None, "day7_cohort": 0}
+
+
+def test_top_followed_share_counts_net_edges() -> None:
+    """User 5 gains three follows and loses one, user 6 gains one: of 3 edges the top 1% (one
+    user) holds 2."""
+    rows = [(MON, u, K.SIGN_UP, -1) for u in range(7)]
+    follows = [(0, 5), (1, 5), (2, 5), (3, 6)]
+    rows += [(MON + H, a, K.FOLLOW_USER, -1) for a, _ in follows]
+    cols = _log([*rows, (MON + 2 * H, 0, K.UNFOLLOW_USER, -1)])
+    cols.ref = np.array([-1] * 7 + [b for _, b in follows] + [5], np.int64)
+    assert followed_share(cols, 7) == pytest.approx(2 / 3)
+
+
+def test_every_reference_is_checked() -> None:
+    """Each reference measure has an entry: within, outside, or no value."""
+    shape = crowd_shape(scripted())
+    names = [c["measure"] for c in shape["references"]]
+    assert names == list(REFERENCES)
+    by = {c["measure"]: c for c in shape["references"]}
+    assert by["share_users_posted"]["ok"] is False  # 40% posted: more than real platforms
+    assert by["retention.day7"]["value"] is None and by["retention.day7"]["ok"] is None

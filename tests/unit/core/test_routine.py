@@ -179,7 +179,8 @@ def test_idle_states_never_act_and_nobody_acts_before_existing(
 
 @pytest.mark.parametrize("start", EDGE_DAYS.values(), ids=EDGE_DAYS.keys())
 def test_zero_activity_named_sleeping_in_default(default_config: Config, start: dt.datetime) -> None:
-    """In the default profile nobody acts while sleeping, on any day of the week.
+    """With the default profile's sleeping state set to activity 0, nobody acts while
+    sleeping, on any day of the week.
 
     A day from Friday noon and one from Sunday noon (EDGE_DAYS) hold every night the week has:
     a weekday evening falling asleep into a weekend morning, and a weekend evening into a
@@ -192,6 +193,8 @@ def test_zero_activity_named_sleeping_in_default(default_config: Config, start: 
     cfg = c.with_overrides(
         default_config, start=start, duration="1d", population__initial_users=300, tick_seconds=120
     )
+    states = {**cfg.routine.states, "sleeping": StateSpec(0.0)}
+    cfg = attrs.evolve(cfg, routine=attrs.evolve(cfg.routine, states=states))
     sim = Simulation(cfg)
     sleeping = sim.routine.state_names.index("sleeping")
     for _ in range(cfg.duration_ticks):
@@ -199,6 +202,47 @@ def test_zero_activity_named_sleeping_in_default(default_config: Config, start: 
         assert not np.any((batch.state == sleeping) & (batch.kind != 0))
 
 
+def test_the_default_crowd_is_a_little_awake_at_night(default_config: Config) -> None:
+    """The default's sleepers act at 4% of the relaxing rate: some actions while sleeping,
+    far fewer than while relaxing (a night that is quiet, not dead)."""
+    import simcore.scenario.parse as c
+
+    cfg = c.with_overrides(
+        default_config, duration="1d", population__initial_users=500, tick_seconds=120
+    )
+    sim = Simulation(cfg)
+    sleeping = sim.routine.state_names.index("sleeping")
+    relaxing = sim.routine.state_names.index("relaxing")
+    counts = np.zeros(len(sim.routine.state_names), np.int64)
+    for _ in range(cfg.duration_ticks):
+        batch = sim.step()
+        acting = batch.kind != 0
+        counts += np.bincount(batch.state[acting], minlength=len(counts))
+    assert 0 < counts[sleeping] < 0.2 * counts[relaxing], counts
+
+
 def test_state_spec_default() -> None:
     """States act at full rate unless told otherwise."""
     assert StateSpec().activity == 1.0
+
+
+def test_a_profile_without_weights_for_a_state_does_not_act_in_it(default_config: Config) -> None:
+    """Sleepers are awake a little by default, but a profile that gives no weights for
+    sleeping (a config written before) never acts while sleeping."""
+    import simcore.scenario.parse as c
+
+    cfg = c.with_overrides(
+        default_config, duration="1d", population__initial_users=300, tick_seconds=120
+    )
+    profiles = {
+        name: attrs.evolve(p, weights={s: w for s, w in p.weights.items() if s != "sleeping"})
+        for name, p in cfg.profiles.items()
+    }
+    sim = Simulation(attrs.evolve(cfg, profiles=profiles))
+    sleeping = sim.routine.state_names.index("sleeping")
+    acted = 0
+    for _ in range(cfg.duration_ticks):
+        batch = sim.step()
+        assert not np.any((batch.state == sleeping) & (batch.kind != 0))
+        acted += int((batch.kind != 0).sum())
+    assert acted > 1000

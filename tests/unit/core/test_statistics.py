@@ -20,7 +20,7 @@ from simcore.core.actions import (
 from simcore.core.choice import S_KIND
 from simcore.core.simulation import Simulation
 from simcore.scenario.kinds import CHOICE_KINDS, KIND_NAMES
-from simcore.scenario.schema import Block, Config, Population, Profile, Routine, StateSpec
+from simcore.scenario.schema import Block, Churn, Config, Population, Profile, Routine, StateSpec
 
 W_A = {
     "working": {
@@ -76,6 +76,7 @@ def _config() -> Config:
         routine=routine,
         profiles=profiles,
         population=Population(initial_users=1500, mix={"a": 0.5, "b": 0.5}),
+        churn=Churn(enabled=False),  # the rates of users who stay (churn has its own tests)
     )
 
 

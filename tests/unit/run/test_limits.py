@@ -105,6 +105,6 @@ def test_a_failing_run_stops_and_exits_4(tmp_path: Path) -> None:
 
 def test_limits_can_be_raised(tmp_path: Path) -> None:
     path = tmp_path / "failing.toml"
-    path.write_text(SCENARIO.replace("6h", "2h") + "[limits]\nfailure_share = 0.9\n", encoding="utf-8")
+    path.write_text(SCENARIO.replace("6h", "2h") + "[limits]\nfailure_share = 0.97\n", encoding="utf-8")
     result = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "run"), "-q"])
     assert result.exit_code == 0, result.output

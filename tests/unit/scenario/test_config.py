@@ -161,7 +161,7 @@ def test_a_profile_table_merges_key_by_key() -> None:
 def test_removing_a_profile_is_explicit_and_round_trips() -> None:
     """`removed = true` drops a default profile and its mix share; dump_config keeps it dropped."""
     config = loads_config("[profiles.night_owl]\nremoved = true\n")
-    assert list(config.profiles) == ["lurker", "chatterbox", "content_curator"]
+    assert list(config.profiles) == ["lurker", "chatterbox", "content_curator", "night_shift"]
     assert "night_owl" not in config.population.mix
     assert loads_config(dump_config(config)) == config
 

@@ -54,6 +54,8 @@ DECIDED_FIELDS: tuple[str, ...] = (
     "edge_minute",
     "session_left",
     "n_actions",
+    "churn",
+    "last_kind",
 )
 
 _ADJECTIVES = (

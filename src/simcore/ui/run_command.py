@@ -11,18 +11,21 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from simcore.analysis.compare import CompareOptions
 from simcore.analysis.thresholds import EXIT_THRESHOLDS_FAILED
 from simcore.errors import UsageError
 from simcore.run import rundir
 from simcore.run import snapshot as snapshots
 from simcore.run.builder import Run, build_run
 from simcore.run.clock import SPEED_HELP, format_speed, parse_speed
+from simcore.run.comparison import check_run_dir, compare_runs
 from simcore.run.loading import load_config
 from simcore.run.runfiles import REPORT_FILE
 from simcore.scenario.durations import DURATION_HELP, parse_ticks
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.scenario.validate import target_problem
+from simcore.ui.compare_command import report_comparison
 from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.ui.summary import print_thresholds, snapshot_warning, stop_message, summary_table
 
@@ -126,6 +129,14 @@ _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
     metavar="SNAPSHOT|RUN_DIR",
     help="Continue the run a snapshot (or a run directory's latest one) was taken of.",
 )
+@click.option(
+    "--baseline",
+    "baseline",
+    type=click.Path(path_type=Path),
+    metavar="RUN_DIR",
+    help="Then compare this run (B) with RUN_DIR (A), a run of the same config and seed, as "
+    "`simcore compare` does (compare.json and compare.html in this run's directory; exit 3 on a regression).",
+)
 @click.option("--force", is_flag=True, help="With --resume: continue even if the config changed.")
 @click.option(
     "--dashboard/--no-dashboard",
@@ -153,6 +164,7 @@ def run(
     snapshot_every: str | None,
     resume_from: Path | None,
     force: bool,
+    baseline: Path | None,
     dashboard: bool | None,
     control_socket: bool,
 ) -> None:
@@ -163,6 +175,8 @@ def run(
     `simcore ctl RUN_DIR pause|resume|stop|speed N|status` from another terminal;
     Ctrl-C stops after the current tick and writes a snapshot (twice: at once).
     """
+    if baseline is not None:
+        check_run_dir(baseline, "--baseline")
     config, snap = _scenario(config_file, resume_from)
     config = _apply_options(config, seed, duration, users)
     config = _backend_options(config, backend_name, target, app_spec)
@@ -187,7 +201,14 @@ def run(
         _print_start(console, built, config_file, changes)
     with built:
         _execute(built, view)
-    _print_end(console, built)
+    code = _print_end(console, built)
+    if baseline is not None and code not in _STOP_CODES.values():
+        result = compare_runs(baseline, built.directory, built.directory, CompareOptions())
+        code = max(code, report_comparison(console, result, built.directory))
+    elif baseline is not None:
+        console.print("[yellow]the run was stopped: not compared with the baseline[/]")
+    if code:
+        sys.exit(code)
 
 
 def _scenario(
@@ -250,7 +271,8 @@ def _print_start(console: Console, built: Run, config_file: Path | None, changes
         console.print(f"[yellow]--force: continuing despite {escape(change)}[/]")
 
 
-def _print_end(console: Console, built: Run) -> None:
+def _print_end(console: Console, built: Run) -> int:
+    """Print the results; return the exit code (a stop's, 3 if thresholds failed, else 0)."""
     summary, result = built.summary, built.result
     console.print(summary_table(summary))
     print_thresholds(console, summary)
@@ -262,6 +284,7 @@ def _print_end(console: Console, built: Run) -> None:
         console.print(f"[red]{escape(warning)}[/]")
     if result is not None and result.stopped_by is not None:
         console.print(f"[yellow]{escape(stop_message(result, built.controller, built.log_file))}[/]")
-        sys.exit(_STOP_CODES.get(result.stopped_by, 0))
+        return _STOP_CODES.get(result.stopped_by, 0)
     if not summary["thresholds"]["passed"]:
-        sys.exit(EXIT_THRESHOLDS_FAILED)
+        return EXIT_THRESHOLDS_FAILED
+    return 0

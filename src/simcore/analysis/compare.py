@@ -1,0 +1,280 @@
+"""Run B against run A, endpoint by endpoint, on paired actions: latency ratios with bootstrap
+intervals, a signed-rank test, throughput, status changes and a verdict.
+
+Pure functions over the arrays of :class:`~simcore.analysis.pairing.PairedRuns`;
+the command that reads two run directories is :mod:`simcore.ui.compare_command`.
+
+For each endpoint, over the actions answered in both runs:
+
+- the **median ratio** is the median of the per-action ratios ``latency_B / latency_A``;
+- the **p95 / p99 ratios** are ``p95(B) / p95(A)`` (a ratio of quantiles);
+- each has a percentile-bootstrap interval (``confidence``, 95 % by default):
+  the paired actions are resampled with replacement, both runs' values of an
+  action together, ``resamples`` times, from a generator seeded by ``seed``;
+- the **p-value** is Wilcoxon's signed-rank test on the paired log-latencies
+  (B slower or faster than A at all, whatever the size).
+
+An endpoint is **regressed** when its median-ratio interval lies wholly above
+``1 + tolerance``, or its actions that succeeded in A and failed in B exceed
+``max_new_failures`` of its actions; **improved** symmetrically (the interval
+wholly below ``1 - tolerance``, or failures fixed beyond the same share), unless
+it regressed.
+"""
+
+from __future__ import annotations
+
+import warnings
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from attrs import frozen
+from numpy.typing import NDArray
+
+from simcore.analysis.pairing import PairedRuns, span_seconds
+from simcore.scenario.kinds import KIND_NAMES
+from simcore.seam.contract import ERROR_NAMES
+
+#: Values in a bootstrap chunk: resamples are drawn in chunks of about this many indices.
+_CHUNK = 4_000_000
+#: Resampled values (resamples x paired actions) an endpoint's bootstrap may draw in full.
+BUDGET = 10_000_000
+MIN_TAIL_RESAMPLES = 100
+#: Quantiles compared as ratios of quantiles.
+TAIL_QUANTILES = (0.95, 0.99)
+
+
+@frozen
+class CompareOptions:
+    """How two runs are compared (the ``simcore compare`` options)."""
+
+    tolerance: float = 0.05
+    max_new_failures: float = 0.001
+    seed: int = 0
+    resamples: int = 1000
+    confidence: float = 0.95
+    listed: int = 10  # status changes listed per endpoint
+
+
+@frozen
+class Interval:
+    """A point estimate and its bootstrap interval."""
+
+    value: float
+    low: float
+    high: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"value": self.value, "low": self.low, "high": self.high}
+
+
+def median_draws(values: NDArray[np.float64], m: int, rng: np.random.Generator) -> NDArray[np.float64]:
+    """``m`` bootstrap medians of ``values`` drawn without resampling: a resample's median is the
+    sorted values' ``J``-th, and ``P(J <= j) = P(Binomial(n, (j+1)/n) >= k)`` (``k = n//2 + 1``)."""
+    from scipy.stats import binom
+
+    v = np.sort(np.asarray(values, np.float64))
+    n = len(v)
+    cdf = binom.sf(n // 2, n, np.arange(1, n + 1) / n)
+    j = np.searchsorted(cdf, rng.random(m) * cdf[-1])
+    out: NDArray[np.float64] = v[np.minimum(j, n - 1)]
+    return out
+
+
+def bootstrap_ratios(
+    latency_a: NDArray[np.float64],
+    latency_b: NDArray[np.float64],
+    rng: np.random.Generator,
+    resamples: int = 1000,
+    confidence: float = 0.95,
+) -> dict[str, Interval]:
+    """Median of the paired ratios B/A and the p95, p99 ratios of quantiles, each with its
+    percentile-bootstrap interval (paired actions resampled together). Needs one pair at least.
+
+    Resampling costs ``resamples * n``; past :data:`BUDGET` the median's resamples are drawn
+    from its order-statistic distribution (the same distribution, in O(n)) and the tail
+    ratios get ``BUDGET // n`` resamples (at least :data:`MIN_TAIL_RESAMPLES`).
+    """
+    a = np.asarray(latency_a, np.float64)
+    b = np.asarray(latency_b, np.float64)
+    n = len(a)
+    if n == 0 or len(b) != n:
+        raise ValueError(f"need as many latencies in B as in A, at least one (got {n} and {len(b)})")
+    ratio = b / a
+    point = {"median": float(np.median(ratio))}
+    qa, qb = np.quantile(a, TAIL_QUANTILES), np.quantile(b, TAIL_QUANTILES)
+    for q, x, y in zip(TAIL_QUANTILES, qa, qb):
+        point[f"p{round(q * 100)}"] = float(y / x)
+    draws: dict[str, list[NDArray[np.float64]]] = {k: [] for k in point}
+    direct = resamples * n <= BUDGET
+    if not direct:
+        draws["median"].append(median_draws(ratio, resamples, rng))
+    total = resamples if direct else max(MIN_TAIL_RESAMPLES, BUDGET // n)
+    per_chunk = max(1, _CHUNK // n)
+    done = 0
+    while done < total:  # a loop over chunks of resamples, each chunk one numpy operation
+        m = min(per_chunk, total - done)
+        idx = rng.integers(0, n, size=(m, n))
+        if direct:
+            draws["median"].append(np.median(ratio[idx], axis=1))
+        ra, rb = np.quantile(a[idx], TAIL_QUANTILES, axis=1), np.quantile(b[idx], TAIL_QUANTILES, axis=1)
+        for j, q in enumerate(TAIL_QUANTILES):
+            draws[f"p{round(q * 100)}"].append(rb[j] / ra[j])
+        done += m
+    tail = (1 - confidence) / 2 * 100
+    out = {}
+    for key, value in point.items():
+        low, high = np.percentile(np.concatenate(draws[key]), [tail, 100 - tail])
+        out[key] = Interval(value, float(low), float(high))
+    return out
+
+
+def signed_rank_p(latency_a: NDArray[np.float64], latency_b: NDArray[np.float64]) -> float | None:
+    """Two-sided p-value of Wilcoxon's signed-rank test on the paired log-latencies (None for
+    fewer than 2 pairs; 1.0 when every pair is equal)."""
+    from scipy.stats import wilcoxon
+
+    d = np.log(np.asarray(latency_b, np.float64)) - np.log(np.asarray(latency_a, np.float64))
+    if len(d) < 2:
+        return None
+    if not np.any(d != 0):
+        return 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return float(wilcoxon(d).pvalue)
+
+
+def verdict(
+    median: Interval | None, new_failure_share: float, fixed_share: float, options: CompareOptions
+) -> tuple[str, list[str]]:
+    """``regressed``, ``improved`` or ``unchanged``, and why."""
+    worse: list[str] = []
+    better: list[str] = []
+    if median is not None and median.low > 1 + options.tolerance:
+        worse.append(f"median ratio interval above {1 + options.tolerance:g}")
+    if median is not None and median.high < 1 - options.tolerance:
+        better.append(f"median ratio interval below {1 - options.tolerance:g}")
+    if new_failure_share > options.max_new_failures:
+        worse.append(f"new failures {new_failure_share:.3%} > {options.max_new_failures:.3%}")
+    if fixed_share > options.max_new_failures:
+        better.append(f"fixed failures {fixed_share:.3%} > {options.max_new_failures:.3%}")
+    if worse:
+        return "regressed", worse
+    if better:
+        return "improved", better
+    return "unchanged", []
+
+
+def endpoint_names(routes_a: Sequence[str], routes_b: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Each kind's endpoint name (its route template, ``GET /posts/{id}``, or the kind's name when
+    A and B sent it to different routes) and a note for each kind whose routes differ."""
+    names, notes = [], []
+    for kind, ra, rb in zip(KIND_NAMES, routes_a, routes_b):
+        if ra == rb:
+            names.append(ra)
+        else:
+            names.append(kind)
+            notes.append(f"{kind}: sent to {ra} in A and {rb} in B; compared by kind")
+    return names, notes
+
+
+def _pct(values: NDArray[np.float64], q: float) -> float | None:
+    return float(np.quantile(values, q)) if len(values) else None
+
+
+def _changes(pairs: PairedRuns, rows: NDArray[np.intp], listed: int) -> list[dict[str, Any]]:
+    out = []
+    for i in rows[:listed].tolist():
+        out.append(
+            {
+                "seq": int(pairs.seq[i]),
+                "kind": KIND_NAMES[int(pairs.kind[i])],
+                "status_a": int(pairs.status_a[i]),
+                "status_b": int(pairs.status_b[i]),
+                "error_a": ERROR_NAMES[int(pairs.error_a[i])],
+                "error_b": ERROR_NAMES[int(pairs.error_b[i])],
+            }
+        )
+    return out
+
+
+def compare_endpoint(
+    name: str,
+    pairs: PairedRuns,
+    rows: NDArray[np.intp],
+    spans: tuple[float | None, float | None],
+    options: CompareOptions,
+) -> dict[str, Any]:
+    """The comparison of one endpoint, over the actions at ``rows`` of ``pairs``."""
+    kinds = sorted({KIND_NAMES[k] for k in np.unique(pairs.kind[rows]).tolist()})
+    both = rows[pairs.answered[rows]]
+    a, b = pairs.latency_a[both], pairs.latency_b[both]
+    rng = np.random.default_rng([options.seed, zlib.crc32(name.encode())])
+    ratios = bootstrap_ratios(a, b, rng, options.resamples, options.confidence) if len(both) else {}
+    new = rows[pairs.new_failures[rows]]
+    fixed = rows[pairs.fixed[rows]]
+    n = len(rows)
+    new_share, fixed_share = len(new) / n if n else 0.0, len(fixed) / n if n else 0.0
+    median = ratios.get("median")
+    result, reasons = verdict(median, new_share, fixed_share, options)
+    sent_a = int(np.count_nonzero(pairs.sent_at_a[rows]))
+    sent_b = int(np.count_nonzero(pairs.sent_at_b[rows]))
+    return {
+        "endpoint": name,
+        "kinds": kinds,
+        "actions": n,
+        "paired": len(both),
+        "median_ratio": median.as_dict() if median else None,
+        "p95_ratio": ratios["p95"].as_dict() if ratios else None,
+        "p99_ratio": ratios["p99"].as_dict() if ratios else None,
+        "latency_ms": {
+            run: {f"p{round(q * 100)}": _pct(x, q) for q in (0.5, *TAIL_QUANTILES)}
+            for run, x in (("a", a), ("b", b))
+        },
+        "p_value": signed_rank_p(a, b),
+        "throughput": {
+            run: (sent / span if span else None)
+            for run, sent, span in (("a", sent_a, spans[0]), ("b", sent_b, spans[1]))
+        },
+        "new_failures": len(new),
+        "new_failure_share": new_share,
+        "fixed_failures": len(fixed),
+        "fixed_failure_share": fixed_share,
+        "status_changes": _changes(pairs, new, options.listed),
+        "fixed": _changes(pairs, fixed, options.listed),
+        "verdict": result,
+        "reasons": reasons,
+        "note": None if len(both) else "no latency measured in both runs (on the mock: no latency)",
+    }
+
+
+def compare(
+    pairs: PairedRuns, names: Sequence[str], options: CompareOptions | None = None
+) -> dict[str, Any]:
+    """Every endpoint's comparison (``names``: each kind's endpoint name, from
+    :func:`endpoint_names`), the run's throughput and the lists of regressed and improved ones."""
+    options = options or CompareOptions()
+    label = np.array(list(names), dtype=object)[pairs.kind]
+    spans = (span_seconds(pairs.sent_at_a), span_seconds(pairs.sent_at_b))
+    endpoints = []
+    order = list(dict.fromkeys(names))  # the kinds' order, each endpoint once
+    for name in order:
+        rows = np.flatnonzero(label == name)
+        if len(rows):
+            endpoints.append(compare_endpoint(name, pairs, rows, spans, options))
+    sent = (int(np.count_nonzero(pairs.sent_at_a)), int(np.count_nonzero(pairs.sent_at_b)))
+    return {
+        "actions": len(pairs),
+        "options": {
+            "tolerance": options.tolerance,
+            "max_new_failures": options.max_new_failures,
+            "seed": options.seed,
+            "resamples": options.resamples,
+            "confidence": options.confidence,
+        },
+        "throughput": {run: (n / span if span else None) for run, n, span in zip("ab", sent, spans)},
+        "endpoints": endpoints,
+        "regressed": [e["endpoint"] for e in endpoints if e["verdict"] == "regressed"],
+        "improved": [e["endpoint"] for e in endpoints if e["verdict"] == "improved"],
+    }

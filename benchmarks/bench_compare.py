@@ -1,0 +1,315 @@
+"""``simcore compare`` against the reference app served twice: once as is, once with one route
+slowed by ``simcore serve --slow``.
+
+Every run is ``simcore run`` (CLI, http backend, lean client, paced at ``--speed 120`` by
+default) of the default profile with N users for one simulated hour from a Monday 19:00,
+against a fresh ``simcore serve`` (fresh database) on a free loopback port; compare is
+:func:`simcore.run.comparison.compare_runs` (what ``simcore compare`` runs).
+
+Runs A and B go **side by side**: both servers up, both ``simcore run`` started together,
+so that both see the machine as it is at that moment. Run one after the other on this shared
+2-CPU machine (other jobs come and go), the same build's latency level moved by 10-30 %
+between runs and within them, and half of the A-vs-A′ cases were flagged; at ``--speed max``
+the two side-by-side runs compete for the CPUs and the same happens (RESULTS.md).
+
+Sections (RESULTS.md, "simcore compare"):
+
+1. the slowed endpoint flagged exactly: seeds × endpoints, the verdicts with one route slowed;
+2. false positives: the same build twice (A vs A′), the share of endpoint × seed cases flagged;
+3. the smallest slowdown (a share of the endpoint's median latency in A) flagged in 9 of 10
+   seeds, paired (``simcore compare``) and unpaired (the same two runs compared as two
+   independent samples: a bootstrap interval of the ratio of medians from independent
+   resamples, the same tolerance rule; and Mann-Whitney U at p < 0.05 for reference).
+
+    python benchmarks/bench_compare.py                 # 10 seeds, 1,000 users, 1 h
+    python benchmarks/bench_compare.py --seeds 3 --users 300 --record no   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common import Table, machine, record_section, scenario_config
+from servers import HOST, Server
+from simcore.analysis.compare import CompareOptions
+from simcore.logs.read import find_log, read_columns
+from simcore.run.comparison import compare_runs
+from simcore.scenario.kinds import KIND_NAMES
+from simcore.scenario.parse import dump_config
+
+SLOWED_METHOD, SLOWED_PATH, SLOWED_KIND = "GET", "/posts/{id}", "read_post"
+SLOWED = f"{SLOWED_METHOD} {SLOWED_PATH}"
+HEADING = "## simcore compare: two builds, one crowd"
+
+
+class Serve(Server):
+    """``simcore serve`` (the reference app under uvicorn) with a fresh database and ``--slow``."""
+
+    name = "serve"
+
+    def __init__(self, slow: list[str]) -> None:
+        super().__init__()
+        self.slow = slow
+
+    def command(self) -> list[str]:
+        command = [sys.executable, "-m", "simcore", "serve", "--host", HOST, "--port", str(self.port)]
+        command += ["--db", str(self.tmp / "app.db")]
+        for spec in self.slow:
+            command += ["--slow", spec]
+        return command
+
+    def probe(self) -> str:
+        return self.url + "/health"
+
+
+SPEED = "120"
+
+
+def side_by_side(config: Path, out_a: Path, out_b: Path, slow_ms: float = 0.0) -> tuple[Path, Path]:
+    """Run A (the app as is) and B (``slow_ms`` added to the slowed route) at the same time, each
+    ``simcore run`` of ``config`` against its own fresh server, so that both see the machine as
+    it is at that moment; return the two run directories."""
+    slow = [f"{SLOWED}={slow_ms:g}ms"] if slow_ms > 0 else []
+    with Serve([]) as server_a, Serve(slow) as server_b:
+        runs = []
+        for server, out in ((server_a, out_a), (server_b, out_b)):
+            command = [sys.executable, "-m", "simcore", "run", str(config), "--backend", "http"]
+            command += [
+                "--target",
+                server.url,
+                "--speed",
+                SPEED,
+                "--out",
+                str(out),
+                "-q",
+                "--no-control",
+            ]
+            runs.append(
+                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            )
+        for run in runs:
+            _, err = run.communicate()
+            if run.returncode not in (0, 3):
+                raise RuntimeError(f"simcore run failed ({run.returncode}): {err[-2000:]}")
+    return out_a, out_b
+
+
+def verdicts(run_a: Path, run_b: Path, work: Path, tolerance: float) -> dict[str, Any]:
+    """The paired comparison (what ``simcore compare`` writes to compare.json)."""
+    out = work / f"cmp-{run_a.name}-{run_b.name}-{tolerance:g}"
+    return compare_runs(run_a, run_b, out, CompareOptions(tolerance=tolerance))
+
+
+def latencies(run: Path, kind: str) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The latencies of the answered actions of ``kind`` in ``run``."""
+    path = find_log(run)
+    assert path is not None
+    cols = read_columns(path, outcomes=True)
+    keep = (cols.kind == KIND_NAMES.index(kind)) & (cols.status > 0) & (cols.latency_ms > 0)
+    return cols.latency_ms[keep]
+
+
+def unpaired(
+    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], tolerance: float, seed: int
+) -> dict[str, Any]:
+    """Two independent samples: a percentile-bootstrap interval of median(B)/median(A) (each run
+    resampled on its own, 1,000 times) with the paired method's tolerance rule; and Mann-Whitney
+    U's p-value (B greater)."""
+    from scipy.stats import mannwhitneyu
+
+    rng = np.random.default_rng(seed)
+    ma = np.median(a[rng.integers(0, len(a), (1000, len(a)))], axis=1)
+    mb = np.median(b[rng.integers(0, len(b), (1000, len(b)))], axis=1)
+    low, high = np.percentile(mb / ma, [2.5, 97.5])
+    return {
+        "ratio": float(np.median(b) / np.median(a)),
+        "low": float(low),
+        "high": float(high),
+        "flagged": bool(low > 1 + tolerance),
+        "mwu_p": float(mannwhitneyu(b, a, alternative="greater").pvalue),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--duration", default="1h")
+    parser.add_argument("--tolerance", type=float, default=0.05)
+    parser.add_argument("--exact-ms", type=float, default=20.0, help="section 1's slowdown")
+    parser.add_argument(
+        "--shares",
+        default="0.2,0.4,0.6,1.0",
+        help="section 3's slowdowns, shares of the endpoint's median latency in A",
+    )
+    parser.add_argument("--speed", default="120", help="simcore run --speed (max, or N x real time)")
+    parser.add_argument("--record", choices=["yes", "no"], default="yes")
+    parser.add_argument("--keep", type=Path, help="keep the run directories here")
+    args = parser.parse_args()
+    global SPEED
+    SPEED = args.speed
+    started = time.perf_counter()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="simcore-bench-compare-"))
+    work.mkdir(parents=True, exist_ok=True)
+    header = machine()
+    print(header, flush=True)
+    seeds = list(range(1, args.seeds + 1))
+    configs = {}
+    for seed in seeds:
+        configs[seed] = work / f"config-seed{seed}.toml"
+        configs[seed].write_text(dump_config(scenario_config(args.users, args.duration, seed=seed)))
+
+    base: dict[int, Path] = {}
+    again: dict[int, Path] = {}
+    exact: dict[int, tuple[Path, Path]] = {}
+    for seed in seeds:
+        base[seed], again[seed] = side_by_side(
+            configs[seed], work / f"A-seed{seed}", work / f"A2-seed{seed}"
+        )
+        exact[seed] = side_by_side(
+            configs[seed],
+            work / f"A3-seed{seed}",
+            work / f"B{args.exact_ms:g}ms-seed{seed}",
+            args.exact_ms,
+        )
+        print(f"seed {seed}: A|A′ and A|B done ({time.perf_counter() - started:.0f} s)", flush=True)
+
+    # 1. exactly the slowed endpoint
+    first = verdicts(*exact[seeds[0]], work, args.tolerance)
+    names = [e["endpoint"] for e in first["endpoints"]]
+    short = {n: n.replace("/posts", "/p").replace("/users", "/u") for n in names}
+    t1 = Table(
+        f"Verdicts with {SLOWED} slowed by {args.exact_ms:g} ms (B) against the same build as is (A)",
+        ["seed", *(short[n] for n in names), "<exactly that endpoint"],
+    )
+    exact_ok = 0
+    for seed in seeds:
+        result = verdicts(*exact[seed], work, args.tolerance)
+        by = {e["endpoint"]: e["verdict"] for e in result["endpoints"]}
+        ok = result["regressed"] == [SLOWED]
+        exact_ok += ok
+        t1.add(str(seed), *(by.get(n, "–")[:4] for n in names), "yes" if ok else "NO")
+    t1.caption = f"regr = regressed, impr = improved, unch = unchanged; exactly {SLOWED}: {exact_ok} of {len(seeds)} seeds"
+    t1.print()
+
+    # 2. false positives: A vs A′
+    cases = flagged = 0
+    flagged_list = []
+    medians: dict[str, list[float]] = {}
+    for seed in seeds:
+        result = verdicts(base[seed], again[seed], work, args.tolerance)
+        for e in result["endpoints"]:
+            if e["median_ratio"] is None:
+                continue
+            cases += 1
+            medians.setdefault(e["endpoint"], []).append(e["median_ratio"]["value"])
+            if e["verdict"] != "unchanged":
+                flagged += 1
+                flagged_list.append(f"seed {seed} {e['endpoint']} {e['verdict']}")
+    t2 = Table(
+        "The same build twice (A vs A′)",
+        ["seeds", "endpoint × seed cases", "flagged", "false-positive rate"],
+    )
+    t2.add(str(len(seeds)), str(cases), str(flagged), f"{flagged / cases:.1%}" if cases else "–")
+    t2.caption = "flagged: " + ("; ".join(flagged_list) if flagged_list else "none")
+    t2.print()
+
+    # 3. the smallest slowdown flagged in 9 of 10 seeds, paired vs unpaired
+    median_a = float(np.median([np.median(latencies(base[s], SLOWED_KIND)) for s in seeds]))
+    shares = [float(x) for x in args.shares.split(",")]
+    t3 = Table(
+        f"{SLOWED} slowed by a share of its median latency in A ({median_a:.1f} ms, median over seeds): "
+        f"seeds flagged of {len(seeds)}",
+        [
+            "share",
+            "added ms",
+            "measured share",
+            "paired (simcore compare)",
+            "unpaired bootstrap",
+            "unpaired Mann-Whitney p<0.05",
+            "median paired CI width",
+            "median unpaired CI width",
+        ],
+    )
+    need = int(np.ceil(0.9 * len(seeds)))
+    smallest: dict[str, float | None] = {"paired": None, "unpaired": None, "mwu": None}
+    for share in shares:
+        added = share * median_a
+        counts = {"paired": 0, "unpaired": 0, "mwu": 0}
+        widths_p, widths_u = [], []
+        pooled_a, pooled_b = [], []
+        for seed in seeds:
+            run_a, run_b = side_by_side(
+                configs[seed], work / f"A-{share:g}-seed{seed}", work / f"B{share:g}-seed{seed}", added
+            )
+            result = verdicts(run_a, run_b, work, args.tolerance)
+            e = next(x for x in result["endpoints"] if x["endpoint"] == SLOWED)
+            counts["paired"] += e["verdict"] == "regressed"
+            widths_p.append(e["median_ratio"]["high"] - e["median_ratio"]["low"])
+            lat_a, lat_b = latencies(run_a, SLOWED_KIND), latencies(run_b, SLOWED_KIND)
+            pooled_a.append(lat_a)
+            pooled_b.append(lat_b)
+            u = unpaired(lat_a, lat_b, args.tolerance, seed)
+            counts["unpaired"] += u["flagged"]
+            counts["mwu"] += u["mwu_p"] < 0.05
+            widths_u.append(u["high"] - u["low"])
+            if args.keep is None:
+                shutil.rmtree(run_a, ignore_errors=True)
+                shutil.rmtree(run_b, ignore_errors=True)
+        for method, n in counts.items():
+            if n >= need and smallest[method] is None:
+                smallest[method] = share
+        t3.add(
+            f"{share:.0%}",
+            f"{added:.2f}",
+            f"{np.median(np.concatenate(pooled_b)) / np.median(np.concatenate(pooled_a)) - 1:.0%}",
+            f"{counts['paired']}",
+            f"{counts['unpaired']}",
+            f"{counts['mwu']}",
+            f"{np.median(widths_p):.3f}",
+            f"{np.median(widths_u):.3f}",
+        )
+        print(f"share {share:g} done ({time.perf_counter() - started:.0f} s)", flush=True)
+
+    def shown(x: float | None) -> str:
+        return f"{x:.0%}" if x is not None else f"> {shares[-1]:.0%}"
+
+    t3.caption = (
+        "measured share: median(B)/median(A) - 1 of the slowed endpoint, all seeds pooled "
+        "(the event loop's timers round a sleep to about 1 ms); "
+        + f"smallest share flagged in {need} of {len(seeds)} seeds: paired {shown(smallest['paired'])}, "
+        f"unpaired bootstrap {shown(smallest['unpaired'])} (tolerance {args.tolerance:g}); "
+        f"Mann-Whitney U, which has no tolerance, {shown(smallest['mwu'])}"
+    )
+    t3.print()
+    wall = time.perf_counter() - started
+    print(f"\nwall time {wall:.0f} s", flush=True)
+    if args.record == "yes":
+        command = "python benchmarks/bench_compare.py " + " ".join(sys.argv[1:])
+        body = "\n\n".join(
+            [
+                f"Machine: {header}. Command: `{command.strip()}` ({wall / 60:.0f} min). "
+                f"{len(seeds)} seeds, {args.users:,} users × {args.duration} from Monday 19:00, "
+                f"default profile, http backend (lean client) at --speed max against a fresh "
+                f"`simcore serve` per run; tolerance {args.tolerance:g}.",
+                t1.markdown(),
+                t2.markdown(),
+                t3.markdown(),
+            ]
+        )
+        record_section(HEADING, body)
+    if args.keep is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

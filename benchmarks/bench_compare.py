@@ -78,6 +78,10 @@ def side_by_side(config: Path, out_a: Path, out_b: Path, slow_ms: float = 0.0) -
     """Run A (the app as is) and B (``slow_ms`` added to the slowed route) at the same time, each
     ``simcore run`` of ``config`` against its own fresh server, so that both see the machine as
     it is at that moment; return the two run directories."""
+    if all((out / "summary.json").is_file() for out in (out_a, out_b)):
+        return out_a, out_b  # done by an earlier, interrupted invocation with the same --keep
+    for out in (out_a, out_b):
+        shutil.rmtree(out, ignore_errors=True)
     slow = [f"{SLOWED}={slow_ms:g}ms"] if slow_ms > 0 else []
     with Serve([]) as server_a, Serve(slow) as server_b:
         runs = []
@@ -153,7 +157,9 @@ def main() -> None:
     )
     parser.add_argument("--speed", default="120", help="simcore run --speed (max, or N x real time)")
     parser.add_argument("--record", choices=["yes", "no"], default="yes")
-    parser.add_argument("--keep", type=Path, help="keep the run directories here")
+    parser.add_argument(
+        "--keep", type=Path, help="keep the run directories here (runs already there are reused)"
+    )
     args = parser.parse_args()
     global SPEED
     SPEED = args.speed
@@ -262,9 +268,6 @@ def main() -> None:
             counts["unpaired"] += u["flagged"]
             counts["mwu"] += u["mwu_p"] < 0.05
             widths_u.append(u["high"] - u["low"])
-            if args.keep is None:
-                shutil.rmtree(run_a, ignore_errors=True)
-                shutil.rmtree(run_b, ignore_errors=True)
         for method, n in counts.items():
             if n >= need and smallest[method] is None:
                 smallest[method] = share

@@ -41,7 +41,9 @@ def _run(
     result = CliRunner().invoke(main, [*args, "--no-control", *extra])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
-    rows = [{k: v for k, v in r.items() if k not in OUTCOME_FIELDS} for r in read_rows(out / "actions.jsonl")]
+    rows = [
+        {k: v for k, v in r.items() if k not in OUTCOME_FIELDS} for r in read_rows(out / "actions.jsonl")
+    ]
     return summary, rows
 
 

@@ -14,7 +14,8 @@ For each endpoint, over the actions answered in both runs:
 - the **p-value** is Wilcoxon's signed-rank test on the paired log-latencies
   (B slower or faster than A at all, whatever the size).
 
-An endpoint is **regressed** when its median-ratio interval lies wholly above
+An endpoint is **regressed** when (with ``min_pairs`` paired latencies at least: a
+bootstrap of a handful says nothing) its median-ratio interval lies wholly above
 ``1 + tolerance``, or its actions that succeeded in A and failed in B exceed
 ``max_new_failures`` of its actions; **improved** symmetrically (the interval
 wholly below ``1 - tolerance``, or failures fixed beyond the same share), unless
@@ -55,6 +56,7 @@ class CompareOptions:
     resamples: int = 1000
     confidence: float = 0.95
     listed: int = 10  # status changes listed per endpoint
+    min_pairs: int = 20  # fewer paired latencies than this: too few to judge latency
 
 
 @frozen
@@ -199,6 +201,14 @@ def _changes(pairs: PairedRuns, rows: NDArray[np.intp], listed: int) -> list[dic
     return out
 
 
+def _note(paired: int, min_pairs: int) -> str | None:
+    if paired == 0:
+        return "no latency measured in both runs (on the mock: no latency)"
+    if paired < min_pairs:
+        return f"latency not judged: {paired} paired actions, fewer than {min_pairs}"
+    return None
+
+
 def compare_endpoint(
     name: str,
     pairs: PairedRuns,
@@ -217,7 +227,8 @@ def compare_endpoint(
     n = len(rows)
     new_share, fixed_share = len(new) / n if n else 0.0, len(fixed) / n if n else 0.0
     median = ratios.get("median")
-    result, reasons = verdict(median, new_share, fixed_share, options)
+    judged = median if len(both) >= options.min_pairs else None
+    result, reasons = verdict(judged, new_share, fixed_share, options)
     sent_a = int(np.count_nonzero(pairs.sent_at_a[rows]))
     sent_b = int(np.count_nonzero(pairs.sent_at_b[rows]))
     return {
@@ -245,7 +256,7 @@ def compare_endpoint(
         "fixed": _changes(pairs, fixed, options.listed),
         "verdict": result,
         "reasons": reasons,
-        "note": None if len(both) else "no latency measured in both runs (on the mock: no latency)",
+        "note": _note(len(both), options.min_pairs),
     }
 
 
@@ -272,6 +283,7 @@ def compare(
             "seed": options.seed,
             "resamples": options.resamples,
             "confidence": options.confidence,
+            "min_pairs": options.min_pairs,
         },
         "throughput": {run: (n / span if span else None) for run, n, span in zip("ab", sent, spans)},
         "endpoints": endpoints,

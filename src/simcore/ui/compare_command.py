@@ -69,6 +69,10 @@ def report_comparison(console: Console, result: dict[str, Any], out: Path) -> in
         console.print(
             "[yellow]no latency measured in both runs (the mock records none): latency not compared[/]"
         )
+    else:
+        for e in result["endpoints"]:
+            if e["note"]:
+                console.print(f"[dim]{escape(e['endpoint'])}: {escape(e['note'])}[/]")
     for note in result["notes"]:
         console.print(f"[yellow]note: {escape(note)}[/]")
     rates = result["throughput"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -27,6 +28,8 @@ def endpoint_stats(t: MetricTables) -> list[dict[str, Any]]:
     pct = percentiles(table, PERCENTS, lo, hi)
     sums = np.append(t.kind_lat_sum_us, t.kind_lat_sum_us.sum())
     counts = table.sum(axis=1)
+    size = np.append(t.kind_bytes_sum, t.kind_bytes_sum.sum())
+    sized = np.append(t.kind_bytes_n, t.kind_bytes_n.sum())
     for i in range(N_KINDS + 1):
         name = KIND_NAMES[i] if i < N_KINDS else "all"
         n = int(status_totals[i]) if i < N_KINDS else int(status_totals.sum())
@@ -42,9 +45,31 @@ def endpoint_stats(t: MetricTables) -> list[dict[str, Any]]:
                 "mean_ms": _num(sums[i] / 1000.0 / counts[i]) if counts[i] else None,
                 **{f"p{q:g}_ms": _num(pct[i, j]) for j, q in enumerate(PERCENTS)},
                 "max_ms": _num(hi[i]) if counts[i] else None,
+                "bytes_mean": _num(size[i] / sized[i]) if sized[i] else None,
+                "bytes_total": int(size[i]) if sized[i] else None,
             }
         )
     return rows
+
+
+def wall_time(t: MetricTables) -> dict[str, Any] | None:
+    """When the run's first and last timed sends happened (UTC, ISO), the buckets' width in
+    seconds and their count; None when no action recorded a send time (the mock)."""
+    wall = t.wall
+    if not wall.n:
+        return None
+    starts = wall.starts()
+
+    def utc(seconds: int) -> str:
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()
+
+    return {
+        "first_bucket": utc(int(starts[0])),
+        "end": utc(int(starts[-1]) + wall.width),
+        "bucket_seconds": wall.width,
+        "buckets": wall.n,
+        "sent": int(wall.sent.sum()),
+    }
 
 
 def failures(t: MetricTables) -> dict[str, dict[str, int]]:
@@ -106,6 +131,7 @@ def summary(t: MetricTables, top: int = 10) -> dict[str, Any]:
         "failures_by_endpoint": failures(t),
         "top_posters": top_posters(t, top),
         "top_posts": top_posts(t, top),
+        "wall_time": wall_time(t),
     }
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+
 from simcore.analysis.metrics import Metrics
 from simcore.core.simulation import Simulation
 from simcore.logs.fields import LogHeader
@@ -247,6 +249,9 @@ def build_run(
         raise
     metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
     metrics.population_states = lambda: sim.population.state[: sim.population.n]
+    metrics.population_sessions = lambda: int(
+        np.count_nonzero(sim.population.session_left[: sim.population.n])
+    )
     all_sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
     all_sinks.extend(sinks)
     control = RunControl(speed)

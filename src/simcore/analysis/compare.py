@@ -10,12 +10,17 @@ For each endpoint, over the actions answered in both runs:
 - the **p95 / p99 ratios** are ``p95(B) / p95(A)`` (a ratio of quantiles);
 - each has a percentile-bootstrap interval (``confidence``, 95 % by default):
   the paired actions are resampled with replacement, both runs' values of an
-  action together, ``resamples`` times, from a generator seeded by ``seed``;
+  action together, ``resamples`` times, from a generator seeded by ``seed`` —
+  by simulated minute (``cluster_ms``): the actions of one minute are sent in
+  one burst and wait in the same queues, so they are resampled together (a
+  cluster bootstrap), or a burst of a thousand sign-ups would count as a
+  thousand independent measurements;
 - the **p-value** is Wilcoxon's signed-rank test on the paired log-latencies
-  (B slower or faster than A at all, whatever the size).
+  (B slower or faster than A at all, whatever the size; it takes the actions as
+  independent, so it is a guide, and the verdict rests on the interval).
 
-An endpoint is **regressed** when (with ``min_pairs`` paired latencies at least: a
-bootstrap of a handful says nothing) its median-ratio interval lies wholly above
+An endpoint is **regressed** when (with ``min_pairs`` paired latencies in
+``min_clusters`` minutes at least: a bootstrap of a handful says nothing) its median-ratio interval lies wholly above
 ``1 + tolerance``, or its actions that succeeded in A and failed in B exceed
 ``max_new_failures`` of its actions; **improved** symmetrically (the interval
 wholly below ``1 - tolerance``, or failures fixed beyond the same share), unless
@@ -41,7 +46,7 @@ from simcore.seam.contract import ERROR_NAMES
 _CHUNK = 4_000_000
 #: Resampled values (resamples x paired actions) an endpoint's bootstrap may draw in full.
 BUDGET = 10_000_000
-MIN_TAIL_RESAMPLES = 100
+MIN_RESAMPLES = 200
 #: Quantiles compared as ratios of quantiles.
 TAIL_QUANTILES = (0.95, 0.99)
 
@@ -57,6 +62,8 @@ class CompareOptions:
     confidence: float = 0.95
     listed: int = 10  # status changes listed per endpoint
     min_pairs: int = 20  # fewer paired latencies than this: too few to judge latency
+    min_clusters: int = 10  # fewer bursts (clusters) than this: too few to judge latency
+    cluster_ms: int = 60_000  # actions of one simulated minute resample together
 
 
 @frozen
@@ -71,16 +78,26 @@ class Interval:
         return {"value": self.value, "low": self.low, "high": self.high}
 
 
-def median_draws(values: NDArray[np.float64], m: int, rng: np.random.Generator) -> NDArray[np.float64]:
-    """``m`` bootstrap medians of ``values`` drawn without resampling: a resample's median is the
-    sorted values' ``J``-th, and ``P(J <= j) = P(Binomial(n, (j+1)/n) >= k)`` (``k = n//2 + 1``)."""
-    from scipy.stats import binom
+def _cluster_counts(clusters: int, m: int, rng: np.random.Generator) -> NDArray[np.int32]:
+    """``m`` resamples of ``clusters`` clusters with replacement: how often each was drawn (m × C)."""
+    draws = rng.integers(0, clusters, size=(m, clusters)) + clusters * np.arange(m)[:, None]
+    counts = np.bincount(draws.ravel(), minlength=m * clusters).reshape(m, clusters)
+    return np.ascontiguousarray(counts.astype(np.int32).T).T
 
-    v = np.sort(np.asarray(values, np.float64))
-    n = len(v)
-    cdf = binom.sf(n // 2, n, np.arange(1, n + 1) / n)
-    j = np.searchsorted(cdf, rng.random(m) * cdf[-1])
-    out: NDArray[np.float64] = v[np.minimum(j, n - 1)]
+
+def _weighted_quantiles(
+    ordered: NDArray[np.float64], weights: NDArray[np.int32], qs: Sequence[float]
+) -> list[NDArray[np.float64]]:
+    """Per column of ``weights`` (n × m: one weight per value of the sorted ``ordered``, one
+    column per resample), each quantile ``q`` of ``qs``: the first value whose cumulative
+    weight reaches ``q`` of the column's total."""
+    cum = np.cumsum(weights, axis=0, dtype=np.int32)  # down the rows: whole rows at a time
+    total = cum[-1].astype(np.float64)
+    out = []
+    for q in qs:
+        reach = np.ceil(q * total).astype(np.int32)
+        pos = np.minimum(np.count_nonzero(cum < reach, axis=0), len(ordered) - 1)
+        out.append(ordered[pos])
     return out
 
 
@@ -90,37 +107,43 @@ def bootstrap_ratios(
     rng: np.random.Generator,
     resamples: int = 1000,
     confidence: float = 0.95,
+    clusters: NDArray[np.int64] | None = None,
 ) -> dict[str, Interval]:
     """Median of the paired ratios B/A and the p95, p99 ratios of quantiles, each with its
-    percentile-bootstrap interval (paired actions resampled together). Needs one pair at least.
+    percentile-bootstrap interval. Needs one pair at least.
 
-    Resampling costs ``resamples * n``; past :data:`BUDGET` the median's resamples are drawn
-    from its order-statistic distribution (the same distribution, in O(n)) and the tail
-    ratios get ``BUDGET // n`` resamples (at least :data:`MIN_TAIL_RESAMPLES`).
+    Pairs are resampled by ``clusters`` (one label per pair; default: each pair alone):
+    actions sent in the same burst wait in the same queues, so their latencies move
+    together and count as one draw, not many (a cluster bootstrap). A resample draws
+    as many clusters as there are, with replacement, and weighs each pair by how often
+    its cluster was drawn. Resampling costs ``resamples * n``; past :data:`BUDGET` the
+    resamples are cut to ``BUDGET // n`` (at least :data:`MIN_RESAMPLES`).
     """
     a = np.asarray(latency_a, np.float64)
     b = np.asarray(latency_b, np.float64)
     n = len(a)
     if n == 0 or len(b) != n:
         raise ValueError(f"need as many latencies in B as in A, at least one (got {n} and {len(b)})")
+    labels = np.arange(n) if clusters is None else np.unique(clusters, return_inverse=True)[1].ravel()
+    n_clusters = int(labels.max()) + 1
     ratio = b / a
     point = {"median": float(np.median(ratio))}
     qa, qb = np.quantile(a, TAIL_QUANTILES), np.quantile(b, TAIL_QUANTILES)
     for q, x, y in zip(TAIL_QUANTILES, qa, qb):
         point[f"p{round(q * 100)}"] = float(y / x)
+    orders = {name: np.argsort(v, kind="stable") for name, v in (("r", ratio), ("a", a), ("b", b))}
+    values = {"r": ratio, "a": a, "b": b}
     draws: dict[str, list[NDArray[np.float64]]] = {k: [] for k in point}
-    direct = resamples * n <= BUDGET
-    if not direct:
-        draws["median"].append(median_draws(ratio, resamples, rng))
-    total = resamples if direct else max(MIN_TAIL_RESAMPLES, BUDGET // n)
-    per_chunk = max(1, _CHUNK // n)
+    total = resamples if resamples * n <= BUDGET else max(MIN_RESAMPLES, BUDGET // n)
+    per_chunk = max(1, _CHUNK // max(n, n_clusters))
     done = 0
-    while done < total:  # a loop over chunks of resamples, each chunk one numpy operation
+    while done < total:  # a loop over chunks of resamples, each chunk whole-array operations
         m = min(per_chunk, total - done)
-        idx = rng.integers(0, n, size=(m, n))
-        if direct:
-            draws["median"].append(np.median(ratio[idx], axis=1))
-        ra, rb = np.quantile(a[idx], TAIL_QUANTILES, axis=1), np.quantile(b[idx], TAIL_QUANTILES, axis=1)
+        counts = _cluster_counts(n_clusters, m, rng).T  # clusters × resamples
+        (median,) = _weighted_quantiles(values["r"][orders["r"]], counts[labels[orders["r"]]], [0.5])
+        draws["median"].append(median)
+        ra = _weighted_quantiles(values["a"][orders["a"]], counts[labels[orders["a"]]], TAIL_QUANTILES)
+        rb = _weighted_quantiles(values["b"][orders["b"]], counts[labels[orders["b"]]], TAIL_QUANTILES)
         for j, q in enumerate(TAIL_QUANTILES):
             draws[f"p{round(q * 100)}"].append(rb[j] / ra[j])
         done += m
@@ -201,11 +224,15 @@ def _changes(pairs: PairedRuns, rows: NDArray[np.intp], listed: int) -> list[dic
     return out
 
 
-def _note(paired: int, min_pairs: int) -> str | None:
+def _note(paired: int, clusters: int, options: CompareOptions) -> str | None:
     if paired == 0:
         return "no latency measured in both runs (on the mock: no latency)"
-    if paired < min_pairs:
-        return f"latency not judged: {paired} paired actions, fewer than {min_pairs}"
+    if paired < options.min_pairs:
+        return f"latency not judged: {paired} paired actions, fewer than {options.min_pairs}"
+    if clusters < options.min_clusters:
+        return (
+            f"latency not judged: sent in {clusters} simulated minutes, fewer than {options.min_clusters}"
+        )
     return None
 
 
@@ -221,13 +248,18 @@ def compare_endpoint(
     both = rows[pairs.answered[rows]]
     a, b = pairs.latency_a[both], pairs.latency_b[both]
     rng = np.random.default_rng([options.seed, zlib.crc32(name.encode())])
-    ratios = bootstrap_ratios(a, b, rng, options.resamples, options.confidence) if len(both) else {}
+    clusters = pairs.time_ms[both] // options.cluster_ms
+    n_clusters = len(np.unique(clusters))
+    ratios = (
+        bootstrap_ratios(a, b, rng, options.resamples, options.confidence, clusters) if len(both) else {}
+    )
     new = rows[pairs.new_failures[rows]]
     fixed = rows[pairs.fixed[rows]]
     n = len(rows)
     new_share, fixed_share = len(new) / n if n else 0.0, len(fixed) / n if n else 0.0
     median = ratios.get("median")
-    judged = median if len(both) >= options.min_pairs else None
+    enough = len(both) >= options.min_pairs and n_clusters >= options.min_clusters
+    judged = median if enough else None
     result, reasons = verdict(judged, new_share, fixed_share, options)
     sent_a = int(np.count_nonzero(pairs.sent_at_a[rows]))
     sent_b = int(np.count_nonzero(pairs.sent_at_b[rows]))
@@ -256,7 +288,8 @@ def compare_endpoint(
         "fixed": _changes(pairs, fixed, options.listed),
         "verdict": result,
         "reasons": reasons,
-        "note": _note(len(both), options.min_pairs),
+        "clusters": n_clusters,
+        "note": _note(len(both), n_clusters, options),
     }
 
 
@@ -284,6 +317,9 @@ def compare(
             "resamples": options.resamples,
             "confidence": options.confidence,
             "min_pairs": options.min_pairs,
+            "min_clusters": options.min_clusters,
+            "cluster_ms": options.cluster_ms,
+            "listed": options.listed,
         },
         "throughput": {run: (n / span if span else None) for run, n, span in zip("ab", sent, spans)},
         "endpoints": endpoints,

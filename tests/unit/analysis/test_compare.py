@@ -246,8 +246,8 @@ def test_too_few_pairs_are_reported_but_not_judged() -> None:
     a = columns([READ] * 3, latency=np.array([1.0, 2.0, 3.0]))
     b = columns([READ] * 3, latency=np.array([9.0, 18.0, 27.0]))
     names, _ = endpoint_names(ROUTES, ROUTES)
-    (read,) = compare(PairedRuns.of(a, b), names, CompareOptions(min_pairs=4))["endpoints"]
+    (read,) = compare(PairedRuns.of(a, b), names, CompareOptions(min_pairs=4, min_clusters=1))["endpoints"]
     assert read["median_ratio"]["value"] == pytest.approx(9.0) and read["verdict"] == "unchanged"
     assert read["note"] == "latency not judged: 3 paired actions, fewer than 4"
-    (read,) = compare(PairedRuns.of(a, b), names, CompareOptions(min_pairs=3))["endpoints"]
+    (read,) = compare(PairedRuns.of(a, b), names, CompareOptions(min_pairs=3, min_clusters=1))["endpoints"]
     assert read["verdict"] == "regressed"

@@ -82,7 +82,8 @@ def _cluster_counts(clusters: int, m: int, rng: np.random.Generator) -> NDArray[
     """``m`` resamples of ``clusters`` clusters with replacement: how often each was drawn (m × C)."""
     draws = rng.integers(0, clusters, size=(m, clusters)) + clusters * np.arange(m)[:, None]
     counts = np.bincount(draws.ravel(), minlength=m * clusters).reshape(m, clusters)
-    return np.ascontiguousarray(counts.astype(np.int32).T).T
+    out: NDArray[np.int32] = np.ascontiguousarray(counts.astype(np.int32).T).T
+    return out
 
 
 def _weighted_quantiles(
@@ -230,9 +231,7 @@ def _note(paired: int, clusters: int, options: CompareOptions) -> str | None:
     if paired < options.min_pairs:
         return f"latency not judged: {paired} paired actions, fewer than {options.min_pairs}"
     if clusters < options.min_clusters:
-        return (
-            f"latency not judged: sent in {clusters} simulated minutes, fewer than {options.min_clusters}"
-        )
+        return f"latency not judged: sent in {clusters} simulated minutes, fewer than {options.min_clusters}"
     return None
 
 

@@ -118,7 +118,10 @@ def _verdicts(result: dict[str, Any]) -> str:
 def _changes(result: dict[str, Any]) -> str:
     rows = []
     for e in result["endpoints"]:
-        for label, items in (("success → failure", e["status_changes"]), ("failure → success", e["fixed"])):
+        for label, items in (
+            ("success → failure", e["status_changes"]),
+            ("failure → success", e["fixed"]),
+        ):
             for c in items:
                 a = str(c["status_a"]) if c["status_a"] else c["error_a"]
                 b = str(c["status_b"]) if c["status_b"] else c["error_b"]
@@ -140,9 +143,8 @@ def _changes(result: dict[str, Any]) -> str:
         if e["new_failures"] or e["fixed_failures"]
     )
     listed = result.get("options", {}).get("listed", 10)
-    return (
-        f'<p class="note">{counts} (the first {listed} of each listed)</p>'
-        + _table(["endpoint", "change", "seq", "kind", "sent path", "status A → B"], rows)
+    return f'<p class="note">{counts} (the first {listed} of each listed)</p>' + _table(
+        ["endpoint", "change", "seq", "kind", "sent path", "status A → B"], rows
     )
 
 
@@ -150,9 +152,16 @@ def _charts(result: dict[str, Any], pairs: PairedRuns, names: Sequence[str]) -> 
     """The distribution charts and the ratio-over-time chart."""
     label = np.array(list(names), dtype=object)[pairs.kind]
     answered = pairs.answered
-    judged = [e for e in result["endpoints"] if e["median_ratio"] is not None]
+    min_pairs = result["options"].get("min_pairs", 20)
+    judged = [
+        e for e in result["endpoints"] if e["median_ratio"] is not None and e["paired"] >= min_pairs
+    ]
     if not judged:
-        note = "No latency measured in both runs (on the mock: no latency); nothing to draw."
+        note = (
+            "No latency measured in both runs (on the mock: no latency); nothing to draw."
+            if not any(e["paired"] for e in result["endpoints"])
+            else f"No endpoint has {min_pairs} paired latencies; nothing to draw."
+        )
         return no_chart("distributions", "Latency distributions", note), no_chart(
             "ratio-over-time", "Paired ratio B/A over time", note
         )
@@ -177,19 +186,14 @@ def _charts(result: dict[str, Any], pairs: PairedRuns, names: Sequence[str]) -> 
                 y_log=False,
             )
         )
-        if len(rows) >= result["options"].get("min_pairs", 20):
-            over_time[e["endpoint"]] = ratio_over_time(pairs.time_ms[rows], b / a, edges)
-    ratio = (
-        chart(
-            "ratio-over-time",
-            f"Median paired ratio B/A over simulated time ({TIME_BINS} bins; 1 = as fast as A)",
-            centres,
-            over_time,
-            y_label="B/A",
-            y_log=True,
-        )
-        if over_time
-        else no_chart("ratio-over-time", "Paired ratio B/A over time", "Too few paired actions.")
+        over_time[e["endpoint"]] = ratio_over_time(pairs.time_ms[rows], b / a, edges)
+    ratio = chart(
+        "ratio-over-time",
+        f"Median paired ratio B/A over simulated time ({TIME_BINS} bins; 1 = as fast as A)",
+        centres,
+        over_time,
+        y_label="B/A",
+        y_log=True,
     )
     return charts(*figures), charts(ratio)
 

@@ -13,7 +13,6 @@ from simcore.analysis.compare import (
     bootstrap_ratios,
     compare,
     endpoint_names,
-    median_draws,
     signed_rank_p,
     verdict,
 )
@@ -119,16 +118,27 @@ def test_median_interval_covers_a_known_ratio_about_95_percent_of_the_time() -> 
     assert 0.91 * trials <= hits <= 0.99 * trials
 
 
-@pytest.mark.slow
-def test_median_draws_match_resampled_medians() -> None:
-    """The order-statistic shortcut (used past the resampling budget) draws what resampling does."""
-    rng = np.random.default_rng(5)
-    values = rng.lognormal(0, 1, 2001)
-    direct = np.median(values[rng.integers(0, len(values), (4000, len(values)))], axis=1)
-    drawn = median_draws(values, 4000, rng)
-    assert np.percentile(drawn, [2.5, 50, 97.5]) == pytest.approx(
-        np.percentile(direct, [2.5, 50, 97.5]), rel=0.01
-    )
+def test_a_burst_that_moves_together_counts_as_one_draw() -> None:
+    """30 bursts of 40 actions whose ratios move together: resampled by burst, the interval is
+    several times wider than resampled action by action (which would take 1,200 draws for 30)."""
+    rng = np.random.default_rng(4)
+    burst = np.repeat(np.arange(30), 40)
+    a = rng.lognormal(1, 0.5, len(burst))
+    b = a * rng.lognormal(0, 0.2, 30)[burst] * rng.lognormal(0, 0.01, len(burst))
+    alone = bootstrap_ratios(a, b, np.random.default_rng(1))["median"]
+    together = bootstrap_ratios(a, b, np.random.default_rng(1), clusters=burst * 7 + 3)["median"]
+    assert alone.value == together.value
+    assert (together.high - together.low) > 4 * (alone.high - alone.low)
+
+
+def test_one_cluster_has_no_spread_and_is_not_judged() -> None:
+    a = columns([READ] * 40, latency=np.linspace(1, 2, 40))
+    b = columns([READ] * 40, latency=np.linspace(1, 2, 40) * 3)
+    a.time_ms[:] = b.time_ms[:] = 0  # one simulated minute: one burst
+    names, _ = endpoint_names(ROUTES, ROUTES)
+    (read,) = compare(PairedRuns.of(a, b), names)["endpoints"]
+    assert read["clusters"] == 1 and read["verdict"] == "unchanged"
+    assert read["note"] == "latency not judged: sent in 1 simulated minutes, fewer than 10"
 
 
 @pytest.mark.slow
@@ -246,8 +256,12 @@ def test_too_few_pairs_are_reported_but_not_judged() -> None:
     a = columns([READ] * 3, latency=np.array([1.0, 2.0, 3.0]))
     b = columns([READ] * 3, latency=np.array([9.0, 18.0, 27.0]))
     names, _ = endpoint_names(ROUTES, ROUTES)
-    (read,) = compare(PairedRuns.of(a, b), names, CompareOptions(min_pairs=4, min_clusters=1))["endpoints"]
+    (read,) = compare(PairedRuns.of(a, b), names, CompareOptions(min_pairs=4, min_clusters=1))[
+        "endpoints"
+    ]
     assert read["median_ratio"]["value"] == pytest.approx(9.0) and read["verdict"] == "unchanged"
     assert read["note"] == "latency not judged: 3 paired actions, fewer than 4"
-    (read,) = compare(PairedRuns.of(a, b), names, CompareOptions(min_pairs=3, min_clusters=1))["endpoints"]
+    (read,) = compare(PairedRuns.of(a, b), names, CompareOptions(min_pairs=3, min_clusters=1))[
+        "endpoints"
+    ]
     assert read["verdict"] == "regressed"

@@ -192,11 +192,18 @@ def verdict(
     return "unchanged", []
 
 
-def endpoint_names(routes_a: Sequence[str], routes_b: Sequence[str]) -> tuple[list[str], list[str]]:
+def kind_name(code: int, kind_names: Sequence[str] = KIND_NAMES) -> str:
+    """The name of kind ``code`` (``kind N`` for a code beyond ``kind_names``)."""
+    return kind_names[code] if 0 <= code < len(kind_names) else f"kind {code}"
+
+
+def endpoint_names(
+    routes_a: Sequence[str], routes_b: Sequence[str], kind_names: Sequence[str] = KIND_NAMES
+) -> tuple[list[str], list[str]]:
     """Each kind's endpoint name (its route template, ``GET /posts/{id}``, or the kind's name when
     A and B sent it to different routes) and a note for each kind whose routes differ."""
     names, notes = [], []
-    for kind, ra, rb in zip(KIND_NAMES, routes_a, routes_b):
+    for kind, ra, rb in zip(kind_names, routes_a, routes_b):
         if ra == rb:
             names.append(ra)
         else:
@@ -215,7 +222,7 @@ def _changes(pairs: PairedRuns, rows: NDArray[np.intp], listed: int) -> list[dic
         out.append(
             {
                 "seq": int(pairs.seq[i]),
-                "kind": KIND_NAMES[int(pairs.kind[i])],
+                "kind": kind_name(int(pairs.kind[i])),
                 "status_a": int(pairs.status_a[i]),
                 "status_b": int(pairs.status_b[i]),
                 "error_a": ERROR_NAMES[int(pairs.error_a[i])],
@@ -243,7 +250,7 @@ def compare_endpoint(
     options: CompareOptions,
 ) -> dict[str, Any]:
     """The comparison of one endpoint, over the actions at ``rows`` of ``pairs``."""
-    kinds = sorted({KIND_NAMES[k] for k in np.unique(pairs.kind[rows]).tolist()})
+    kinds = sorted({kind_name(k) for k in np.unique(pairs.kind[rows]).tolist()})
     both = rows[pairs.answered[rows]]
     a, b = pairs.latency_a[both], pairs.latency_b[both]
     rng = np.random.default_rng([options.seed, zlib.crc32(name.encode())])
@@ -298,7 +305,9 @@ def compare(
     """Every endpoint's comparison (``names``: each kind's endpoint name, from
     :func:`endpoint_names`), the run's throughput and the lists of regressed and improved ones."""
     options = options or CompareOptions()
-    label = np.array(list(names), dtype=object)[pairs.kind]
+    codes = int(pairs.kind.max()) + 1 if len(pairs) else 0
+    names = [*names, *(f"kind {k}" for k in range(len(names), codes))]  # kinds beyond the names
+    label = np.array(names, dtype=object)[pairs.kind]
     spans = (span_seconds(pairs.sent_at_a), span_seconds(pairs.sent_at_b))
     endpoints = []
     order = list(dict.fromkeys(names))  # the kinds' order, each endpoint once

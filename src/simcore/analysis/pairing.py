@@ -22,7 +22,7 @@ IDENTITY = ("kind", "user", "post", "time_ms")
 
 def _shown(name: str, value: int) -> str:
     if name == "kind":
-        return KIND_NAMES[value] if 0 <= value < len(KIND_NAMES) else str(value)
+        return KIND_NAMES[value] if 0 <= value < len(KIND_NAMES) else f"kind {value}"
     if name == "post" and value < 0:
         return "none"
     if name == "time_ms":

@@ -265,3 +265,12 @@ def test_too_few_pairs_are_reported_but_not_judged() -> None:
         "endpoints"
     ]
     assert read["verdict"] == "regressed"
+
+
+def test_kinds_beyond_the_names_are_compared_by_code() -> None:
+    """A kind code the names do not cover (a config's own kind) is its own endpoint, not an error."""
+    extra = len(KIND_NAMES) + 2
+    a = columns([READ, extra] * 20)
+    names, _ = endpoint_names(ROUTES, ROUTES)
+    result = compare(PairedRuns.of(a, a), names)
+    assert [e["endpoint"] for e in result["endpoints"]] == [ROUTES[READ], f"kind {extra}"]

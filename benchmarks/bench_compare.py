@@ -40,7 +40,7 @@ import numpy as np
 
 from common import Table, machine, record_section, scenario_config
 from servers import HOST, Server
-from simcore.analysis.compare import CompareOptions
+from simcore.analysis.compare import CompareOptions, _cluster_counts, _weighted_quantiles
 from simcore.logs.read import find_log, read_columns
 from simcore.run.comparison import compare_runs
 from simcore.scenario.kinds import KIND_NAMES
@@ -49,6 +49,19 @@ from simcore.scenario.parse import dump_config
 SLOWED_METHOD, SLOWED_PATH, SLOWED_KIND = "GET", "/posts/{id}", "read_post"
 SLOWED = f"{SLOWED_METHOD} {SLOWED_PATH}"
 HEADING = "## simcore compare: two builds, one crowd"
+
+
+WHY_SIDE_BY_SIDE = """Why side by side, paced: first tries of this benchmark (2 seeds, before
+the cluster bootstrap) ran A, A′ and B one after the other at `--speed max`: 10 of 20 A-vs-A′
+endpoint cases were flagged (the server saturated, latency is queueing, and the machine's other
+jobs moved its level by 10-30 % between runs and within them, deciles of one run's paired ratio
+ranging 0.72-1.28). Side by side at `--speed max`, the two runs compete for the 2 CPUs: 11 of 20
+flagged. One after the other at `--speed 120`: 1 of 10. Side by side at `--speed 120` both see
+the same machine and neither saturates it. Paired latencies of one action in A and A′ then
+correlate weakly (log-latency correlation 0.1-0.25 per endpoint: at a few ms, a request's
+latency is mostly the scheduler's noise, not the request), which bounds what pairing can gain
+over an unpaired comparison on this app; it gains more where the request itself decides its
+cost (a feed page's size, a growing table) or where latency is queueing under a shared burst."""
 
 
 class Serve(Server):
@@ -113,33 +126,48 @@ def verdicts(run_a: Path, run_b: Path, work: Path, tolerance: float) -> dict[str
     return compare_runs(run_a, run_b, out, CompareOptions(tolerance=tolerance))
 
 
-def latencies(run: Path, kind: str) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """The latencies of the answered actions of ``kind`` in ``run``."""
+Sample = tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.int64]]]
+
+
+def latencies(run: Path, endpoint: str) -> Sample:
+    """The latencies of the actions of ``endpoint`` answered in ``run``, and the simulated minute
+    each was sent in (its cluster, as simcore compare resamples them)."""
     path = find_log(run)
     assert path is not None
     cols = read_columns(path, outcomes=True)
-    keep = (cols.kind == KIND_NAMES.index(kind)) & (cols.status > 0) & (cols.latency_ms > 0)
-    return cols.latency_ms[keep]
+    keep = (cols.kind == KIND_NAMES.index(endpoint)) & (cols.status > 0) & (cols.latency_ms > 0)
+    return cols.latency_ms[keep], cols.time_ms[keep] // CompareOptions().cluster_ms
 
 
-def unpaired(
-    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], tolerance: float, seed: int
-) -> dict[str, Any]:
-    """Two independent samples: a percentile-bootstrap interval of median(B)/median(A) (each run
-    resampled on its own, 1,000 times) with the paired method's tolerance rule; and Mann-Whitney
-    U's p-value (B greater)."""
+def _medians(sample: Sample, m: int, rng: np.random.Generator) -> np.ndarray[Any, Any]:
+    """``m`` bootstrap medians of one run's sample, its minutes resampled (the cluster bootstrap
+    simcore compare uses, on one run alone)."""
+    values, clusters = sample
+    labels = np.unique(clusters, return_inverse=True)[1].ravel()
+    order = np.argsort(values, kind="stable")
+    counts = _cluster_counts(int(labels.max()) + 1, m, rng).T
+    (median,) = _weighted_quantiles(values[order], counts[labels[order]], [0.5])
+    return median
+
+
+def unpaired(a: Sample, b: Sample, tolerance: float, seed: int, comparisons: int = 1) -> dict[str, Any]:
+    """The two runs as independent samples: a percentile-bootstrap interval of
+    median(B)/median(A), each run's minutes resampled on their own (1,000 times), with the
+    paired method's tolerance rule; and Mann-Whitney U's p-value (two-sided; significant below
+    0.05 / ``comparisons``)."""
     from scipy.stats import mannwhitneyu
 
     rng = np.random.default_rng(seed)
-    ma = np.median(a[rng.integers(0, len(a), (1000, len(a)))], axis=1)
-    mb = np.median(b[rng.integers(0, len(b), (1000, len(b)))], axis=1)
-    low, high = np.percentile(mb / ma, [2.5, 97.5])
+    low, high = np.percentile(_medians(b, 1000, rng) / _medians(a, 1000, rng), [2.5, 97.5])
+    p = float(mannwhitneyu(b[0], a[0]).pvalue)
     return {
-        "ratio": float(np.median(b) / np.median(a)),
+        "ratio": float(np.median(b[0]) / np.median(a[0])),
         "low": float(low),
         "high": float(high),
-        "flagged": bool(low > 1 + tolerance),
-        "mwu_p": float(mannwhitneyu(b, a, alternative="greater").pvalue),
+        "flagged": bool(low > 1 + tolerance or high < 1 - tolerance),
+        "regressed": bool(low > 1 + tolerance),
+        "mwu_p": p,
+        "mwu": p < 0.05 / comparisons,
     }
 
 
@@ -152,7 +180,7 @@ def main() -> None:
     parser.add_argument("--exact-ms", type=float, default=20.0, help="section 1's slowdown")
     parser.add_argument(
         "--shares",
-        default="0.2,0.4,0.6,1.0",
+        default="0.25,0.5,1.0,2.0",
         help="section 3's slowdowns, shares of the endpoint's median latency in A",
     )
     parser.add_argument("--speed", default="120", help="simcore run --speed (max, or N x real time)")
@@ -230,7 +258,7 @@ def main() -> None:
     t2.print()
 
     # 3. the smallest slowdown flagged in 9 of 10 seeds, paired vs unpaired
-    median_a = float(np.median([np.median(latencies(base[s], SLOWED_KIND)) for s in seeds]))
+    median_a = float(np.median([np.median(latencies(base[s], SLOWED_KIND)[0]) for s in seeds]))
     shares = [float(x) for x in args.shares.split(",")]
     t3 = Table(
         f"{SLOWED} slowed by a share of its median latency in A ({median_a:.1f} ms, median over seeds): "
@@ -262,11 +290,11 @@ def main() -> None:
             counts["paired"] += e["verdict"] == "regressed"
             widths_p.append(e["median_ratio"]["high"] - e["median_ratio"]["low"])
             lat_a, lat_b = latencies(run_a, SLOWED_KIND), latencies(run_b, SLOWED_KIND)
-            pooled_a.append(lat_a)
-            pooled_b.append(lat_b)
+            pooled_a.append(lat_a[0])
+            pooled_b.append(lat_b[0])
             u = unpaired(lat_a, lat_b, args.tolerance, seed)
-            counts["unpaired"] += u["flagged"]
-            counts["mwu"] += u["mwu_p"] < 0.05
+            counts["unpaired"] += u["regressed"]
+            counts["mwu"] += u["mwu"] and u["ratio"] > 1
             widths_u.append(u["high"] - u["low"])
         for method, n in counts.items():
             if n >= need and smallest[method] is None:
@@ -307,6 +335,7 @@ def main() -> None:
                 t1.markdown(),
                 t2.markdown(),
                 t3.markdown(),
+                WHY_SIDE_BY_SIDE,
             ]
         )
         record_section(HEADING, body)

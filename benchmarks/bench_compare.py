@@ -129,13 +129,14 @@ def verdicts(run_a: Path, run_b: Path, work: Path, tolerance: float) -> dict[str
 Sample = tuple[np.ndarray[Any, np.dtype[np.float64]], np.ndarray[Any, np.dtype[np.int64]]]
 
 
-def latencies(run: Path, endpoint: str) -> Sample:
-    """The latencies of the actions of ``endpoint`` answered in ``run``, and the simulated minute
-    each was sent in (its cluster, as simcore compare resamples them)."""
+def latencies(run: Path, *kinds: str) -> Sample:
+    """The latencies of the actions of ``kinds`` (an endpoint's) answered in ``run``, and the
+    simulated minute each was sent in (its cluster, as simcore compare resamples them)."""
     path = find_log(run)
     assert path is not None
     cols = read_columns(path, outcomes=True)
-    keep = (cols.kind == KIND_NAMES.index(endpoint)) & (cols.status > 0) & (cols.latency_ms > 0)
+    codes = [KIND_NAMES.index(kind) for kind in kinds]
+    keep = np.isin(cols.kind, codes) & (cols.status > 0) & (cols.latency_ms > 0)
     return cols.latency_ms[keep], cols.time_ms[keep] // CompareOptions().cluster_ms
 
 
@@ -249,8 +250,10 @@ def main() -> None:
             regressed += e["verdict"] == "regressed"
             if e["verdict"] != "unchanged":
                 flagged_list.append(f"seed {seed} {e['endpoint']} {e['verdict']}")
-            (kind,) = e["kinds"]
-            u = unpaired(latencies(base[seed], kind), latencies(again[seed], kind), args.tolerance, seed)
+            kinds = e["kinds"]
+            u = unpaired(
+                latencies(base[seed], *kinds), latencies(again[seed], *kinds), args.tolerance, seed
+            )
             u_flagged += u["flagged"]
             u_regressed += u["regressed"]
             mwu_flagged += u["mwu"]
@@ -344,10 +347,12 @@ def main() -> None:
         command = "python benchmarks/bench_compare.py " + " ".join(sys.argv[1:])
         body = "\n\n".join(
             [
-                f"Machine: {header}. Command: `{command.strip()}` ({wall / 60:.0f} min). "
-                f"{len(seeds)} seeds, {args.users:,} users × {args.duration} from Monday 19:00, "
-                f"default profile, http backend (lean client) at --speed max against a fresh "
-                f"`simcore serve` per run; tolerance {args.tolerance:g}.",
+                f"Machine: {header}. Command: `{command.strip()}` ({wall / 60:.0f} min; with `--keep DIR` "
+                "the runs already in DIR are reused and only the comparisons recomputed). "
+                f"{len(seeds)} seeds, {args.users:,} users × {args.duration} from Monday 19:00, default "
+                f"profile, http backend (lean client) at `--speed {args.speed}`; each comparison's A and B "
+                "run side by side (at the same time), each against its own fresh `simcore serve`; "
+                f"tolerance {args.tolerance:g}, every other compare option at its default.",
                 t1.markdown(),
                 t2.markdown(),
                 t3.markdown(),

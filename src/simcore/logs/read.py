@@ -100,6 +100,15 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+class _KindCodes(dict[str, int]):
+    """Kind name -> code: the built-in codes, and the next free code for each name of a kind
+    of the run's own, in the order they are met (a log names its kinds)."""
+
+    def __missing__(self, name: str) -> int:
+        self[name] = len(self)
+        return self[name]
+
+
 #: The outcome columns :func:`read_columns` reads when asked for ``outcomes=True``.
 OUTCOME_COLUMNS = ("seq", "status", "latency_ms", "error", "sent_at", "bytes")
 
@@ -166,7 +175,7 @@ def read_columns(path: Path, outcomes: bool = False) -> LogColumns:
     """Time, user, kind and post of every action of the log at ``path``; with ``outcomes``,
     also its sequence number, status, latency, error, send time and answer size."""
     fmt = format_of(path)
-    kind_code = {name: i for i, name in enumerate(KIND_NAMES)}
+    kind_code = _KindCodes((name, code) for code, name in enumerate(KIND_NAMES))
     if fmt == "jsonl":
         return _jsonl_columns(path, kind_code, outcomes)
     if fmt == "sqlite":

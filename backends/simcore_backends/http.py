@@ -157,6 +157,7 @@ class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop):
             self._prefix = url.path.rstrip("/")
         probe(target, min(self.timeout, 5.0))
         self.rest = Rest(context.config, context.seed)
+        self.tracker = Tracker(context.config.kind_set.base)
 
     def close(self) -> None:
         """Stop the workers and close the connections (on the loop that opened them)."""

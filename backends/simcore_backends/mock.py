@@ -25,10 +25,10 @@ import numpy as np
 from attrs import define
 from numpy.typing import NDArray
 
-from simcore.core.actions import SHARES, ActionBatch, kind_table
+from simcore.core.actions import ActionBatch
 from simcore.core.arrays import grow
 from simcore.core.edges import EdgeSet, edge_keys
-from simcore.scenario.kinds import KINDS, ActionKind, kinds_where
+from simcore.scenario.kinds import BUILT_IN, MAX_KINDS, ActionKind, KindSet
 from simcore.seam import faults
 from simcore.seam.contract import BackendContext, ErrorKind, Outcomes, Stateful, SyncBackend
 from simcore.seam.retry import RetryPolicy
@@ -52,15 +52,42 @@ def _first_unset(flags: NDArray[np.int32], start: int, end: int) -> int:
     return end
 
 
-#: Each kind's status when it goes through, and the groups of kinds the steps handle (from KINDS).
-_OK_STATUS = np.array([spec.ok_status for spec in KINDS], dtype=np.int64)
-_SIGN_UP = kind_table(*kinds_where(creates="user"))
-_CREATE = kind_table(*kinds_where(creates="post", target="nothing"))
-_SHARE = kind_table(*SHARES)
-_ON_OWN_POST = kind_table(*kinds_where(target="own_post"))  # only the author may
-_TARGETED = kind_table(*kinds_where(target="post"), *SHARES) | _ON_OWN_POST
-_ON_USER = kind_table(*kinds_where(target="user"))  # follows and unfollows
-_FEED = kind_table(*kinds_where(creates="", target="nothing"))
+@define
+class _KindTables:
+    """Each kind's status when it goes through, and the groups of kinds the steps handle, as
+    lookup tables over kind codes (from the run's kinds: a kind of the config's own is
+    handled as the kind it behaves as, without its effects)."""
+
+    ok_status: NDArray[np.int64]
+    sign_up: NDArray[np.bool_]
+    create: NDArray[np.bool_]
+    share: NDArray[np.bool_]
+    on_own_post: NDArray[np.bool_]  # only the author may
+    targeted: NDArray[np.bool_]
+    on_user: NDArray[np.bool_]  # follows and unfollows
+    feed: NDArray[np.bool_]
+
+    @classmethod
+    def of(cls, kinds: KindSet) -> _KindTables:
+        def table(*codes: int) -> NDArray[np.bool_]:
+            out = np.zeros(MAX_KINDS, bool)
+            out[list(codes)] = True
+            return out
+
+        ok = np.full(MAX_KINDS, 200, np.int64)
+        ok[: len(kinds.specs)] = [spec.ok_status for spec in kinds.specs]
+        share = table(*kinds.where(target="shared_post"))
+        on_own_post = table(*kinds.where(target="own_post"))
+        return cls(
+            ok_status=ok,
+            sign_up=table(*kinds.where(creates="user")),
+            create=table(*kinds.where(creates="post", target="nothing")),
+            share=share,
+            on_own_post=on_own_post,
+            targeted=table(*kinds.where(target="post")) | share | on_own_post,
+            on_user=table(*kinds.where(target="user")),
+            feed=table(*kinds.where(creates="", target="nothing")),
+        )
 
 
 @define
@@ -112,10 +139,12 @@ class MockBackend(SyncBackend, Stateful):
         self.policy = RetryPolicy()
         self.likes = EdgeSet(indexed=True)
         self.follows = EdgeSet()
+        self.kinds = _KindTables.of(BUILT_IN)
 
     def open(self, context: BackendContext) -> None:
         """Set up fault injection from the config, if it asks for any."""
         cfg = context.config
+        self.kinds = _KindTables.of(cfg.kind_set)
         self.policy = RetryPolicy.from_config(cfg.backend, context.seed)
         self.injector = faults.Injector.from_config(cfg, context.seed)
 
@@ -132,8 +161,8 @@ class MockBackend(SyncBackend, Stateful):
         self._deletes(work)
         self._answer_targeted(work)
         self._follows(work)
-        feeds = np.flatnonzero(_FEED[work.kind] & ~work.skipped)  # always answered
-        work.status[feeds] = _OK_STATUS[work.kind[feeds]]
+        feeds = np.flatnonzero(self.kinds.feed[work.kind] & ~work.skipped)  # always answered
+        work.status[feeds] = self.kinds.ok_status[work.kind[feeds]]
         self._remember(work)
         return self._outcomes(work)
 
@@ -163,20 +192,20 @@ class MockBackend(SyncBackend, Stateful):
         """Sign-ups go through; every other action of a user not signed up (before this
         batch, or earlier in it) is skipped."""
         kind, user, n = work.kind, work.user, len(work.kind)
-        is_signup = _SIGN_UP[kind]
+        is_signup = self.kinds.sign_up[kind]
         signups = np.flatnonzero(is_signup & work.performed)
         top_user = int(user.max()) + 1 if n else 0
         self.signed_up = grow(self.signed_up, top_user, 0)
         known_from = self._known_from(user, user[signups], signups, n)
         work.skipped = ~is_signup & (known_from >= np.arange(n))
-        work.status[signups] = _OK_STATUS[kind[signups]]
+        work.status[signups] = self.kinds.ok_status[kind[signups]]
         work.server_id[signups] = user[signups]
         work.signups = signups
 
     def _creates(self, work: _Work) -> None:
         """New posts get their ids and authors; the store grows to every post id the batch names."""
         kind, user, post = work.kind, work.user, work.post
-        is_create, is_share = _CREATE[kind], _SHARE[kind]
+        is_create, is_share = self.kinds.create[kind], self.kinds.share[kind]
         creates = np.flatnonzero(is_create & ~work.skipped & work.performed)
         new_ids = post[creates]
         making = is_create | (is_share & (post >= 0))
@@ -188,7 +217,7 @@ class MockBackend(SyncBackend, Stateful):
             setattr(self, name, grow(getattr(self, name), total, fill))
         self.author[new_ids] = user[creates]
         self.created[new_ids] = 1
-        work.status[creates] = _OK_STATUS[kind[creates]]
+        work.status[creates] = self.kinds.ok_status[kind[creates]]
         work.server_id[creates] = new_ids
         # batch position of this batch's creates, for ids from `base` on (only they can be new)
         base = min(self.n_posts, int(new_ids.min())) if len(new_ids) else total
@@ -200,7 +229,7 @@ class MockBackend(SyncBackend, Stateful):
         """The actions on a post that are sent (their post was created here at some point),
         and whether that post exists at each one's position, deletes of this batch aside."""
         goal, total = work.goal, work.total
-        is_targeted = _TARGETED[work.kind]
+        is_targeted = self.kinds.targeted[work.kind]
         candidates = is_targeted & ~work.skipped
         in_range = (goal >= 0) & (goal < total)
         never = candidates & ~in_range
@@ -219,7 +248,7 @@ class MockBackend(SyncBackend, Stateful):
         tkind = work.kind[targeted]
         # only edits and deletes care who wrote the post
         work.owner = np.ones(len(target), dtype=bool)
-        own_rows = np.flatnonzero(_ON_OWN_POST[tkind])
+        own_rows = np.flatnonzero(self.kinds.on_own_post[tkind])
         work.owner[own_rows] = self.author[target[own_rows]] == work.user[targeted[own_rows]]
 
     def _deletes(self, work: _Work) -> None:
@@ -246,12 +275,12 @@ class MockBackend(SyncBackend, Stateful):
         through make their new post."""
         targeted, post, user = work.targeted, work.post, work.user
         tkind = work.kind[targeted]
-        ok = _OK_STATUS[tkind]
+        ok = self.kinds.ok_status[tkind]
         result = np.where(~work.exists, 404, np.where(~work.owner, 403, ok))
         result = self._likes(work, result)
         work.status[targeted] = result
         work.server_id[targeted] = np.where(work.exists, work.target, -1)
-        made = _SHARE[tkind] & work.went & (result == ok) & (post[targeted] >= 0)
+        made = self.kinds.share[tkind] & work.went & (result == ok) & (post[targeted] >= 0)
         shared = targeted[made]
         self.author[post[shared]] = user[shared]
         self.created[post[shared]] = 1
@@ -317,7 +346,7 @@ class MockBackend(SyncBackend, Stateful):
         """409 for likes of a post the user liked before; record the others that went through."""
         targeted = work.targeted
         is_like = work.kind[targeted] == ActionKind.LIKE_POST
-        rows = np.flatnonzero(is_like & (result == KINDS[ActionKind.LIKE_POST].ok_status))
+        rows = np.flatnonzero(is_like & (result == self.kinds.ok_status[ActionKind.LIKE_POST]))
         if len(rows) == 0:
             return result
         keys = edge_keys(work.user[targeted[rows]], work.post[targeted[rows]])
@@ -330,7 +359,7 @@ class MockBackend(SyncBackend, Stateful):
         """Follows and unfollows in batch order: 409 for a repeated follow, 422 for oneself,
         404 for an unfollow without a follow; skipped if the followee never signed up."""
         kind, user, n = work.kind, work.user, len(work.kind)
-        rows = np.flatnonzero(_ON_USER[kind] & ~work.skipped)
+        rows = np.flatnonzero(self.kinds.on_user[kind] & ~work.skipped)
         if len(rows) == 0:
             return
         target = work.batch.ref.astype(np.int64)[rows]
@@ -340,19 +369,21 @@ class MockBackend(SyncBackend, Stateful):
         rows, target = rows[signed], target[signed]
         keys = edge_keys(user[rows], target)
         follow = kind[rows] == ActionKind.FOLLOW_USER
+        unfollow = kind[rows] == ActionKind.UNFOLLOW_USER
         present = self.follows.contains(keys)
-        repeated = _repeated(keys)
-        ok = _OK_STATUS[kind[rows]]
+        repeated = np.zeros(len(keys), bool)  # kinds of one's own change no edge: left out
+        repeated[follow | unfollow] = _repeated(keys[follow | unfollow])
+        ok = self.kinds.ok_status[kind[rows]]
         result = np.where(
             follow,
             np.where(target == user[rows], 422, np.where(present | repeated, 409, ok)),
-            np.where(present & ~repeated, ok, 404),
+            np.where(unfollow & ~(present & ~repeated), 404, ok),  # a kind of one's own: ok
         )
         work.status[rows] = result
         work.server_id[rows] = target
-        changed = work.performed[rows] & (result == ok)
+        changed = work.performed[rows] & (result == ok) & (follow | unfollow)
         self.follows.add(keys[follow & changed], checked=True)
-        self.follows.remove(keys[~follow & changed])
+        self.follows.remove(keys[unfollow & changed])
 
     def state_arrays(self) -> dict[str, NDArray[np.int32]]:
         """The store as arrays, for snapshots (see :mod:`simcore.run.snapshot`)."""

@@ -35,10 +35,13 @@ ones may have to wait for; :func:`dependencies` applies the rule to one batch.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from simcore.core.actions import FOLLOWS, SHARES, ActionBatch
-from simcore.scenario.kinds import kinds_where
+from simcore.scenario.kinds import BUILT_IN, MAX_KINDS, kinds_where
 
 # the groups of the rule, from the kinds table
 _SIGN_UPS = frozenset(int(k) for k in kinds_where(creates="user"))
@@ -71,7 +74,10 @@ class Job:
 class Tracker:
     """Requests in flight, by the user or post they sign up, change or read."""
 
-    def __init__(self) -> None:
+    def __init__(self, base: Sequence[int] = BUILT_IN.base) -> None:
+        #: the built-in kind each kind code behaves as (the rule for a kind of the config's own)
+        self.base = np.zeros(MAX_KINDS, np.uint8)
+        self.base[: len(base)] = base
         self.signups: dict[int, Job] = {}
         self.posts: dict[int, tuple[Job | None, list[Job]]] = {}
         self.edges: dict[tuple[int, int], Job] = {}  # the latest follow or unfollow of a pair
@@ -82,7 +88,8 @@ class Tracker:
         waits: dict[int, list[Job]] = {}
         jobs: dict[int, Job] = {}
         signups, posts = self.signups, self.posts
-        rows = zip(batch.kind.tolist(), batch.user.tolist(), batch.post.tolist(), batch.ref.tolist())
+        kinds = self.base[batch.kind].tolist()
+        rows = zip(kinds, batch.user.tolist(), batch.post.tolist(), batch.ref.tolist())
         for i, (kind, user, post, ref) in enumerate(rows):
             if kind in _SIGN_UPS:
                 job = jobs[i] = Job(i)

@@ -24,20 +24,17 @@ import numpy as np
 from attrs import define
 from numpy.typing import NDArray
 
-from simcore.core.actions import FOLLOWS, PATH_POST, SHARES, ActionBatch, kind_table
-from simcore.core.content import post_text
+from simcore.core.actions import FOLLOWS, PATH_POST, SHARES, ActionBatch
+from simcore.core.content import post_text, post_title
 from simcore.core.users import user_names
 from simcore.errors import BackendError
-from simcore.scenario.kinds import KIND_NAMES, KINDS, ActionKind, kinds_where
+from simcore.scenario.kinds import MAX_KINDS, ActionKind
 from simcore.scenario.routes import CompiledRoute, compile_routes
 from simcore.scenario.schema import Config
 from simcore.seam.contract import ErrorKind, Outcomes
 
 from .idmap import IdMap, as_server_id
 
-#: Each kind's table row (what it creates), and the kinds whose answer brings a post into being.
-_CREATES = tuple(spec.creates for spec in KINDS)
-_MAKES_POST = kind_table(*kinds_where(creates="post"))
 _SAFE_METHODS = ("GET", "HEAD")
 
 
@@ -67,8 +64,20 @@ class Rest:
         self.seed = seed
         self.nonce = nonce or secrets.token_hex(6)  # keeps idempotency keys unique per run
         compiled = compile_routes(config.backend.routes)
-        self.routes: list[CompiledRoute] = [compiled[name] for name in KIND_NAMES]
-        self._wants_name = np.array(["name" in r.needs for r in self.routes])  # by kind
+        kinds = config.kind_set
+        self.kind_names = kinds.names
+        self.routes: list[CompiledRoute] = [compiled[name] for name in kinds.names]
+        self._wants_name = np.zeros(MAX_KINDS, bool)  # by kind code
+        self._wants_name[: len(self.routes)] = ["name" in r.needs for r in self.routes]
+        #: what each kind creates, and the built-in kind it behaves as (targets like), by code
+        self._creates = tuple(spec.creates for spec in kinds.specs)
+        self._makes_post = np.zeros(MAX_KINDS, bool)
+        self._makes_post[list(kinds.where(creates="post"))] = True
+        self._base = kinds.base
+        self._ref_is_post = np.zeros(MAX_KINDS, bool)
+        self._ref_is_post[list(kinds.where(target="shared_post"))] = True
+        self.tag_names = config.tags.names
+        self.run_token = self.nonce  # {run}
         self.auth_header = config.backend.auth_header
         self.auth_format = config.backend.auth_format
         self.ids = IdMap()
@@ -81,7 +90,7 @@ class Rest:
         versions = np.ones(len(batch), np.int32)
         updates = np.flatnonzero(kind == ActionKind.UPDATE_POST)
         # every action that makes a post has its new id in ``post`` (-1: a share of a post gone)
-        creates = np.flatnonzero(_MAKES_POST[kind] & (batch.post >= 0))
+        creates = np.flatnonzero(self._makes_post[kind] & (batch.post >= 0))
         if len(creates):
             self.ids.next_versions(batch.post[creates])  # a create is version 1
         if len(updates):
@@ -128,6 +137,7 @@ class Rest:
         batch = prepared.batch
         k = int(batch.kind[i])
         route = self.routes[k]
+        base = self._base[k]  # a kind of the config's own targets as the kind it behaves as
         user = int(batch.user[i])
         ids = self.ids
         headers: dict[str, str] = {}
@@ -139,6 +149,8 @@ class Rest:
                 headers[self.auth_header] = self.auth_format.replace("{token}", token)
         needs = route.needs
         values: dict[str, Any] = {}
+        if "run" in needs:
+            values["run"] = self.run_token
         if "user" in needs:
             values["user"] = user
         if "name" in needs:
@@ -149,23 +161,34 @@ class Rest:
                 return None
             values["user_id"] = server_user
         core_post = int(batch.post[i])
-        if k in PATH_POST:
+        if base in PATH_POST:
             target = ids.server_post(core_post)
             if target is None:
                 return None
             values["id"] = target
-        if k in SHARES:
+        if base in SHARES:
             ref = ids.server_post(int(batch.ref[i]))
             if ref is None:
                 return None
             values["ref_id"] = ref
-        if k in FOLLOWS:
+        if base in FOLLOWS:
             followee = ids.server_user(int(batch.ref[i]))
             if followee is None:
                 return None
             values["target_id"] = followee
-        if "content" in needs:
-            values["content"] = post_text(self.seed, core_post, int(prepared.versions[i]))
+        # the post the action acts on or creates (a share's original when it creates none)
+        own_post = core_post if core_post >= 0 or not self._ref_is_post[k] else int(batch.ref[i])
+        version = int(prepared.versions[i])
+        if "content" in needs:  # text that makes no post (a comment, say) is keyed by its action
+            key = core_post if core_post >= 0 else -1 - (batch.seq0 + i)
+            values["content"] = post_text(self.seed, key, version)
+        if "post" in needs:
+            values["post"] = own_post
+        if "tag" in needs:
+            tag = int(batch.tag[i])
+            values["tag"] = self.tag_names[tag] if 0 <= tag < len(self.tag_names) else ""
+        if "title" in needs:
+            values["title"] = post_title(self.seed, own_post, version if core_post >= 0 else 1)
         body = route.body(values)
         data = None
         if body is not None:
@@ -183,13 +206,14 @@ class Rest:
         """Learn from the final answer to action ``i``; return the server id for the outcome (or -1)."""
         batch = prepared.batch
         k = int(batch.kind[i])
-        if k in PATH_POST:
+        base = self._base[k]
+        if base in PATH_POST:
             sid = self.ids.server_post(int(batch.post[i]))
             return sid if isinstance(sid, int) and 200 <= status < 300 else -1
-        if k in FOLLOWS:
+        if base in FOLLOWS:
             sid = self.ids.server_user(int(batch.ref[i]))
             return sid if isinstance(sid, int) and 200 <= status < 300 else -1
-        creates = _CREATES[k]
+        creates = self._creates[k]
         if not 200 <= status < 300 or not creates or (int(batch.post[i]) < 0 and creates == "post"):
             return -1
         route = self.routes[k]
@@ -219,7 +243,7 @@ class Rest:
             self.ids.set_user(core, new_id, token)
         else:
             if new_id is None:
-                name = KIND_NAMES[k]
+                name = self.kind_names[k]
                 raise BackendError(
                     f"the answer to {name} ({route.method} {route.path_template}, status {status}) "
                     f"has no id at field '{route.id_field}' and no Location header; set "

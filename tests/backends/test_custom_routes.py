@@ -26,19 +26,8 @@ def custom_config(default_config: Config) -> Config:
     from attrs import evolve
 
     busy = {"chatterbox": 0.5, "content_curator": 0.5}  # people who post, edit and delete
-    # this API has no likes, reposts or follows: its users never take those actions
-    social = ("like_post", "repost", "quote_post", "follow_user", "unfollow_user", "browse_following")
-    profiles = {
-        name: evolve(
-            p,
-            weights={
-                s: {k: w for k, w in row.items() if k not in social} for s, row in p.weights.items()
-            },
-        )
-        for name, p in default_config.profiles.items()
-    }
     return small(
-        evolve(default_config, backend=base.backend, profiles=profiles),
+        evolve(default_config, backend=base.backend),
         users=120,
         duration="1h",
         population__mix=busy,

@@ -199,3 +199,25 @@ def test_new_failures_are_listed_with_their_sent_path(tmp_path: Path, config: Co
     assert (
         rows[change["seq"]]["sent_path"] == change["sent_path"] and rows[change["seq"]]["status"] == 500
     )
+
+
+@pytest.mark.slow
+def test_kinds_of_a_configs_own_are_compared_by_their_routes(tmp_path: Path) -> None:
+    """Custom kinds get their names and routes from each run's config, whatever the log format."""
+    from tests.backends.test_custom_kinds import CROWD
+    from tests.support import kinds_api
+
+    profile = tmp_path / "kinds.toml"
+    profile.write_text(kinds_api.ROUTES + CROWD + "[population]\ninitial_users = 100\n")
+    runs = []
+    for name, log in (("a", "jsonl"), ("b", "parquet")):
+        out = tmp_path / name
+        args = ["run", str(profile), "--duration", "3h", "--out", str(out), "-q", "--no-control", "--log", log]
+        assert _cli(*args).exit_code == 0
+        runs.append(out)
+    result = _cli("compare", str(runs[0]), str(runs[1]))
+    assert result.exit_code == 0, result.output
+    data = json.loads((runs[1] / "compare.json").read_text())
+    by_kind = {tuple(e["kinds"]): e["endpoint"] for e in data["endpoints"]}
+    assert by_kind[("comment",)] == "POST /posts/{ref_id}/comments"
+    assert by_kind[("bookmark",)] == "PUT /me/bookmarks/{id}" and by_kind[("story",)] == "POST /stories"

@@ -250,6 +250,7 @@ def _specs(html: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.server
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="no chromium found (apt-get install chromium)")
 def test_report_of_an_http_run_draws_the_real_time_charts(tmp_path: Path) -> None:
     """Against the reference app served by uvicorn: actions/s, latency, failures/s, latency per

@@ -18,6 +18,8 @@ ROUTES = """
 [backend]
 auth_header = "X-Auth"
 auth_format = "Token {token}"
+# this API has no likes, reposts, quotes or follows: its users never do them
+lacks = ["like_post", "repost", "quote_post", "follow_user", "unfollow_user", "browse_following"]
 
 [backend.routes]
 sign_up = { path = "/api/v2/accounts", body = { username = "{name}", ref = "{user}" }, id = "account.id", token = "access_token" }

@@ -13,16 +13,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.analysis.histogram import N_BUCKETS, bucket_of
-from simcore.analysis.tables import N_ERRORS, N_KINDS, N_STATUS, MetricTables
+from simcore.analysis.tables import N_ERRORS, N_STATUS, MetricTables
 from simcore.core.actions import ActionBatch
-from simcore.scenario.kinds import ActionKind, kinds_where
+from simcore.scenario.kinds import ActionKind
 from simcore.seam.contract import ErrorKind, Outcomes
 
 _CREATE = int(ActionKind.CREATE_POST)
 _READ = int(ActionKind.READ_POST)
-#: Kinds whose action brings a new post into being (its ``post`` is the new id): posts, reposts, quotes.
-_MAKES_POST = np.zeros(len(ActionKind), dtype=bool)
-_MAKES_POST[list(kinds_where(creates="post"))] = True
 _SKIPPED = int(ErrorKind.SKIPPED)
 
 
@@ -30,7 +27,9 @@ def account(tables: MetricTables, batch: ActionBatch, outcomes: Outcomes, hour: 
     """Add a non-empty ``batch`` (in simulated ``hour``) to every table; returns its last
     send second (epoch), None when no action has a send time."""
     kind = batch.kind.astype(np.intp)
-    by_kind = np.bincount(kind, minlength=N_KINDS)
+    by_kind = np.bincount(kind, minlength=tables.n_kinds)
+    if outcomes.real:
+        tables.sent_requests = True
     tables.hour_kind[hour] += by_kind
     failed = outcomes.failed()
     buckets = _account_answers(tables, kind, by_kind, outcomes, failed, hour)
@@ -41,8 +40,9 @@ def account(tables: MetricTables, batch: ActionBatch, outcomes: Outcomes, hour: 
     size = outcomes.response_bytes
     if len(size) == len(kind):
         answered = size >= 0
-        tables.kind_bytes_sum += np.bincount(kind, np.where(answered, size, 0), N_KINDS).astype(np.int64)
-        tables.kind_bytes_n += np.bincount(kind[answered], minlength=N_KINDS)
+        n_kinds = tables.n_kinds
+        tables.kind_bytes_sum += np.bincount(kind, np.where(answered, size, 0), n_kinds).astype(np.int64)
+        tables.kind_bytes_n += np.bincount(kind[answered], minlength=n_kinds)
     return tables.wall.add(outcomes.sent_at, kind, failed, buckets)
 
 
@@ -95,8 +95,9 @@ def _account_posts(
     tables.grow_ids(int(user.max()) + 1, int(posts.max()) + 1)
     if by_kind[_CREATE]:
         np.add.at(tables.user_posts, user[kind == _CREATE], 1)
-    if by_kind[_MAKES_POST].any():
-        new = np.flatnonzero(_MAKES_POST[kind] & (posts >= 0))
+    makes_post = tables.makes_post
+    if by_kind[makes_post].any():
+        new = np.flatnonzero(makes_post[kind] & (posts >= 0))
         tables.post_author[posts[new]] = user[new]
     if by_kind[_READ]:
         status = outcomes.status

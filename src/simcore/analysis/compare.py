@@ -216,13 +216,15 @@ def _pct(values: NDArray[np.float64], q: float) -> float | None:
     return float(np.quantile(values, q)) if len(values) else None
 
 
-def _changes(pairs: PairedRuns, rows: NDArray[np.intp], listed: int) -> list[dict[str, Any]]:
+def _changes(
+    pairs: PairedRuns, rows: NDArray[np.intp], listed: int, kind_names: Sequence[str]
+) -> list[dict[str, Any]]:
     out = []
     for i in rows[:listed].tolist():
         out.append(
             {
                 "seq": int(pairs.seq[i]),
-                "kind": kind_name(int(pairs.kind[i])),
+                "kind": kind_name(int(pairs.kind[i]), kind_names),
                 "status_a": int(pairs.status_a[i]),
                 "status_b": int(pairs.status_b[i]),
                 "error_a": ERROR_NAMES[int(pairs.error_a[i])],
@@ -248,9 +250,10 @@ def compare_endpoint(
     rows: NDArray[np.intp],
     spans: tuple[float | None, float | None],
     options: CompareOptions,
+    kind_names: Sequence[str] = KIND_NAMES,
 ) -> dict[str, Any]:
     """The comparison of one endpoint, over the actions at ``rows`` of ``pairs``."""
-    kinds = sorted({kind_name(k) for k in np.unique(pairs.kind[rows]).tolist()})
+    kinds = sorted({kind_name(k, kind_names) for k in np.unique(pairs.kind[rows]).tolist()})
     both = rows[pairs.answered[rows]]
     a, b = pairs.latency_a[both], pairs.latency_b[both]
     rng = np.random.default_rng([options.seed, zlib.crc32(name.encode())])
@@ -290,8 +293,8 @@ def compare_endpoint(
         "new_failure_share": new_share,
         "fixed_failures": len(fixed),
         "fixed_failure_share": fixed_share,
-        "status_changes": _changes(pairs, new, options.listed),
-        "fixed": _changes(pairs, fixed, options.listed),
+        "status_changes": _changes(pairs, new, options.listed, kind_names),
+        "fixed": _changes(pairs, fixed, options.listed, kind_names),
         "verdict": result,
         "reasons": reasons,
         "clusters": n_clusters,
@@ -300,10 +303,14 @@ def compare_endpoint(
 
 
 def compare(
-    pairs: PairedRuns, names: Sequence[str], options: CompareOptions | None = None
+    pairs: PairedRuns,
+    names: Sequence[str],
+    options: CompareOptions | None = None,
+    kind_names: Sequence[str] = KIND_NAMES,
 ) -> dict[str, Any]:
     """Every endpoint's comparison (``names``: each kind's endpoint name, from
-    :func:`endpoint_names`), the run's throughput and the lists of regressed and improved ones."""
+    :func:`endpoint_names`; ``kind_names``: the run's kinds in code order), the run's
+    throughput and the lists of regressed and improved ones."""
     options = options or CompareOptions()
     codes = int(pairs.kind.max()) + 1 if len(pairs) else 0
     names = [*names, *(f"kind {k}" for k in range(len(names), codes))]  # kinds beyond the names
@@ -314,7 +321,7 @@ def compare(
     for name in order:
         rows = np.flatnonzero(label == name)
         if len(rows):
-            endpoints.append(compare_endpoint(name, pairs, rows, spans, options))
+            endpoints.append(compare_endpoint(name, pairs, rows, spans, options, kind_names))
     sent = (int(np.count_nonzero(pairs.sent_at_a)), int(np.count_nonzero(pairs.sent_at_b)))
     return {
         "actions": len(pairs),

@@ -10,9 +10,7 @@ import numpy as np
 
 from simcore.analysis.histogram import percentiles
 from simcore.analysis.hourly import users_by_hour
-from simcore.analysis.tables import N_KINDS, MetricTables
-from simcore.core.actions import METHODS, PATHS
-from simcore.scenario.kinds import KIND_NAMES
+from simcore.analysis.tables import MetricTables
 from simcore.scenario.thresholds import PERCENTS
 from simcore.seam.contract import ERROR_NAMES, ErrorKind
 
@@ -30,15 +28,17 @@ def endpoint_stats(t: MetricTables) -> list[dict[str, Any]]:
     counts = table.sum(axis=1)
     size = np.append(t.kind_bytes_sum, t.kind_bytes_sum.sum())
     sized = np.append(t.kind_bytes_n, t.kind_bytes_n.sum())
-    for i in range(N_KINDS + 1):
-        name = KIND_NAMES[i] if i < N_KINDS else "all"
-        n = int(status_totals[i]) if i < N_KINDS else int(status_totals.sum())
-        failed = int(fails[i]) if i < N_KINDS else int(fails.sum())
+    n_kinds = t.n_kinds
+    for i in range(n_kinds + 1):
+        name = t.kind_names[i] if i < n_kinds else "all"
+        n = int(status_totals[i]) if i < n_kinds else int(status_totals.sum())
+        failed = int(fails[i]) if i < n_kinds else int(fails.sum())
+        method, path = route_of(t, i) if i < n_kinds else ("", "")
         rows.append(
             {
                 "endpoint": name,
-                "method": METHODS[i] if i < N_KINDS else "",
-                "path": PATHS[i] if i < N_KINDS else "",
+                "method": method,
+                "path": path,
                 "count": n,
                 "failures": failed,
                 "error_rate": failed / n if n else 0.0,
@@ -72,10 +72,17 @@ def wall_time(t: MetricTables) -> dict[str, Any] | None:
     }
 
 
+def route_of(t: MetricTables, kind: int) -> tuple[str, str]:
+    """The method and path template a kind was sent to: its route when a backend sent real
+    requests, else the reference API's (the mock's)."""
+    e = t.endpoints[kind]
+    return (e.route_method, e.route_path) if t.sent_requests else (e.method, e.path)
+
+
 def failures(t: MetricTables) -> dict[str, dict[str, int]]:
     """Failures by endpoint: ``{"read_post": {"404": 3, "timeout": 1}}`` (only non-empty)."""
     out: dict[str, dict[str, int]] = {}
-    for k in range(N_KINDS):
+    for k in range(t.n_kinds):
         row: dict[str, int] = {}
         bad = np.flatnonzero(t.kind_status[k, 400:]) + 400
         for code in bad.tolist():
@@ -86,7 +93,7 @@ def failures(t: MetricTables) -> dict[str, dict[str, int]]:
         if t.kind_status[k, 0] and not any(t.kind_error[k, 1:]):
             row["no_response"] = int(t.kind_status[k, 0])
         if row:
-            out[KIND_NAMES[k]] = row
+            out[t.kind_names[k]] = row
     return out
 
 

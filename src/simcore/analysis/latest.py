@@ -14,9 +14,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.core.actions import METHODS, ActionBatch
-from simcore.logs.fields import action_paths
-from simcore.scenario.kinds import KIND_NAMES
+from simcore.analysis.endpoint import Endpoint
+from simcore.core.actions import ActionBatch
 from simcore.seam.contract import ERROR_NAMES, Outcomes
 
 #: The columns kept for the latest actions, with their dtypes.
@@ -113,13 +112,15 @@ def latest_records(
     tick_seconds: int,
     profile_names: Sequence[str],
     state_names: Sequence[str],
+    endpoints: Sequence[Endpoint],
 ) -> list[dict[str, Any]]:
     """The actions of ``columns`` as plain records (the run directory's latest_actions.json)."""
     cols = {k: v.tolist() for k, v in columns.items()}
-    paths = action_paths(columns["kind"], columns["post"], columns["ref"])
     out: list[dict[str, Any]] = []
     for i in range(len(columns["seq"])):
         k, post = cols["kind"][i], cols["post"][i]
+        e = endpoints[k]
+        path = e.path.replace("{id}", str(post if e.id_from == "post" else cols["ref"][i]))
         when = start + dt.timedelta(
             seconds=cols["tick"][i] * tick_seconds, milliseconds=cols["offset_ms"][i]
         )
@@ -131,9 +132,9 @@ def latest_records(
                 "user": cols["user"][i],
                 "profile": _name(profile_names, cols["profile"][i]),
                 "state": _name(state_names, cols["state"][i]),
-                "action": KIND_NAMES[k],
-                "method": METHODS[k],
-                "path": paths[i],
+                "action": e.name,
+                "method": e.method,
+                "path": path,
                 "post": post if post >= 0 else None,
                 "ref": cols["ref"][i] if cols["ref"][i] >= 0 else None,
                 "status": cols["status"][i],

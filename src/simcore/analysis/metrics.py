@@ -25,6 +25,7 @@ from numpy.typing import NDArray
 
 from simcore.analysis import endpoints, hourly
 from simcore.analysis.accumulate import account
+from simcore.analysis.endpoint import REFERENCE_ENDPOINTS, Endpoint
 from simcore.analysis.latest import latest_records
 from simcore.analysis.tables import MetricTables, merge_arrays
 from simcore.core.actions import ActionBatch
@@ -42,8 +43,9 @@ class Metrics(MetricTables):
         state_names: Sequence[str],
         profile_names: Sequence[str],
         latest_n: int = 100,
+        endpoints: Sequence[Endpoint] = REFERENCE_ENDPOINTS,
     ) -> None:
-        super().__init__(tick_seconds, start, state_names, profile_names, latest_n)
+        super().__init__(tick_seconds, start, state_names, profile_names, latest_n, endpoints)
         #: Optional probe giving every user's state; called at each hour's last tick.
         self.population_states: Callable[[], NDArray[np.uint8]] | None = None
         #: Optional probe giving how many users are in a session; called for each batch
@@ -78,15 +80,17 @@ class Metrics(MetricTables):
 
     def merge(self, other: Metrics) -> Metrics:
         """The metrics of both runs' actions together (``self`` and ``other`` are unchanged)."""
-        if (self.tick_seconds, self.start, self.state_names) != (
+        if (self.tick_seconds, self.start, self.state_names, self.kind_names) != (
             other.tick_seconds,
             other.start,
             other.state_names,
+            other.kind_names,
         ):
             raise ValueError("cannot merge metrics of runs with different clocks or routine states")
         latest_n = max(self.latest_n, other.latest_n)  # the same whichever side merges
         arrays = merge_arrays(self.state_arrays(), other.state_arrays(), latest_n)
-        return Metrics.from_state(arrays, dict(self.settings(), latest_n=latest_n))
+        sent = self.sent_requests or other.sent_requests
+        return Metrics.from_state(arrays, dict(self.settings(), latest_n=latest_n, sent_requests=sent))
 
     @classmethod
     def from_state(cls, arrays: dict[str, NDArray[Any]], meta: dict[str, Any]) -> Metrics:
@@ -97,7 +101,9 @@ class Metrics(MetricTables):
             meta["state_names"],
             meta["profile_names"],
             meta["latest_n"],
+            [Endpoint(*e) for e in meta["endpoints"]] if "endpoints" in meta else REFERENCE_ENDPOINTS,
         )
+        m.sent_requests = bool(meta.get("sent_requests", False))
         m.load_state(arrays)
         return m
 
@@ -111,7 +117,12 @@ class Metrics(MetricTables):
     def latest_actions(self) -> list[dict[str, Any]]:
         """The latest actions, oldest first, as plain records."""
         return latest_records(
-            self.latest, self.start, self.tick_seconds, self.profile_names, self.state_names
+            self.latest,
+            self.start,
+            self.tick_seconds,
+            self.profile_names,
+            self.state_names,
+            self.endpoints,
         )
 
     def hour_starts(self) -> list[dt.datetime]:

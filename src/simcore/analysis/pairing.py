@@ -9,6 +9,8 @@ a busy hour) and leaves what the builds changed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from attrs import frozen
 from numpy.typing import NDArray
@@ -20,9 +22,9 @@ from simcore.scenario.kinds import KIND_NAMES
 IDENTITY = ("kind", "user", "post", "time_ms")
 
 
-def _shown(name: str, value: int) -> str:
+def _shown(name: str, value: int, kind_names: Sequence[str]) -> str:
     if name == "kind":
-        return KIND_NAMES[value] if 0 <= value < len(KIND_NAMES) else f"kind {value}"
+        return kind_names[value] if 0 <= value < len(kind_names) else f"kind {value}"
     if name == "post" and value < 0:
         return "none"
     if name == "time_ms":
@@ -30,9 +32,10 @@ def _shown(name: str, value: int) -> str:
     return str(value)
 
 
-def first_difference(a: LogColumns, b: LogColumns) -> str | None:
+def first_difference(a: LogColumns, b: LogColumns, kind_names: Sequence[str] = KIND_NAMES) -> str | None:
     """None when both logs hold the same actions in the same order; else what differs first,
-    named by its sequence number (``seq 812: kind read_post in A, like_post in B``)."""
+    named by its sequence number (``seq 812: kind read_post in A, like_post in B``); kinds
+    are named by ``kind_names`` (the run's kinds in code order)."""
     n = min(len(a), len(b))
     differs = np.zeros(n, bool)
     for name in ("seq", *IDENTITY):
@@ -41,8 +44,8 @@ def first_difference(a: LogColumns, b: LogColumns) -> str | None:
         i = int(np.argmax(differs))
         seq = int(a.seq[i])
         parts = [
-            f"{name} {_shown(name, int(getattr(a, name)[i]))} in A, "
-            f"{_shown(name, int(getattr(b, name)[i]))} in B"
+            f"{name} {_shown(name, int(getattr(a, name)[i]), kind_names)} in A, "
+            f"{_shown(name, int(getattr(b, name)[i]), kind_names)} in B"
             for name in ("seq", *IDENTITY)
             if getattr(a, name)[i] != getattr(b, name)[i]
         ]
@@ -52,7 +55,7 @@ def first_difference(a: LogColumns, b: LogColumns) -> str | None:
         seq = int(longer.seq[n])
         return (
             f"run {short} has {n:,} actions and run {other} {len(longer):,}: run {short} ends before "
-            f"seq {seq} (kind {_shown('kind', int(longer.kind[n]))}); was one run stopped early?"
+            f"seq {seq} (kind {_shown('kind', int(longer.kind[n]), kind_names)}); was one run stopped early?"
         )
     return None
 

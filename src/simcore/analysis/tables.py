@@ -24,10 +24,12 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 from numpy.typing import NDArray
 
 from simcore.analysis import walltime
+from simcore.analysis.endpoint import REFERENCE_ENDPOINTS, Endpoint
 from simcore.analysis.histogram import N_BUCKETS
 from simcore.analysis.latest import LatestActions, merge_latest
 from simcore.core.arrays import grow
@@ -35,7 +37,10 @@ from simcore.scenario.durations import hour_of
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ErrorKind
 
+#: The built-in kinds' count (a run with kinds of its own has more: ``MetricTables.n_kinds``).
 N_KINDS = len(KIND_NAMES)
+
+
 N_STATUS = 600  # statuses are counted in [0, 599]; anything above lands in 599
 N_ERRORS = len(ErrorKind)
 
@@ -69,7 +74,15 @@ class MetricTables:
         state_names: Sequence[str],
         profile_names: Sequence[str],
         latest_n: int = 100,
+        endpoints: Sequence[Endpoint] = REFERENCE_ENDPOINTS,
     ) -> None:
+        self.endpoints = tuple(endpoints)
+        self.kind_names = tuple(e.name for e in self.endpoints)
+        self.n_kinds = n_kinds = len(self.endpoints)
+        #: by kind code: whether its actions create a post (posts, reposts, quotes, custom kinds so made)
+        self.makes_post = np.array([e.creates_post for e in self.endpoints], dtype=bool)
+        #: whether a backend sent real requests (then endpoints are the routes it sent to)
+        self.sent_requests = False
         self.tick_seconds = int(tick_seconds)
         self.start = start
         self.state_names = tuple(state_names)
@@ -77,29 +90,24 @@ class MetricTables:
         self.latest_n = int(latest_n)
         n_states = len(self.state_names)
         self.n_hours = self.n_users = self.n_posts = 0
-        self.hour_kind = np.zeros((0, N_KINDS), np.int64)
+        self.hour_kind = np.zeros((0, n_kinds), np.int64)
         self.hour_failed = np.zeros(0, np.int64)
         self.hour_latency = np.zeros((0, N_BUCKETS), np.int64)
         self.hour_states = np.zeros((0, n_states), np.int64)
         self.hour_samples = np.zeros(0, np.int64)
-        self.kind_latency = np.zeros((N_KINDS, N_BUCKETS), np.int64)
-        self.kind_lat_min = np.full(N_KINDS, np.inf)
-        self.kind_lat_max = np.full(N_KINDS, -np.inf)
-        self.kind_lat_sum_us = np.zeros(N_KINDS, np.int64)
-        self.kind_status = np.zeros((N_KINDS, N_STATUS), np.int64)
-        self.kind_error = np.zeros((N_KINDS, N_ERRORS), np.int64)
-        self.kind_bytes_sum = np.zeros(N_KINDS, np.int64)
-        self.kind_bytes_n = np.zeros(N_KINDS, np.int64)
+        self.kind_latency = np.zeros((n_kinds, N_BUCKETS), np.int64)
+        self.kind_lat_min = np.full(n_kinds, np.inf)
+        self.kind_lat_max = np.full(n_kinds, -np.inf)
+        self.kind_lat_sum_us = np.zeros(n_kinds, np.int64)
+        self.kind_status = np.zeros((n_kinds, N_STATUS), np.int64)
+        self.kind_error = np.zeros((n_kinds, N_ERRORS), np.int64)
+        self.kind_bytes_sum = np.zeros(n_kinds, np.int64)
+        self.kind_bytes_n = np.zeros(n_kinds, np.int64)
         self.user_posts = np.zeros(0, np.int64)
         self.post_views = np.zeros(0, np.int64)
         self.post_author = np.zeros(0, np.int32)
         self.recent = LatestActions(self.latest_n)
-        self.wall = walltime.WallSeries(N_KINDS)
-
-    @property
-    def kind_names(self) -> tuple[str, ...]:
-        """The name of each action kind the tables count, in code order (their kind columns)."""
-        return KIND_NAMES[:N_KINDS]
+        self.wall = walltime.WallSeries(n_kinds)
 
     def hour_of(self, tick: int) -> int:
         """The simulated hour (from the start) that ``tick`` begins in."""
@@ -141,6 +149,8 @@ class MetricTables:
             "state_names": list(self.state_names),
             "profile_names": list(self.profile_names),
             "latest_n": self.latest_n,
+            "endpoints": [list(attrs.astuple(e)) for e in self.endpoints],
+            "sent_requests": self.sent_requests,
         }
 
     def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
@@ -183,7 +193,8 @@ def merge_arrays(
             out[name] = _pad_add(a[name], b[name])
     latest = merge_latest(_latest_part(a), _latest_part(b), latest_n)
     out.update({f"{LATEST_PREFIX}{k}": v for k, v in latest.items()})
-    wall = walltime.merge(_part(a, WALL_PREFIX), _part(b, WALL_PREFIX), N_KINDS)
+    n_kinds = len(a["kind_status"])
+    wall = walltime.merge(_part(a, WALL_PREFIX), _part(b, WALL_PREFIX), n_kinds)
     out.update({f"{WALL_PREFIX}{k}": v for k, v in wall.items()})
     return out
 

@@ -9,14 +9,15 @@ apply, and it is the same however users are sharded (docs/architecture.md,
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
-from attrs import define, field
+from attrs import define, field, frozen
 from numpy.typing import NDArray
 
 from simcore.core import rng
-from simcore.scenario.kinds import CHOICE_KINDS, KIND_NAMES, KINDS, ActionKind, kinds_where
+from simcore.scenario.kinds import BUILT_IN, KINDS, MAX_KINDS, ActionKind, KindSet, kinds_where
 from simcore.scenario.schema import Config
 
 # Plain-int codes for numpy comparisons in hot paths (IntEnum lookups are slow there).
@@ -37,6 +38,35 @@ from simcore.scenario.schema import Config
 #: The reference API's method and path template of each kind, as logs record them (from KINDS).
 METHODS: tuple[str, ...] = tuple(spec.method for spec in KINDS)
 PATHS: tuple[str, ...] = tuple(spec.path for spec in KINDS)
+
+
+@frozen
+class Spelling:
+    """How logs spell a run's kinds: names, reference methods and paths, where each path's
+    ``{id}`` comes from (0 nowhere, 1 ``post``, 2 ``ref``; by code) and each path split at it."""
+
+    names: tuple[str, ...]
+    methods: tuple[str, ...]
+    paths: tuple[str, ...]
+    path_id: NDArray[np.int8] = field(eq=False)
+    parts: tuple[tuple[str, str], ...]
+
+
+@functools.cache
+def spelling(kinds: KindSet = BUILT_IN) -> Spelling:
+    """The spelling of ``kinds`` (cached: one per kind set)."""
+    paths = tuple(spec.path for spec in kinds.specs)
+    path_id = np.zeros(MAX_KINDS, np.int8)
+    path_id[: len(paths)] = [("", "post", "ref").index(spec.path_id) for spec in kinds.specs]
+    return Spelling(
+        kinds.names,
+        tuple(spec.method for spec in kinds.specs),
+        paths,
+        path_id,
+        tuple((p.split("{id}")[0], p.split("{id}")[1]) if "{id}" in p else (p, "") for p in paths),
+    )
+
+
 #: Kinds whose path's ``{id}`` is the batch's ``post`` (the others with an ``{id}`` take ``ref``).
 PATH_POST = tuple(spec.kind for spec in KINDS if spec.path_id == "post")
 #: Where each kind's path takes its ``{id}`` from: 0 nowhere (a fixed path), 1 ``post``, 2 ``ref``.
@@ -62,7 +92,6 @@ LOOKING = kind_table(*kinds_where(picks_like_a_reader=True))
 PATH_PARTS: tuple[tuple[str, str], ...] = tuple(
     (p.split("{id}")[0], p.split("{id}")[1]) if "{id}" in p else (p, "") for p in PATHS
 )
-_CHOICE_CODES = np.array([KIND_NAMES.index(k) for k in CHOICE_KINDS], dtype=np.uint8)
 
 
 def _empty(dtype: type[np.generic]) -> Any:
@@ -83,12 +112,16 @@ class ActionBatch:
     seq0: int = 0  # sequence number of the first action in the run
     # the reposted/quoted post, or the followed/unfollowed user; -1 if none (filled if omitted)
     ref: NDArray[np.int32] = _empty(np.int32)
+    # the tag of the post the action acts on or creates; -1 if none (filled once effects apply)
+    tag: NDArray[np.int16] = _empty(np.int16)
 
-    ARRAYS = ("user", "kind", "post", "offset_ms", "state", "profile", "ref")
+    ARRAYS = ("user", "kind", "post", "offset_ms", "state", "profile", "ref", "tag")
 
     def __attrs_post_init__(self) -> None:
         if len(self.ref) != len(self.user):
             self.ref = np.full(len(self.user), -1, dtype=np.int32)
+        if len(self.tag) != len(self.user):
+            self.tag = np.full(len(self.user), -1, dtype=np.int16)
 
     def __len__(self) -> int:
         return len(self.user)
@@ -117,8 +150,9 @@ class ActionBatch:
         return np.argsort(key)
 
     def counts(self) -> NDArray[np.int64]:
-        """Actions of each kind, indexed by :class:`ActionKind` value."""
-        return np.bincount(self.kind, minlength=len(ActionKind)).astype(np.int64)
+        """Actions of each kind, indexed by kind code (``MAX_KINDS`` entries: room for a run's
+        kinds of its own after the built-in ones)."""
+        return np.bincount(self.kind, minlength=MAX_KINDS).astype(np.int64)
 
     def equals(self, other: ActionBatch) -> bool:
         """Same tick, seq0 and arrays."""
@@ -137,6 +171,36 @@ class ActionBatch:
         return cls(tick=tick, seq0=parts[0].seq0, **arrays)
 
 
+class KindCodes:
+    """The run's kinds (built-in and the config's) as lookup tables over kind codes."""
+
+    def __init__(self, config: Config) -> None:
+        kinds = config.kind_set
+        #: the built-in kind each kind behaves as: targeting reads it
+        self.base = np.full(MAX_KINDS, BROWSE_FEED, np.uint8)
+        self.base[: len(kinds.specs)] = kinds.base
+        #: kinds of the config's own that create a post: new (as create_post) or sharing one (as quote_post)
+        self.creates_new = np.zeros(MAX_KINDS, bool)
+        self.creates_share = np.zeros(MAX_KINDS, bool)
+        for code, spec in enumerate(kinds.custom, start=len(KINDS)):
+            if spec.creates == "post":
+                self.creates_share[code] = spec.target == "shared_post"
+                self.creates_new[code] = spec.target == "nothing"
+        self.custom = len(kinds.custom) > 0
+        #: kinds whose ``ref`` is a post (shares, and kinds of the config's own behaving as one)
+        self.ref_is_post = np.zeros(MAX_KINDS, bool)
+        self.ref_is_post[: len(kinds.specs)] = [spec.target == "shared_post" for spec in kinds.specs]
+
+    def post_of(self, batch: ActionBatch) -> NDArray[np.int64]:
+        """Each action's post: the one it acts on or creates (a share's original if it made
+        none), -1 for none."""
+        post = batch.post.astype(np.int64)
+        out: NDArray[np.int64] = np.where(
+            post >= 0, post, np.where(self.ref_is_post[batch.kind], batch.ref, -1)
+        )
+        return out
+
+
 _BUCKETS = 1024
 _MIXED = 255
 
@@ -146,12 +210,15 @@ class KindTables:
 
     def __init__(self, config: Config, state_names: tuple[str, ...]) -> None:
         profiles = list(config.profiles.values())
-        n_kinds = len(CHOICE_KINDS)
+        kinds = config.kind_set
+        choice = kinds.choice_names
+        lacks = set(config.backend.lacks)
+        n_kinds = len(choice)
         weights = np.zeros((len(profiles), len(state_names), n_kinds), dtype=np.float64)
         for p, profile in enumerate(profiles):
             for s, state in enumerate(state_names):
                 row = profile.weights.get(state, {})
-                weights[p, s] = [max(row.get(k, 0.0), 0.0) for k in CHOICE_KINDS]
+                weights[p, s] = [0.0 if k in lacks else max(row.get(k, 0.0), 0.0) for k in choice]
         totals = weights.sum(axis=2, keepdims=True)
         probabilities = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
         self.cumulative = np.cumsum(probabilities, axis=2)
@@ -168,9 +235,10 @@ class KindTables:
         self._table = np.where(first == last, first, _MIXED).astype(np.uint8).ravel()
         self._n_states = len(state_names)
         self.opener = np.array(
-            [255 if p.opens_with == "none" else KIND_NAMES.index(p.opens_with) for p in profiles],
+            [255 if p.opens_with == "none" else kinds.code(p.opens_with) for p in profiles],
             dtype=np.int64,
         )
+        self.choice_codes = np.array([kinds.code(k) for k in choice], dtype=np.uint8)
 
     def sample(
         self,
@@ -190,6 +258,6 @@ class KindTables:
         if len(mixed):
             # how many of the row's cumulative weights are <= u: the kind's index
             exact = (self._rows[row[mixed]] <= u[mixed, None]).sum(axis=1)
-            idx[mixed] = np.minimum(exact, len(CHOICE_KINDS) - 1)
-        out: NDArray[np.uint8] = _CHOICE_CODES[idx]
+            idx[mixed] = np.minimum(exact, len(self.choice_codes) - 1)
+        out: NDArray[np.uint8] = self.choice_codes[idx]
         return out

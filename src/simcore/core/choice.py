@@ -17,6 +17,7 @@ from simcore.core.actions import (
     ON_REF,
     UNFOLLOW_USER,
     UPDATE_POST,
+    KindCodes,
     KindTables,
 )
 from simcore.core.community import Community
@@ -57,6 +58,7 @@ class Targeting:
     def __init__(
         self, config: Config, seed: int, population: Population, world: World, community: Community
     ) -> None:
+        self.codes = KindCodes(config)
         self.targets = config.targets
         self.seed = seed
         self.population = population
@@ -72,6 +74,9 @@ class Targeting:
         """Each action's (post, ref); kinds that find no target turn into ``browse_feed``
         (``kind`` is changed in place)."""
         pop, world, seed, community = self.population, self.world, self.seed, self.community
+        actual = kind
+        if self.codes.custom:  # a kind of the config's own is targeted as the kind it behaves as
+            kind = self.codes.base[actual]
         post = np.full(len(users), -1, dtype=np.int64)
         ref = np.full(len(users), -1, dtype=np.int64)
         targets = self.targets
@@ -91,7 +96,7 @@ class Targeting:
         on_post = ON_POST[k]
         post[looking[on_post]] = seen[on_post]
         ref[looking[~on_post]] = seen[~on_post]  # reposts and quotes; follows overwrite theirs
-        liking = looking[(k == LIKE_POST) & (seen >= 0)]
+        liking = looking[(actual[looking] == LIKE_POST) & (seen >= 0)]
         post[liking[community.already_liked(users[liking], post[liking])]] = -1
         for code, stream in ((UPDATE_POST, S_UPDATE), (DELETE_POST, S_DELETE)):
             own = np.flatnonzero(kind == code)
@@ -103,7 +108,7 @@ class Targeting:
         unfollow = np.flatnonzero(kind == UNFOLLOW_USER)
         ref[unfollow] = community.unfollow_targets(tick, users[unfollow])
         missing = (ON_POST[kind] & (post < 0)) | (ON_REF[kind] & (ref < 0))
-        kind[missing] = _BROWSE
+        actual[missing] = _BROWSE
         post[missing] = -1
         ref[missing] = -1
         return post, ref

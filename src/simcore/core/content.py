@@ -117,3 +117,21 @@ def post_texts(
 ) -> list[str]:
     """:func:`post_text` for each (post id, version) pair."""
     return [post_text(seed, p, v) for p, v in zip(post_ids.tolist(), versions.tolist())]
+
+
+#: The longest title :func:`post_title` makes, its post-id suffix included.
+MAX_TITLE_CHARS = 60
+
+
+def post_title(seed: int, post_id: int, version: int = 1) -> str:
+    """A short title for post ``post_id`` at ``version``: the text's first words (without
+    hashtags or mentions) and the post's id, so no two posts share one (``Quiet coffee
+    morning #17``); at most :data:`MAX_TITLE_CHARS` characters."""
+    suffix = f" #{post_id}"
+    words = [w.strip(".!?,:") for w in post_text(seed, post_id, version).split() if w[0] not in "#@"]
+    head = ""
+    for word in filter(None, words):
+        if len(head) + len(word) + 1 + len(suffix) > MAX_TITLE_CHARS or len(head.split()) >= 6:
+            break
+        head = f"{head} {word}" if head else word
+    return (head or "Post") + suffix

@@ -17,6 +17,7 @@ from simcore.core.actions import (
     UNFOLLOW_USER,
     UPDATE_POST,
     ActionBatch,
+    KindCodes,
 )
 from simcore.core.community import Community, add_counts
 from simcore.core.users import Population
@@ -44,13 +45,20 @@ class Deletes:
 
 
 def apply_effects(
-    batch: ActionBatch, world: World, pop: Population, community: Community, trends_on: bool
+    batch: ActionBatch,
+    world: World,
+    pop: Population,
+    community: Community,
+    trends_on: bool,
+    codes: KindCodes | None = None,
 ) -> None:
     """Apply a canonical batch's effects to the world, assigning new post ids in order.
 
     Likes, reposts and quotes of a post deleted earlier in the same batch have
     no effect (the API answers them 404); a repost or quote that has no effect
     creates no post (its ``post`` stays -1). ``trends_on`` keeps the trending pool.
+    Kinds of the config's own (``codes``) have no effect, but for creating a post if
+    their table says so: a new one as create_post does, or a share as quote_post does.
     """
     tick, kind, post, ref, user = batch.tick, batch.kind, batch.post, batch.ref, batch.user
     deletes = Deletes(world, batch)
@@ -64,9 +72,14 @@ def apply_effects(
         user[liked_rows].astype(np.int64), post[liked_rows].astype(np.int64), world, pop
     )
     world.updated_tick[post[kind == UPDATE_POST]] = tick
-    sharing = np.flatnonzero((kind == REPOST) | (kind == QUOTE_POST))
+    shares = (kind == REPOST) | (kind == QUOTE_POST)
+    new_posts = kind == CREATE_POST
+    if codes is not None and codes.custom:
+        shares |= codes.creates_share[kind]
+        new_posts |= codes.creates_new[kind]
+    sharing = np.flatnonzero(shares)
     shared_rows = sharing[deletes.still_there(ref[sharing], sharing)]
-    ids = _create_posts(batch, shared_rows, world, pop, community)
+    ids = _create_posts(batch, np.flatnonzero(new_posts), shared_rows, world, pop, community)
     shared = ref[shared_rows].astype(np.int64)
     reposted = kind[shared_rows] == REPOST
     add_counts(world.reposts, shared[reposted])
@@ -83,6 +96,7 @@ def apply_effects(
 
 def _create_posts(
     batch: ActionBatch,
+    new_rows: NDArray[np.intp],
     shared_rows: NDArray[np.intp],
     world: World,
     pop: Population,
@@ -90,8 +104,8 @@ def _create_posts(
 ) -> NDArray[np.int64]:
     """Add the batch's new posts and effective shares to the world in batch order; write their
     ids into ``batch.post`` and return them."""
-    kind, ref, user = batch.kind, batch.ref, batch.user
-    creating = np.sort(np.concatenate([np.flatnonzero(kind == CREATE_POST), shared_rows]))
+    ref, user = batch.ref, batch.user
+    creating = np.sort(np.concatenate([new_rows, shared_rows]))
     authors = user[creating]
     refs = ref[creating].astype(np.int64)
     is_share = refs >= 0

@@ -139,8 +139,13 @@ class Simulation:
         work.batch.seq0 = self.seq
 
     def apply(self, work: TickWork) -> None:
-        """Apply the batch's effects to the world, assigning new post ids in order."""
-        apply_effects(work.ordered(), self.world, self.population, self.community, self._trends_on)
+        """Apply the batch's effects to the world, assigning new post ids in order; tag each
+        action with its post's tag."""
+        batch = work.ordered()
+        codes = self.targeting.codes
+        apply_effects(batch, self.world, self.population, self.community, self._trends_on, codes)
+        post = codes.post_of(batch)
+        batch.tag = np.where(post >= 0, self.world.tag[np.maximum(post, 0)], -1).astype(np.int16)
 
     def _batch(
         self,

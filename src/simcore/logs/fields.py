@@ -14,8 +14,9 @@ import numpy as np
 from attrs import frozen
 from numpy.typing import NDArray
 
-from simcore.core.actions import PATH_ID, PATHS, ActionBatch
+from simcore.core.actions import ActionBatch, Spelling, spelling
 from simcore.core.simulation import Simulation
+from simcore.scenario.kinds import BUILT_IN, KindSet
 
 
 @frozen
@@ -27,12 +28,24 @@ class LogHeader:
     tick_seconds: int
     profile_names: tuple[str, ...]
     state_names: tuple[str, ...]
+    kinds: KindSet = BUILT_IN
 
     @classmethod
     def of(cls, sim: Simulation) -> LogHeader:
         """The header of ``sim``'s run."""
         config = sim.config
-        return cls(config.start, config.tick_seconds, sim.profile_names, sim.routine.state_names)
+        return cls(
+            config.start,
+            config.tick_seconds,
+            sim.profile_names,
+            sim.routine.state_names,
+            config.kind_set,
+        )
+
+    @property
+    def spelling(self) -> Spelling:
+        """How the log spells the run's kinds."""
+        return spelling(self.kinds)
 
 
 def epoch_ms(start: dt.datetime) -> int:
@@ -60,16 +73,21 @@ def action_times(start: dt.datetime, tick_seconds: int, batch: ActionBatch) -> N
 
 
 def action_paths(
-    kind: NDArray[np.uint8], post: NDArray[np.integer[Any]], ref: NDArray[np.integer[Any]]
+    kind: NDArray[np.uint8],
+    post: NDArray[np.integer[Any]],
+    ref: NDArray[np.integer[Any]],
+    kinds: KindSet = BUILT_IN,
 ) -> list[str]:
     """The reference API path of each action, with the core's ids in place of ``{id}``.
 
     The id is the ``post`` of reads, updates, deletes and likes, and the ``ref`` of
     reposts, follows and unfollows (``/posts/7/repost``, ``/users/45/follow``).
     """
-    source = PATH_ID[kind]
+    spelled = spelling(kinds)
+    paths = spelled.paths
+    source = spelled.path_id[kind]
     ids = np.where(source == 2, ref, post).tolist()
     return [
-        PATHS[k] if s == 0 else PATHS[k].replace("{id}", str(i))
+        paths[k] if s == 0 else paths[k].replace("{id}", str(i))
         for k, s, i in zip(kind.tolist(), source.tolist(), ids)
     ]

@@ -22,9 +22,8 @@ from typing import IO, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
+from simcore.core.actions import ActionBatch, Spelling
 from simcore.logs.fields import LogHeader, action_epoch_ms, action_paths, action_times, logged_latency
-from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
 
 #: What a backend reports about an action (the rest of a line is the action itself: the same on every backend).
@@ -49,7 +48,8 @@ def format_lines(
         return ""
     start, tick_seconds = header.start, header.tick_seconds
     profile_names, state_names = header.profile_names, header.state_names
-    tables = _tables(profile_names, state_names)
+    spelled = header.spelling
+    tables = _tables(profile_names, state_names, spelled)
     status = outcomes.status.astype(np.intp)
     error = outcomes.error.astype(np.intp)
     lat = outcomes.latency_ms.astype(np.float64)
@@ -60,13 +60,14 @@ def format_lines(
         or error.max() >= len(ERROR_NAMES)
         or batch.profile.max() >= len(profile_names)
         or batch.state.max() >= len(state_names)
+        or batch.kind.max() >= len(spelled.names)
         or not np.all(np.isfinite(micro))
         or np.signbit(lat).any()
         or micro.max() >= 1e15
     ):
         return format_lines_reference(batch, outcomes, header)
     kind = batch.kind.astype(np.intp)
-    path, post_text, ref_text = _id_texts(kind, batch.post, batch.ref)
+    path, post_text, ref_text = _id_texts(kind, batch.post, batch.ref, spelled)
     minute_text, second_text = _time_texts(start, tick_seconds, batch)
     micro_int = micro.astype(np.int64)
     P = 20
@@ -78,7 +79,7 @@ def format_lines(
     parts[4::P] = second_text
     parts[5::P] = ['","user":'] * n
     parts[6::P] = map(str, batch.user.tolist())
-    combo = (batch.profile.astype(np.intp) * len(state_names) + batch.state) * len(KIND_NAMES) + kind
+    combo = (batch.profile.astype(np.intp) * len(state_names) + batch.state) * len(spelled.names) + kind
     parts[7::P] = tables[combo].tolist()
     parts[8::P] = path.tolist()
     parts[9::P] = ['","sent_path":'] * n
@@ -126,14 +127,15 @@ def _real_time_texts(outcomes: Outcomes) -> list[str]:
 
 
 def _id_texts(
-    kind: NDArray[np.intp], post: NDArray[np.int32], ref: NDArray[np.int32]
+    kind: NDArray[np.intp], post: NDArray[np.int32], ref: NDArray[np.int32], spelled: Spelling
 ) -> tuple[NDArray[np.object_], NDArray[np.object_], NDArray[np.object_]]:
     """Each action's path with its id filled in, and its post and ref as JSON (``null`` if none)."""
     n = len(kind)
     post_text = np.array(list(map(str, post.tolist())), dtype=object)
-    path = _PATH_TEXT[kind]
-    path_id = PATH_ID[kind]
-    head, tail = _PATH_HEAD[kind], _PATH_TAIL[kind]
+    path_text, path_head, path_tail = _path_tables(spelled)
+    path = path_text[kind]
+    path_id = spelled.path_id[kind]
+    head, tail = path_head[kind], path_tail[kind]
     on_post = np.flatnonzero(path_id == 1)
     path[on_post] = head[on_post] + post_text[on_post] + tail[on_post]
     on_ref = np.flatnonzero(path_id == 2)
@@ -165,9 +167,18 @@ def _time_texts(
     return minute_text[minute - first].tolist(), _second_text()[total - minute * 60_000].tolist()
 
 
-_PATH_TEXT = np.array(PATHS, dtype=object)
-_PATH_HEAD = np.array([h for h, _ in PATH_PARTS], dtype=object)
-_PATH_TAIL = np.array([t for _, t in PATH_PARTS], dtype=object)
+@functools.cache
+def _path_tables(
+    spelled: Spelling,
+) -> tuple[NDArray[np.object_], NDArray[np.object_], NDArray[np.object_]]:
+    """Each kind's path, and the path's parts before and after ``{id}``, by code."""
+    return (
+        np.array(spelled.paths, dtype=object),
+        np.array([h for h, _ in spelled.parts], dtype=object),
+        np.array([t for _, t in spelled.parts], dtype=object),
+    )
+
+
 _STATUS_TEXT = np.array([f',"status":{s},"latency_ms":' for s in range(1000)], dtype=object)
 _FRACTION_TEXT = np.array(["." + (f"{f:03d}".rstrip("0") or "0") for f in range(1000)], dtype=object)
 _TAIL_TEXT = np.array(
@@ -187,15 +198,18 @@ def _second_text() -> NDArray[np.object_]:
 
 
 @functools.cache
-def _tables(profile_names: tuple[str, ...], state_names: tuple[str, ...]) -> NDArray[np.object_]:
+def _tables(
+    profile_names: tuple[str, ...], state_names: tuple[str, ...], spelled: Spelling
+) -> NDArray[np.object_]:
     """The text from profile to path for each (profile, state, kind)."""
+    names, methods = spelled.names, spelled.methods
     return np.array(
         [
-            f',"profile":{json.dumps(p)},"state":{json.dumps(s)},"action":"{KIND_NAMES[k]}",'
-            f'"method":"{METHODS[k]}","path":"'
+            f',"profile":{json.dumps(p)},"state":{json.dumps(s)},"action":"{names[k]}",'
+            f'"method":"{methods[k]}","path":"'
             for p in profile_names
             for s in state_names
-            for k in range(len(KIND_NAMES))
+            for k in range(len(names))
         ],
         dtype=object,
     )
@@ -210,7 +224,8 @@ def format_lines_reference(
     if len(batch) == 0:
         return ""
     times = action_times(header.start, header.tick_seconds, batch).tolist()
-    paths = action_paths(batch.kind, batch.post, batch.ref)
+    paths = action_paths(batch.kind, batch.post, batch.ref, header.kinds)
+    names, methods = header.spelling.names, header.spelling.methods
     kinds = batch.kind.tolist()
     profiles = [json.dumps(p) for p in header.profile_names]
     states = [json.dumps(s) for s in header.state_names]
@@ -243,7 +258,7 @@ def format_lines_reference(
     )
     return "".join(
         f'{{"seq":{seq},"tick":{tick},"time":"{when}","user":{user},"profile":{profiles[prof]},'
-        f'"state":{states[st]},"action":"{KIND_NAMES[k]}","method":"{METHODS[k]}","path":"{path}",'
+        f'"state":{states[st]},"action":"{names[k]}","method":"{methods[k]}","path":"{path}",'
         f'"sent_path":{json.dumps(sent)},'
         f'"post":{post if post >= 0 else "null"},"ref":{ref if ref >= 0 else "null"},'
         f'"status":{status},"latency_ms":{lat},'

@@ -12,10 +12,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
+from simcore.core.actions import ActionBatch
 from simcore.logs.fields import LogHeader, epoch_ms, logged_latency
 from simcore.logs.formats import LogError
-from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
 
 
@@ -51,13 +50,14 @@ class ParquetSink(LogSink):
         self.row_group = row_group
         self._profiles = pa.array(list(header.profile_names), pa.string())
         self._states = pa.array(list(header.state_names), pa.string())
-        self._kinds = pa.array(list(KIND_NAMES), pa.string())
-        methods = sorted(set(METHODS))
+        spelled = self._spelled = header.spelling
+        self._kinds = pa.array(list(spelled.names), pa.string())
+        methods = sorted(set(spelled.methods))
         self._methods = pa.array(methods, pa.string())
-        self._method_of = np.array([methods.index(m) for m in METHODS], np.int8)
-        self._paths = pa.array(list(PATHS), pa.string())
-        self._heads = pa.array([h for h, _ in PATH_PARTS], pa.string())
-        self._tails = pa.array([t for _, t in PATH_PARTS], pa.string())
+        self._method_of = np.array([methods.index(m) for m in spelled.methods], np.int8)
+        self._paths = pa.array(list(spelled.paths), pa.string())
+        self._heads = pa.array([h for h, _ in spelled.parts], pa.string())
+        self._tails = pa.array([t for _, t in spelled.parts], pa.string())
         self._errors = pa.array(list(ERROR_NAMES), pa.string())
         dict8 = pa.dictionary(pa.int8(), pa.string())
         self.schema = pa.schema(
@@ -144,7 +144,7 @@ class ParquetSink(LogSink):
 
         post_arr = pa.array(post, pa.int32(), mask=no_post)
         ref_arr = pa.array(ref, pa.int32(), mask=ref < 0)
-        path_id = PATH_ID[kind]
+        path_id = self._spelled.path_id[kind]
         ids = np.where(path_id == 1, post, ref)
         id_text = pc.cast(pa.array(ids, pa.int32(), mask=ids < 0), pa.string())
         kinds = pa.array(kind)

@@ -20,9 +20,8 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from simcore.core.actions import METHODS, PATH_ID, PATH_PARTS, PATHS, ActionBatch
+from simcore.core.actions import ActionBatch, Spelling
 from simcore.logs.fields import LogHeader, epoch_ms, logged_latency
-from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES, LogSink, Outcomes
 
 
@@ -38,6 +37,8 @@ def _case(column: str, names: Sequence[str | None], fallback: str) -> str:
 def named_view_sql(header: LogHeader) -> str:
     """The ``actions_named`` view: the JSONL log's columns computed from the coded table."""
     profiles, states = header.profile_names, header.state_names
+    spelled = header.spelling
+    path = _path_case(spelled)
     ms = f"({epoch_ms(header.start)} + tick * {header.tick_seconds * 1000} + offset_ms)"
     return f"""CREATE VIEW actions_named AS SELECT
     seq, tick,
@@ -45,10 +46,10 @@ def named_view_sql(header: LogHeader) -> str:
     user,
     {_case("profile", profiles, "CAST(profile AS TEXT)")} AS profile,
     {_case("state", states, "CAST(state AS TEXT)")} AS state,
-    {_case("kind", KIND_NAMES, "CAST(kind AS TEXT)")} AS action,
-    {_case("kind", METHODS, "NULL")} AS method,
-    {_path_case()} AS path,
-    CASE WHEN sent_path IS NULL THEN {_path_case()} WHEN sent_path = '' THEN NULL
+    {_case("kind", spelled.names, "CAST(kind AS TEXT)")} AS action,
+    {_case("kind", spelled.methods, "NULL")} AS method,
+    {path} AS path,
+    CASE WHEN sent_path IS NULL THEN {path} WHEN sent_path = '' THEN NULL
         ELSE sent_path END AS sent_path,
     post, ref, status, latency_ms, attempts,
     {_case("error", [None, *ERROR_NAMES[1:]], "CAST(error AS TEXT)")} AS error,
@@ -56,15 +57,15 @@ def named_view_sql(header: LogHeader) -> str:
 FROM actions"""
 
 
-def _path_case() -> str:
+def _path_case(spelled: Spelling) -> str:
     """SQL for each kind's path, the ``{id}`` filled from ``post`` or ``ref`` (NULL if that is)."""
     whens = []
-    for k, path in enumerate(PATHS):
-        column = (None, "post", "ref")[PATH_ID[k]]
+    for k, path in enumerate(spelled.paths):
+        column = (None, "post", "ref")[spelled.path_id[k]]
         if column is None:
             whens.append(f"WHEN {k} THEN {_quote(path)}")
         else:
-            head, tail = PATH_PARTS[k]
+            head, tail = spelled.parts[k]
             expr = f"{_quote(head)} || {column}" + (f" || {_quote(tail)}" if tail else "")
             whens.append(f"WHEN {k} THEN {expr}")
     return f"CASE kind {' '.join(whens)} ELSE NULL END"
@@ -134,7 +135,7 @@ class SqliteSink(LogSink):
             "tick_seconds": str(header.tick_seconds),
             "profiles": json.dumps(list(header.profile_names)),
             "states": json.dumps(list(header.state_names)),
-            "kinds": json.dumps(list(KIND_NAMES)),
+            "kinds": json.dumps(list(header.kinds.names)),
         }
         db.executemany("INSERT OR REPLACE INTO log_meta VALUES (?, ?)", list(meta.items()))
         db.execute("DROP VIEW IF EXISTS actions_named")

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from simcore.analysis.endpoint import endpoints_of
 from simcore.analysis.metrics import Metrics
 from simcore.core.simulation import Simulation
 from simcore.logs.fields import LogHeader
@@ -247,7 +248,13 @@ def build_run(
     except BaseException:
         opened.close()
         raise
-    metrics = Metrics(config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names)
+    metrics = Metrics(
+        config.tick_seconds,
+        config.start,
+        sim.routine.state_names,
+        sim.profile_names,
+        endpoints=endpoints_of(config),
+    )
     metrics.population_states = lambda: sim.population.state[: sim.population.n]
     metrics.population_sessions = lambda: int(
         np.count_nonzero(sim.population.session_left[: sim.population.n])

@@ -10,13 +10,13 @@ from typing import Any
 from simcore import atomic
 from simcore.analysis.compare import CompareOptions, compare, endpoint_names
 from simcore.analysis.compare_page import compare_page
+from simcore.analysis.endpoint import endpoints_of
 from simcore.analysis.pairing import PairedRuns, first_difference
 from simcore.errors import UsageError
 from simcore.logs.lookup import sent_paths
 from simcore.logs.read import LogColumns, find_log, read_columns
 from simcore.run import rundir
 from simcore.run.loading import load_config
-from simcore.scenario.kinds import KIND_NAMES
 
 COMPARE_JSON = "compare.json"
 COMPARE_HTML = "compare.html"
@@ -26,10 +26,11 @@ class StreamsDiffer(UsageError):
     """The two runs did not send the same actions: there is nothing to pair."""
 
 
-def _routes(run_dir: Path) -> list[str]:
-    """Each kind's route as the run sent it: ``METHOD path-template``, from its config.toml."""
-    routes = load_config(run_dir / rundir.CONFIG_FILE).backend.routes
-    return [f"{routes[k].method} {routes[k].path}" if k in routes else k for k in KIND_NAMES]
+def _kinds(run_dir: Path) -> tuple[list[str], list[str]]:
+    """The run's kinds in code order and the route each was sent to (``METHOD path-template``),
+    from its config.toml."""
+    endpoints = endpoints_of(load_config(run_dir / rundir.CONFIG_FILE))
+    return [e.name for e in endpoints], [f"{e.route_method} {e.route_path}" for e in endpoints]
 
 
 def check_run_dir(run_dir: Path, what: str = "") -> Path:
@@ -48,9 +49,9 @@ def check_run_dir(run_dir: Path, what: str = "") -> Path:
     return path
 
 
-def _log(run_dir: Path) -> tuple[Path, LogColumns]:
+def _log(run_dir: Path, kind_names: list[str]) -> tuple[Path, LogColumns]:
     path = check_run_dir(run_dir)
-    return path, read_columns(path, outcomes=True)
+    return path, read_columns(path, outcomes=True, kind_names=kind_names)
 
 
 def compare_runs(
@@ -60,17 +61,20 @@ def compare_runs(
     into ``out``; return what compare.json holds. Raise :class:`StreamsDiffer` if the runs'
     action streams differ."""
     options = options or CompareOptions()
-    _, cols_a = _log(run_a)
-    path_b, cols_b = _log(run_b)
-    difference = first_difference(cols_a, cols_b)
+    check_run_dir(run_a)
+    check_run_dir(run_b)
+    (kinds_a, routes_a), (_, routes_b) = _kinds(run_a), _kinds(run_b)
+    _, cols_a = _log(run_a, kinds_a)
+    path_b, cols_b = _log(run_b, kinds_a)
+    difference = first_difference(cols_a, cols_b, kinds_a)
     if difference is not None:
         raise StreamsDiffer(
             f"cannot compare {run_a} (A) with {run_b} (B): {difference}. Compare runs of the same "
             "config and seed (simcore run --seed N CONFIG, once per build)"
         )
-    names, notes = endpoint_names(_routes(run_a), _routes(run_b))
+    names, notes = endpoint_names(routes_a, routes_b, kinds_a)
     pairs = PairedRuns.of(cols_a, cols_b)
-    result = compare(pairs, names, options)
+    result = compare(pairs, names, options, kinds_a)
     listed = [c for e in result["endpoints"] for c in (*e["status_changes"], *e["fixed"])]
     paths_b = sent_paths(path_b, [c["seq"] for c in listed])
     for change in listed:

@@ -248,7 +248,7 @@ class Controller:
                     time=self.sim_time(tick + 1),
                     users=int(users.sum()),
                     posts=live,
-                    actions=self._hour.kinds(),
+                    actions=self._hour.kinds(self.sim.config.kind_set.names),
                     failed=failed,
                 )
             )
@@ -325,7 +325,7 @@ class Controller:
             "posts_created": created,
             "posts_live": live,
             "actions": self.totals.actions,
-            "actions_by_kind": self.totals.kinds(),
+            "actions_by_kind": self.totals.kinds(self.sim.config.kind_set.names),
             "statuses": {str(k): v for k, v in sorted(self.totals.statuses.items())},
             "errors": self.totals.errors,
             "wall_seconds": round(self.wall_seconds, 3),

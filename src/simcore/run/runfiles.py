@@ -35,7 +35,6 @@ from simcore.errors import SimcoreError
 from simcore.logs.read import find_log, read_columns
 from simcore.run import rundir
 from simcore.scenario.durations import ends_hour
-from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import Outcomes
 
 METRICS_ARRAYS = "metrics.npz"
@@ -138,7 +137,17 @@ def write_csvs(directory: Path, metrics: Metrics) -> None:
     acts = metrics.actions_by_hour()
     lat = metrics.latency_by_hour((50, 90, 99))
     rows: list[list[Any]] = [
-        ["hour", "time", "users", *KIND_NAMES, "actions", "failures", "p50_ms", "p90_ms", "p99_ms"]
+        [
+            "hour",
+            "time",
+            "users",
+            *metrics.kind_names,
+            "actions",
+            "failures",
+            "p50_ms",
+            "p90_ms",
+            "p99_ms",
+        ]
     ]
     for h, when in enumerate(metrics.hour_starts()):
         rows.append(

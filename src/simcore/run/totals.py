@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 from attrs import define, field
 
 from simcore.core.actions import ActionBatch
-from simcore.scenario.kinds import KIND_NAMES
+from simcore.scenario.kinds import KIND_NAMES, MAX_KINDS
 from simcore.seam.contract import ErrorKind, Outcomes
 
 
@@ -28,7 +29,7 @@ class HourReport:
 class Totals:
     """Running totals of a run, cheap to update per batch."""
 
-    by_kind: np.ndarray = field(factory=lambda: np.zeros(len(KIND_NAMES), dtype=np.int64))
+    by_kind: np.ndarray = field(factory=lambda: np.zeros(MAX_KINDS, dtype=np.int64))
     statuses: dict[int, int] = field(factory=dict)
     errors: dict[str, int] = field(factory=dict)
     actions: int = 0
@@ -57,6 +58,6 @@ class Totals:
         for name, count in other.errors.items():
             self.errors[name] = self.errors.get(name, 0) + count
 
-    def kinds(self) -> dict[str, int]:
-        """Actions by kind name."""
-        return dict(zip(KIND_NAMES, self.by_kind.tolist()))
+    def kinds(self, names: Sequence[str] = KIND_NAMES) -> dict[str, int]:
+        """Actions by kind name (``names``: the run's kinds, in code order)."""
+        return dict(zip(names, self.by_kind.tolist()))

@@ -61,11 +61,17 @@ class KindSpec:
     route_id: str = ""  # the answer's field holding a new resource's id
     route_token: str = ""  # the sign-up answer's field holding the user's token
     ok_status: int = 200  # the mock's (and reference app's) answer when it goes through
+    custom_name: str = ""  # a kind of the config's ``[kinds]``; ``kind`` is then the one it behaves as
 
     @property
     def name(self) -> str:
         """The kind's name in configs and logs."""
-        return self.kind.label
+        return self.custom_name or self.kind.label
+
+    @property
+    def has_post(self) -> bool:
+        """Whether an action of this kind has a post of simcore's: one it acts on or creates."""
+        return self.target in ("post", "own_post", "shared_post") or self.creates == "post"
 
     @property
     def path_id(self) -> Literal["", "post", "ref"]:
@@ -88,8 +94,8 @@ class KindSpec:
     @property
     def placeholders(self) -> tuple[str, ...]:
         """The placeholders a route of this kind may use."""
-        out = ["user", "name"]
-        if self.kind != ActionKind.SIGN_UP:
+        out = ["run", "user", "name"]
+        if self.creates != "user":
             out.append("user_id")
         out += {
             "post": ["id"],
@@ -97,6 +103,8 @@ class KindSpec:
             "shared_post": ["ref_id"],
             "user": ["target_id"],
         }.get(self.target, [])
+        if self.has_post:
+            out += ["post", "tag", "title"]
         if self.writes:
             out.append("content")
         return tuple(out)
@@ -136,6 +144,80 @@ KIND_NAMES: tuple[str, ...] = tuple(spec.name for spec in KINDS)
 CHOICE_KINDS: tuple[str, ...] = tuple(spec.name for spec in KINDS if spec.kind != ActionKind.SIGN_UP)
 #: The dashboard's and summary's short label of each kind, by name.
 SHORT: dict[str, str] = {spec.name: spec.short for spec in KINDS}
+
+
+#: How many kinds a run may have: the built-in ones and up to 20 of the config's ``[kinds]``.
+MAX_KINDS = 32
+
+
+@frozen
+class CustomKind:
+    """A kind of the config's ``[kinds.NAME]`` table: it borrows the targeting of the built-in
+    kind it ``behaves_as`` (what it acts on) and changes no world state, unless it ``creates``
+    a post (``creates = "post"``, for kinds that act on nothing or share a post)."""
+
+    behaves_as: str = "read_post"
+    creates: str = ""
+
+
+def custom_spec(name: str, custom: CustomKind, method: str) -> KindSpec:
+    """The table row of a custom kind (its ``behaves_as`` must be a known choice kind).
+
+    Its reference path, as logs record it, is ``/NAME`` (plus ``/{id}`` if it acts
+    on something): the path sent is the one of its route, in ``sent_path``."""
+    base = KINDS[KIND_NAMES.index(custom.behaves_as)]
+    path = f"/{name}" + ("" if base.target == "nothing" else "/{id}")
+    creates: Any = "post" if custom.creates == "post" else ""
+    return KindSpec(
+        base.kind, name, method.upper(), path, base.target, creates=creates,
+        picks_like_a_reader=base.picks_like_a_reader, writes=base.writes or bool(creates),
+        ok_status=201 if creates else 200, custom_name=name,
+    )  # fmt: skip
+
+
+@frozen
+class KindSet:
+    """The kinds of one run: the built-in ones in code order, then the config's ``[kinds]``.
+
+    A kind's code is its place here; custom kinds take codes from ``len(KINDS)`` up."""
+
+    specs: tuple[KindSpec, ...] = KINDS
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Kind names in code order."""
+        return tuple(spec.name for spec in self.specs)
+
+    @property
+    def choice_names(self) -> tuple[str, ...]:
+        """Kinds a profile can weight (all but ``sign_up``)."""
+        return tuple(spec.name for spec in self.specs if spec.creates != "user")
+
+    @property
+    def custom(self) -> tuple[KindSpec, ...]:
+        """The config's kinds."""
+        return self.specs[len(KINDS) :]
+
+    def code(self, name: str) -> int:
+        """The code of the kind called ``name``."""
+        return self.names.index(name)
+
+    @property
+    def base(self) -> tuple[int, ...]:
+        """The built-in kind each kind behaves as (itself for a built-in kind), by code."""
+        return tuple(int(spec.kind) for spec in self.specs)
+
+    def where(self, **wanted: Any) -> tuple[int, ...]:
+        """The codes of the kinds whose row has every given value (as :func:`kinds_where`)."""
+        return tuple(
+            code
+            for code, spec in enumerate(self.specs)
+            if all(getattr(spec, k) == v for k, v in wanted.items())
+        )
+
+
+#: The built-in kinds alone (a config without ``[kinds]``).
+BUILT_IN = KindSet()
 
 
 def kinds_where(**wanted: Any) -> tuple[ActionKind, ...]:

@@ -29,6 +29,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn
 
 from simcore.errors import ConfigError
+from simcore.scenario.kindcheck import unrouted_problems
 from simcore.scenario.problems import Keys, TypeProblem, problems_of
 from simcore.scenario.schema import Config
 from simcore.scenario.validate import problems_in
@@ -198,7 +199,7 @@ def with_defaults(data: dict[str, Any], source: str | None = None) -> dict[str, 
 
 def structure(data: dict[str, Any], source: str | None = None) -> Config:
     """Turn parsed TOML into a :class:`Config`, then check it; raise :class:`ConfigError`."""
-    data = with_defaults(data, source)
+    given, data = data, with_defaults(data, source)
     errors = (ClassValidationError, IterableValidationError, ForbiddenExtraKeysError)
     try:
         config = converter.structure(data, Config)
@@ -210,9 +211,18 @@ def structure(data: dict[str, Any], source: str | None = None) -> Config:
                 problems += problems_in(converter.structure(_without(data, unknown), Config))
         raise ConfigError(problems, source) from None
     found = problems_in(config)
+    if not found:
+        found = unrouted_problems(config, _own_routes(given))
     if found:
         raise ConfigError(found, source)
     return config
+
+
+def _own_routes(data: dict[str, Any]) -> list[str]:
+    """The kinds the document itself gives routes (not the defaults)."""
+    backend = data.get("backend")
+    routes = backend.get("routes") if isinstance(backend, dict) else None
+    return list(routes) if isinstance(routes, dict) else []
 
 
 def loads_config(text: str, source: str | None = None) -> Config:

@@ -35,15 +35,20 @@ from urllib.parse import quote
 
 from attrs import frozen
 
-from simcore.scenario.kinds import KINDS
+from simcore.scenario.kinds import BUILT_IN, KindSet
 from simcore.scenario.schema import Route
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-#: The placeholders each kind's route may use (from the kinds table).
-ALLOWED: dict[str, tuple[str, ...]] = {spec.name: spec.placeholders for spec in KINDS}
 BODY_ONLY = ("content",)
-#: Kinds whose answer carries the id of something new (sign_up: the user; the others: a post).
-CREATES = tuple(spec.name for spec in KINDS if spec.creates)
+
+
+def allowed(kinds: KindSet = BUILT_IN) -> dict[str, tuple[str, ...]]:
+    """The placeholders each kind's route may use (from the kinds table)."""
+    return {spec.name: spec.placeholders for spec in kinds.specs}
+
+
+#: The placeholders each built-in kind's route may use.
+ALLOWED = allowed()
 
 Problems = list[tuple[str, str]]
 Values = Mapping[str, Any]
@@ -84,21 +89,31 @@ def _check_template(
         out.append((path, f"malformed template {template!r}: {exc}; write literal braces as {{{{ }}}}"))
         return
     for name in names:
-        if name not in ALLOWED[kind]:
-            known = ", ".join(f"{{{n}}}" for n in allowed) or "none"
+        if name not in allowed:
+            shown = [n for n in allowed if where == "body" or n not in BODY_ONLY]
+            known = ", ".join(f"{{{n}}}" for n in shown) or "none"
             out.append((path, f"placeholder {{{name}}} is not available to {kind}; known here: {known}"))
         elif where == "path" and name in BODY_ONLY:
             out.append((path, f"placeholder {{{name}}} belongs in the body, not the path"))
 
 
-def route_problems(routes: Mapping[str, Route], prefix: str = "backend.routes") -> Problems:
+def route_problems(
+    routes: Mapping[str, Route], prefix: str = "backend.routes", kinds: KindSet = BUILT_IN
+) -> Problems:
     """Every problem in a routes table, as ``(toml key path, message with the fix)``."""
     out: Problems = []
+    placeholders = allowed(kinds)
+    creates = {spec.name for spec in kinds.specs if spec.creates}
     for kind, route in routes.items():
         path = f"{prefix}.{kind}"
-        if kind not in ALLOWED:
-            near = difflib.get_close_matches(kind, list(ALLOWED), n=1)
-            hint = f"did you mean '{near[0]}'?" if near else f"expected one of: {', '.join(ALLOWED)}"
+        if kind not in placeholders:
+            near = difflib.get_close_matches(kind, list(placeholders), n=1)
+            hint = (
+                f"did you mean '{near[0]}'?"
+                if near
+                else f"expected one of: {', '.join(placeholders)}, or a kind of your own declared "
+                f'in [kinds.{kind}] (behaves_as = "read_post", say)'
+            )
             out.append((path, f"unknown action '{kind}'; {hint}"))
             continue
         if route.method.upper() not in METHODS:
@@ -108,11 +123,10 @@ def route_problems(routes: Mapping[str, Route], prefix: str = "backend.routes") 
         elif any(c.isspace() for c in route.path) or "#" in route.path:
             out.append((f"{path}.path", f"got {route.path!r}; a path has no spaces or '#'"))
         else:
-            path_allowed = tuple(n for n in ALLOWED[kind] if n not in BODY_ONLY)
-            _check_template(out, f"{path}.path", route.path, kind, "path", path_allowed)
+            _check_template(out, f"{path}.path", route.path, kind, "path", placeholders[kind])
         for where, text in _strings(route.body, f"{path}.body"):
-            _check_template(out, where, text, kind, "body", ALLOWED[kind])
-        if kind in CREATES and route.id and not all(part for part in route.id.split(".")):
+            _check_template(out, where, text, kind, "body", placeholders[kind])
+        if kind in creates and route.id and not all(part for part in route.id.split(".")):
             out.append(
                 (f"{path}.id", f"got {route.id!r}, expected a JSON field such as 'id' or 'data.id'")
             )

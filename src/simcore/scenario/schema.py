@@ -15,7 +15,7 @@ from typing import Any
 from attrs import field, frozen
 
 from simcore.scenario.durations import parse_ticks
-from simcore.scenario.kinds import KINDS
+from simcore.scenario.kinds import KINDS, CustomKind, KindSet, custom_spec
 
 CURVES = ("constant", "linear", "logistic")
 
@@ -338,6 +338,8 @@ class Backend:
     auth_header: str = "Authorization"
     auth_format: str = "Bearer {token}"
     routes: dict[str, Route] = field(factory=reference_routes)
+    #: Kinds the API does not have: the crowd never does them (their weights count as 0).
+    lacks: list[str] = field(factory=list)
 
 
 @frozen
@@ -376,6 +378,20 @@ class Config:
     output: Output = field(factory=Output)
     #: Pass/fail checks at the end of a run: metric name -> comparison (simcore.analysis.thresholds).
     thresholds: dict[str, str] = field(factory=dict)
+    #: Kinds of the app's own (comments, bookmarks…), each behaving as a built-in kind.
+    kinds: dict[str, CustomKind] = field(factory=dict)
+
+    @property
+    def kind_set(self) -> KindSet:
+        """The run's action kinds: the built-in ones, then ``[kinds]`` in the table's order."""
+        if not self.kinds:
+            return KindSet()
+        routes = self.backend.routes
+        extra = tuple(
+            custom_spec(name, kind, routes[name].method if name in routes else "POST")
+            for name, kind in self.kinds.items()
+        )
+        return KindSet(KINDS + extra)
 
     @property
     def duration_ticks(self) -> int:

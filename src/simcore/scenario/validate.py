@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from simcore.scenario.durations import DURATION_HELP, parse_seconds
-from simcore.scenario.kinds import CHOICE_KINDS
+from simcore.scenario.kindcheck import kind_set_problems, lacks_problems
 from simcore.scenario.routes import fields_of, route_problems
 from simcore.scenario.schedule import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
 from simcore.scenario.schema import CURVES, Block, Config, Profile, parse_log_choice
@@ -115,12 +115,13 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
     _range(out, f"{path}.activity_spread", profile.activity_spread, 0, 4)
     _range(out, f"{path}.session_actions", profile.session_actions, 1, 10_000)
     _range(out, f"{path}.think_seconds", profile.think_seconds, 0, 86_400, low_open=True)
-    if profile.opens_with != "none" and profile.opens_with not in CHOICE_KINDS:
+    choice_kinds = kind_set_problems(config)[1].choice_names
+    if profile.opens_with != "none" and profile.opens_with not in choice_kinds:
         out.append(
             (
                 f"{path}.opens_with",
                 f"got '{profile.opens_with}'; "
-                f"{_did_you_mean(profile.opens_with, (*CHOICE_KINDS, 'none'))}",
+                f"{_did_you_mean(profile.opens_with, (*choice_kinds, 'none'))}",
             )
         )
     states = config.routine.states
@@ -134,11 +135,11 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
             )
             continue
         for kind, weight in row.items():
-            if kind not in CHOICE_KINDS:
+            if kind not in choice_kinds:
                 out.append(
                     (
                         f"{path}.weights.{state}.{kind}",
-                        f"unknown action '{kind}'; {_did_you_mean(kind, CHOICE_KINDS)}",
+                        f"unknown action '{kind}'; {_did_you_mean(kind, choice_kinds)}",
                     )
                 )
             else:
@@ -154,11 +155,18 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
                     f"{spec.activity}); add [{path}.weights.{state}] with action weights",
                 )
             )
-        elif sum(w for k, w in profile.weights[state].items() if k in CHOICE_KINDS and w > 0) <= 0:
+        elif (
+            sum(
+                w
+                for k, w in profile.weights[state].items()
+                if k in choice_kinds and k not in config.backend.lacks and w > 0
+            )
+            <= 0
+        ):
             out.append(
                 (
                     f"{path}.weights.{state}",
-                    "the weights are all zero; give at least "
+                    "the weights are all zero (or of kinds in backend.lacks); give at least "
                     "one action a positive weight, e.g. browse_feed = 1",
                 )
             )
@@ -218,7 +226,10 @@ def _backend(out: Problems, config: Config) -> None:
                     f"got {b.auth_format!r}, expected one {{token}}, e.g. 'Bearer {{token}}'",
                 )
             )
-    out.extend(route_problems(b.routes))
+    kind_problems, kinds = kind_set_problems(config)
+    out.extend(kind_problems)
+    out.extend(route_problems(b.routes, kinds=kinds))
+    out.extend(lacks_problems(config, kinds))
 
 
 def _faults(out: Problems, config: Config) -> None:

@@ -151,12 +151,22 @@ def config() -> None:
 @config.command("check")
 @click.argument("config_file", metavar="FILE", type=click.Path(path_type=Path))
 def config_check(config_file: Path) -> None:
-    """Validate FILE; exit 2 with every problem's key path if it is invalid."""
+    """Validate FILE; exit 2 with every problem's key path if it is invalid. Print each kind's
+    route and the placeholders its route may use."""
     cfg = load_config(config_file)
     click.echo(
         f"{config_file}: ok ({len(cfg.profiles)} profiles, {len(cfg.routine.states)} states, "
         f"{cfg.duration_ticks:,} ticks)"
     )
+    click.echo("routes (kind: method path; placeholders it may use):")
+    lacks = set(cfg.backend.lacks)
+    for spec in cfg.kind_set.specs:
+        route = cfg.backend.routes.get(spec.name)
+        where = f"{route.method.upper()} {route.path}" if route else "(no route)"
+        custom = f", behaves as {spec.kind.label}" if spec.custom_name else ""
+        note = "  (lacked: never done)" if spec.name in lacks else ""
+        names = " ".join(f"{{{n}}}" for n in spec.placeholders)
+        click.echo(f"  {spec.name}{custom}: {where}; {names}{note}")
 
 
 @config.command("show")

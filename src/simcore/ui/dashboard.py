@@ -35,13 +35,13 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from simcore.core.actions import METHODS, ActionBatch
+from simcore.core.actions import ActionBatch, spelling
 from simcore.logs.fields import action_paths
 from simcore.run.clock import Pacer, format_speed
 from simcore.run.control import RunControl
 from simcore.run.controller import Controller
 from simcore.run.totals import HourReport
-from simcore.scenario.kinds import KIND_NAMES, SHORT
+from simcore.scenario.kinds import BUILT_IN, SHORT, KindSet
 from simcore.seam.contract import Outcomes
 
 _BARS = "▁▂▃▄▅▆▇█"
@@ -62,7 +62,9 @@ def sparkline(values: Sequence[float] | NDArray[Any], width: int = 40) -> str:
 class LiveStats:
     """A sink that remembers the recent past for the views (not saved in snapshots)."""
 
-    def __init__(self, history: int = 60, latest: int = 8) -> None:
+    def __init__(self, history: int = 60, latest: int = 8, kinds: KindSet = BUILT_IN) -> None:
+        self.kinds = kinds
+        self._methods = spelling(kinds).methods
         self.per_tick: deque[NDArray[np.int64]] = deque(maxlen=history)
         self.latest: deque[tuple[int, str, str, str, int]] = deque(maxlen=latest)
         self.latencies: deque[NDArray[np.float32]] = deque(maxlen=history)
@@ -75,11 +77,11 @@ class LiveStats:
         self.failed += int(np.count_nonzero(outcomes.failed()))
         start = max(len(batch) - (self.latest.maxlen or 0), 0)
         part = batch.take(np.arange(start, len(batch)))
-        paths = action_paths(part.kind, part.post, part.ref)
+        paths = action_paths(part.kind, part.post, part.ref, self.kinds)
         for user, kind, path, status in zip(
             part.user.tolist(), part.kind.tolist(), paths, outcomes.status[start:].tolist()
         ):
-            self.latest.append((batch.tick, f"user {user}", METHODS[kind], path, status))
+            self.latest.append((batch.tick, f"user {user}", self._methods[kind], path, status))
 
     def close(self) -> None:
         """Nothing to release."""
@@ -189,7 +191,7 @@ class Dashboard:
         per_tick = list(self.stats.per_tick)
         minutes = self.controller.sim.config.tick_seconds / 60.0
         table = Table(title="actions per minute", show_header=False, box=None, pad_edge=False)
-        for k, name in enumerate(KIND_NAMES):
+        for k, name in enumerate(self.controller.sim.config.kind_set.names):
             series = np.array([c[k] for c in per_tick], dtype=np.float64) / minutes
             last = series[-1] if len(series) else 0.0
             table.add_row(SHORT.get(name, name), sparkline(series, 30), f"{last:,.1f}")

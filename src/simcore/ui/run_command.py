@@ -227,7 +227,7 @@ def _scenario(
 def _attach_views(built: Run, console: Console, live: bool, quiet: bool) -> Dashboard | None:
     """The live dashboard (``live``), else plain hourly and event lines (unless ``quiet``)."""
     if live:
-        stats = LiveStats()
+        stats = LiveStats(kinds=built.config.kind_set)
         view = Dashboard(
             built.controller, stats, built.control, built.pacer, built.config.duration_ticks, console
         )

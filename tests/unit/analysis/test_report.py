@@ -7,10 +7,17 @@ import json
 import re
 from typing import Any
 
+from simcore.analysis.endpoint import endpoints_of
 from simcore.analysis.metrics import Metrics
 from simcore.analysis.report import render
+from simcore.core.simulation import Simulation
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.scenario.kinds import ActionKind as K
+from simcore.scenario.parse import loads_config
+from simcore.seam.contract import BackendContext
+from simcore_backends.mock import MockBackend
+from tests.support import kinds_api
+from tests.support.runner import small
 from tests.unit.analysis.scripted import T0, batch_of, feed, new_metrics, scripted, sent_at
 
 
@@ -145,3 +152,42 @@ def test_the_mock_has_no_real_time_section() -> None:
     html = render({"backend": "mock"}, feed(new_metrics(), scripted()), "")
     assert notes(html)["wall-none"].startswith("no real time on the mock")
     assert not any(fid.startswith("wall-") for fid in specs(html))
+
+
+CUSTOM_CROWD = """
+[profiles.chatterbox.weights.relaxing]
+comment = 3
+bookmark = 2
+story = 4
+[profiles.lurker.weights.relaxing]
+comment = 1
+story = 1
+"""
+
+
+def test_kinds_of_a_config_own_are_charted_and_their_posts_have_authors() -> None:
+    """Custom kinds join the actions chart (past the 12 built-in ones); a story (creates =
+    "post") read by others shows its author, not -1."""
+    config = small(
+        loads_config(kinds_api.ROUTES + CUSTOM_CROWD),
+        users=300,
+        duration="6h",
+        population__mix={"lurker": 0.5, "chatterbox": 0.5},
+    )
+    sim, backend = Simulation(config), MockBackend()
+    backend.open(BackendContext(config))
+    m = Metrics(
+        config.tick_seconds, config.start, sim.routine.state_names, sim.profile_names,
+        endpoints=endpoints_of(config),
+    )  # fmt: skip
+    story = m.kind_names.index("story")
+    stories: list[int] = []
+    for _ in range(config.duration_ticks):
+        batch = sim.step()
+        m.write(batch, backend.execute(batch))
+        stories += batch.post[(batch.kind == story) & (batch.post >= 0)].tolist()
+    labels = [s["label"] for s in specs(render({"backend": "mock"}, m, ""))["sim-actions"]["series"]]
+    assert labels == list(m.kind_names) and {"comment", "bookmark", "story"} <= set(labels)
+    assert len(labels) > 12
+    viewed = [p for p in stories if m.post_views[p] > 0]
+    assert viewed and all(m.post_author[p] >= 0 for p in viewed)

@@ -13,14 +13,13 @@ from hypothesis import strategies as st
 from simcore.core.actions import (
     BROWSE_FEED,
     DELETE_POST,
-    KIND_NAMES,
     READ_POST,
     SIGN_UP,
     UPDATE_POST,
 )
 from simcore.core.choice import S_KIND
 from simcore.core.simulation import Simulation
-from simcore.scenario.kinds import CHOICE_KINDS
+from simcore.scenario.kinds import CHOICE_KINDS, KIND_NAMES
 from simcore.scenario.schema import Block, Config, Population, Profile, Routine, StateSpec
 
 W_A = {
@@ -158,7 +157,7 @@ def test_session_rate_matches_the_configured_activity() -> None:
 
 def test_kind_sampling_equals_counting_cumulative_weights() -> None:
     """The bucket-table draw picks exactly the kind the plain cumulative count picks."""
-    from simcore.core.actions import _CHOICE_CODES, KindTables
+    from simcore.core.actions import KindTables
     from simcore.scenario.parse import loads_config
 
     config = loads_config("")
@@ -172,7 +171,8 @@ def test_kind_sampling_equals_counting_cumulative_weights() -> None:
 
     u = rng.uniform(1, 2, 3, users)
     counted = (u[:, None] >= tables.cumulative[profile, state]).sum(axis=1)
-    assert np.array_equal(drawn, _CHOICE_CODES[np.minimum(counted, len(_CHOICE_CODES) - 1)])
+    codes = tables.choice_codes
+    assert np.array_equal(drawn, codes[np.minimum(counted, len(codes) - 1)])
 
 
 @given(
@@ -186,7 +186,7 @@ def test_kind_table_is_exact_for_any_weights(weights: list[float]) -> None:
     """Weights that put cumulative edges on bucket edges, inside buckets or nowhere (zeros)
     draw exactly what counting the cumulative weights draws."""
     from simcore.core import rng
-    from simcore.core.actions import _CHOICE_CODES, KindTables
+    from simcore.core.actions import KindTables
     from simcore.scenario.parse import loads_config
 
     assume(sum(weights) > 0)
@@ -203,4 +203,5 @@ def test_kind_table_is_exact_for_any_weights(weights: list[float]) -> None:
     drawn = tables.sample(7, 8, 9, users, profile, state)
     u = rng.uniform(7, 8, 9, users)
     counted = (u[:, None] >= tables.cumulative[profile, state]).sum(axis=1)
-    assert np.array_equal(drawn, _CHOICE_CODES[np.minimum(counted, len(_CHOICE_CODES) - 1)])
+    codes = tables.choice_codes
+    assert np.array_equal(drawn, codes[np.minimum(counted, len(codes) - 1)])

@@ -28,7 +28,9 @@ def test_default_routes_are_the_reference_api() -> None:
 
 def test_a_route_inherits_what_it_does_not_say() -> None:
     """A partial route keeps the reference route's other keys; other kinds keep theirs."""
-    cfg = loads_config('[backend.routes]\ncreate_post = { path = "/api/v2/statuses" }\n')
+    others = "".join(f'{kind} = {{ path = "{r.path}" }}\n' for kind, r in reference_routes().items())
+    others = others.replace('create_post = { path = "/posts" }\n', "")
+    cfg = loads_config('[backend.routes]\ncreate_post = { path = "/api/v2/statuses" }\n' + others)
     route = cfg.backend.routes["create_post"]
     assert (route.method, route.path, route.body, route.id) == (
         "POST",
@@ -38,6 +40,22 @@ def test_a_route_inherits_what_it_does_not_say() -> None:
     )
     assert cfg.backend.routes["read_post"] == reference_routes()["read_post"]
     assert loads_config(dump_config(cfg)) == cfg
+
+
+def test_routes_of_your_own_leave_no_kind_on_the_reference_paths() -> None:
+    """Giving a built-in kind a route of your own makes every kind the crowd does need one."""
+    with pytest.raises(ConfigError) as info:
+        loads_config('[backend.routes]\ncreate_post = { path = "/api/v2/statuses" }\n')
+    ((where, message),) = info.value.problems
+    assert where == "backend.routes"
+    assert "read_post" in message and "like_post" in message and "create_post" not in message
+    assert "sign_up" not in message  # not a choice: sign-ups are the arrivals
+    # a route for a kind of your own alone keeps the reference routes for the others
+    cfg = loads_config(
+        '[kinds.comment]\nbehaves_as = "read_post"\n'
+        '[backend.routes.comment]\nmethod = "POST"\npath = "/posts/{id}/comments"\n'
+    )
+    assert cfg.kind_set.names[-1] == "comment"
 
 
 @pytest.mark.parametrize(
@@ -117,10 +135,14 @@ def test_bad_faults(toml: str, path: str) -> None:
 
 def test_rendering_keeps_types_and_encodes_paths() -> None:
     """A lone placeholder keeps its JSON type; text is formatted; path values are percent-encoded."""
+    others = "".join(
+        f'{k} = {{ path = "{r.path}" }}\n' for k, r in reference_routes().items() if k != "update_post"
+    )
     cfg = loads_config(
         "[backend.routes]\n"
         'update_post = { path = "/u/{name}/p/{id}?x=1", '
         'body = { n = "{user}", text = "by {name}: {content}", tags = ["{id}", 3], lit = "{{x}}" } }\n'
+        + others
     )
     route = compile_route("update_post", cfg.backend.routes["update_post"])
     values: dict[str, Any] = {"user": 7, "name": "a b/c", "id": 12, "content": "hi", "user_id": 1}

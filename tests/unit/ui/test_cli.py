@@ -142,6 +142,11 @@ def test_config_check_and_show(tmp_path: Path) -> None:
     """check says ok; show prints TOML that loads back to the same config."""
     code, out = _run("config", "check", str(DEFAULT_PROFILE))
     assert code == 0 and "ok" in out
+    # each kind's route and the placeholders it may use
+    assert (
+        "  read_post: GET /posts/{id}; {run} {user} {name} {user_id} {id} {post} {tag} {title}\n" in out
+    )
+    assert "  sign_up: POST /users; {run} {user} {name}\n" in out
     code, out = _run("config", "show", str(DEFAULT_PROFILE))
     assert code == 0
     assert loads_config(out) == loads_config(DEFAULT_PROFILE.read_text())

@@ -17,6 +17,7 @@ from simcore.run.clock import SPEED_HELP
 from simcore.run.loading import load_config
 from simcore.run.runfiles import REPORT_FILE, analyse, load_metrics
 from simcore.scenario.parse import dump_config
+from simcore.scenario.routes import LOG_IN, LOG_IN_PLACEHOLDERS
 from simcore.seam.registry import available_backends
 from simcore.ui.summary import print_thresholds
 
@@ -51,11 +52,12 @@ def report_command(run_dir: Path) -> None:
 
 @click.command("ctl")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
-@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "status"]))
+@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "snapshot", "status"]))
 @click.argument("value", required=False, metavar="[N]")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's status as JSON.")
 def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
-    """Control a live run from another terminal: pause, resume, stop, speed N (or max), status."""
+    """Control a live run from another terminal: pause, resume, stop, speed N (or max), snapshot
+    (now, at the next tick boundary, or at once while paused), status."""
     if command == "speed" and value is None:
         raise UsageError(f"simcore ctl {run_dir} speed: give the new speed, {SPEED_HELP}")
     status = control.send(run_dir, command, value)
@@ -167,6 +169,13 @@ def config_check(config_file: Path) -> None:
         note = "  (lacked: never done)" if spec.name in lacks else ""
         names = " ".join(f"{{{n}}}" for n in spec.placeholders)
         click.echo(f"  {spec.name}{custom}: {where}; {names}{note}")
+    log_in = cfg.backend.routes.get(LOG_IN)
+    if log_in is not None:
+        names = " ".join(f"{{{n}}}" for n in LOG_IN_PLACEHOLDERS)
+        click.echo(
+            f"  {LOG_IN} (for sign-ups answered {list(cfg.backend.routes['sign_up'].exists)}): "
+            f"{log_in.method.upper()} {log_in.path}; {names}"
+        )
 
 
 @config.command("show")

@@ -19,6 +19,7 @@ from simcore.run import snapshot as snapshots
 from simcore.run.builder import Run, build_run
 from simcore.run.clock import SPEED_HELP, format_speed, parse_speed
 from simcore.run.comparison import check_run_dir, compare_runs
+from simcore.run.limits import EXIT_FAILURE_LIMIT, stopped_by_limit
 from simcore.run.loading import load_config
 from simcore.run.runfiles import REPORT_FILE
 from simcore.scenario.durations import DURATION_HELP, parse_ticks
@@ -28,6 +29,7 @@ from simcore.scenario.validate import target_problem
 from simcore.ui.compare_command import report_comparison
 from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.ui.summary import print_thresholds, snapshot_warning, stop_message, summary_table
+from simcore.ui.webview import exported
 
 
 def _apply_options(config: Config, seed: int | None, duration: str | None, users: int | None) -> Config:
@@ -149,6 +151,27 @@ _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
     default=True,
     help="Serve RUN_DIR/control.sock for `simcore ctl` (default: on).",
 )
+@click.option(
+    "--web", is_flag=True, help="Serve a live page with controls and /metrics (see --web-bind)."
+)
+@click.option(
+    "--web-bind",
+    metavar="HOST:PORT",
+    default=None,
+    help="Where --web listens (default 127.0.0.1:8089; another host is reachable by others).",
+)
+@click.option(
+    "--web-linger",
+    type=float,
+    default=2.0,
+    metavar="SECONDS",
+    help="Keep the page (and its report link) up this long after the run ends (default 2).",
+)
+@click.option(
+    "--otel-endpoint",
+    metavar="URL",
+    help="Export the run's metrics through OpenTelemetry (OTLP/HTTP) to URL, e.g. http://127.0.0.1:4318.",
+)
 def run(
     config_file: Path | None,
     seed: int | None,
@@ -167,12 +190,17 @@ def run(
     baseline: Path | None,
     dashboard: bool | None,
     control_socket: bool,
+    web: bool,
+    web_bind: str | None,
+    web_linger: float,
+    otel_endpoint: str | None,
 ) -> None:
     """Run the simulation described by CONFIG (a TOML profile), or continue one with --resume.
 
     \b
     While it runs: space pauses/resumes, +/- change the speed, q stops (dashboard);
-    `simcore ctl RUN_DIR pause|resume|stop|speed N|status` from another terminal;
+    `simcore ctl RUN_DIR pause|resume|stop|speed N|snapshot|status` from another terminal,
+    or the page of --web;
     Ctrl-C stops after the current tick and writes a snapshot (twice: at once).
     """
     if baseline is not None:
@@ -199,10 +227,12 @@ def run(
     view = _attach_views(built, console, live, quiet)
     if not quiet:
         _print_start(console, built, config_file, changes)
-    with built:
+    web_on = web or web_bind is not None
+    with exported(built, console, web_on, web_bind, web_linger, otel_endpoint), built:
         _execute(built, view)
     code = _print_end(console, built)
-    if baseline is not None and code not in _STOP_CODES.values():
+    stopped = built.result is not None and built.result.stopped_by is not None
+    if baseline is not None and not stopped:
         result = compare_runs(baseline, built.directory, built.directory, CompareOptions())
         code = max(code, report_comparison(console, result, built.directory))
     elif baseline is not None:
@@ -272,7 +302,8 @@ def _print_start(console: Console, built: Run, config_file: Path | None, changes
 
 
 def _print_end(console: Console, built: Run) -> int:
-    """Print the results; return the exit code (a stop's, 3 if thresholds failed, else 0)."""
+    """Print the results; return the exit code (a stop's or a failure limit's, 3 if thresholds
+    failed, else 0)."""
     summary, result = built.summary, built.result
     console.print(summary_table(summary))
     print_thresholds(console, summary)
@@ -284,6 +315,8 @@ def _print_end(console: Console, built: Run) -> int:
         console.print(f"[red]{escape(warning)}[/]")
     if result is not None and result.stopped_by is not None:
         console.print(f"[yellow]{escape(stop_message(result, built.controller, built.log_file))}[/]")
+        if stopped_by_limit(result.stopped_by):
+            return EXIT_FAILURE_LIMIT
         return _STOP_CODES.get(result.stopped_by, 0)
     if not summary["thresholds"]["passed"]:
         return EXIT_THRESHOLDS_FAILED

@@ -212,8 +212,8 @@ def test_kinds_of_a_configs_own_are_compared_by_their_routes(tmp_path: Path) -> 
     runs = []
     for name, log in (("a", "jsonl"), ("b", "parquet")):
         out = tmp_path / name
-        args = ["run", str(profile), "--duration", "3h", "--out", str(out), "-q", "--no-control", "--log", log]
-        assert _cli(*args).exit_code == 0
+        args = ["run", str(profile), "--duration", "3h", "--out", str(out), "-q", "--no-control"]
+        assert _cli(*args, "--log", log).exit_code == 0
         runs.append(out)
     result = _cli("compare", str(runs[0]), str(runs[1]))
     assert result.exit_code == 0, result.output

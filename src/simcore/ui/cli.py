@@ -16,6 +16,7 @@ from rich.markup import escape
 from simcore import __version__
 from simcore.errors import SimcoreError
 from simcore.ui.commands import backends_command, config, ctl, report_command, serve
+from simcore.ui.compare_command import compare_command
 from simcore.ui.plan_command import plan
 from simcore.ui.run_command import run
 
@@ -49,7 +50,7 @@ def main() -> None:
     """
 
 
-for _command in (run, plan, report_command, ctl, serve, config, backends_command):
+for _command in (run, plan, report_command, compare_command, ctl, serve, config, backends_command):
     main.add_command(_command)
 
 

@@ -67,7 +67,15 @@ def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("simcore-app.db"),
     show_default=True,
-    help="SQLite database file (created if missing).",
+    help="SQLite database file (created if missing, readable by its owner only).",
+)
+@click.option(
+    "--max-body",
+    default=64 * 1024,
+    show_default=True,
+    type=click.IntRange(1, 2**31),
+    metavar="BYTES",
+    help="Largest request body accepted; larger ones are refused with 413 before being read.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
@@ -78,7 +86,7 @@ def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     help="uvicorn's log level (info logs every request).",
 )
-def serve(db_path: Path, host: str, port: int, log_level: str) -> None:
+def serve(db_path: Path, max_body: int, host: str, port: int, log_level: str) -> None:
     """Serve the reference social app with uvicorn (stop with Ctrl-C).
 
     \b
@@ -106,7 +114,7 @@ def serve(db_path: Path, host: str, port: int, log_level: str) -> None:
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port or --host"
         ) from None
     try:
-        app = create_app(db_path)
+        app = create_app(db_path, max_body=max_body)
     except Exception as exc:  # sqlite3 errors: not a database, read-only, locked
         raise UsageError(f"--db {db_path}: cannot open the database: {exc}") from None
     console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -124,7 +124,9 @@ class Run:
 
     def execute(self, ticks: int | None = None) -> RunResult:
         """Run ``ticks`` ticks (default: to the config's duration) under control."""
-        self.result = self.session.run(self.remaining_ticks() if ticks is None else ticks)
+        self.result = self.session.run(
+            self.remaining_ticks() if ticks is None else ticks, keep_signals=True
+        )
         return self.result
 
     def finish(self) -> dict[str, Any]:
@@ -132,6 +134,12 @@ class Run:
         if self._finished:
             return self.summary
         self._finished = True
+        try:
+            return self._finish()
+        finally:
+            self.session.release_signals()  # a signal while the files were written was only noted
+
+    def _finish(self) -> dict[str, Any]:
         controller, session = self.controller, self.session
         controller.close()
         summary = controller.summary()

@@ -27,6 +27,7 @@ from simcore.errors import UsageError
 from simcore.logs.fields import LogHeader
 from simcore.logs.formats import format_of, log_targets
 from simcore.logs.jsonl import JsonlSink
+from simcore.logs.parquet import parts_of
 from simcore.logs.read import fastest_log
 from simcore.logs.sinks import open_sink
 from simcore.run import rundir
@@ -260,7 +261,7 @@ def open_logs(
             ):
                 snapshots.truncate_log(path, _log_bytes(resume))
                 sinks.append(JsonlSink(path, header, append=True))
-            elif resume is not None and fmt != "jsonl" and path.exists():
+            elif resume is not None and fmt != "jsonl" and (path.exists() or parts_of(path).is_dir()):
                 sinks.append(open_sink(fmt, path, header, keep_before=resume.seq))
             else:
                 sinks.append(open_sink(fmt, path, header))
@@ -303,11 +304,28 @@ def _available_memory() -> int | None:
     return None
 
 
+def peak_users(config: Config) -> tuple[int, str]:
+    """An upper bound of the users a run reaches, and the key that sets it."""
+    pop = config.population
+    hours = config.duration_ticks * config.tick_seconds / 3600
+    rate = pop.arrivals.rate_per_hour + max(pop.arrivals.slope_per_day, 0.0) * hours / 24
+    arriving = rate * hours * 1.1 + 100  # Poisson: well above the mean
+    if pop.initial_users + arriving < pop.max_users:
+        key = (
+            "population.arrivals.rate_per_hour"
+            if arriving > pop.initial_users
+            else "population.initial_users"
+        )
+        return int(pop.initial_users + arriving), key
+    key = "population.initial_users" if pop.initial_users >= pop.max_users else "population.max_users"
+    return pop.max_users, key
+
+
 def _memory_message(config: Config, why: str) -> str:
-    users = config.population.initial_users
+    users, key = peak_users(config)
     return (
-        f"population.initial_users: {users:,} users need about {users * BYTES_PER_USER / 2**30:.1f} GiB; "
-        f"{why}. Simulate fewer users (--users N)"
+        f"{key}: up to {users:,} users, who need about {users * BYTES_PER_USER / 2**30:.1f} GiB; "
+        f"{why}. Simulate fewer users (--users N, population.max_users) or a shorter --duration"
     )
 
 
@@ -315,7 +333,7 @@ def check_memory(config: Config) -> None:
     """Refuse a population the machine's free memory cannot hold, before allocating it
     (an allocation the kernel overcommits would otherwise end in the OOM killer)."""
     available = _available_memory()
-    need = config.population.initial_users * BYTES_PER_USER
+    need = peak_users(config)[0] * BYTES_PER_USER
     if available is not None and need > available:
         raise UsageError(_memory_message(config, f"this machine has {available / 2**30:.1f} GiB free"))
 

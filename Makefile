@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/simcore run --seed $(SEED) $(PROFILE)
+	@echo "simcore is installed in $(VENV): run '. $(VENV)/bin/activate' for the README's tour (or use $(BIN)/simcore)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src backends tests benchmarks examples

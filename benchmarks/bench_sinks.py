@@ -12,7 +12,9 @@
 3. Feeds them to :class:`simcore.analysis.metrics.Metrics` (with the hourly population
    probe) and reports its time as a share of the core's (target <= 10%), at
    ``--users`` and on the default profile's 1,000 users (small batches, where
-   per-batch overhead shows most).
+   per-batch overhead shows most); then both again with outcomes as a backend that
+   sends requests records them (a send time, one real second per tick, and an
+   answer size), which adds the wall-time series and the users-in-a-session probe.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from common import Table, default_config, machine
+from common import Table, default_config, machine, missed_note
 from simcore.analysis.metrics import Metrics
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
@@ -60,11 +62,36 @@ def generate(
     return sim, pairs, core
 
 
+def with_real_time(pairs: list[tuple[ActionBatch, Outcomes]]) -> list[tuple[ActionBatch, Outcomes]]:
+    """The same outcomes with a send time (tick ``t`` sent during real second ``t``) and a size."""
+    t0_ms = 1_764_561_600_000
+    rng = np.random.default_rng(2)
+    out = []
+    for batch, o in pairs:
+        n = len(batch)
+        sent = t0_ms + batch.tick * 1000 + (batch.offset_ms.astype(np.int64) * 1000) // 60_000
+        real = Outcomes(
+            status=o.status,
+            latency_ms=o.latency_ms,
+            attempts=o.attempts,
+            error=o.error,
+            server_id=o.server_id,
+            sent_at=sent.astype(np.int64),
+            response_bytes=rng.integers(50, 5000, n).astype(np.int64),
+            sent_path=np.full(n, "/posts", dtype=object),
+        )
+        out.append((batch, real))
+    return out
+
+
 def time_metrics(sim: Simulation, pairs: list[tuple[ActionBatch, Outcomes]]) -> float:
-    """Seconds to feed every batch to a Metrics sink (population probe included)."""
+    """Seconds to feed every batch to a Metrics sink (population probes included)."""
     cfg = sim.config
     m = Metrics(cfg.tick_seconds, cfg.start, sim.routine.state_names, sim.profile_names)
     m.population_states = lambda: sim.population.state[: sim.population.n]
+    m.population_sessions = lambda: int(
+        np.count_nonzero(sim.population.session_left[: sim.population.n])
+    )
     t0 = time.perf_counter()
     for batch, out in pairs:
         m.write(batch, out)
@@ -126,6 +153,7 @@ def main() -> None:
     big = with_overrides(default, population__initial_users=args.users, duration="7d")
     sim, pairs, core = generate(big, args.actions, big.duration_ticks)
     n = sum(len(b) for b, _ in pairs)
+    missed: list[str] = []
     sinks = Table(
         title=(
             f"log sinks (write + close): {args.users:,} users, {sim.tick:,} ticks, {n:,} actions; "
@@ -142,7 +170,7 @@ def main() -> None:
                 f"{elapsed:.2f}",
                 f"{n / elapsed:,.0f}",
                 f"≥ {TARGETS[fmt]:,}/s",
-                "ok" if n / elapsed >= TARGETS[fmt] else "MISSED",
+                "ok" if n / elapsed >= TARGETS[fmt] else _missed(missed, f"{fmt} sink"),
                 f"{size / 2**20:.1f} MiB",
             )
     sinks.print()
@@ -151,11 +179,13 @@ def main() -> None:
         title="metrics (logging off): the Metrics sink's time as a share of the core's Simulation.step time (best of 3)",
         columns=["<run", "ticks", "actions", "core s", "metrics s", "µs/tick", "share", "<target ≤ 10%"],
     )
-    for label, cfg, limit in (
-        (f"{args.users:,} users", big, big.duration_ticks),
-        ("default profile, 1,000 users, 1 day", default, default.duration_ticks),
+    small = generate(default, 10**9, default.duration_ticks)
+    for label, (s, p, c) in (
+        (f"{args.users:,} users", (sim, pairs, core)),
+        ("default profile, 1,000 users, 1 day", small),
+        (f"{args.users:,} users, real time", (sim, with_real_time(pairs), core)),
+        ("default profile, real time", (small[0], with_real_time(small[1]), small[2])),
     ):
-        s, p, c = (sim, pairs, core) if cfg is big else generate(cfg, 10**9, limit)
         m = min(time_metrics(s, p) for _ in range(3))
         actions = sum(len(b) for b, _ in p)
         metrics.add(
@@ -166,9 +196,17 @@ def main() -> None:
             f"{m:.2f}",
             f"{m / len(p) * 1e6:.0f}",
             f"{100 * m / c:.1f}%",
-            "ok" if m <= 0.10 * c else "MISSED",
+            "ok" if m <= 0.10 * c else _missed(missed, f"metrics ({label})"),
         )
     metrics.print()
+    note = missed_note(missed)
+    if note:
+        print(note)
+
+
+def _missed(missed: list[str], what: str) -> str:
+    missed.append(what)
+    return "MISSED"
 
 
 if __name__ == "__main__":

@@ -324,3 +324,20 @@ def run_simcore(
         watch.cpu,
         controller.max_ticks_in_flight,
     )
+
+
+def missed_note(missed: Sequence[str]) -> str:
+    """Why targets were missed, when they were: the benchmarks time work on a free core, so
+    on a loaded machine they measure the load too (say so instead of a bare MISSED)."""
+    if not missed:
+        return ""
+    cpus = os.cpu_count() or 1
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    busy = load >= 0.5 * cpus
+    why = (
+        f"the machine was busy (load {load:.1f} on {cpus} CPUs): other processes took the CPU these "
+        "timings assume is free; rerun when the load is below 1"
+        if busy
+        else f"the machine was quiet (load {load:.1f} on {cpus} CPUs), so this is a real shortfall"
+    )
+    return f"MISSED {', '.join(missed)}: {why}."

@@ -2,8 +2,9 @@
 
 The browser is driven through the DevTools protocol over a websocket (aiohttp's
 client): console messages and exceptions are collected while the page loads,
-then the drawn SVG marks are measured and a screenshot saved in the test's
-tmp dir. Without chromium the test is skipped and says so. Nothing goes to the
+then each uPlot chart's canvas is measured (its size, its coloured pixels: the
+series drawn, not just axes and grid, which are grey) and a screenshot saved in the
+test's tmp dir. Without chromium the test is skipped and says so. Nothing goes to the
 network: the page is a local file and the browser runs with networking off.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import shutil
 import subprocess
 import time
@@ -50,15 +52,26 @@ FLAGS = (
     "--window-size=1400,2400",
 )
 MEASURE = """JSON.stringify({
-  charts: Array.from(document.querySelectorAll('svg.chart')).map(function (svg) {
-    var marks = Array.from(svg.querySelectorAll('path.series, rect.bar')).filter(function (el) {
-      var b = el.getBBox(); return b.width > 0 || b.height > 0;
-    });
-    return {kind: svg.getAttribute('class'), marks: marks.length, width: svg.getBoundingClientRect().width};
+  charts: Array.from(document.querySelectorAll('figure.chart[data-chart]')).map(function (fig) {
+    var c = fig.querySelector('canvas'), coloured = 0;
+    if (c) {
+      var d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      for (var i = 0; i < d.length; i += 4) {
+        var hi = Math.max(d[i], d[i + 1], d[i + 2]), lo = Math.min(d[i], d[i + 1], d[i + 2]);
+        if (d[i + 3] > 0 && hi - lo > 40) coloured++;
+      }
+    }
+    return {id: fig.id, canvas: !!c, width: c ? c.getBoundingClientRect().width : 0,
+            coloured: coloured, legend: fig.querySelectorAll('.u-legend .u-series').length};
   }),
+  empty: Array.from(document.querySelectorAll('figure.chart.empty')).map(function (f) { return f.id; }),
   ready: document.documentElement.dataset.charts,
   resources: performance.getEntriesByType('resource').length
 })"""
+
+
+#: The charts over simulated time and over the day, by figure id.
+SIM_CHARTS = ("sim-users", "sim-actions", "day-states", "day-actions", "sim-latency", "sim-failures")
 
 
 class LatencyMock(MockBackend):
@@ -191,7 +204,8 @@ def _browse(pages: list[Path], workdir: Path) -> list[tuple[list[str], dict[str,
     reason="no chromium found (apt-get install chromium); report not checked in a browser",
 )
 def test_report_opens_offline_with_charts_drawn(small_config: Config, tmp_path: Path) -> None:
-    """report.html: no console errors, every chart drawn, nothing loaded; a screenshot is saved."""
+    """report.html: no console errors, every uPlot chart drawn on its canvas, nothing loaded;
+    a screenshot is saved."""
     config = with_overrides(small_config, duration="8h", tick_seconds=120)
     run = tmp_path / "run"
     run.mkdir()
@@ -203,9 +217,76 @@ def test_report_opens_offline_with_charts_drawn(small_config: Config, tmp_path: 
     (problems, measured), (broken_problems, _) = _browse([report, broken], tmp_path)
     assert problems == []
     assert len(broken_problems) == 2, broken_problems
-    charts = measured["charts"]
-    assert len(charts) == 7 and measured["ready"] == "7"  # 6 metric charts + the crowd's day
-    assert all(c["marks"] > 0 and c["width"] > 100 for c in charts), charts
+    charts = {c["id"]: c for c in measured["charts"]}
+    assert set(charts) == {*SIM_CHARTS, "crowd-day", "latency-distribution"}, charts
+    assert measured["ready"] == str(len(charts))  # the helper built every chart
+    assert all(c["canvas"] and c["width"] > 300 and c["coloured"] > 200 for c in charts.values()), charts
+    assert charts["sim-actions"]["legend"] == 1 + 12  # x, then every kind
+    assert measured["empty"] == ["wall-none"]  # the mock sends nothing: no real time, said once
+    assert "no real time on the mock" in report.read_text()
     assert measured["resources"] == 0  # self-contained: nothing fetched
     shot = tmp_path / "report.png"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20_000
+
+
+#: The charts over wall-clock time, by figure id.
+WALL_CHARTS = ("wall-actions", "wall-latency", "wall-failures", "wall-endpoints", "wall-sessions")
+HTTP_PROFILE = """
+seed = 11
+duration = "40m"
+start = 2026-01-05T19:00:00
+[population]
+initial_users = 80
+"""
+
+
+def _specs(html: str) -> dict[str, dict[str, Any]]:
+    found = re.findall(
+        r'<figure class="chart" id="([^"]+)" data-chart="[a-z]+">.*?'
+        r'<script type="application/json">(.*?)</script></figure>',
+        html,
+    )
+    return {fid: json.loads(text) for fid, text in found}
+
+
+@pytest.mark.server
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None, reason="no chromium found (apt-get install chromium)")
+def test_report_of_an_http_run_draws_the_real_time_charts(tmp_path: Path) -> None:
+    """Against the reference app served by uvicorn: actions/s, latency, failures/s, latency per
+    endpoint and users in a session over wall-clock time, drawn; their numbers match the log."""
+    from click.testing import CliRunner
+
+    from simcore.logs.read import read_columns
+    from simcore.ui.cli import main
+    from simcore_backends.refapp import create_app
+    from tests.support.liveserver import uvicorn_server
+
+    profile = tmp_path / "p.toml"
+    profile.write_text(HTTP_PROFILE)
+    run = tmp_path / "run"
+    with uvicorn_server(create_app(tmp_path / "app.db")) as url:
+        args = ["run", str(profile), "--backend", "http", "--target", url, "--out", str(run)]
+        result = CliRunner().invoke(main, [*args, "--speed", "800", "--quiet", "--no-control"])
+    assert result.exit_code == 0, result.output
+    html = (run / "report.html").read_text()
+    specs = _specs(html)
+    assert set(WALL_CHARTS) <= set(specs) and "no real time" not in html
+    log = read_columns(run / "actions.jsonl", outcomes=True)
+    sent = log.sent_at[log.sent_at > 0]
+    assert len(sent) > 100
+    per_second = specs["wall-actions"]
+    assert per_second["x_axis"] == "time" and per_second["x_step"] == 1
+    counts = np.bincount(sent // 1000 - int(per_second["x"][0]), minlength=len(per_second["x"]))
+    assert per_second["series"][0]["values"] == counts.astype(float).tolist()  # 1 s buckets: actions/s
+    sessions = specs["wall-sessions"]["series"][0]["values"]
+    assert any(v is not None and v > 0 for v in sessions)
+    assert {s["label"] for s in specs["wall-endpoints"]["series"]} >= {"sign_up", "browse_feed"}
+    csv_rows = (run / "walltime.csv").read_text().splitlines()
+    assert len(csv_rows) == 1 + len(per_second["x"])
+    ((problems, measured),) = _browse([run / "report.html"], tmp_path)
+    assert problems == []
+    charts = {c["id"]: c for c in measured["charts"]}
+    for fid in (*WALL_CHARTS, "latency-distribution"):
+        assert charts[fid]["canvas"] and charts[fid]["coloured"] > 50, charts[fid]
+    assert measured["ready"] == str(len(charts)) and measured["resources"] == 0

@@ -18,6 +18,7 @@ class Endpoint:
     id_from: str  # where the reference path's {id} comes from: "post", "ref" or "" (no {id})
     route_method: str
     route_path: str
+    creates_post: bool = False  # an action of this kind brings a new post into being (its ``post``)
 
 
 def endpoints_of(config: Config) -> tuple[Endpoint, ...]:
@@ -27,7 +28,8 @@ def endpoints_of(config: Config) -> tuple[Endpoint, ...]:
     for spec in config.kind_set.specs:
         route = routes.get(spec.name)
         method, path = (route.method.upper(), route.path) if route else (spec.method, spec.route_path)
-        out.append(Endpoint(spec.name, spec.method, spec.path, spec.path_id, method, path))
+        made = spec.creates == "post"
+        out.append(Endpoint(spec.name, spec.method, spec.path, spec.path_id, method, path, made))
     return tuple(out)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import Any
 
@@ -25,6 +26,8 @@ def endpoint_stats(t: MetricTables) -> list[dict[str, Any]]:
     pct = percentiles(table, PERCENTS, lo, hi)
     sums = np.append(t.kind_lat_sum_us, t.kind_lat_sum_us.sum())
     counts = table.sum(axis=1)
+    size = np.append(t.kind_bytes_sum, t.kind_bytes_sum.sum())
+    sized = np.append(t.kind_bytes_n, t.kind_bytes_n.sum())
     n_kinds = t.n_kinds
     for i in range(n_kinds + 1):
         name = t.kind_names[i] if i < n_kinds else "all"
@@ -42,9 +45,31 @@ def endpoint_stats(t: MetricTables) -> list[dict[str, Any]]:
                 "mean_ms": _num(sums[i] / 1000.0 / counts[i]) if counts[i] else None,
                 **{f"p{q:g}_ms": _num(pct[i, j]) for j, q in enumerate(PERCENTS)},
                 "max_ms": _num(hi[i]) if counts[i] else None,
+                "bytes_mean": _num(size[i] / sized[i]) if sized[i] else None,
+                "bytes_total": int(size[i]) if sized[i] else None,
             }
         )
     return rows
+
+
+def wall_time(t: MetricTables) -> dict[str, Any] | None:
+    """When the run's first and last timed sends happened (UTC, ISO), the buckets' width in
+    seconds and their count; None when no action recorded a send time (the mock)."""
+    wall = t.wall
+    if not wall.n:
+        return None
+    starts = wall.starts()
+
+    def utc(seconds: int) -> str:
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat()
+
+    return {
+        "first_bucket": utc(int(starts[0])),
+        "end": utc(int(starts[-1]) + wall.width),
+        "bucket_seconds": wall.width,
+        "buckets": wall.n,
+        "sent": int(wall.sent.sum()),
+    }
 
 
 def route_of(t: MetricTables, kind: int) -> tuple[str, str]:
@@ -113,6 +138,7 @@ def summary(t: MetricTables, top: int = 10) -> dict[str, Any]:
         "failures_by_endpoint": failures(t),
         "top_posters": top_posters(t, top),
         "top_posts": top_posts(t, top),
+        "wall_time": wall_time(t),
     }
 
 

@@ -48,6 +48,9 @@ class Metrics(MetricTables):
         super().__init__(tick_seconds, start, state_names, profile_names, latest_n, endpoints)
         #: Optional probe giving every user's state; called at each hour's last tick.
         self.population_states: Callable[[], NDArray[np.uint8]] | None = None
+        #: Optional probe giving how many users are in a session; called for each batch
+        #: sent in real time, and recorded at its last send (the wall-time series' gauge).
+        self.population_sessions: Callable[[], int] | None = None
 
     # --- the sink ---------------------------------------------------------------------
 
@@ -56,7 +59,9 @@ class Metrics(MetricTables):
         hour = self.hour_of(batch.tick)
         self.grow_hours(hour + 1)
         if len(batch):
-            account(self, batch, outcomes, hour)
+            sent = account(self, batch, outcomes, hour)
+            if sent is not None and self.population_sessions is not None:
+                self.wall.sample_sessions(sent, self.population_sessions())
         if ends_hour(batch.tick, self.tick_seconds) and self.population_states is not None:
             self.observe_states(batch.tick, self.population_states())
 
@@ -139,6 +144,10 @@ class Metrics(MetricTables):
     def day_shape(self) -> dict[str, NDArray[np.float64]]:
         """By hour of the day: mean users in each state, and mean actions per hour (weekday, weekend)."""
         return hourly.day_shape(self)
+
+    def wall_time(self) -> dict[str, Any] | None:
+        """The wall-time span of the run's sends (UTC) and its bucket width; None without real time."""
+        return endpoints.wall_time(self)
 
     def endpoint_stats(self) -> list[dict[str, Any]]:
         """Per endpoint (action kind) and for all together: count, failures, latency figures."""

@@ -1,24 +1,25 @@
-"""report.html: one self-contained page (inline CSS, inline SVG charts, no network) about a run.
+"""report.html: one self-contained page (inline CSS and scripts, uPlot charts, no network) about a run.
 
 It shows users over time, actions per hour stacked by kind, the day's shape
 (users by state and actions per hour of day), latency percentiles over time,
 latency and failures per endpoint, top posters and posts, the crowd's shape,
 the thresholds with their values, the latest actions and the config used.
+The charts are built by :mod:`simcore.analysis.charts`; numbers print through
+:mod:`simcore.analysis.numbers`.
 """
 
 from __future__ import annotations
 
-import math
 from html import escape
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from simcore import atomic
-from simcore.analysis.histogram import percentiles
+from simcore.analysis.charts import chart, chart_assets, charts
 from simcore.analysis.metrics import Metrics
-from simcore.analysis.svgchart import line_chart, stacked_bars
+from simcore.analysis.numbers import human
+from simcore.analysis.report_sim_charts import HOURS_OF_DAY, sim_charts
+from simcore.analysis.report_wall_charts import distribution_chart, wall_charts
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
@@ -28,15 +29,13 @@ section{background:#fff;border-radius:8px;padding:14px 18px;margin:16px 0;box-sh
 h2{font-size:17px;margin:0 0 10px}.cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{background:#fff;border-radius:8px;padding:10px 16px;min-width:130px;box-shadow:0 1px 2px #0001}
 .card b{display:block;font-size:20px}.card span{color:#5b6475;font-size:12px}
-.grid{display:flex;flex-wrap:wrap;gap:14px}svg.chart{background:#fff;max-width:100%;height:auto}
-svg .title{font-weight:600;font-size:13px;fill:#1d2330}svg .axis,svg .legend{font-size:11px;fill:#5b6475}
-svg line.grid{stroke:#e3e6ec}table{border-collapse:collapse;font-size:13px}
+.grid{display:flex;flex-wrap:wrap;gap:14px}table{border-collapse:collapse;font-size:13px}
 th,td{padding:4px 10px;border-bottom:1px solid #e3e6ec;text-align:right}th{background:#f0f2f5;cursor:pointer}
 td:first-child,th:first-child{text-align:left}.pass{color:#1a7f37;font-weight:600}
 .fail{color:#c62828;font-weight:600}pre{background:#f0f2f5;padding:10px;overflow:auto;max-height:480px;font-size:12px}
 .note{color:#5b6475}
 """
-#: Sort a table by clicking a header (the page's only script; it needs nothing external).
+#: Sort a table by clicking a header (the charts' script is :func:`~simcore.analysis.charts.chart_assets`).
 SCRIPT = """
 document.querySelectorAll('table.sortable th').forEach(function (th, col) {
   th.addEventListener('click', function () {
@@ -53,26 +52,15 @@ document.querySelectorAll('table.sortable th').forEach(function (th, col) {
     rows.forEach(function (r) { body.appendChild(r); });
   });
 });
-document.documentElement.dataset.charts = String(document.querySelectorAll('svg.chart').length);
 """
 
 
 def _fmt(v: Any) -> str:
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, int):
-        return f"{v:,}"
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return "–"
-        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
-    return escape(str(v))
+    return escape(v) if isinstance(v, str) else human(v)
 
 
 def _percent(share: float | None) -> str | None:
-    return None if share is None else f"{100 * share:.3g}%"
+    return None if share is None else f"{human(100 * share)}%"
 
 
 def _table(head: list[str], rows: list[list[Any]], cls: str = "sortable") -> str:
@@ -85,112 +73,20 @@ def _section(title: str, *parts: str) -> str:
     return f"<section><h2>{escape(title)}</h2>{''.join(parts)}</section>"
 
 
-#: Over-time charts show at most this many bars; longer runs are drawn a day per bar.
-MAX_HOURLY_BARS = 336
-
-
-class _Bars:
-    """The over-time charts' bars: an hour each, or a day each for runs longer than :data:`MAX_HOURLY_BARS`."""
-
-    def __init__(self, metrics: Metrics) -> None:
-        self.n_hours = n = metrics.n_hours
-        self.step = 24 if n > MAX_HOURLY_BARS else 1
-        self.unit = "day" if self.step == 24 else "hour"
-        self.groups = np.arange(n) // self.step
-        starts = metrics.hour_starts()[:: self.step]
-        self.n_bars = len(starts)
-        self.labels = [t.strftime("%a %d %b" if self.step == 24 else "%a %H:%M") for t in starts]
-
-    def per_bar(self, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-        """Per-hour ``values`` summed over each bar."""
-        out = np.zeros((self.n_bars, *values.shape[1:]), dtype=values.dtype)
-        np.add.at(out, self.groups, values)
-        return out
-
-
-def _charts(metrics: Metrics) -> list[str]:
-    """Every chart of the "over time and over the day" section, in page order."""
-    bars = _Bars(metrics)
-    return [*_activity_charts(metrics, bars), *_day_charts(metrics), *_quality_charts(metrics, bars)]
-
-
-def _activity_charts(metrics: Metrics, bars: _Bars) -> list[str]:
-    """Users over time and actions by kind per bar."""
-    acts = bars.per_bar(metrics.actions_by_hour())
-    users = metrics.users_by_hour()
-    last_hour_of_bar = np.minimum(np.arange(bars.n_bars) * bars.step + bars.step - 1, bars.n_hours - 1)
-    return [
-        line_chart("Users over time", bars.labels, {"users": users[last_hour_of_bar].tolist()}, "users"),
-        stacked_bars(
-            f"Actions per {bars.unit} by kind",
-            bars.labels,
-            {name: acts[:, k].tolist() for k, name in enumerate(metrics.kind_names)},
-            f"actions / {bars.unit}",
-        ),
-    ]
-
-
-def _day_charts(metrics: Metrics) -> list[str]:
-    """The mean day: users by state and actions per hour of day (weekday, weekend)."""
-    shape = metrics.day_shape()
-    hours = [f"{h:02d}:00" for h in range(24)]
-    by_state = shape["users_by_state"]
-    return [
-        stacked_bars(
-            "Users by state over the day (mean)",
-            hours,
-            {s: by_state[:, i].tolist() for i, s in enumerate(metrics.state_names)},
-            "users",
-        ),
-        line_chart(
-            "Actions per hour of day (mean)",
-            hours,
-            {
-                "weekday": _gaps(shape["actions_weekday"]),
-                "weekend": _gaps(shape["actions_weekend"]),
-            },
-            "actions / hour",
-        ),
-    ]
-
-
-def _quality_charts(metrics: Metrics, bars: _Bars) -> list[str]:
-    """Latency percentiles and failures per bar."""
-    n = bars.n_hours
-    lat = percentiles(bars.per_bar(metrics.hour_latency[:n]), (50, 90, 99))
-    return [
-        line_chart(
-            f"Latency percentiles per {bars.unit} (all endpoints)",
-            bars.labels,
-            {
-                f"p{q}": [None if math.isnan(v) else float(v) for v in lat[:, j]]
-                for j, q in enumerate((50, 90, 99))
-            },
-            "ms",
-        ),
-        stacked_bars(
-            f"Failures per {bars.unit}",
-            bars.labels,
-            {"failures": bars.per_bar(metrics.hour_failed[:n]).tolist()},
-            "failures",
-        ),
-    ]
-
-
-def _gaps(values: np.ndarray[Any, Any]) -> list[float | None]:
-    return [float(v) if v > 0 else None for v in values]
-
-
 def render(summary: dict[str, Any], metrics: Metrics, config_text: str) -> str:
     """The whole report page."""
     m = summary.get("metrics") or metrics.summary()
+    backend = summary.get("backend")
     parts = [
         _cards(summary, m),
         _thresholds(summary.get("thresholds")),
+        _section("Over simulated time and over the day", charts(*sim_charts(metrics, backend))),
         _section(
-            "Over time and over the day", '<div class="grid">' + "".join(_charts(metrics)) + "</div>"
+            "Over wall-clock time (UTC)",
+            _wall_note(metrics.wall_time()),
+            charts(*wall_charts(metrics, backend)),
         ),
-        _endpoints(m["endpoints"]),
+        _endpoints(m["endpoints"], distribution_chart(metrics, backend)),
         _failures(m["failures_by_endpoint"]),
         _tops(m),
         _crowd(summary.get("crowd")),
@@ -198,6 +94,16 @@ def render(summary: dict[str, Any], metrics: Metrics, config_text: str) -> str:
         _section("Config used", f"<pre>{escape(config_text)}</pre>"),
     ]
     return _page(summary, parts)
+
+
+def _wall_note(wall: dict[str, Any] | None) -> str:
+    """When the run's actions were sent, and how wide the charts' buckets are."""
+    if wall is None:
+        return ""
+    return (
+        f'<p class="note">sent from {escape(wall["first_bucket"])} to {escape(wall["end"])}, '
+        f"{human(wall['sent'])} actions with a send time, in buckets of {human(wall['bucket_seconds'])} s</p>"
+    )
 
 
 def _page(summary: dict[str, Any], parts: list[str]) -> str:
@@ -211,7 +117,7 @@ def _page(summary: dict[str, Any], parts: list[str]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title><style>{CSS}</style></head>\n"
+        f"<title>{escape(title)}</title><style>{CSS}</style>\n{chart_assets()}</head>\n"
         f"<body><header><h1>{escape(title)}</h1><p>{sub}</p></header>\n<main>\n"
         + "\n".join(parts)
         + f"\n</main><script>{SCRIPT}</script></body></html>\n"
@@ -226,6 +132,7 @@ def _cards(summary: dict[str, Any], m: dict[str, Any]) -> str:
         ("posts", m["posts"]),
         ("actions", m["actions"]),
         ("actions / sim. hour", m["actions_per_hour"]),
+        ("actions / s (wall)", _real_rate(summary)),
         ("error rate", _percent(m["error_rate"])),
         ("p99 latency (ms)", overall["p99_ms"]),
         ("wall time (s)", summary.get("wall_seconds")),
@@ -234,6 +141,13 @@ def _cards(summary: dict[str, Any], m: dict[str, Any]) -> str:
         f'<div class="card"><b>{_fmt(v)}</b><span>{escape(k)}</span></div>' for k, v in cards
     )
     return f'<div class="cards">{card_html}</div>'
+
+
+def _real_rate(summary: dict[str, Any]) -> float | None:
+    """Actions per real second: the pacer's figure (paused time left out) when it has one."""
+    pacing = summary.get("pacing") or {}
+    rate: float | None = pacing.get("actions_per_second") or summary.get("actions_per_second")
+    return rate
 
 
 def _thresholds(th: dict[str, Any] | None) -> str:
@@ -269,11 +183,14 @@ ENDPOINT_HEAD = [
     "p95",
     "p99",
     "max",
+    "mean bytes",
+    "total bytes",
 ]
 
 
-def _endpoints(endpoints: list[dict[str, Any]]) -> str:
-    """Count, failures and latency figures per endpoint and for all."""
+def _endpoints(endpoints: list[dict[str, Any]], distribution: str) -> str:
+    """Count, failures, latency figures and answer sizes per endpoint and for all; the
+    response-time distribution chart."""
     rows = [
         [
             r["endpoint"],
@@ -287,10 +204,14 @@ def _endpoints(endpoints: list[dict[str, Any]]) -> str:
             r["p95_ms"],
             r["p99_ms"],
             r["max_ms"],
+            r.get("bytes_mean"),
+            r.get("bytes_total"),
         ]
         for r in endpoints
     ]
-    return _section("Latency and failures per endpoint", _table(ENDPOINT_HEAD, rows))
+    return _section(
+        "Latency and failures per endpoint", _table(ENDPOINT_HEAD, rows), charts(distribution)
+    )
 
 
 def _failures(failures: dict[str, dict[str, int]]) -> str:
@@ -353,19 +274,23 @@ def _crowd(crowd: dict[str, Any] | None) -> str:
         [f"burstiness B, median over {b['users']:,} users", b["median"]],
         ["burstiness B, mean", b["mean"]],
     ]
-    hours = [f"{h:02d}:00" for h in range(24)]
     act = crowd["activity_by_hour"]
-    chart = line_chart(
+    day = chart(
+        "crowd-day",
         "Share of the day's actions by hour (from the log)",
-        hours,
+        list(range(24)),
         {"weekday": [v or None for v in act["weekday"]], "weekend": [v or None for v in act["weekend"]]},
-        "share",
+        x_axis="category",
+        labels=HOURS_OF_DAY,
+        x_label="hour of day",
+        y_label="share",
+        y_log=False,
     )
     note = f'<p class="note">computed from {escape(str(crowd.get("log", "the log")))}</p>'
     return _section(
         "Shape of the crowd",
         note,
-        f'<div class="grid"><div>{_table(["measure", "value"], rows, "crowd")}</div>{chart}</div>',
+        f'<div class="grid"><div>{_table(["measure", "value"], rows, "crowd")}</div>{day}</div>',
     )
 
 

@@ -3,12 +3,15 @@
 :class:`MetricTables` keeps, per simulated hour (``tick * tick_seconds // 3600``):
 actions by kind, failures, a latency histogram, and users by routine state; per
 endpoint (one per action kind): a latency histogram with exact min, max and sum,
-answers by status and errors by kind; per user the posts created; per post the
-views and its author; and the latest ``latest_n`` actions.
+answers by status, errors by kind and the answers' sizes (sum and count, where
+recorded); per user the posts created; per post the views and its author; the
+latest ``latest_n`` actions; and the series over wall-clock time
+(:mod:`simcore.analysis.walltime`), for actions that record when they were sent.
 
 Every number is a count, a sum, a min or a max, so :func:`merge_arrays` of two
 runs' arrays is exactly the arrays of the union of their actions (two halves of a
-run in time, or two shards of users).
+run in time, or two shards of users; the wall-time session gauge merges exactly
+across time only).
 
 Serialisation, for snapshots and the run directory: :meth:`MetricTables.state_arrays`
 returns a dict of numpy arrays (save with ``np.savez``) and :meth:`MetricTables.settings`
@@ -25,6 +28,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from simcore.analysis import walltime
 from simcore.analysis.endpoint import REFERENCE_ENDPOINTS, Endpoint
 from simcore.analysis.histogram import N_BUCKETS
 from simcore.analysis.latest import LatestActions, merge_latest
@@ -50,9 +54,14 @@ PER_KIND = (
     "kind_lat_sum_us",
     "kind_status",
     "kind_error",
+    "kind_bytes_sum",
+    "kind_bytes_n",
 )
+#: Per-kind arrays older run directories and snapshots lack (loaded as zeros).
+NEWER = ("kind_bytes_sum", "kind_bytes_n")
 BY_ID = {"user_posts": "n_users", "post_views": "n_posts", "post_author": "n_posts"}
 LATEST_PREFIX = "latest."
+WALL_PREFIX = "wall."
 
 
 class MetricTables:
@@ -70,6 +79,8 @@ class MetricTables:
         self.endpoints = tuple(endpoints)
         self.kind_names = tuple(e.name for e in self.endpoints)
         self.n_kinds = n_kinds = len(self.endpoints)
+        #: by kind code: whether its actions create a post (posts, reposts, quotes, custom kinds so made)
+        self.makes_post = np.array([e.creates_post for e in self.endpoints], dtype=bool)
         #: whether a backend sent real requests (then endpoints are the routes it sent to)
         self.sent_requests = False
         self.tick_seconds = int(tick_seconds)
@@ -90,10 +101,13 @@ class MetricTables:
         self.kind_lat_sum_us = np.zeros(n_kinds, np.int64)
         self.kind_status = np.zeros((n_kinds, N_STATUS), np.int64)
         self.kind_error = np.zeros((n_kinds, N_ERRORS), np.int64)
+        self.kind_bytes_sum = np.zeros(n_kinds, np.int64)
+        self.kind_bytes_n = np.zeros(n_kinds, np.int64)
         self.user_posts = np.zeros(0, np.int64)
         self.post_views = np.zeros(0, np.int64)
         self.post_author = np.zeros(0, np.int32)
         self.recent = LatestActions(self.latest_n)
+        self.wall = walltime.WallSeries(n_kinds)
 
     def hour_of(self, tick: int) -> int:
         """The simulated hour (from the start) that ``tick`` begins in."""
@@ -123,6 +137,7 @@ class MetricTables:
             **{name: getattr(self, name).copy() for name in PER_KIND},
             **{name: getattr(self, name)[: getattr(self, n)].copy() for name, n in BY_ID.items()},
             **{f"{LATEST_PREFIX}{k}": v.copy() for k, v in self.recent.columns.items()},
+            **{f"{WALL_PREFIX}{k}": v for k, v in self.wall.arrays().items()},
         }
 
     def settings(self) -> dict[str, Any]:
@@ -141,8 +156,12 @@ class MetricTables:
     def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
         """Replace every number with ``arrays`` (as returned by :meth:`state_arrays`)."""
         for name in (*HOURLY, *PER_KIND, *BY_ID):
+            if name in NEWER and name not in arrays:
+                setattr(self, name, np.zeros_like(getattr(self, name)))
+                continue
             setattr(self, name, np.array(arrays[name], dtype=getattr(self, name).dtype))
         self.recent.load(_latest_part(arrays))
+        self.wall.load(_part(arrays, WALL_PREFIX))
         self.n_hours, self.n_users, self.n_posts = (
             len(self.hour_kind),
             len(self.user_posts),
@@ -162,7 +181,7 @@ def merge_arrays(
     """The state arrays of both runs' actions together (see :meth:`MetricTables.state_arrays`)."""
     out: dict[str, NDArray[Any]] = {}
     for name in a:
-        if name.startswith(LATEST_PREFIX):
+        if name.startswith((LATEST_PREFIX, WALL_PREFIX)):
             continue
         if name == "kind_lat_min":
             out[name] = np.minimum(a[name], b[name])
@@ -174,12 +193,18 @@ def merge_arrays(
             out[name] = _pad_add(a[name], b[name])
     latest = merge_latest(_latest_part(a), _latest_part(b), latest_n)
     out.update({f"{LATEST_PREFIX}{k}": v for k, v in latest.items()})
+    n_kinds = len(a["kind_status"])
+    wall = walltime.merge(_part(a, WALL_PREFIX), _part(b, WALL_PREFIX), n_kinds)
+    out.update({f"{WALL_PREFIX}{k}": v for k, v in wall.items()})
     return out
 
 
+def _part(arrays: dict[str, NDArray[Any]], prefix: str) -> dict[str, NDArray[Any]]:
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
 def _latest_part(arrays: dict[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
-    n = len(LATEST_PREFIX)
-    return {k[n:]: v for k, v in arrays.items() if k.startswith(LATEST_PREFIX)}
+    return _part(arrays, LATEST_PREFIX)
 
 
 def _merge_authors(a: NDArray[Any], b: NDArray[Any]) -> NDArray[Any]:

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from simcore.analysis.numbers import human
 from simcore.scenario.thresholds import (
     CROWD_METRICS,
     ENDPOINT_METRICS,
@@ -57,7 +58,7 @@ def evaluate(thresholds: Mapping[str, str], values: Mapping[str, float | None]) 
         results.append(
             {
                 "metric": metric,
-                "condition": f"{op} {limit:g}",
+                "condition": f"{op} {human(limit)}",
                 "value": value,
                 "passed": bool(ok),
             }

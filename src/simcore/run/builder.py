@@ -20,6 +20,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import numpy as np
+
 from simcore.analysis.endpoint import endpoints_of
 from simcore.analysis.metrics import Metrics
 from simcore.core.simulation import Simulation
@@ -402,6 +404,9 @@ def build_run(
         endpoints=endpoints_of(config),
     )
     metrics.population_states = lambda: sim.population.state[: sim.population.n]
+    metrics.population_sessions = lambda: int(
+        np.count_nonzero(sim.population.session_left[: sim.population.n])
+    )
     all_sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
     all_sinks.extend(sinks)
     control = RunControl(speed)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from simcore.run.controller import Controller
 
 SOCKET_NAME = "control.sock"
-COMMANDS = ("pause", "resume", "toggle", "stop", "speed", "faster", "slower", "status")
+COMMANDS = ("pause", "resume", "toggle", "stop", "speed", "faster", "slower", "snapshot", "status")
 #: The speeds ``+``/``-`` step through (simulated seconds per real second); max is above the last.
 SPEED_STEPS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0, 86400.0)
 _MAX_SOCKET_PATH = 100
@@ -52,6 +52,7 @@ class RunControl:
         self._paused = False
         self._stop_reason: str | None = None
         self._speed = speed
+        self._snapshot_wanted = False
         self.listeners: list[Callable[[str], None]] = []
         self.status_provider: Callable[[], dict[str, Any]] | None = None
 
@@ -117,6 +118,24 @@ class RunControl:
             self.wake.set()
         return first
 
+    @property
+    def snapshot_requested(self) -> bool:
+        """Whether a snapshot was asked for and not yet taken."""
+        return self._snapshot_wanted
+
+    def request_snapshot(self) -> None:
+        """Ask for a snapshot at the next tick boundary: at once if the run is paused between
+        ticks; a run paused within a tick (paced) writes it when that tick is done."""
+        with self._lock:
+            self._snapshot_wanted = True
+        self._changed("snapshot requested")
+
+    def take_snapshot_request(self) -> bool:
+        """True once per :meth:`request_snapshot` (the run loop takes it)."""
+        with self._lock:
+            wanted, self._snapshot_wanted = self._snapshot_wanted, False
+        return wanted
+
     def set_speed(self, speed: float | None) -> None:
         """Change the speed from the next tick on (``None``: max)."""
         with self._lock:
@@ -142,6 +161,7 @@ class RunControl:
         """The run's state for ``simcore ctl status`` and the dashboard."""
         out: dict[str, Any] = dict(self.status_provider() if self.status_provider else {})
         out.update(paused=self._paused, stopping=self.stopping, speed=format_speed(self._speed))
+        out["snapshot_pending"] = self._snapshot_wanted  # taken at the next tick boundary
         return out
 
     def apply(self, command: str, value: str | None = None) -> dict[str, Any]:
@@ -158,9 +178,27 @@ class RunControl:
             self.set_speed(parse_speed(value if value is not None else "max"))
         elif command in ("faster", "slower"):
             self.step_speed(command == "faster")
+        elif command == "snapshot":
+            self.request_snapshot()
         elif command != "status":
             raise ControlError(f"unknown command {command!r}; expected one of: {', '.join(COMMANDS)}")
         return self.status()
+
+
+class _UntilSnapshot:
+    """A paused run's flags that also end the hold when a snapshot is asked for."""
+
+    def __init__(self, control: RunControl) -> None:
+        self.control = control
+        self.wake = control.wake
+
+    @property
+    def paused(self) -> bool:
+        return self.control.paused and not self.control.snapshot_requested
+
+    @property
+    def stopping(self) -> bool:
+        return self.control.stopping
 
 
 class RunGate:
@@ -185,7 +223,8 @@ class RunGate:
         snapshot_due = bool(every) and self.snapshot is not None and tick % (every or 1) == 0
         control = self.control
         speed_changed = self.pacer is not None and self.pacer.speed != control.speed
-        return not (snapshot_due or control.paused or control.stopping or speed_changed)
+        asked = control.snapshot_requested
+        return not (snapshot_due or asked or control.paused or control.stopping or speed_changed)
 
     def between_ticks(self, controller: Controller) -> bool:
         """Run before each tick; False stops the run (the state is consistent at this point)."""
@@ -193,16 +232,25 @@ class RunGate:
         if self.first_tick is None:
             self.first_tick = tick
         every = self.snapshot_every
-        if every and self.snapshot is not None and tick != self.first_tick and tick % every == 0:
-            self.snapshot()
         control = self.control
+        asked = control.take_snapshot_request()
+        periodic = bool(every) and tick != self.first_tick and tick % (every or 1) == 0
+        if self.snapshot is not None and (asked or periodic):
+            self.snapshot()
         if self.pacer is not None and self.pacer.speed != control.speed:
             self.pacer.set_speed(control.speed)
         if control.paused and not control.stopping:
-            if self.pacer is None:
-                hold_while_paused(control, RealTime())
-            else:
-                self.pacer.hold(control)
+            until = _UntilSnapshot(control)
+            while True:  # paused between ticks: a snapshot asked for is taken at once
+                if self.pacer is None:
+                    hold_while_paused(until, RealTime())
+                else:
+                    self.pacer.hold(until)
+                if control.take_snapshot_request() and self.snapshot is not None:
+                    self.snapshot()
+                if not control.paused or control.stopping:
+                    break
+            if self.pacer is not None:
                 self.pacer.reanchor()
                 self.pacer.set_speed(control.speed)
         return not control.stopping

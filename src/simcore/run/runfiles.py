@@ -6,7 +6,9 @@ Files (all written atomically):
   (arrays and settings), from which ``simcore report`` rebuilds everything;
 - ``hourly.csv``: per simulated hour: users, actions by kind, failures, latency p50/p90/p99;
 - ``day_shape.csv``: per hour of day: mean users by state, mean actions (weekday, weekend);
-- ``endpoints.csv``: per endpoint: count, failures, error rate, latency figures;
+- ``endpoints.csv``: per endpoint: count, failures, error rate, latency figures, answer sizes;
+- ``walltime.csv``: per wall-clock bucket (UTC): actions, failures, latency p50/p90/p99 and
+  users in a session, for runs whose actions record when they were sent (not the mock);
 - ``latest_actions.json``: the latest actions, rewritten every simulated hour during a run;
 - ``summary.json`` gains ``metrics``, ``crowd`` and ``thresholds``; ``report.html``.
 """
@@ -14,6 +16,7 @@ Files (all written atomically):
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -38,6 +41,7 @@ METRICS_ARRAYS = "metrics.npz"
 METRICS_META = "metrics.json"
 LATEST_FILE = "latest_actions.json"
 REPORT_FILE = "report.html"
+WALLTIME_FILE = "walltime.csv"
 
 
 class MetricsSink:
@@ -182,6 +186,33 @@ def write_csvs(directory: Path, metrics: Metrics) -> None:
         directory / "endpoints.csv",
         _csv([keys, *[["" if r[k] is None else r[k] for k in keys] for r in stats]]),
     )
+    if metrics.wall.n:
+        atomic.write_text(directory / WALLTIME_FILE, _csv(wall_rows(metrics)))
+
+
+def wall_rows(metrics: Metrics) -> list[list[Any]]:
+    """walltime.csv: a header, then one row per wall-clock bucket."""
+    wall = metrics.wall
+    lat = wall.latency_percentiles((50, 90, 99))
+    sessions = wall.users_in_session()
+    rows: list[list[Any]] = [
+        ["time_utc", "seconds", "actions", "actions_per_s", "failures", "p50_ms", "p90_ms", "p99_ms",
+         "users_in_session"]
+    ]  # fmt: skip
+    sent, failed = wall.sent.sum(axis=1), wall.failed.sum(axis=1)
+    for b, start in enumerate(wall.starts().tolist()):
+        rows.append(
+            [
+                dt.datetime.fromtimestamp(start, dt.timezone.utc).isoformat(),
+                wall.width,
+                int(sent[b]),
+                f"{sent[b] / wall.width:.3f}",
+                int(failed[b]),
+                *(_cell(v) for v in lat[b]),
+                "" if not math.isfinite(sessions[b]) else f"{sessions[b]:.2f}",
+            ]
+        )
+    return rows
 
 
 def analyse(

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 
+from simcore.analysis.thresholds import EXIT_THRESHOLDS_FAILED
 from simcore.errors import UsageError
 from simcore.logs.read import fastest_log
 from simcore.run import control, rundir
@@ -22,7 +24,9 @@ from simcore.ui.summary import print_thresholds
 @click.command("report")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
 def report_command(run_dir: Path) -> None:
-    """(Re)build RUN_DIR/report.html, summary.json and the CSVs from a run directory."""
+    """(Re)build RUN_DIR/report.html, summary.json and the CSVs from a run directory.
+
+    Exits with code 3, as ``simcore run`` does, when the config's thresholds fail."""
     metrics = load_metrics(run_dir)
     config_path = run_dir / rundir.CONFIG_FILE
     config = load_config(config_path)
@@ -39,17 +43,20 @@ def report_command(run_dir: Path) -> None:
     )
     rundir.write_summary(run_dir, summary)
     console = Console(highlight=False, soft_wrap=True)
-    print_thresholds(console, summary, exits=False)
+    print_thresholds(console, summary)
     console.print(f"report: {run_dir / REPORT_FILE}")
+    if not summary["thresholds"]["passed"]:
+        sys.exit(EXIT_THRESHOLDS_FAILED)
 
 
 @click.command("ctl")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
-@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "status"]))
+@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "snapshot", "status"]))
 @click.argument("value", required=False, metavar="[N]")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's status as JSON.")
 def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
-    """Control a live run from another terminal: pause, resume, stop, speed N (or max), status."""
+    """Control a live run from another terminal: pause, resume, stop, speed N (or max), snapshot
+    (now, at the next tick boundary, or at once while paused), status."""
     if command == "speed" and value is None:
         raise UsageError(f"simcore ctl {run_dir} speed: give the new speed, {SPEED_HELP}")
     status = control.send(run_dir, command, value)

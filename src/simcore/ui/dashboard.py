@@ -95,6 +95,15 @@ class LiveStats:
         return float(all_ms.mean()), float(np.percentile(all_ms, 95))
 
 
+#: Below this many columns or rows the dashboard shows its compact form.
+COMPACT_WIDTH, COMPACT_HEIGHT = 110, 36
+
+
+def _rate(x: float) -> str:
+    """A per-minute rate: whole numbers as such (16, not 16.0), small fractions with one decimal."""
+    return f"{x:,.0f}" if x >= 10 or x == int(x) else f"{x:.1f}"
+
+
 def _top(values: NDArray[Any], n: int) -> list[tuple[int, int]]:
     if len(values) == 0:
         return []
@@ -128,6 +137,7 @@ class Dashboard:
         self._scanned: dict[str, tuple[int, Table]] = {}
         self.notes: deque[str] = deque(maxlen=3)
         self._live: Live | None = None
+        self.finished = False
 
     def note(self, event: str) -> None:
         """Show a control event (paused, snapshot written…) for a while."""
@@ -153,19 +163,61 @@ class Dashboard:
         state = "[bold yellow]PAUSED[/]" if self.control.paused else "[bold green]running[/]"
         if self.control.stopping:
             state = "[bold red]stopping[/]"
+        if self.finished:
+            state = "[bold]stopped[/]" if self.control.stopping else "[bold]finished[/]"
         speed = format_speed(self.pacer.speed if self.pacer else None)
         lag = ""
         if self.pacer is not None and self.pacer.paced:
             lag = f"lag {self.pacer.lag:.2f}s (max {self.pacer.max_lag:.2f}s)"
-        table.add_row(
+        cells = [
             f"[bold]{now:%a %Y-%m-%d %H:%M}[/]",
             f"day {day}",
             f"tick {ctl.ticks_done:,}/{self.total_ticks:,}",
             state,
             f"speed [bold]{speed}[/]",
             lag,
-        )
+        ]
+        if self._compact():  # two lines on a narrow terminal, rather than cells cut off
+            table.add_row(*cells[:4])
+            table.add_row(*cells[4:], "", "")
+        else:
+            table.add_row(*cells)
         return table
+
+    def _compact(self) -> bool:
+        """Whether the terminal is too small for every panel (80×24, say)."""
+        width, height = self.console.size
+        return width < COMPACT_WIDTH or height < COMPACT_HEIGHT
+
+    def _summary_lines(self) -> RenderableType:
+        """The users, activity and backend panels as a few lines (compact mode)."""
+        sim = self.controller.sim
+        pop = sim.population
+        names = sim.routine.state_names
+        counts = np.bincount(pop.state[: pop.n], minlength=len(names))[: len(names)]
+        per_tick = list(self.stats.per_tick)
+        minutes = sim.config.tick_seconds / 60.0
+        last = per_tick[-1] / minutes if per_tick else np.zeros(1)
+        kinds = sim.config.kind_set.names
+        busiest = sorted(
+            ((float(last[k]), name) for k, name in enumerate(kinds) if k < len(last)), reverse=True
+        )
+        mean, p95 = self.stats.latency()
+        grid = Table.grid(padding=(0, 1))
+        grid.add_row(
+            "[bold]users[/]",
+            f"{pop.n:,}  " + "  ".join(f"{name} {c:,}" for name, c in zip(names, counts.tolist())),
+        )
+        grid.add_row(
+            "[bold]per min[/]",
+            "  ".join(f"{SHORT.get(name, name)} {_rate(rate)}" for rate, name in busiest[:6] if rate > 0)
+            or "–",
+        )
+        grid.add_row(
+            "[bold]backend[/]",
+            f"{self.controller.backend.name}  mean {mean:.1f} ms  p95 {p95:.1f} ms  failed {self.stats.failed:,}",
+        )
+        return grid
 
     def _per_tick(self, name: str, build: Callable[[], Table]) -> Table:
         done = self.controller.ticks_done
@@ -194,7 +246,7 @@ class Dashboard:
         for k, name in enumerate(self.controller.sim.config.kind_set.names):
             series = np.array([c[k] for c in per_tick], dtype=np.float64) / minutes
             last = series[-1] if len(series) else 0.0
-            table.add_row(SHORT.get(name, name), sparkline(series, 30), f"{last:,.1f}")
+            table.add_row(SHORT.get(name, name), sparkline(series, 30), _rate(last))
         return table
 
     def _tops(self) -> Table:
@@ -217,9 +269,12 @@ class Dashboard:
             )
         return table
 
-    def _latest(self) -> Table:
-        table = Table(title="latest actions", show_header=False, box=None, pad_edge=False)
-        for tick, user, method, path, status in list(self.stats.latest):
+    def _latest(self, n: int | None = None) -> Table:
+        table = Table(title="latest actions", box=None, pad_edge=False, header_style="dim")
+        for column in ("tick", "user", "method", "path", "status"):
+            table.add_column(column)
+        latest = list(self.stats.latest)
+        for tick, user, method, path, status in latest[-n:] if n else latest:
             colour = "green" if 0 < status < 400 else "red"
             table.add_row(str(tick), user, method, escape(path), f"[{colour}]{status}[/]")
         return table
@@ -250,15 +305,20 @@ class Dashboard:
         return grid
 
     def render(self) -> RenderableType:
-        """The whole dashboard as one renderable (what the live view shows)."""
-        middle = Table.grid(padding=(0, 3))
-        middle.add_row(self._per_tick("users", self._users), self._activity(), self._backend())
-        lower = Table.grid(padding=(0, 3))
-        lower.add_row(self._per_tick("tops", self._tops), self._latest())
-        parts: list[RenderableType] = [self._header(), middle, lower]
+        """The whole dashboard as one renderable (what the live view shows): every panel on a
+        large terminal; on a small one (80×24) a few summary lines and the latest actions, so
+        the key help and the event lines always fit."""
+        if self._compact():
+            parts: list[RenderableType] = [self._header(), self._summary_lines(), self._latest(3)]
+        else:
+            middle = Table.grid(padding=(0, 3))
+            middle.add_row(self._per_tick("users", self._users), self._activity(), self._backend())
+            lower = Table.grid(padding=(0, 3))
+            lower.add_row(self._per_tick("tops", self._tops), self._latest())
+            parts = [self._header(), middle, lower]
         if self.pacer is None or not self.pacer.paced:
             parts.append(self._progress())
-        keys = Text("space pause/resume · + faster · - slower · q stop", style="dim")
+        keys = Text("space pause/resume · + faster · - slower · s snapshot · q stop", style="dim")
         parts.append(keys)
         for note in self.notes:
             parts.append(Text(note, style="dim"))
@@ -283,14 +343,16 @@ class Dashboard:
         return self
 
     def stop(self) -> None:
-        """Leave the last frame on screen (idempotent)."""
+        """Leave the last frame on screen, saying the run has finished (idempotent)."""
+        self.finished = True
         if self._live is not None:
+            self._live.refresh()
             self._live.stop()
             self._live = None
 
 
 class KeyReader:
-    """Reads single keys from a terminal in a thread: space, ``+``, ``-``, ``q``."""
+    """Reads single keys from a terminal in a thread: space, ``+``, ``-``, ``s``, ``q``."""
 
     def __init__(self, control: RunControl, stream: Any = None) -> None:
         self.control = control
@@ -309,6 +371,8 @@ class KeyReader:
             self.control.step_speed(up=False)
         elif key in ("q", "Q"):
             self.control.request_stop("key q")
+        elif key in ("s", "S"):
+            self.control.request_snapshot()
 
     def start(self) -> KeyReader:
         """Put the terminal in cbreak mode and read keys until :meth:`stop` (no-op if not a tty)."""

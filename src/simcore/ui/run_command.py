@@ -25,6 +25,7 @@ from simcore.scenario.schema import Config
 from simcore.scenario.validate import target_problem
 from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.ui.summary import print_thresholds, snapshot_warning, stop_message, summary_table
+from simcore.ui.webview import exported
 
 
 def _apply_options(config: Config, seed: int | None, duration: str | None, users: int | None) -> Config:
@@ -138,6 +139,27 @@ _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
     default=True,
     help="Serve RUN_DIR/control.sock for `simcore ctl` (default: on).",
 )
+@click.option(
+    "--web", is_flag=True, help="Serve a live page with controls and /metrics (see --web-bind)."
+)
+@click.option(
+    "--web-bind",
+    metavar="HOST:PORT",
+    default=None,
+    help="Where --web listens (default 127.0.0.1:8089; another host is reachable by others).",
+)
+@click.option(
+    "--web-linger",
+    type=float,
+    default=2.0,
+    metavar="SECONDS",
+    help="Keep the page (and its report link) up this long after the run ends (default 2).",
+)
+@click.option(
+    "--otel-endpoint",
+    metavar="URL",
+    help="Export the run's metrics through OpenTelemetry (OTLP/HTTP) to URL, e.g. http://127.0.0.1:4318.",
+)
 def run(
     config_file: Path | None,
     seed: int | None,
@@ -155,12 +177,17 @@ def run(
     force: bool,
     dashboard: bool | None,
     control_socket: bool,
+    web: bool,
+    web_bind: str | None,
+    web_linger: float,
+    otel_endpoint: str | None,
 ) -> None:
     """Run the simulation described by CONFIG (a TOML profile), or continue one with --resume.
 
     \b
     While it runs: space pauses/resumes, +/- change the speed, q stops (dashboard);
-    `simcore ctl RUN_DIR pause|resume|stop|speed N|status` from another terminal;
+    `simcore ctl RUN_DIR pause|resume|stop|speed N|snapshot|status` from another terminal,
+    or the page of --web;
     Ctrl-C stops after the current tick and writes a snapshot (twice: at once).
     """
     config, snap = _scenario(config_file, resume_from)
@@ -185,7 +212,8 @@ def run(
     view = _attach_views(built, console, live, quiet)
     if not quiet:
         _print_start(console, built, config_file, changes)
-    with built:
+    web_on = web or web_bind is not None
+    with exported(built, console, web_on, web_bind, web_linger, otel_endpoint), built:
         _execute(built, view)
     _print_end(console, built)
 

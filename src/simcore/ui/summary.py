@@ -8,6 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from simcore.analysis.numbers import human
 from simcore.analysis.thresholds import EXIT_THRESHOLDS_FAILED
 from simcore.run.controller import Controller
 from simcore.run.session import RunResult, RunSession
@@ -69,7 +70,7 @@ def snapshot_warning(session: RunSession) -> str | None:
     return f"a snapshot could not be written: {session.snapshot_error}"
 
 
-def print_thresholds(console: Console, summary: dict[str, Any], exits: bool = True) -> None:
+def print_thresholds(console: Console, summary: dict[str, Any]) -> None:
     results = summary["thresholds"]["results"]
     if not results:
         return
@@ -77,10 +78,9 @@ def print_thresholds(console: Console, summary: dict[str, Any], exits: bool = Tr
     for column in ("metric", "condition", "value", "result"):
         table.add_column(column)
     for r in results:
-        value = "–" if r["value"] is None else f"{r['value']:.4g}"
+        value = human(r["value"])
         verdict = "[green]pass[/]" if r["passed"] else "[bold red]FAIL[/]"
         table.add_row(r["metric"], r["condition"], value, verdict)
     console.print(table)
     if not summary["thresholds"]["passed"]:
-        code = f": exit code {EXIT_THRESHOLDS_FAILED}" if exits else ""
-        console.print(f"[bold red]thresholds failed[/]{code}")
+        console.print(f"[bold red]thresholds failed[/]: exit code {EXIT_THRESHOLDS_FAILED}")

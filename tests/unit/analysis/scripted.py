@@ -13,6 +13,7 @@ from simcore.seam.contract import ErrorKind, Outcomes
 
 K = ActionKind
 START = dt.datetime(2026, 1, 5)  # a Monday
+T0 = 1_764_561_600_000  # 2025-12-01 04:00:00 UTC in epoch ms: when a real-time batch is sent
 STATES = ("sleeping", "working", "relaxing")
 PROFILES = ("lurker", "chatterbox")
 
@@ -98,3 +99,21 @@ def feed(m: Metrics, pairs: list[tuple[ActionBatch, Outcomes]]) -> Metrics:
     for batch, outcomes in pairs:
         m.write(batch, outcomes)
     return m
+
+
+def sent_at(pair: tuple[ActionBatch, Outcomes], t_ms: int, size: int) -> tuple[ActionBatch, Outcomes]:
+    """``pair`` as a backend that sends requests reports it: every action sent at ``t_ms``
+    (epoch ms), each answer ``size`` bytes (none where there was no answer)."""
+    batch, out = pair
+    n = len(batch)
+    real = Outcomes(
+        status=out.status,
+        latency_ms=out.latency_ms,
+        attempts=out.attempts,
+        error=out.error,
+        server_id=out.server_id,
+        sent_at=np.full(n, t_ms, np.int64),
+        response_bytes=np.where(out.status > 0, size, -1).astype(np.int64),
+        sent_path=np.full(n, "/x", dtype=object),
+    )
+    return batch, real

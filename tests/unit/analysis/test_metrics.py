@@ -50,6 +50,21 @@ def test_top_posters_and_posts() -> None:
     assert m.top_posts() == [{"post": 0, "views": 2, "author": 0}]
 
 
+def test_reposts_and_quotes_have_their_author() -> None:
+    """A repost or quote is a new post whose author is known (it used to show author -1);
+    top posters still count only the posts users wrote (create_post)."""
+    m = new_metrics()
+    m.write(*batch_of(0, 0, [(0, K.CREATE_POST, 0, 201, 1, 0)]))
+    m.write(*batch_of(1, 1, [(1, K.REPOST, 1, 201, 1, 0), (2, K.QUOTE_POST, 2, 201, 1, 0)]))
+    m.write(*batch_of(2, 3, [(3, K.READ_POST, 1, 200, 1, 0), (4, K.READ_POST, 2, 200, 1, 0)]))
+    m.write(*batch_of(3, 5, [(5, K.READ_POST, 1, 200, 1, 0), (6, K.REPOST, -1, 404, 1, 0)]))
+    assert m.top_posts() == [
+        {"post": 1, "views": 2, "author": 1},
+        {"post": 2, "views": 1, "author": 2},
+    ]
+    assert m.top_posters() == [{"user": 0, "posts": 1}]
+
+
 def test_latency_and_failures_per_endpoint() -> None:
     """Nearest-rank percentiles, exact max and mean; skipped actions have no latency."""
     m = feed(new_metrics(), scripted())

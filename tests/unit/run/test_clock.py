@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -310,3 +311,37 @@ def test_slices_cover_the_batch_in_order(offsets: list[int], speed: float, resol
     for start, end in slices:
         due = offset_ms[start:end] / 1000.0 / speed
         assert end > start and due[-1] - due[0] < resolution + 1e-12
+
+
+def test_a_pause_at_the_end_of_a_tick_is_not_lag(busy_config: Config) -> None:
+    """A pause that arrives while the pacer waits out the end of a tick (after its last slice)
+    is paused time, not lag."""
+    control = RunControl(speed=60.0)
+    controller, backend, clock, pacer = _paced(busy_config, 60.0, control=control)
+    polls: list[float] = []
+
+    def script(fake: FakeTime) -> None:
+        last_slice_sent = backend.calls and backend.calls[-1][0] <= fake.now()
+        if not polls and not control.paused and len(backend.calls) > 0 and last_slice_sent:
+            n_slices = len(pacer.slices(controller_batch[0])) if controller_batch else 0
+            if len(backend.calls) == n_slices:  # all of tick 0 sent: the end-of-tick wait
+                control.pause()
+                return
+        if control.paused:
+            polls.append(fake.now())
+            if len(polls) == 25:
+                control.resume()
+
+    controller_batch: list[Any] = []
+    original = controller.sim.step
+
+    def step(*args: Any, **kwargs: Any) -> Any:
+        batch = original(*args, **kwargs)
+        controller_batch.append(batch)
+        return batch
+
+    controller.sim.step = step  # type: ignore[method-assign]
+    clock.on_wait = script
+    controller.run(2)
+    assert len(polls) == 25 and pacer.paused_seconds == pytest.approx(5.0, abs=0.01)
+    assert pacer.max_lag < 1.0, f"the pause was counted as lag: {pacer.max_lag:.2f} s"

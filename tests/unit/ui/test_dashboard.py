@@ -22,20 +22,43 @@ from tests.support.paths import DEFAULT_PROFILE
 PROFILE = str(DEFAULT_PROFILE)
 
 
-def _dashboard(config: Config, speed: float | None, ticks: int) -> tuple[Dashboard, RunControl]:
+def _dashboard(
+    config: Config, speed: float | None, ticks: int, size: tuple[int, int] = (160, 50)
+) -> tuple[Dashboard, RunControl]:
     stats = LiveStats()
     control = RunControl(speed)
     pacer = Pacer(config.tick_seconds, speed)
     controller = Controller(Simulation(config), MockBackend(), [stats])
     for _ in range(ticks):
         controller.run_tick()
-    return Dashboard(controller, stats, control, pacer, config.duration_ticks), control
+    console = Console(record=True, width=size[0], height=size[1], force_terminal=True, color_system=None)
+    return Dashboard(controller, stats, control, pacer, config.duration_ticks, console), control
 
 
 def _text(dashboard: Dashboard) -> str:
-    console = Console(record=True, width=160, force_terminal=True, color_system=None)
+    console = dashboard.console
     console.print(dashboard.render())
     return console.export_text()
+
+
+def test_a_small_terminal_keeps_the_keys_and_events(small_config: Config) -> None:
+    """At 80×24: the whole frame fits (header on two lines, nothing cut), with the key help,
+    the event lines, a labelled latest-actions table; rates print as whole numbers; the last
+    frame says the run finished."""
+    config = with_overrides(small_config, start=dt.datetime(2026, 1, 5, 19, 0))
+    dashboard, _ = _dashboard(config, None, 40, size=(80, 24))
+    dashboard.note("paused")
+    dashboard.note("snapshot runs/x/snapshots/tick-00000040.npz")
+    lines = _text(dashboard).rstrip("\n").splitlines()
+    text = "\n".join(lines)
+    assert len(lines) <= 24 and all(len(line) <= 80 for line in lines), text
+    assert "q stop" in text and "s snapshot" in text
+    assert "paused" in text and "tick-00000040.npz" in text
+    assert "speed max" in text and "tick 40/360" in text and "Mon 2026-01-05 19:40" in text
+    assert "tick  user" in text.replace("tick   user", "tick  user") or "tick" in lines[-8]
+    assert ".0 " not in text.split("per min", 1)[1].split("\n", 1)[0] + " "
+    dashboard.stop()
+    assert "finished" in _text(dashboard) and "running" not in _text(dashboard).split("\n", 3)[1]
 
 
 def test_sparkline() -> None:
@@ -128,7 +151,9 @@ def test_quiet_prints_only_the_summary(tmp_path: Path) -> None:
 def test_forced_dashboard_runs_through_the_cli(tmp_path: Path) -> None:
     """--dashboard starts and stops the live view cleanly and leaves its last frame."""
     result = CliRunner().invoke(
-        main, ["run", PROFILE, "--duration", "2h", "--dashboard", "--out", str(tmp_path / "r")]
+        main,
+        ["run", PROFILE, "--duration", "2h", "--dashboard", "--out", str(tmp_path / "r")],
+        env={"COLUMNS": "160", "LINES": "50"},  # a large terminal: every panel
     )
     assert result.exit_code == 0, result.output
     assert "top posters" in result.output and "run summary" in result.output

@@ -82,6 +82,10 @@ def test_failing_threshold_exits_3_and_is_listed(tmp_path: Path) -> None:
     assert not results["actions_per_hour"]["passed"] and results["p99_ms"]["passed"]
     html = (tmp_path / "run" / "report.html").read_text()
     assert "thresholds failed" in html and "actions_per_hour" in html
+    rebuilt = CliRunner().invoke(main, ["report", str(tmp_path / "run")])  # as `simcore run` does
+    assert rebuilt.exit_code == EXIT_THRESHOLDS_FAILED, rebuilt.output
+    assert "thresholds failed: exit code 3" in rebuilt.output
+    assert "> 1,000,000,000" in rebuilt.output and "e+0" not in rebuilt.output
 
 
 def test_crowd_threshold_without_a_log_fails(tmp_path: Path) -> None:
@@ -101,7 +105,7 @@ def test_several_logs_and_report_rebuild(tmp_path: Path) -> None:
     (run / "report.html").unlink()
     result = CliRunner().invoke(main, ["report", str(run)])
     assert result.exit_code == 0, result.output
-    assert "<svg" in (run / "report.html").read_text()
+    assert '<figure class="chart" id="sim-actions"' in (run / "report.html").read_text()
     again = json.loads((run / "summary.json").read_text())
     assert again["metrics"] == summary["metrics"] and again["crowd"] == summary["crowd"]
 

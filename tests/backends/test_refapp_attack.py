@@ -287,7 +287,7 @@ def test_a_locked_database_is_503_and_never_stalls_the_server(tmp_path: pathlib.
     timeout, /health answers at once meanwhile, and everything works again once it is released."""
     db = tmp_path / "locked.db"
     with (
-        uvicorn_server(create_app(db, busy_timeout=0.5)) as url,
+        uvicorn_server(create_app(db, busy_timeout=1.5)) as url,
         httpx.Client(base_url=url, timeout=10) as http,
     ):
         token = http.post("/users", json={"name": "alice"}).json()["token"]
@@ -300,7 +300,7 @@ def test_a_locked_database_is_503_and_never_stalls_the_server(tmp_path: pathlib.
             def write() -> None:
                 with httpx.Client(base_url=url, timeout=10) as other:
                     answers.extend(
-                        other.post("/posts", json={"content": "x"}, headers=auth) for _ in range(3)
+                        other.post("/posts", json={"content": "x"}, headers=auth) for _ in range(2)
                     )
 
             writer = threading.Thread(target=write)
@@ -314,9 +314,9 @@ def test_a_locked_database_is_503_and_never_stalls_the_server(tmp_path: pathlib.
                 health.append(time.monotonic() - t0)
                 time.sleep(0.05)
             writer.join()
-            assert [r.status_code for r in answers] == [503, 503, 503]
+            assert [r.status_code for r in answers] == [503, 503]
             assert all(r.headers.get("retry-after") for r in answers)
-            assert health and max(health) < 0.4, health
+            assert health and max(health) < 0.75, health  # the loop is never held for a busy wait
         finally:
             locker.execute("ROLLBACK")
             locker.close()

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Qu
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .guards import DEFAULT_MAX_BODY, install_guards
+from .records import IDEMPOTENCY_TTL_SECONDS
 from .schemas import (
     MAX_ID,
     ErrorOut,
@@ -48,6 +49,7 @@ __all__ = [
 
 DB_ENV_VAR = "SIMCORE_APP_DB"
 MAX_BODY_ENV_VAR = "SIMCORE_APP_MAX_BODY"
+KEY_TTL_ENV_VAR = "SIMCORE_APP_KEY_TTL"
 DEFAULT_DB = "simcore-app.db"
 
 _bearer = HTTPBearer(auto_error=False, description="The token returned by `POST /users`.")
@@ -385,11 +387,13 @@ def create_app(
     *,
     max_body: int = DEFAULT_MAX_BODY,
     busy_timeout: float = 2.0,
+    idempotency_ttl: float = IDEMPOTENCY_TTL_SECONDS,
 ) -> FastAPI:
     """Build the reference app over the SQLite database at ``db_path`` (created 0600 if
     missing). ``max_body``: the largest request body in bytes (larger: 413);
-    ``busy_timeout``: seconds to wait for a locked database before answering 503."""
-    store = Store(db_path, busy_timeout=busy_timeout)
+    ``busy_timeout``: seconds to wait for a locked database before answering 503;
+    ``idempotency_ttl``: seconds an Idempotency-Key is remembered."""
+    store = Store(db_path, busy_timeout=busy_timeout, idempotency_ttl=idempotency_ttl)
     store.open()
 
     @asynccontextmanager
@@ -414,9 +418,12 @@ def create_app(
 
 def app_from_env() -> FastAPI:
     """``uvicorn --factory`` entry point: the DB path comes from ``$SIMCORE_APP_DB``, the
-    body limit in bytes from ``$SIMCORE_APP_MAX_BODY``."""
+    body limit in bytes from ``$SIMCORE_APP_MAX_BODY``, how long Idempotency-Keys are
+    remembered (seconds) from ``$SIMCORE_APP_KEY_TTL``."""
     max_body = os.environ.get(MAX_BODY_ENV_VAR)
+    ttl = os.environ.get(KEY_TTL_ENV_VAR)
     return create_app(
         os.environ.get(DB_ENV_VAR, DEFAULT_DB),
         max_body=int(max_body) if max_body else DEFAULT_MAX_BODY,
+        idempotency_ttl=float(ttl) if ttl else IDEMPOTENCY_TTL_SECONDS,
     )

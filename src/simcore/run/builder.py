@@ -231,6 +231,11 @@ def plan_logs(
         where = "--log" if choices else "output.log"
         if path.is_dir():
             raise UsageError(f"{where}: '{path}' is a directory, expected a log file name")
+        above = path.parent
+        while not above.exists() and above != above.parent:
+            above = above.parent
+        if not above.is_dir():
+            raise UsageError(f"{where}: cannot create '{path}': '{above}' is a file, not a directory")
         if path.exists() and (resume is None or not _inside(path, directory)):
             raise UsageError(
                 f"{where}: '{path}' already exists; simcore never overwrites a file it did not "

@@ -26,17 +26,14 @@ from simcore.analysis.endpoint import endpoints_of
 from simcore.analysis.metrics import Metrics
 from simcore.core.simulation import Simulation
 from simcore.errors import UsageError
-from simcore.logs.fields import LogHeader
-from simcore.logs.formats import format_of, log_targets
-from simcore.logs.jsonl import JsonlSink
-from simcore.logs.parquet import parts_of
 from simcore.logs.read import fastest_log
-from simcore.logs.sinks import open_sink
 from simcore.run import rundir
 from simcore.run import snapshot as snapshots
 from simcore.run.clock import Pacer
 from simcore.run.control import RunControl
 from simcore.run.controller import Controller
+from simcore.run.logfiles import open_logs, plan_logs
+from simcore.run.memory import check_memory, memory_message
 from simcore.run.runfiles import MetricsSink, analyse
 from simcore.run.session import RunResult, RunSession
 from simcore.run.totals import HourReport
@@ -181,168 +178,10 @@ def resume_dir(snapshot: snapshots.Snapshot) -> Path:
     return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
 
 
-def _inside(path: Path, directory: Path) -> bool:
-    return path.resolve().is_relative_to(directory.resolve())
-
-
-def _own_log(resume: snapshots.Snapshot, directory: Path) -> Path | None:
-    """The log the snapshot's run wrote (None if it wrote none), refused unless it lies inside
-    the run directory: a resume only ever touches the logs of the run it continues."""
-    saved = resume.manifest.get("log")
-    name = saved.get("path") if isinstance(saved, dict) else None
-    if name is None:
-        return None
-    if not isinstance(name, str) or not name or "\0" in name:
-        raise snapshots.SnapshotError(
-            f"{resume.path}: its manifest names the log {name!r}, expected a file name in the run "
-            "directory; pass --log to log the rest elsewhere (or --log none)"
-        )
-    own = directory / name
-    if not _inside(own, directory):
-        raise snapshots.SnapshotError(
-            f"{resume.path}: its manifest names the log '{name}', outside the run directory "
-            f"{directory}; a resume only continues logs inside its run directory: pass --log "
-            "to log the rest elsewhere (or --log none)"
-        )
-    return own
-
-
-def plan_logs(
-    choices: Sequence[str],
-    resume: snapshots.Snapshot | None,
-    directory: Path,
-    config: Config,
-) -> tuple[list[tuple[str, Path]], Path | None]:
-    """The ``(format, path)`` of each action log a run writes, and the log of the snapshot
-    it continues (None: none is continued).
-
-    Refuses (before anything is written) a log file that exists and is not one this run
-    directory's run wrote: a new run never overwrites an existing file, and a resumed run
-    only continues or replaces logs inside its run directory.
-    """
-    own = _own_log(resume, directory) if resume is not None else None
-    if choices:
-        targets = log_targets(list(choices), directory, Path.cwd())
-    elif resume is not None:
-        targets = [(format_of(own), own)] if own is not None else []
-    else:
-        targets = log_targets([config.output.log], directory)
-    for _fmt, path in targets:
-        where = "--log" if choices else "output.log"
-        if path.is_dir():
-            raise UsageError(f"{where}: '{path}' is a directory, expected a log file name")
-        above = path.parent
-        while not above.exists() and above != above.parent:
-            above = above.parent
-        if not above.is_dir():
-            raise UsageError(f"{where}: cannot create '{path}': '{above}' is a file, not a directory")
-        if path.exists() and (resume is None or not _inside(path, directory)):
-            raise UsageError(
-                f"{where}: '{path}' already exists; simcore never overwrites a file it did not "
-                "create in this run: give a new file name, or move the old file away"
-            )
-    return targets, own
-
-
-def open_logs(
-    targets: Sequence[tuple[str, Path]],
-    resume: snapshots.Snapshot | None,
-    own: Path | None,
-    sim: Simulation,
-) -> list[Sink]:
-    """The sinks of the logs :func:`plan_logs` chose.
-
-    On resume a JSONL log the snapshot continues is cut back to the snapshot's byte
-    position and appended to; SQLite and Parquet logs keep their rows before the
-    snapshot's sequence number.
-    """
-    header = LogHeader.of(sim)
-    sinks: list[Sink] = []
-    for fmt, path in targets:
-        try:
-            if (
-                resume is not None
-                and fmt == "jsonl"
-                and own is not None
-                and path.resolve() == own.resolve()
-            ):
-                snapshots.truncate_log(path, _log_bytes(resume))
-                sinks.append(JsonlSink(path, header, append=True))
-            elif resume is not None and fmt != "jsonl" and (path.exists() or parts_of(path).is_dir()):
-                sinks.append(open_sink(fmt, path, header, keep_before=resume.seq))
-            else:
-                sinks.append(open_sink(fmt, path, header))
-        except OSError as exc:
-            for sink in sinks:
-                sink.close()
-            raise UsageError(f"cannot open the action log '{path}': {exc.strerror or exc}") from None
-    return sinks
-
-
-def _log_bytes(resume: snapshots.Snapshot) -> int:
-    size = resume.manifest["log"].get("bytes")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise snapshots.SnapshotError(
-            f"{resume.path}: its manifest gives the log position {size!r}, expected a byte count "
-            ">= 0 (edited or damaged); resume from another snapshot, or pass --log to log elsewhere"
-        )
-    return size
-
-
 def _open_backend(config: Config, backend: Backend | None, options: Mapping[str, Any]) -> Backend:
     built = backend if backend is not None else load_backend(config.backend.name, **options)
     built.open(BackendContext(config))
     return built
-
-
-#: Memory a run holds per user (core, metrics, backend and per-tick temporaries), measured
-#: as the peak resident size of 2,000,000 users (about 185 bytes each) with some margin.
-BYTES_PER_USER = 200
-
-
-def _available_memory() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def peak_users(config: Config) -> tuple[int, str]:
-    """An upper bound of the users a run reaches, and the key that sets it."""
-    pop = config.population
-    hours = config.duration_ticks * config.tick_seconds / 3600
-    rate = pop.arrivals.rate_per_hour + max(pop.arrivals.slope_per_day, 0.0) * hours / 24
-    arriving = rate * hours * 1.1 + 100  # Poisson: well above the mean
-    if pop.initial_users + arriving < pop.max_users:
-        key = (
-            "population.arrivals.rate_per_hour"
-            if arriving > pop.initial_users
-            else "population.initial_users"
-        )
-        return int(pop.initial_users + arriving), key
-    key = "population.initial_users" if pop.initial_users >= pop.max_users else "population.max_users"
-    return pop.max_users, key
-
-
-def _memory_message(config: Config, why: str) -> str:
-    users, key = peak_users(config)
-    return (
-        f"{key}: up to {users:,} users, who need about {users * BYTES_PER_USER / 2**30:.1f} GiB; "
-        f"{why}. Simulate fewer users (--users N, population.max_users) or a shorter --duration"
-    )
-
-
-def check_memory(config: Config) -> None:
-    """Refuse a population the machine's free memory cannot hold, before allocating it
-    (an allocation the kernel overcommits would otherwise end in the OOM killer)."""
-    available = _available_memory()
-    need = peak_users(config)[0] * BYTES_PER_USER
-    if available is not None and need > available:
-        raise UsageError(_memory_message(config, f"this machine has {available / 2**30:.1f} GiB free"))
 
 
 def _directory(
@@ -393,7 +232,7 @@ def build_run(
         try:
             sim = Simulation(config)
         except MemoryError:
-            raise UsageError(_memory_message(config, "numpy could not allocate its arrays")) from None
+            raise UsageError(memory_message(config, "numpy could not allocate its arrays")) from None
         all_sinks: list[Sink] = open_logs(targets, None if fresh else resume, own, sim)
         log_files = [path for _, path in targets]
     except BaseException:

@@ -103,10 +103,12 @@ class RunSession:
             out.update(lag_seconds=round(ctl.pacer.lag, 3), max_lag_seconds=round(ctl.pacer.max_lag, 3))
         return out
 
-    def snapshot(self) -> Path:
-        """Write a snapshot of the state now (between ticks) and prune old ones."""
+    def snapshot(self, flush: bool = True) -> Path:
+        """Write a snapshot of the state now (between ticks) and prune old ones; first flush
+        the logs (unless the caller just did), so every row before it is on disk."""
         ctl = self.controller
-        self._flush_logs()  # every row before the snapshot's sequence number is on disk
+        if flush:
+            self._flush_logs()
         path = self.run_dir / snapshots.SNAPSHOT_DIR / snapshots.snapshot_name(ctl.sim.tick)
         snapshots.save(
             path,
@@ -192,7 +194,7 @@ class RunSession:
                 if not self.controller.mid_tick:
                     self._interruptible = True  # one more signal skips the snapshot
                     try:
-                        self.snapshot()
+                        self.snapshot(flush=False)  # flushed just above, uninterruptibly
                     except KeyboardInterrupt:
                         hard = True  # the previous snapshot (if any) is intact
                     except snapshots.SnapshotError as exc:

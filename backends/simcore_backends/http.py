@@ -24,7 +24,10 @@ concurrently (uvloop drives the loop when it is installed):
 
 Each action's outcome holds its final status (0 if no answer came), latency in
 ms from its first attempt to its final answer (backoff waits included),
-attempts, and error kind (``connection``, ``timeout``, ``skipped``).
+attempts, and error kind (``connection``, ``timeout``, ``skipped``, ``bad_answer``).
+A sign-up answered with a status of its route's ``exists`` list is followed by the
+``log_in`` route's request (its attempts and time count toward the sign-up's).
+The id map (tokens, server ids) is the backend's state: snapshots keep it.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
 
+from numpy.typing import NDArray
+
 from simcore.core.actions import ActionBatch
 from simcore.errors import BackendError
 from simcore.scenario.validate import target_problem
@@ -47,6 +52,7 @@ from simcore.seam.contract import (
     Outcomes,
     OwnsEventLoop,
     Pipelined,
+    Stateful,
 )
 from simcore.seam.retry import RetryPolicy, parse_retry_after, retryable
 
@@ -81,8 +87,8 @@ def probe(target: str, timeout: float) -> None:
         ) from None
 
 
-class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop):
-    """Executes batches against a server over HTTP."""
+class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop, Stateful):
+    """Executes batches against a server over HTTP; snapshots keep its id map."""
 
     name = "http"
 
@@ -177,6 +183,18 @@ class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop):
         if session is not None and loop is not None and not loop.is_closed() and not loop.is_running():
             loop.run_until_complete(session.close())
 
+    def state_arrays(self) -> dict[str, NDArray[Any]]:
+        """The id map (users' tokens and server ids, posts' server ids), for snapshots."""
+        if self.rest is None:
+            raise BackendError("the http backend is not open")
+        return self.rest.state_arrays()
+
+    def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Continue from a snapshot's id map (a resumed run against the same server)."""
+        if self.rest is None:
+            raise BackendError("the http backend is not open")
+        self.rest.load_state(arrays)
+
     async def _ensure_session(self) -> Any:
         if self._wire is not None:
             self._loop = asyncio.get_running_loop()
@@ -267,17 +285,20 @@ class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop):
         began = time.perf_counter()
         answer = await self._send(session, slot, request, seq, i, out)
         latency = (time.perf_counter() - began) * 1000.0
-        self.rest.finish(prepared, i, out, (request, sent_at_ms), answer, latency)
+        log_in = self.rest.finish(prepared, i, out, (request, sent_at_ms), answer, latency)
+        if log_in is not None:  # the user exists already: log it in instead
+            answer = await self._send(session, slot, log_in, seq, i, out, int(out.attempts[i]))
+            self.rest.finish_log_in(prepared, i, out, answer, (time.perf_counter() - began) * 1000.0)
 
     async def _send(
-        self, session: Any, slot: int, request: Request, seq: int, i: int, out: Outcomes
+        self, session: Any, slot: int, request: Request, seq: int, i: int, out: Outcomes, before: int = 0
     ) -> tuple[int, int, bytes, Any]:
         lean = self._wire
         url = self._base + request.path
         status, error, body = 0, ErrorKind.NONE, b""
         headers: Any = {}
         for attempt in range(1, self.policy.max_attempts + 1):
-            out.attempts[i] = attempt
+            out.attempts[i] = min(before + attempt, 255)
             retry_after: float | None = None
             self.in_flight += 1
             if self.in_flight > self.max_in_flight:

@@ -4,6 +4,9 @@ Core ids are dense array indices, so the maps are arrays indexed by core id:
 ``post[core post id]`` is the server's id of that post (:data:`NONE` until its
 create succeeds — forever, if it failed for good). Server ids that are not
 integers (UUIDs, say) are kept in a side table. Tokens are kept per core user id.
+
+The whole map goes into a run's snapshots as plain arrays (:meth:`IdMap.state_arrays`),
+so a resumed run knows every user's token and every post's server id.
 """
 
 from __future__ import annotations
@@ -111,3 +114,38 @@ class IdMap:
             return None
         sid = int(self.user[core])
         return self.user_other[core] if sid == OTHER else sid
+
+    # -- snapshots -----------------------------------------------------------------
+
+    def state_arrays(self) -> dict[str, NDArray[Any]]:
+        """The map as named arrays (strings as numpy unicode arrays: no pickle)."""
+        tokens = [t or "" for t in self.tokens]
+        return {
+            "post": self.post.copy(),
+            "post_other_core": np.array(list(self.post_other), np.int64),
+            "post_other_id": _texts(self.post_other.values()),
+            "versions": self.versions.copy(),
+            "user": self.user.copy(),
+            "signed": self.signed.copy(),
+            "user_other_core": np.array(list(self.user_other), np.int64),
+            "user_other_id": _texts(self.user_other.values()),
+            "token": _texts(tokens),
+            "has_token": np.array([t is not None for t in self.tokens], np.uint8),
+        }
+
+    def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Replace the map with ``arrays`` (as :meth:`state_arrays` returned them)."""
+        self.post = np.array(arrays["post"], np.int64)
+        self.post_other = dict(zip(arrays["post_other_core"].tolist(), arrays["post_other_id"].tolist()))
+        self.versions = np.array(arrays["versions"], np.int32)
+        self.user = np.array(arrays["user"], np.int64)
+        self.signed = np.array(arrays["signed"], np.uint8)
+        self.user_other = dict(zip(arrays["user_other_core"].tolist(), arrays["user_other_id"].tolist()))
+        has = arrays["has_token"].tolist()
+        self.tokens = [t if h else None for t, h in zip(arrays["token"].tolist(), has)]
+
+
+def _texts(values: Any) -> NDArray[Any]:
+    """Strings as a numpy unicode array (``<U1`` when empty)."""
+    items = [str(v) for v in values]
+    return np.array(items, dtype=str) if items else np.zeros(0, "<U1")

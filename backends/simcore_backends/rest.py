@@ -3,7 +3,10 @@
 :class:`Rest` turns action ``i`` of a batch into a :class:`Request` through the
 configured routes (:mod:`simcore.scenario.routes`), with the user's bearer token, the
 server's id of the target post, and generated text (:mod:`simcore.core.content`); it
-reads the server's answers to sign-ups and creates into an :class:`IdMap`.
+reads the server's answers through :mod:`simcore_backends.answers` into an
+:class:`IdMap` (which snapshots keep, so a resumed run knows every token and id).
+Routes may use ``{run}``, the run's namespace (``backend.namespace``, which the
+run fills with a random token when it is unset).
 
 The order in which concurrent requests must take effect is
 :mod:`simcore_backends.ordering`'s business.
@@ -17,7 +20,6 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -27,13 +29,13 @@ from numpy.typing import NDArray
 from simcore.core.actions import FOLLOWS, PATH_POST, SHARES, ActionBatch
 from simcore.core.content import post_text, post_title
 from simcore.core.users import user_names
-from simcore.errors import BackendError
 from simcore.scenario.kinds import MAX_KINDS, ActionKind
-from simcore.scenario.routes import CompiledRoute, compile_routes
+from simcore.scenario.routes import LOG_IN, CompiledRoute, compile_routes
 from simcore.scenario.schema import Config
 from simcore.seam.contract import ErrorKind, Outcomes
 
-from .idmap import IdMap, as_server_id
+from .answers import Learner
+from .idmap import IdMap
 
 _SAFE_METHODS = ("GET", "HEAD")
 
@@ -67,6 +69,7 @@ class Rest:
         kinds = config.kind_set
         self.kind_names = kinds.names
         self.routes: list[CompiledRoute] = [compiled[name] for name in kinds.names]
+        self.log_in = compiled.get(LOG_IN)
         self._wants_name = np.zeros(MAX_KINDS, bool)  # by kind code
         self._wants_name[: len(self.routes)] = ["name" in r.needs for r in self.routes]
         #: what each kind creates, and the built-in kind it behaves as (targets like), by code
@@ -77,10 +80,20 @@ class Rest:
         self._ref_is_post = np.zeros(MAX_KINDS, bool)
         self._ref_is_post[list(kinds.where(target="shared_post"))] = True
         self.tag_names = config.tags.names
-        self.run_token = self.nonce  # {run}
         self.auth_header = config.backend.auth_header
         self.auth_format = config.backend.auth_format
+        # {run}: the run fills backend.namespace (run.builder.with_namespace); else this backend's nonce
+        self.namespace = config.backend.namespace or self.nonce
         self.ids = IdMap()
+        self.learner = Learner(self.routes, self.log_in, self.ids, kinds)
+
+    def state_arrays(self) -> dict[str, NDArray[Any]]:
+        """What a snapshot keeps: the id map (tokens, server ids, content versions)."""
+        return self.ids.state_arrays()
+
+    def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Continue from a snapshot's id map."""
+        self.ids.load_state(arrays)
 
     # -- before sending ------------------------------------------------------------
 
@@ -117,10 +130,12 @@ class Rest:
         sent: tuple[Request, int],
         answer: tuple[int, int, bytes, Any],
         latency_ms: float,
-    ) -> None:
+    ) -> Request | None:
         """Write action ``i``'s outcome into ``out``: the request sent and when (epoch ms),
         the answer (status, error, body, headers) and its latency; if the server answered,
-        record what it said (ids, tokens)."""
+        record what it said (ids, tokens). Returns the ``log_in`` request to send next when a
+        sign-up was answered with one of its ``exists`` statuses (then :meth:`finish_log_in`
+        writes the outcome), else None."""
         request, sent_at_ms = sent
         status, error, body, headers = answer
         out.status[i] = status
@@ -129,8 +144,13 @@ class Rest:
         out.sent_path[i] = request.path
         out.sent_at[i] = sent_at_ms
         out.response_bytes[i] = len(body) if status else -1
-        if error == ErrorKind.NONE:
-            out.server_id[i] = self.record(prepared, i, status, body, headers)
+        if error != ErrorKind.NONE:
+            return None
+        batch = prepared.batch
+        if int(batch.kind[i]) == ActionKind.SIGN_UP and status in self.routes[0].exists:
+            return self.log_in_request(prepared, i)
+        self.learner.settle(batch, i, out, status, body, headers)
+        return None
 
     def request(self, prepared: Prepared, i: int) -> Request | None:
         """The request for action ``i``, or None if it cannot be sent (a skipped action)."""
@@ -150,7 +170,7 @@ class Rest:
         needs = route.needs
         values: dict[str, Any] = {}
         if "run" in needs:
-            values["run"] = self.run_token
+            values["run"] = self.namespace
         if "user" in needs:
             values["user"] = user
         if "name" in needs:
@@ -198,56 +218,39 @@ class Rest:
             headers["Idempotency-Key"] = f"simcore-{self.nonce}-{batch.seq0 + i}"
         return Request(route.method, route.path(values), data, headers)
 
+    def log_in_request(self, prepared: Prepared, i: int) -> Request | None:
+        """The ``log_in`` request for sign-up ``i`` (whose user already exists on the server)."""
+        route = self.log_in
+        if route is None:
+            return None
+        user = int(prepared.batch.user[i])
+        values: dict[str, Any] = {"user": user, "run": self.namespace}
+        if "name" in route.needs:
+            values["name"] = prepared.names.get(i) or user_names(self.seed, np.array([user]))[0]
+        headers: dict[str, str] = {}
+        body = route.body(values)
+        data = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            headers["Content-Type"] = "application/json"
+        return Request(route.method, route.path(values), data, headers)
+
     # -- after the answer ----------------------------------------------------------
 
-    def record(
-        self, prepared: Prepared, i: int, status: int, body: bytes, headers: Mapping[str, str]
-    ) -> int:
-        """Learn from the final answer to action ``i``; return the server id for the outcome (or -1)."""
-        batch = prepared.batch
-        k = int(batch.kind[i])
-        base = self._base[k]
-        if base in PATH_POST:
-            sid = self.ids.server_post(int(batch.post[i]))
-            return sid if isinstance(sid, int) and 200 <= status < 300 else -1
-        if base in FOLLOWS:
-            sid = self.ids.server_user(int(batch.ref[i]))
-            return sid if isinstance(sid, int) and 200 <= status < 300 else -1
-        creates = self._creates[k]
-        if not 200 <= status < 300 or not creates or (int(batch.post[i]) < 0 and creates == "post"):
-            return -1
-        route = self.routes[k]
-        data: Any = None
-        if route.id_field or route.token_field:
-            try:
-                data = json.loads(body) if body else None
-            except ValueError:
-                data = None
-        new_id = as_server_id(route.get_id(data)) if route.id_field else None
-        if new_id is None:
-            location = headers.get("Location") or headers.get("location")
-            if location:
-                new_id = as_server_id(location.rstrip("/").rsplit("/", 1)[-1].split("?")[0])
-        core = int(batch.user[i]) if creates == "user" else int(batch.post[i])
-        if creates == "user":
-            token = None
-            if route.token_field:
-                raw = route.get_token(data)
-                if not isinstance(raw, str) or not raw:
-                    raise BackendError(
-                        f"the answer to sign_up ({route.method} {route.path_template}, status {status}) "
-                        f"has no token at field '{route.token_field}'; set backend.routes.sign_up.token "
-                        'to the field holding it, or to "" for an API without tokens'
-                    )
-                token = raw
-            self.ids.set_user(core, new_id, token)
-        else:
-            if new_id is None:
-                name = self.kind_names[k]
-                raise BackendError(
-                    f"the answer to {name} ({route.method} {route.path_template}, status {status}) "
-                    f"has no id at field '{route.id_field}' and no Location header; set "
-                    f"backend.routes.{name}.id to the field holding the new post's id"
-                )
-            self.ids.set_post(core, new_id)
-        return new_id if isinstance(new_id, int) else -1
+    def finish_log_in(
+        self,
+        prepared: Prepared,
+        i: int,
+        out: Outcomes,
+        answer: tuple[int, int, bytes, Any],
+        latency_ms: float,
+    ) -> None:
+        """Write the outcome of sign-up ``i`` from its log-in's answer; record the user if it
+        logged in."""
+        status, error, body, _headers = answer
+        out.status[i] = status
+        out.error[i] = error
+        out.latency_ms[i] = latency_ms
+        out.response_bytes[i] = len(body) if status else -1
+        if error == ErrorKind.NONE:
+            self.learner.logged_in(prepared.batch, i, out, status, body)

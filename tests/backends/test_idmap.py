@@ -19,3 +19,37 @@ def test_next_versions_count_each_post_in_order(batches: list[list[int]]) -> Non
             seen[post] = seen.get(post, 0) + 1
             expected.append(seen[post])
         assert ids.next_versions(np.array(batch, dtype=np.int64)).tolist() == expected
+
+
+_server_id = st.one_of(st.integers(0, 2**40), st.text("abc-xyz0123", min_size=1, max_size=12))
+
+
+@given(
+    st.dictionaries(st.integers(0, 3000), _server_id, max_size=20),
+    st.dictionaries(
+        st.integers(0, 3000),
+        st.tuples(st.one_of(st.none(), _server_id), st.one_of(st.none(), st.text(max_size=20))),
+        max_size=20,
+    ),
+)
+def test_the_state_arrays_round_trip(
+    posts: dict[int, int | str], users: dict[int, tuple[int | str | None, str | None]]
+) -> None:
+    """What a snapshot keeps loads back to the same map: ids (numbers and slugs), tokens
+    (none, empty or not), versions; and the arrays are plain (no object dtype)."""
+    ids = IdMap()
+    for core, sid in posts.items():
+        ids.set_post(core, sid)
+    for core, (sid, token) in users.items():
+        ids.set_user(core, sid, token)
+    ids.next_versions(np.array(list(posts), dtype=np.int64))
+    arrays = ids.state_arrays()
+    assert all(a.dtype != object for a in arrays.values())
+    back = IdMap()
+    back.load_state({k: np.array(v) for k, v in arrays.items()})
+    for core in range(3001):
+        assert back.server_post(core) == ids.server_post(core)
+        assert back.is_signed(core) == ids.is_signed(core)
+        assert back.server_user(core) == ids.server_user(core)
+        assert back.token(core) == ids.token(core)
+    assert np.array_equal(back.versions, ids.versions)

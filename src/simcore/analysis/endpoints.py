@@ -14,12 +14,15 @@ from simcore.analysis.tables import MetricTables
 from simcore.scenario.thresholds import PERCENTS
 from simcore.seam.contract import ERROR_NAMES, ErrorKind
 
+_BAD = int(ErrorKind.BAD_ANSWER)
+
 
 def endpoint_stats(t: MetricTables) -> list[dict[str, Any]]:
     """Per endpoint (action kind) and for all together: count, failures, latency figures."""
     rows: list[dict[str, Any]] = []
     status_totals = t.kind_status.sum(axis=1)
-    fails = t.kind_status[:, 0] + t.kind_status[:, 400:].sum(axis=1)
+    # a bad answer is logged with its 2xx status, and fails all the same
+    fails = t.kind_status[:, 0] + t.kind_status[:, 400:].sum(axis=1) + t.kind_error[:, _BAD]
     table = np.vstack([t.kind_latency, t.kind_latency.sum(axis=0)])
     lo = np.append(t.kind_lat_min, t.kind_lat_min.min())
     hi = np.append(t.kind_lat_max, t.kind_lat_max.max())

@@ -15,11 +15,13 @@ or an app that does not import is reported before a run directory exists.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import attrs
 import numpy as np
 
 from simcore.analysis.endpoint import endpoints_of
@@ -32,12 +34,14 @@ from simcore.run import snapshot as snapshots
 from simcore.run.clock import Pacer
 from simcore.run.control import RunControl
 from simcore.run.controller import Controller
+from simcore.run.limits import FailureLimit
 from simcore.run.logfiles import open_logs, plan_logs
 from simcore.run.memory import check_memory, memory_message
 from simcore.run.runfiles import MetricsSink, analyse
 from simcore.run.session import RunResult, RunSession
 from simcore.run.totals import HourReport
 from simcore.scenario.parse import dump_config
+from simcore.scenario.routes import compile_routes
 from simcore.scenario.schema import Config
 from simcore.seam.contract import Backend, BackendContext, Sink
 from simcore.seam.registry import load_backend
@@ -178,6 +182,21 @@ def resume_dir(snapshot: snapshots.Snapshot) -> Path:
     return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
 
 
+def with_namespace(config: Config, resume: snapshots.Snapshot | None = None) -> Config:
+    """``config`` with ``backend.namespace`` (the routes' ``{run}``) filled in: the config's own
+    if set, else the resumed run's, else a fresh random token when a route uses ``{run}``.
+    The run directory's config.toml and the snapshots keep it, so ``--resume`` reuses it."""
+    backend = config.backend
+    if backend.namespace:
+        return config
+    namespace = resume.config.backend.namespace if resume is not None else ""
+    if not namespace and any("run" in r.needs for r in compile_routes(backend.routes).values()):
+        namespace = secrets.token_hex(4)
+    if not namespace:
+        return config
+    return attrs.evolve(config, backend=attrs.evolve(backend, namespace=namespace))
+
+
 def _open_backend(config: Config, backend: Backend | None, options: Mapping[str, Any]) -> Backend:
     built = backend if backend is not None else load_backend(config.backend.name, **options)
     built.open(BackendContext(config))
@@ -220,6 +239,7 @@ def build_run(
     as fast as possible). ``sinks`` see every batch after the logs and metrics
     (views can also join later: :meth:`Run.watch`).
     """
+    config = with_namespace(config, resume)
     opened = _open_backend(config, backend, backend_options or {})
     directory, origin = _directory(config, run_dir, stem, resume)
     created = not directory.exists()
@@ -252,8 +272,9 @@ def build_run(
         np.count_nonzero(sim.population.session_left[: sim.population.n])
     )
     all_sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
-    all_sinks.extend(sinks)
     control = RunControl(speed)
+    all_sinks.append(FailureLimit(config.limits, control))
+    all_sinks.extend(sinks)
     pacer = Pacer(config.tick_seconds, speed, flags=control)
     controller = Controller(sim, opened, all_sinks, pacer=pacer, opened=True)
     if resume is not None:

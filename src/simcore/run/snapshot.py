@@ -15,8 +15,9 @@ What is saved:
   :class:`~simcore.seam.contract.Stateful` (``state_arrays() -> dict[str, ndarray]``
   and ``load_state(arrays)``; the mock is: who signed up, each post's author, what
   was deleted), under ``backend.*``.
-  Backends talking to external servers (http, testclient) have nothing to save;
-  the server simply continues.
+  The http and testclient backends save their id map (users' tokens and server
+  ids, posts' server ids, content versions), so a resumed run continues against
+  the same server; the routes' ``{run}`` namespace is in the saved config.
 - every :class:`~simcore.seam.contract.StatefulSink` (the metrics, for instance):
   the same two methods and a ``state_key``; its arrays go under ``sink.<state_key>.*``.
 
@@ -55,7 +56,7 @@ MANIFEST = "manifest.json"
 SNAPSHOT_DIR = "snapshots"
 _NAME = re.compile(r"^tick-(\d+)\.npz$")
 #: Config keys that may differ on resume without --force: they change no decision.
-FREE_KEYS = ("duration", "output.directory", "output.log")
+FREE_KEYS = ("duration", "output.directory", "output.log", "backend.namespace")
 
 
 class SnapshotError(SimcoreError):

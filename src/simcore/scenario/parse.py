@@ -144,8 +144,9 @@ NAMED_TABLES = (("profiles",), ("routine", "states"))
 
 
 #: Tables that replace the default as a whole instead of merging (a route's body is a JSON
-#: template: the API's body, not settings to adjust). ``*`` matches any key.
-REPLACED_TABLES = (("backend", "routes", "*", "body"),)
+#: template: the API's body, not settings to adjust; a mix lists the shares of the profiles
+#: that make up the population, so the profiles it leaves out have none). ``*`` matches any key.
+REPLACED_TABLES = (("backend", "routes", "*", "body"), ("population", "mix"))
 
 
 def _replaced(path: tuple[str, ...]) -> bool:

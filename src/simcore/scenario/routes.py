@@ -14,7 +14,16 @@ placeholder    value                                       kinds
 ``{ref_id}``   the server's id of the reposted/quoted post repost, quote_post
 ``{target_id}`` the server's id of the followed user       follow_user, unfollow_user
 ``{content}``  the post's generated text                   create, update, quote (body)
+``{run}``      the run's namespace (``backend.namespace``, all
+               else a token made at the run's start)
 =============  ==========================================  =========================
+
+Besides one route per kind, the table may hold a ``log_in`` route (``{user}``,
+``{name}``, ``{run}``): the backend logs a user in through it when the sign-up
+answers with a status of the ``sign_up`` route's ``exists`` list (the user was
+created before: a retry after a lost answer, say). ``ok`` on any route lists
+statuses that count as success; ``id`` on a route that answers with the post it
+acted on re-learns the post's id (a slug an edit changed).
 
 In a path, values are percent-encoded. In a body, a string that is exactly one
 placeholder (``"{user}"``) becomes the value itself, keeping its JSON type (a
@@ -40,11 +49,14 @@ from simcore.scenario.schema import Route
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 BODY_ONLY = ("content",)
+#: The route the backend logs users in through (not an action kind), and its placeholders.
+LOG_IN = "log_in"
+LOG_IN_PLACEHOLDERS = ("run", "user", "name")
 
 
 def allowed(kinds: KindSet = BUILT_IN) -> dict[str, tuple[str, ...]]:
-    """The placeholders each kind's route may use (from the kinds table)."""
-    return {spec.name: spec.placeholders for spec in kinds.specs}
+    """The placeholders each kind's route may use (from the kinds table), and ``log_in``'s."""
+    return {**{spec.name: spec.placeholders for spec in kinds.specs}, LOG_IN: LOG_IN_PLACEHOLDERS}
 
 
 #: The placeholders each built-in kind's route may use.
@@ -103,7 +115,6 @@ def route_problems(
     """Every problem in a routes table, as ``(toml key path, message with the fix)``."""
     out: Problems = []
     placeholders = allowed(kinds)
-    creates = {spec.name for spec in kinds.specs if spec.creates}
     for kind, route in routes.items():
         path = f"{prefix}.{kind}"
         if kind not in placeholders:
@@ -126,13 +137,55 @@ def route_problems(
             _check_template(out, f"{path}.path", route.path, kind, "path", placeholders[kind])
         for where, text in _strings(route.body, f"{path}.body"):
             _check_template(out, where, text, kind, "body", placeholders[kind])
-        if kind in creates and route.id and not all(part for part in route.id.split(".")):
-            out.append(
-                (f"{path}.id", f"got {route.id!r}, expected a JSON field such as 'id' or 'data.id'")
-            )
-        if kind == "sign_up" and route.token and not all(part for part in route.token.split(".")):
-            out.append((f"{path}.token", f"got {route.token!r}, expected a JSON field such as 'token'"))
+        _answer_fields(out, path, kind, route, routes, kinds)
     return out
+
+
+def _answer_fields(
+    out: Problems, path: str, kind: str, route: Route, routes: Mapping[str, Route], kinds: KindSet
+) -> None:
+    """``id``, ``token``, ``ok`` and ``exists``: fields that mean something for this route."""
+    creates = {spec.name for spec in kinds.specs if spec.creates}
+    # the kinds whose answer may carry the post they acted on, so ``id`` re-learns its server id
+    relearns = [s.name for s in kinds.specs if s.target in ("post", "own_post") and not s.custom_name]
+    delete = route.method.upper() == "DELETE"
+    learns = kind in creates or kind == LOG_IN or (kind in relearns and not delete)
+    if route.id and not learns:
+        why = (
+            "a DELETE answers with no post"
+            if kind in relearns
+            else f"{kind} answers with no post of simcore's"
+        )
+        out.append(
+            (
+                f"{path}.id",
+                f"got {route.id!r}, but {why} to re-learn an id from; remove it (id belongs on "
+                f"creates, sign_up, log_in and the routes that answer with the post: {', '.join(relearns)})",
+            )
+        )
+    elif route.id and not all(part for part in route.id.split(".")):
+        out.append((f"{path}.id", f"got {route.id!r}, expected a JSON field such as 'id' or 'data.id'"))
+    if route.token and kind not in ("sign_up", LOG_IN):
+        out.append(
+            (f"{path}.token", f"got {route.token!r}; only sign_up and log_in answer with a token")
+        )
+    elif route.token and not all(part for part in route.token.split(".")):
+        out.append((f"{path}.token", f"got {route.token!r}, expected a JSON field such as 'token'"))
+    for key in ("ok", "exists"):
+        bad = [s for s in getattr(route, key) if not 100 <= s <= 599]
+        if bad:
+            out.append((f"{path}.{key}", f"got {bad}, expected HTTP statuses (100-599) such as [409]"))
+    if route.exists and kind != "sign_up":
+        out.append((f"{path}.exists", "only the sign_up route has 'exists'; use 'ok' on other routes"))
+    elif route.exists and LOG_IN not in routes:
+        out.append(
+            (
+                f"{path}.exists",
+                f"got {list(route.exists)} but there is no backend.routes.{LOG_IN} to log the user in "
+                f'with; add one, e.g. {LOG_IN} = {{ method = "POST", path = "/login", '
+                f'body = {{ name = "{{name}}" }}, token = "token" }}',
+            )
+        )
 
 
 # --- compiled templates -----------------------------------------------------------------
@@ -193,6 +246,10 @@ def _getter(field_path: str) -> Callable[[Any], Any]:
     return get
 
 
+#: A getter of a dotted JSON field (``"user.token"``) from parsed JSON (None where absent).
+field_getter = _getter
+
+
 @frozen
 class CompiledRoute:
     """One route, ready to render: ``path(values)``, ``body(values)`` (or None)."""
@@ -207,6 +264,8 @@ class CompiledRoute:
     token_field: str
     get_id: Callable[[Any], Any]
     get_token: Callable[[Any], Any]
+    ok: frozenset[int] = frozenset()
+    exists: frozenset[int] = frozenset()
 
     def path(self, values: Values) -> str:
         """The request path (with its query string, if the template has one)."""
@@ -233,6 +292,8 @@ def compile_route(kind: str, route: Route) -> CompiledRoute:
         token_field=route.token,
         get_id=_getter(route.id),
         get_token=_getter(route.token),
+        ok=frozenset(route.ok),
+        exists=frozenset(route.exists),
     )
 
 

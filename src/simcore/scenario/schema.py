@@ -285,8 +285,13 @@ class Route:
     post), ``{content}``, ``{name}``, ``{user}`` (the simulated user's id) and
     ``{user_id}`` (the server's id of the user); see :mod:`simcore.scenario.routes`. ``id``
     is the (dotted) JSON field of the answer holding a new resource's id ("" = take
-    it from the ``Location`` header); ``token`` the field of the sign-up answer
-    holding the user's bearer token ("" = the API has no tokens).
+    it from the ``Location`` header), or, on a route that answers with the post it
+    acted on (an edit), its id as the server now spells it (a slug that changed);
+    ``token`` the field of the sign-up (or log-in) answer holding the user's bearer
+    token ("" = the API has no tokens). ``ok`` lists statuses that count as success
+    (an "already liked" 409 on a retry); ``exists`` (sign_up only) the statuses that
+    mean "this user already exists": the user is then logged in through the
+    ``log_in`` route instead.
     """
 
     method: str = "GET"
@@ -294,6 +299,8 @@ class Route:
     body: dict[str, Any] = field(factory=dict)
     id: str = ""
     token: str = ""
+    ok: tuple[int, ...] = ()
+    exists: tuple[int, ...] = ()
 
 
 def reference_routes() -> dict[str, Route]:
@@ -321,6 +328,8 @@ class Backend:
     requests are all answered before the next tick's start); a failed attempt is
     retried up to ``retries`` times after
     an exponential, jittered backoff from ``backoff_ms`` up to ``backoff_max_ms``.
+    ``namespace`` is the value of the routes' ``{run}`` placeholder ("" = a random
+    token made at the run's start and kept in its snapshots).
     """
 
     name: str = "mock"
@@ -337,6 +346,7 @@ class Backend:
     backoff_max_ms: float = 5000.0
     auth_header: str = "Authorization"
     auth_format: str = "Bearer {token}"
+    namespace: str = ""
     routes: dict[str, Route] = field(factory=reference_routes)
     #: Kinds the API does not have: the crowd never does them (their weights count as 0).
     lacks: list[str] = field(factory=list)
@@ -359,6 +369,20 @@ class Faults:
 
 
 @frozen
+class Limits:
+    """When a run gives up by itself (exit code 4), checked while it runs.
+
+    The run stops when more than ``failure_share`` of the last ``window`` actions
+    failed (once ``window`` actions were seen; 1 = never), or when every attempt
+    was a connection error for ``unreachable_seconds`` of wall time (0 = never).
+    """
+
+    failure_share: float = 0.5
+    window: int = 1000
+    unreachable_seconds: float = 60.0
+
+
+@frozen
 class Config:
     """A whole simulation scenario."""
 
@@ -376,6 +400,7 @@ class Config:
     backend: Backend = field(factory=Backend)
     faults: Faults = field(factory=Faults)
     output: Output = field(factory=Output)
+    limits: Limits = field(factory=Limits)
     #: Pass/fail checks at the end of a run: metric name -> comparison (simcore.analysis.thresholds).
     thresholds: dict[str, str] = field(factory=dict)
     #: Kinds of the app's own (comments, bookmarks…), each behaving as a built-in kind.

@@ -25,6 +25,7 @@ MAX_TICKS = 2**31 - 2
 LAST_DATE = dt.datetime(9999, 12, 24)
 CLIENTS = ("auto", "lean", "aiohttp")
 _APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+_NAMESPACE = re.compile(r"[A-Za-z0-9_-]{0,32}")
 
 
 def _did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
@@ -236,10 +237,25 @@ def _backend(out: Problems, config: Config) -> None:
                     f"got {b.auth_format!r}, expected one {{token}}, e.g. 'Bearer {{token}}'",
                 )
             )
+    if not _NAMESPACE.fullmatch(b.namespace):
+        out.append(
+            (
+                "backend.namespace",
+                f"got {b.namespace!r}, expected up to 32 letters, digits, '-' or '_' "
+                '(or "" for a random token per run)',
+            )
+        )
     kind_problems, kinds = kind_set_problems(config)
     out.extend(kind_problems)
     out.extend(route_problems(b.routes, kinds=kinds))
     out.extend(lacks_problems(config, kinds))
+
+
+def _limits(out: Problems, config: Config) -> None:
+    lim = config.limits
+    _range(out, "limits.failure_share", lim.failure_share, 0, 1, low_open=True)
+    _range(out, "limits.window", lim.window, 1, 100_000_000)
+    _range(out, "limits.unreachable_seconds", lim.unreachable_seconds, 0, 31_536_000)
 
 
 def _faults(out: Problems, config: Config) -> None:
@@ -265,6 +281,7 @@ def problems_in(config: Config) -> Problems:
         _community,
         _backend,
         _faults,
+        _limits,
         _output,
     ):
         check(out, config)

@@ -30,6 +30,7 @@ class ErrorKind(enum.IntEnum):
     TIMEOUT = 2
     SKIPPED = 3  # not sent: its target never existed on the server
     INJECTED = 4  # a simulated fault
+    BAD_ANSWER = 5  # answered 2xx without what the route expects (no id, no token, no JSON)
 
 
 #: The name logs use for each :class:`ErrorKind` value (``none`` for 0).
@@ -116,9 +117,10 @@ class Outcomes:
         return len(self.sent_at) == len(self.status) and len(self.status) > 0
 
     def failed(self) -> NDArray[np.bool_]:
-        """Which actions failed: not answered (status 0: skipped, timed out, no connection)
-        or answered with an error status (>= 400)."""
-        out: NDArray[np.bool_] = failed_status(self.status)
+        """Which actions failed: not answered (status 0: skipped, timed out, no connection),
+        answered with an error status (>= 400), or answered without what the route expects
+        (``bad_answer``)."""
+        out: NDArray[np.bool_] = failed_status(self.status) | (self.error == ErrorKind.BAD_ANSWER)
         return out
 
 

@@ -17,6 +17,7 @@ from simcore.run.clock import SPEED_HELP
 from simcore.run.loading import load_config
 from simcore.run.runfiles import REPORT_FILE, analyse, load_metrics
 from simcore.scenario.parse import dump_config
+from simcore.scenario.routes import LOG_IN, LOG_IN_PLACEHOLDERS
 from simcore.seam.registry import available_backends
 from simcore.ui.summary import print_thresholds
 
@@ -157,6 +158,13 @@ def config_check(config_file: Path) -> None:
         note = "  (lacked: never done)" if spec.name in lacks else ""
         names = " ".join(f"{{{n}}}" for n in spec.placeholders)
         click.echo(f"  {spec.name}{custom}: {where}; {names}{note}")
+    log_in = cfg.backend.routes.get(LOG_IN)
+    if log_in is not None:
+        names = " ".join(f"{{{n}}}" for n in LOG_IN_PLACEHOLDERS)
+        click.echo(
+            f"  {LOG_IN} (for sign-ups answered {list(cfg.backend.routes['sign_up'].exists)}): "
+            f"{log_in.method.upper()} {log_in.path}; {names}"
+        )
 
 
 @config.command("show")

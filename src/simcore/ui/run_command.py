@@ -17,6 +17,7 @@ from simcore.run import rundir
 from simcore.run import snapshot as snapshots
 from simcore.run.builder import Run, build_run
 from simcore.run.clock import SPEED_HELP, format_speed, parse_speed
+from simcore.run.limits import EXIT_FAILURE_LIMIT, stopped_by_limit
 from simcore.run.loading import load_config
 from simcore.run.runfiles import REPORT_FILE
 from simcore.scenario.durations import DURATION_HELP, parse_ticks
@@ -290,6 +291,8 @@ def _print_end(console: Console, built: Run) -> None:
         console.print(f"[red]{escape(warning)}[/]")
     if result is not None and result.stopped_by is not None:
         console.print(f"[yellow]{escape(stop_message(result, built.controller, built.log_file))}[/]")
+        if stopped_by_limit(result.stopped_by):
+            sys.exit(EXIT_FAILURE_LIMIT)
         sys.exit(_STOP_CODES.get(result.stopped_by, 0))
     if not summary["thresholds"]["passed"]:
         sys.exit(EXIT_THRESHOLDS_FAILED)

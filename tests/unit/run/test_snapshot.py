@@ -35,6 +35,7 @@ from tests.support.resume import assert_same_run, mock_controller, run_split, ru
     hour=st.integers(0, 23),
     tick_seconds=st.sampled_from([30, 60, 300]),
     overshoot=st.integers(0, 3),
+    mix=st.sampled_from([None, {"chatterbox": 0.5, "content_curator": 0.5}, {"night_owl": 1.0}]),
 )
 def test_resume_equivalence(
     small_config: Config,
@@ -45,8 +46,10 @@ def test_resume_equivalence(
     hour: int,
     tick_seconds: int,
     overshoot: int,
+    mix: dict[str, float] | None,
 ) -> None:
-    """Running N ticks == running k, snapshot, load, running N-k: same log bytes, state, totals."""
+    """Running N ticks == running k, snapshot, load, running N-k: same log bytes, state, totals
+    (with a mix of some profiles only too: the snapshot's config must load back equal)."""
     k = round(k_share * n)
     config = with_overrides(
         small_config,
@@ -55,9 +58,24 @@ def test_resume_equivalence(
         population__initial_users=users,
         start=dt.datetime(2026, 1, 9, hour, 0),  # a Friday: some runs cross into the weekend
     )
+    if mix is not None:
+        config = with_overrides(config, population__mix=mix)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         assert_same_run(run_straight(config, n, folder), run_split(config, n, k, folder, overshoot))
+
+
+def test_resume_equivalence_with_a_mix_of_some_profiles(default_config: Config, tmp_path: Path) -> None:
+    """The case that once diverged: a mix of two profiles, 150 users, resumed at tick 30, the
+    users who arrive after the resume acting as in the straight run."""
+    config = with_overrides(
+        default_config,
+        population__initial_users=150,
+        population__mix={"chatterbox": 0.5, "content_curator": 0.5},
+        start=dt.datetime(2026, 1, 5, 18, 0),
+        duration="2h",
+    )
+    assert_same_run(run_straight(config, 120, tmp_path), run_split(config, 120, 30, tmp_path))
 
 
 @pytest.mark.slow

@@ -73,6 +73,14 @@ def test_show_round_trips(config: Config) -> None:
     assert loads_config(dump_config(config)) == config
 
 
+def test_a_mix_lists_the_profiles_the_population_is_made_of() -> None:
+    """[population.mix] replaces the default mix (profiles it leaves out have no share), so a
+    config with a mix of some profiles dumps and loads back equal (snapshots rely on it)."""
+    config = loads_config("[population.mix]\nchatterbox = 1\n")
+    assert config.population.mix == {"chatterbox": 1.0}
+    assert loads_config(dump_config(config)) == config
+
+
 def test_empty_file_is_the_default_config() -> None:
     """Every key has a default: an empty file is a valid config."""
     assert loads_config("") == Config()

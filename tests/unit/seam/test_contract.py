@@ -35,8 +35,9 @@ from simcore_backends.testclient import TestClientBackend
 def test_built_in_backends_declare_their_protocols() -> None:
     """In the class line, not by happening to have the methods."""
     assert {SyncBackend, Stateful} <= set(MockBackend.__mro__)
-    assert SyncBackend in TestClientBackend.__mro__ and Stateful not in TestClientBackend.__mro__
-    assert {AsyncBackend, Pipelined, OwnsEventLoop} <= set(HttpBackend.__mro__)
+    # the backends talking to a server keep its id map (tokens, server ids) in snapshots
+    assert {SyncBackend, Stateful} <= set(TestClientBackend.__mro__)
+    assert {AsyncBackend, Pipelined, OwnsEventLoop, Stateful} <= set(HttpBackend.__mro__)
     assert SyncBackend not in HttpBackend.__mro__
 
 

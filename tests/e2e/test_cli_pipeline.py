@@ -1,8 +1,9 @@
-"""`simcore run --backend http` pipelines ticks at --speed max and goes tick by tick when paced.
+"""`simcore run --backend http` pipelines ticks at --speed max, and paced (--speed N, --rate N)
+too: there each slice is sent at its due time without waiting for the earlier ones' answers.
 
-Both against the reference app served by uvicorn on a free loopback port, through the CLI:
-the summary's ``max_ticks_in_flight`` says how many ticks overlapped, and the action stream
-is the same either way.
+Against the reference app served by uvicorn on a free loopback port, through the CLI: the
+summary's ``max_ticks_in_flight`` says how many ticks overlapped (never more than
+``backend.pipeline``), and the action stream is the same every way.
 """
 
 from __future__ import annotations
@@ -47,14 +48,24 @@ def _run(
     return summary, rows
 
 
-def test_speed_max_pipelines_and_paced_runs_do_not(tmp_path: Path) -> None:
-    """At max speed ticks overlap (bounded by backend.pipeline); paced, none do; same stream."""
+def test_pipelined_at_max_speed_and_paced_alike(tmp_path: Path) -> None:
+    """Ticks overlap (bounded by backend.pipeline) at max speed, at a speed and at a rate;
+    the action stream is the same."""
     from simcore_backends.refapp import create_app
 
-    with uvicorn_server(create_app(tmp_path / "a.db")) as url:
-        fast, fast_rows = _run(tmp_path, url, "fast", "--speed", "max")
-    with uvicorn_server(create_app(tmp_path / "b.db")) as url:
-        paced, paced_rows = _run(tmp_path, url, "paced", "--speed", "3000")
+    runs = {}
+    for name, extra in (
+        ("fast", ("--speed", "max")),
+        ("paced", ("--speed", "3000")),
+        ("rate", ("--rate", "2000")),
+    ):
+        with uvicorn_server(create_app(tmp_path / f"{name}.db")) as url:
+            runs[name] = _run(tmp_path, url, name, *extra)
+    fast, fast_rows = runs["fast"]
     assert 1 < int(fast["max_ticks_in_flight"]) <= 4  # type: ignore[call-overload]
-    assert paced["max_ticks_in_flight"] == 0
-    assert fast_rows == paced_rows and len(fast_rows) > 100
+    for name in ("paced", "rate"):
+        summary, rows = runs[name]
+        assert 1 <= int(summary["max_ticks_in_flight"]) <= 4  # type: ignore[call-overload]
+        assert rows == fast_rows and len(rows) > 100
+    pacing = runs["rate"][0]["pacing"]
+    assert isinstance(pacing, dict) and pacing["rate"] == 2000.0 and pacing["actions_per_second"] > 0

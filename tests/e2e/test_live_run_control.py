@@ -118,3 +118,38 @@ def test_ctl_pause_resume_speed_stop_a_live_run(tmp_path: Path) -> None:
     assert summary["stopped_by"] == "ctl stop" and summary["pacing"]["paused_seconds"] >= 0.5
     assert summary["snapshot"] and snapshot.load(Path(summary["snapshot"])).tick == summary["ticks"]
     assert not socket_path(run_dir).exists()
+
+
+@pytest.mark.slow
+def test_ctl_rate_changes_a_live_runs_target(tmp_path: Path) -> None:
+    """`simcore ctl rate N` retargets a live --rate run; the summary reports the last target and
+    the real actions per second."""
+    run_dir = tmp_path / "run"
+    log = run_dir / "actions.jsonl"
+    proc = subprocess.Popen(
+        _simcore("run", PROFILE, "--out", str(run_dir), "--rate", "100", "--users", "300", "-q"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: socket_path(run_dir).exists() and log.exists())
+        status = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])
+        assert status["rate"] == 100.0
+        code, out = _invoke("ctl", str(run_dir), "rate", "400")
+        assert code == 0 and "rate             400.0" in out
+        before = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])["actions"]
+        _wait_for(
+            lambda: (
+                json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])["actions"] > before + 200
+            )
+        )
+        assert _invoke("ctl", str(run_dir), "stop")[0] == 0
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, out
+    pacing = json.loads((run_dir / "summary.json").read_text())["pacing"]
+    assert pacing["rate"] == 400.0 and 0 < pacing["actions_per_second"] <= 400 * 1.1

@@ -124,6 +124,11 @@ def test_the_page_updates_and_its_controls_steer_the_run(tmp_path: Path) -> None
 
             page.select_option("#speed-select", "1800x")
             _wait("the speed change", lambda: _state(base)["speed"] == "1800x", 10)
+            page.fill("#rate-input", "250")
+            page.click("#rate-set")
+            _wait("the rate target", lambda: _state(base)["rate"] == "250/s", 10)
+            page.click("button[data-command=rate]")  # rate off
+            _wait("the rate target off", lambda: _state(base)["rate"] == "off", 10)
 
             assert not list((out / "snapshots").glob("tick-*.npz"))
             page.click("button[data-command=snapshot]")  # paused: now, or when the paused tick is done

@@ -73,6 +73,7 @@ class Run:
         self.result: RunResult | None = None
         self.summary: dict[str, Any] = {}
         self._finished = False
+        self._actions_before = controller.totals.actions  # a resumed run's earlier actions
 
     @property
     def directory(self) -> Path:
@@ -150,6 +151,7 @@ class Run:
         summary["log"] = str(self.log_file) if self.log_file else None
         summary["logs"] = [rundir.shown(p, self.directory) for p in self.log_files]
         summary["pacing"] = self.pacer.summary()
+        summary["pacing"]["actions_per_second"] = self.real_actions_per_second()
         summary["stopped_by"] = self.result.stopped_by if self.result else "error"
         summary["snapshot"] = str(session.last_snapshot) if session.last_snapshot else None
         if self.resumed_from is not None:
@@ -166,6 +168,13 @@ class Run:
         rundir.write_summary(self.directory, summary)
         self.summary = summary
         return summary
+
+    def real_actions_per_second(self) -> float | None:
+        """Actions this process executed per real second of running (paused time left out)."""
+        controller = self.controller
+        running = controller.wall_seconds - self.pacer.paused_seconds
+        actions = controller.totals.actions - self._actions_before
+        return round(actions / running, 1) if running > 0 and actions else None
 
     def __enter__(self) -> Run:
         return self
@@ -224,6 +233,7 @@ def build_run(
     logs: Sequence[str] = (),
     resume: snapshots.Snapshot | None = None,
     speed: float | None = None,
+    rate: float | None = None,
     snapshot_every: int | None = None,
     control_socket: bool = True,
     handle_signals: bool = True,
@@ -236,8 +246,9 @@ def build_run(
     to use (it is opened here); default: the config's ``backend.name`` from the
     entry points, built with ``backend_options``. ``logs``: ``--log`` choices
     (default: ``output.log``). ``speed``: simulated seconds per real second (None:
-    as fast as possible). ``sinks`` see every batch after the logs and metrics
-    (views can also join later: :meth:`Run.watch`).
+    as fast as possible). ``rate``: actions per real second to aim at (None: none;
+    with one, ``speed`` is the upper bound of the simulated speed). ``sinks`` see every
+    batch after the logs and metrics (views can also join later: :meth:`Run.watch`).
     """
     config = with_namespace(config, resume)
     opened = _open_backend(config, backend, backend_options or {})
@@ -272,10 +283,10 @@ def build_run(
         np.count_nonzero(sim.population.session_left[: sim.population.n])
     )
     all_sinks.append(MetricsSink(metrics, directory))  # before restore(): snapshots carry its state
-    control = RunControl(speed)
+    control = RunControl(speed, rate)
     all_sinks.append(FailureLimit(config.limits, control))
     all_sinks.extend(sinks)
-    pacer = Pacer(config.tick_seconds, speed, flags=control)
+    pacer = Pacer(config.tick_seconds, speed, flags=control, rate=rate)
     controller = Controller(sim, opened, all_sinks, pacer=pacer, opened=True)
     if resume is not None:
         snapshots.restore(resume, controller)

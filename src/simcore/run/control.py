@@ -10,7 +10,10 @@ simulated clock: nothing is dispatched until resumed.
 (``RUN_DIR/control.sock``; a short path in the temp folder if that one is too
 long for a socket). The protocol is one JSON object per line each way:
 ``{"command": "pause"}`` → ``{"ok": true, "status": {...}}``. :func:`send`
-is the client behind ``simcore ctl RUN_DIR pause|resume|stop|speed N|status``.
+is the client behind ``simcore ctl RUN_DIR pause|resume|stop|speed N|rate N|status``.
+
+With a rate target set (``--rate``, ``rate N``) the speed is its upper bound,
+and ``faster``/``slower`` (the ``+``/``-`` keys) step the rate instead of the speed.
 """
 
 from __future__ import annotations
@@ -28,12 +31,24 @@ from typing import TYPE_CHECKING, Any
 
 from simcore.errors import SimcoreError
 from simcore.run.clock import Pacer, RealTime, format_speed, hold_while_paused, parse_speed
+from simcore.run.rate import RATE_STEPS, format_rate, parse_rate
 
 if TYPE_CHECKING:
     from simcore.run.controller import Controller
 
 SOCKET_NAME = "control.sock"
-COMMANDS = ("pause", "resume", "toggle", "stop", "speed", "faster", "slower", "snapshot", "status")
+COMMANDS = (
+    "pause",
+    "resume",
+    "toggle",
+    "stop",
+    "speed",
+    "rate",
+    "faster",
+    "slower",
+    "snapshot",
+    "status",
+)
 #: The speeds ``+``/``-`` step through (simulated seconds per real second); max is above the last.
 SPEED_STEPS = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0, 86400.0)
 _MAX_SOCKET_PATH = 100
@@ -46,12 +61,13 @@ class ControlError(SimcoreError):
 class RunControl:
     """Pause/resume/speed/stop requests, set from any thread, read by the run loop."""
 
-    def __init__(self, speed: float | None = None) -> None:
+    def __init__(self, speed: float | None = None, rate: float | None = None) -> None:
         self.wake = threading.Event()
         self._lock = threading.Lock()
         self._paused = False
         self._stop_reason: str | None = None
         self._speed = speed
+        self._rate = rate
         self._snapshot_wanted = False
         self.listeners: list[Callable[[str], None]] = []
         self.status_provider: Callable[[], dict[str, Any]] | None = None
@@ -73,8 +89,13 @@ class RunControl:
 
     @property
     def speed(self) -> float | None:
-        """The requested speed (``None``: max)."""
+        """The requested speed (``None``: max); with a rate target, its upper bound."""
         return self._speed
+
+    @property
+    def rate(self) -> float | None:
+        """The requested rate target in actions per real second (``None``: none)."""
+        return self._rate
 
     def _changed(self, event: str) -> None:
         self.wake.set()
@@ -142,8 +163,31 @@ class RunControl:
             self._speed = speed
         self._changed(f"speed {format_speed(speed)}")
 
+    def set_rate(self, rate: float | None) -> None:
+        """Change the rate target from the next tick on (``None``: pace by speed alone)."""
+        with self._lock:
+            self._rate = rate
+        self._changed(f"rate {format_rate(rate)}")
+
+    def step_rate(self, up: bool) -> None:
+        """One step up or down along :data:`~simcore.run.rate.RATE_STEPS` (halving below it,
+        doubling above it)."""
+        current = self._rate
+        if current is None:
+            return
+        if up:
+            higher = [r for r in RATE_STEPS if r > current * 1.0001]
+            self.set_rate(higher[0] if higher else current * 2)
+        else:
+            lower = [r for r in RATE_STEPS if r < current / 1.0001]
+            self.set_rate(lower[-1] if lower else current / 2)
+
     def step_speed(self, up: bool) -> None:
-        """One step faster or slower along :data:`SPEED_STEPS` (max is the top)."""
+        """One step faster or slower along :data:`SPEED_STEPS` (max is the top); with a rate
+        target, one step along the rates instead."""
+        if self._rate is not None:
+            self.step_rate(up)
+            return
         current = self._speed
         if up:
             if current is None:
@@ -160,7 +204,9 @@ class RunControl:
     def status(self) -> dict[str, Any]:
         """The run's state for ``simcore ctl status`` and the dashboard."""
         out: dict[str, Any] = dict(self.status_provider() if self.status_provider else {})
-        out.update(paused=self._paused, stopping=self.stopping, speed=format_speed(self._speed))
+        out.update(
+            paused=self._paused, stopping=self.stopping, speed=format_speed(self._speed), rate=self._rate
+        )
         out["snapshot_pending"] = self._snapshot_wanted  # taken at the next tick boundary
         return out
 
@@ -176,6 +222,8 @@ class RunControl:
             self.request_stop("ctl stop")
         elif command == "speed":
             self.set_speed(parse_speed(value if value is not None else "max"))
+        elif command == "rate":
+            self.set_rate(parse_rate(value if value is not None else "off", "rate"))
         elif command in ("faster", "slower"):
             self.step_speed(command == "faster")
         elif command == "snapshot":
@@ -218,13 +266,20 @@ class RunGate:
         self.first_tick: int | None = None
 
     def idle_at(self, tick: int) -> bool:
-        """Nothing to do before ``tick``: no snapshot due, no pause, stop or speed change."""
+        """Nothing to do before ``tick``: no snapshot due, no pause, stop, speed or rate change."""
         every = self.snapshot_every
         snapshot_due = bool(every) and self.snapshot is not None and tick % (every or 1) == 0
         control = self.control
-        speed_changed = self.pacer is not None and self.pacer.speed != control.speed
+        pacer = self.pacer
+        changed = pacer is not None and (pacer.speed != control.speed or pacer.rate != control.rate)
         asked = control.snapshot_requested
-        return not (snapshot_due or asked or control.paused or control.stopping or speed_changed)
+        return not (snapshot_due or asked or control.paused or control.stopping or changed)
+
+    def _sync(self) -> None:
+        """Give the pacer the speed and rate the control asks for."""
+        if self.pacer is not None:
+            self.pacer.set_speed(self.control.speed)
+            self.pacer.set_rate(self.control.rate)
 
     def between_ticks(self, controller: Controller) -> bool:
         """Run before each tick; False stops the run (the state is consistent at this point)."""
@@ -237,8 +292,7 @@ class RunGate:
         periodic = bool(every) and tick != self.first_tick and tick % (every or 1) == 0
         if self.snapshot is not None and (asked or periodic):
             self.snapshot()
-        if self.pacer is not None and self.pacer.speed != control.speed:
-            self.pacer.set_speed(control.speed)
+        self._sync()
         if control.paused and not control.stopping:
             until = _UntilSnapshot(control)
             while True:  # paused between ticks: a snapshot asked for is taken at once
@@ -252,7 +306,7 @@ class RunGate:
                     break
             if self.pacer is not None:
                 self.pacer.reanchor()
-                self.pacer.set_speed(control.speed)
+                self._sync()
         return not control.stopping
 
 
@@ -385,4 +439,6 @@ def send(run_dir: Path, command: str, value: str | None = None, timeout: float =
         raise ControlError(f"unknown command {command!r}; expected one of: {', '.join(COMMANDS)}")
     if command == "speed":
         parse_speed(value if value is not None else "")
+    if command == "rate":
+        parse_rate(value if value is not None else "", "rate")
     return send_to(socket_path(run_dir), command, value, timeout)

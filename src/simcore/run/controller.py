@@ -140,9 +140,12 @@ class Controller:
         return batch, outcomes
 
     def _pipelines(self) -> bool:
-        """Whether the next ticks may overlap: an async backend with a pipeline, and a run
-        not paced in real time (a paced run sends each tick at its due time, in slices)."""
-        return self.pipeline > 1 and (self.pacer is None or not self.pacer.paced)
+        """Whether the next ticks may overlap: an async backend with a pipeline, unless the run
+        is paced and the backend paces itself (``execute_paced``). Paced, each slice is sent
+        at its due time without waiting for the earlier slices' answers."""
+        if self.pipeline <= 1:
+            return False
+        return self.pacer is None or not self.pacer.paced or not isinstance(self.backend, Paced)
 
     def _pass_gate(self) -> bool:
         """Consult the gate once before the current tick; False: stop the run."""
@@ -164,8 +167,9 @@ class Controller:
         """Step ahead while up to ``pipeline`` ticks are in flight; finish them in order.
 
         The core's decisions never depend on outcomes, so stepping ahead changes
-        nothing in the log; the backend keeps the effects in order. Returns the ticks
-        stepped; it returns early (drained) when the run stops or becomes paced.
+        nothing in the log; the backend keeps the effects in order. A paced run hands
+        each tick over slice by slice at its due times. Returns the ticks stepped; it
+        returns early (drained) when the run stops or may no longer pipeline.
         """
         assert isinstance(self.backend, AsyncBackend)  # only async backends pipeline
         depth, stepped = self.pipeline, 0
@@ -182,7 +186,11 @@ class Controller:
                         break
                 batch = self.sim.step()
                 stepped += 1
-                window.append((batch, asyncio.ensure_future(self.backend.execute_async(batch))))
+                if self.pacer is not None:  # paced: returns when the tick's end is due
+                    future = await self.pacer.dispatch_async(batch, self.backend.execute_async)
+                else:
+                    future = asyncio.ensure_future(self.backend.execute_async(batch))
+                window.append((batch, future))
                 self.max_ticks_in_flight = max(self.max_ticks_in_flight, len(window))
                 await asyncio.sleep(0)  # let the requests move between two steps
                 if ends_hour(batch.tick, self.sim.config.tick_seconds):
@@ -199,7 +207,7 @@ class Controller:
 
     def _run_ticks(self, ticks: int) -> int:
         """Run up to ``ticks`` ticks one after another; stop early when the run stops or may
-        pipeline again (a speed change to max). Returns the ticks run."""
+        pipeline again. Returns the ticks run."""
         for done in range(ticks):
             if self._pipelines() or not self._pass_gate():
                 return done
@@ -257,8 +265,8 @@ class Controller:
     def run(self, ticks: int) -> None:
         """Run ``ticks`` more ticks (fewer if the gate stops it); on Ctrl-C stop and re-raise.
 
-        Ticks overlap (up to the backend's ``pipeline``) while the run goes as fast as
-        possible; a paced stretch runs tick by tick; a speed change switches between them."""
+        Ticks overlap (up to an async backend's ``pipeline``), paced or not; other backends
+        (and self-pacing ones while paced) run tick by tick."""
         self.open()
         began = time.perf_counter()
         try:

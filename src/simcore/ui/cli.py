@@ -16,6 +16,7 @@ from rich.markup import escape
 from simcore import __version__
 from simcore.errors import SimcoreError
 from simcore.ui.commands import backends_command, config, ctl, report_command, serve
+from simcore.ui.plan_command import plan
 from simcore.ui.run_command import run
 
 
@@ -53,10 +54,11 @@ def main() -> None:
     \b
     Start with:  simcore run --seed 42 profiles/default.toml
     Check a config:  simcore config check profiles/default.toml
+    Requests per second before sending any:  simcore plan profiles/default.toml --rate 500
     """
 
 
-for _command in (run, report_command, ctl, serve, config, backends_command):
+for _command in (run, plan, report_command, ctl, serve, config, backends_command):
     main.add_command(_command)
 
 

@@ -15,6 +15,7 @@ from simcore.logs.read import fastest_log
 from simcore.run import control, rundir
 from simcore.run.clock import SPEED_HELP
 from simcore.run.loading import load_config
+from simcore.run.rate import RATE_HELP
 from simcore.run.runfiles import REPORT_FILE, analyse, load_metrics
 from simcore.scenario.parse import dump_config
 from simcore.scenario.routes import LOG_IN, LOG_IN_PLACEHOLDERS
@@ -52,14 +53,19 @@ def report_command(run_dir: Path) -> None:
 
 @click.command("ctl")
 @click.argument("run_dir", metavar="RUN_DIR", type=click.Path(path_type=Path))
-@click.argument("command", type=click.Choice(["pause", "resume", "stop", "speed", "snapshot", "status"]))
+@click.argument(
+    "command", type=click.Choice(["pause", "resume", "stop", "speed", "rate", "snapshot", "status"])
+)
 @click.argument("value", required=False, metavar="[N]")
 @click.option("--json", "as_json", is_flag=True, help="Print the run's status as JSON.")
 def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
-    """Control a live run from another terminal: pause, resume, stop, speed N (or max), snapshot
-    (now, at the next tick boundary, or at once while paused), status."""
+    """Control a live run from another terminal: pause, resume, stop, speed N (or max), rate N
+    (actions per real second, or off), snapshot (now, at the next tick boundary, or at once
+    while paused), status."""
     if command == "speed" and value is None:
         raise UsageError(f"simcore ctl {run_dir} speed: give the new speed, {SPEED_HELP}")
+    if command == "rate" and value is None:
+        raise UsageError(f"simcore ctl {run_dir} rate: give the new rate, {RATE_HELP}")
     status = control.send(run_dir, command, value)
     if as_json:
         click.echo(json.dumps(status, indent=2))

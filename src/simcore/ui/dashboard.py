@@ -4,13 +4,15 @@
 by kind, the latest actions, recent latencies, errors), cheap per batch. The
 views only read it:
 
-- :class:`Dashboard` (a terminal): simulated clock and day, speed and lag,
+- :class:`Dashboard` (a terminal): simulated clock and day, speed (or rate
+  target) and lag, real actions per second over the last few seconds,
   users total and by state, actions per minute by kind as sparklines, top
   posters and top posts, the latest actions, backend latency and errors, and at
   max speed a progress bar with ETA. Keys: space pauses and resumes, ``+``/``-``
   change the speed, ``q`` stops (:class:`KeyReader`).
-- :class:`PlainLines` (CI, pipes): one line per simulated hour and one per
-  control event (paused, resumed, speed, snapshot, stop).
+- :class:`PlainLines` (CI, pipes): one line per simulated hour (with the real
+  actions per second it was sent at) and one per control event (paused,
+  resumed, speed, rate, snapshot, stop).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from simcore.logs.fields import action_paths
 from simcore.run.clock import Pacer, format_speed
 from simcore.run.control import RunControl
 from simcore.run.controller import Controller
+from simcore.run.rate import format_rate
 from simcore.run.totals import HourReport
 from simcore.scenario.kinds import BUILT_IN, SHORT, KindSet
 from simcore.seam.contract import Outcomes
@@ -62,16 +65,25 @@ def sparkline(values: Sequence[float] | NDArray[Any], width: int = 40) -> str:
 class LiveStats:
     """A sink that remembers the recent past for the views (not saved in snapshots)."""
 
-    def __init__(self, history: int = 60, latest: int = 8, kinds: KindSet = BUILT_IN) -> None:
+    def __init__(
+        self,
+        history: int = 60,
+        latest: int = 8,
+        kinds: KindSet = BUILT_IN,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.kinds = kinds
         self._methods = spelling(kinds).methods
         self.per_tick: deque[NDArray[np.int64]] = deque(maxlen=history)
+        self.clock = clock
+        self.sent: deque[tuple[float, int]] = deque(maxlen=4096)  # (real time, actions) per batch
         self.latest: deque[tuple[int, str, str, str, int]] = deque(maxlen=latest)
         self.latencies: deque[NDArray[np.float32]] = deque(maxlen=history)
         self.failed = 0
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
         """Count one batch."""
+        self.sent.append((self.clock(), len(batch)))
         self.per_tick.append(batch.counts())
         self.latencies.append(outcomes.latency_ms)
         self.failed += int(np.count_nonzero(outcomes.failed()))
@@ -86,6 +98,21 @@ class LiveStats:
     def close(self) -> None:
         """Nothing to release."""
 
+    def actions_per_second(self, window: float = 5.0) -> float | None:
+        """Real actions per second over the batches of the last ``window`` seconds (None: too
+        few batches to tell)."""
+        sent = list(self.sent)
+        if len(sent) < 2:
+            return None
+        now = self.clock()
+        recent = [(t, n) for t, n in sent if now - t <= window] or sent[-2:]
+        if len(recent) < 2:
+            recent = sent[-2:]
+        span = recent[-1][0] - recent[0][0]
+        if span <= 0:
+            return None
+        return sum(n for _, n in recent[1:]) / span
+
     def latency(self) -> tuple[float, float]:
         """(mean, p95) of recent latencies in ms."""
         recent = [a for a in self.latencies if len(a)]
@@ -93,6 +120,12 @@ class LiveStats:
             return 0.0, 0.0
         all_ms = np.concatenate(recent).astype(np.float64)
         return float(all_ms.mean()), float(np.percentile(all_ms, 95))
+
+
+def current_speed(pacer: Pacer) -> str:
+    """The speed the current tick runs at (with a rate target it changes tick by tick)."""
+    speed = pacer.tick_speed if pacer.rate is not None else pacer.speed
+    return "max" if speed is None or speed == float("inf") else f"{speed:,.0f}x"
 
 
 #: Below this many columns or rows the dashboard shows its compact form.
@@ -165,21 +198,25 @@ class Dashboard:
             state = "[bold red]stopping[/]"
         if self.finished:
             state = "[bold]stopped[/]" if self.control.stopping else "[bold]finished[/]"
-        speed = format_speed(self.pacer.speed if self.pacer else None)
+        pace = f"speed [bold]{format_speed(self.pacer.speed if self.pacer else None)}[/]"
         lag = ""
         if self.pacer is not None and self.pacer.paced:
             lag = f"lag {self.pacer.lag:.2f}s (max {self.pacer.max_lag:.2f}s)"
+        if self.pacer is not None and self.pacer.rate is not None:
+            pace = f"rate [bold]{format_rate(self.pacer.rate)}[/] speed {current_speed(self.pacer)}"
+        real = self.stats.actions_per_second()
         cells = [
             f"[bold]{now:%a %Y-%m-%d %H:%M}[/]",
             f"day {day}",
             f"tick {ctl.ticks_done:,}/{self.total_ticks:,}",
             state,
-            f"speed [bold]{speed}[/]",
+            pace,
+            "" if real is None else f"[bold]{real:,.0f}[/] actions/s",
             lag,
         ]
         if self._compact():  # two lines on a narrow terminal, rather than cells cut off
             table.add_row(*cells[:4])
-            table.add_row(*cells[4:], "", "")
+            table.add_row(*cells[4:], "")
         else:
             table.add_row(*cells)
         return table
@@ -429,19 +466,36 @@ class PlainLines:
         self.every = every
         self.controller: Controller | None = None
         self._last = time.monotonic()
+        self._hour_began = self._last  # real time (and paused seconds) when the hour began
+        self._hour_paused = 0.0
 
     def _pace(self) -> str:
-        if self.pacer is not None and self.pacer.paced:
-            return f"  [dim]speed {format_speed(self.pacer.speed)} lag {self.pacer.lag:.2f}s[/]"
+        pacer = self.pacer
+        if pacer is not None and pacer.rate is not None:
+            return (
+                f"  [dim]rate {format_rate(pacer.rate)} speed {current_speed(pacer)} "
+                f"lag {pacer.lag:.2f}s[/]"
+            )
+        if pacer is not None and pacer.paced:
+            return f"  [dim]speed {format_speed(pacer.speed)} lag {pacer.lag:.2f}s[/]"
         return ""
+
+    def _hour_rate(self, actions: int) -> str:
+        """The hour's real actions per second (time paused left out), and start the next hour."""
+        now = time.monotonic()
+        paused = self.pacer.paused_seconds if self.pacer is not None else 0.0
+        seconds = now - self._hour_began - (paused - self._hour_paused)
+        self._hour_began, self._hour_paused = now, paused
+        return f"  [bold]{actions / seconds:,.0f}[/] actions/s" if seconds > 0 else ""
 
     def hour(self, report: HourReport) -> None:
         """One line for a finished simulated hour."""
         kinds = "  ".join(f"{SHORT.get(k, k)} {v:,}" for k, v in report.actions.items() if v)
         failed = f"  [red]failed {report.failed:,}[/]" if report.failed else ""
+        actions = sum(report.actions.values())
         self.console.print(
             f"[dim]{report.time:%a %Y-%m-%d %H:%M}[/]  users [bold]{report.users:,}[/]  "
-            f"posts {report.posts:,}  actions {sum(report.actions.values()):,}  [dim]{kinds}[/]"
+            f"posts {report.posts:,}  actions {actions:,}{self._hour_rate(actions)}  [dim]{kinds}[/]"
             f"{failed}{self._pace()}",
             highlight=False,
         )

@@ -19,6 +19,7 @@ from simcore.run.builder import Run, build_run
 from simcore.run.clock import SPEED_HELP, format_speed, parse_speed
 from simcore.run.limits import EXIT_FAILURE_LIMIT, stopped_by_limit
 from simcore.run.loading import load_config
+from simcore.run.rate import RATE_HELP, format_rate, parse_rate
 from simcore.run.runfiles import REPORT_FILE
 from simcore.scenario.durations import DURATION_HELP, parse_ticks
 from simcore.scenario.parse import with_overrides
@@ -29,7 +30,8 @@ from simcore.ui.summary import print_thresholds, snapshot_warning, stop_message,
 from simcore.ui.webview import exported
 
 
-def _apply_options(config: Config, seed: int | None, duration: str | None, users: int | None) -> Config:
+def apply_options(config: Config, seed: int | None, duration: str | None, users: int | None) -> Config:
+    """``--seed``, ``--duration`` and ``--users`` applied to ``config`` (shared with ``simcore plan``)."""
     changes: dict[str, Any] = {}
     if seed is not None:
         changes["seed"] = seed
@@ -114,7 +116,19 @@ _STOP_CODES = {"SIGINT": 130, "SIGTERM": 143}
     help="FastAPI app the testclient backend drives (backend.app; default: the reference app).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final summary.")
-@click.option("--speed", "speed_text", metavar="max|N", help=f"Pacing: {SPEED_HELP} (default max).")
+@click.option(
+    "--speed",
+    "speed_text",
+    metavar="max|N",
+    help=f"Pacing: {SPEED_HELP} (default max). With --rate: the upper bound of the simulated speed.",
+)
+@click.option(
+    "--rate",
+    "rate_text",
+    metavar="N",
+    help=f"Aim at N real actions per second: {RATE_HELP}. Each tick lasts its actions / N seconds "
+    "(quiet hours run faster, peaks slower); see `simcore plan`.",
+)
 @click.option(
     "--snapshot-every",
     "snapshot_every",
@@ -173,6 +187,7 @@ def run(
     app_spec: str | None,
     quiet: bool,
     speed_text: str | None,
+    rate_text: str | None,
     snapshot_every: str | None,
     resume_from: Path | None,
     force: bool,
@@ -186,13 +201,15 @@ def run(
     """Run the simulation described by CONFIG (a TOML profile), or continue one with --resume.
 
     \b
-    While it runs: space pauses/resumes, +/- change the speed, q stops (dashboard);
-    `simcore ctl RUN_DIR pause|resume|stop|speed N|snapshot|status` from another terminal,
-    or the page of --web;
+    While it runs: space pauses/resumes, +/- change the speed (the rate with --rate),
+    q stops (dashboard);
+    `simcore ctl RUN_DIR pause|resume|stop|speed N|rate N|snapshot|status` from another
+    terminal, or the page of --web;
     Ctrl-C stops after the current tick and writes a snapshot (twice: at once).
     """
+    speed, rate = parse_speed(speed_text), parse_rate(rate_text)  # bad values fail before any work
     config, snap = _scenario(config_file, resume_from)
-    config = _apply_options(config, seed, duration, users)
+    config = apply_options(config, seed, duration, users)
     config = _backend_options(config, backend_name, target, app_spec)
     changes = snapshots.check_resume(snap, config, config.backend.name, force) if snap else []
     # --target and --app are also handed to the backend, which refuses what it takes no option for
@@ -204,7 +221,8 @@ def run(
         stem=config_file.stem if config_file is not None else "run",
         logs=log_choices,
         resume=snap,
-        speed=parse_speed(speed_text),
+        speed=speed,
+        rate=rate,
         snapshot_every=_snapshot_every(snapshot_every, config.tick_seconds),
         control_socket=control_socket,
     )
@@ -267,7 +285,7 @@ def _print_start(console: Console, built: Run, config_file: Path | None, changes
     what = str(config_file) if config_file is not None else "resumed run"
     console.print(
         f"[bold]simcore[/] {what} seed {config.seed} · backend {built.backend.name} · "
-        f"{config.duration_ticks:,} ticks of {config.tick_seconds}s · speed {format_speed(built.pacer.speed)} · "
+        f"{config.duration_ticks:,} ticks of {config.tick_seconds}s · {_pacing(built)} · "
         f"run dir {built.directory}"
     )
     if built.resumed_from is not None:
@@ -277,6 +295,14 @@ def _print_start(console: Console, built: Run, config_file: Path | None, changes
         )
     for change in changes:
         console.print(f"[yellow]--force: continuing despite {escape(change)}[/]")
+
+
+def _pacing(built: Run) -> str:
+    """``speed 60x``, or ``rate 1,000/s (speed up to max)``."""
+    pacer = built.pacer
+    if pacer.rate is None:
+        return f"speed {format_speed(pacer.speed)}"
+    return f"rate {format_rate(pacer.rate)} (speed up to {format_speed(pacer.speed)})"
 
 
 def _print_end(console: Console, built: Run) -> None:

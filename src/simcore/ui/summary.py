@@ -11,6 +11,7 @@ from rich.table import Table
 from simcore.analysis.numbers import human
 from simcore.analysis.thresholds import EXIT_THRESHOLDS_FAILED
 from simcore.run.controller import Controller
+from simcore.run.rate import format_rate
 from simcore.run.session import RunResult, RunSession
 from simcore.scenario.kinds import SHORT
 
@@ -36,16 +37,30 @@ def summary_table(summary: dict[str, Any]) -> Table:
         "wall time",
         f"{summary['wall_seconds']:.2f} s" + (f"  ({rate:,.0f} actions/s)" if rate else ""),
     )
-    pacing = summary.get("pacing")
-    if pacing and (pacing["speed"] != "max" or pacing["max_lag_seconds"] > 0):
+    pacing: dict[str, Any] = summary.get("pacing") or {}
+    paced = bool(pacing) and (pacing["speed"] != "max" or bool(pacing.get("rate")))
+    if paced and pacing.get("actions_per_second") is not None:
+        table.add_row("real rate", real_rate(pacing["actions_per_second"], pacing.get("rate")))
+    if pacing and (paced or pacing["max_lag_seconds"] > 0):
+        how = f"speed {pacing['speed']}"
+        if pacing.get("rate"):
+            how = f"rate {format_rate(pacing['rate'])} (speed up to {pacing['speed']})"
         table.add_row(
             "pacing",
-            f"speed {pacing['speed']}  lag {pacing['lag_seconds']:.2f} s (max {pacing['max_lag_seconds']:.2f} s)"
+            f"{how}  lag {pacing['lag_seconds']:.2f} s (max {pacing['max_lag_seconds']:.2f} s)"
             f"  paused {pacing['paused_seconds']:.1f} s",
         )
     if summary.get("snapshot"):
         table.add_row("snapshot", str(summary["snapshot"]))
     return table
+
+
+def real_rate(actions_per_second: float, target: float | None) -> str:
+    """``1,012 actions/s`` and, with a target, ``(target 1,000/s, +1.2 %)``."""
+    text = f"{actions_per_second:,.1f} actions/s"
+    if target:
+        text += f"  (target {format_rate(target)}, {(actions_per_second / target - 1) * 100:+.1f} %)"
+    return text
 
 
 def stop_message(result: RunResult, controller: Controller, log_file: Path | None) -> str:

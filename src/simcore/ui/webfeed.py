@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core.actions import ActionBatch, spelling
+from simcore.run.rate import format_rate
 from simcore.scenario.kinds import MAX_KINDS
 from simcore.seam.contract import ERROR_NAMES, Outcomes
 
@@ -158,6 +159,7 @@ class WebFeed:
             "tick": done,
             "ticks": run.config.duration_ticks,
             "speed": control.status()["speed"],
+            "rate": format_rate(control.rate),
             "lag": round(pacer.lag, 3) if pacer is not None and pacer.paced else None,
             "max_lag": round(pacer.max_lag, 3) if pacer is not None and pacer.paced else None,
             "actions": ctl.totals.actions,

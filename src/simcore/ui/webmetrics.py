@@ -66,6 +66,7 @@ class Figures:
     simulated_seconds: float
     lag_seconds: float
     speed: float  # +Inf at max speed
+    rate: float  # the rate target in actions per real second, 0 if none
 
 
 def _bucket_edges_ms() -> np.ndarray[Any, Any]:
@@ -114,6 +115,7 @@ def figures(run: Run) -> Figures:
         float(ctl.ticks_done * sim.config.tick_seconds),
         float(pacer.lag) if pacer is not None and pacer.paced else 0.0,
         math.inf if speed is None else float(speed),
+        float(run.control.rate or 0.0),
     )
 
 
@@ -167,6 +169,7 @@ def _gauges(f: Figures) -> Iterable[tuple[str, str, float]]:
         ("simcore_simulated_seconds", "Simulated seconds since the start", f.simulated_seconds),
         ("simcore_lag_seconds", "How far the paced run is behind its schedule", f.lag_seconds),
         ("simcore_speed", "Simulated seconds per real second (+Inf: as fast as possible)", f.speed),
+        ("simcore_rate_target", "The rate target in actions per real second (0: none)", f.rate),
     )
 
 

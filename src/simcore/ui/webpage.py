@@ -76,7 +76,7 @@ _SCRIPT = r"""
     document.documentElement.dataset.status = s.status;
     text('status', s.status); text('simtime', s.simulated_time.replace('T', ' ')); text('day', 'day ' + s.day);
     text('tick', 'tick ' + s.tick.toLocaleString('en-US') + ' / ' + s.ticks.toLocaleString('en-US'));
-    text('speed', 'speed ' + s.speed); text('lag', s.lag == null ? '' : 'lag ' + s.lag.toFixed(2) + ' s (max ' + s.max_lag.toFixed(2) + ' s)');
+    text('speed', 'speed ' + s.speed); text('rate', s.rate === 'off' ? '' : 'rate ' + s.rate); text('lag', s.lag == null ? '' : 'lag ' + s.lag.toFixed(2) + ' s (max ' + s.max_lag.toFixed(2) + ' s)');
     text('actions', s.actions.toLocaleString('en-US') + ' actions');
     var pts = s.points, x = column(pts, 't');
     var used = s.kinds.filter(function (k) { return pts.some(function (p) { return p.actions[k] > 0; }); });
@@ -104,8 +104,9 @@ _SCRIPT = r"""
       });
   }
   document.querySelectorAll('[data-command]').forEach(function (b) {
-    b.addEventListener('click', function () { send(b.dataset.command); });
+    b.addEventListener('click', function () { send(b.dataset.command, b.dataset.value); });
   });
+  $('rate-set').addEventListener('click', function () { send('rate', $('rate-input').value || 'off'); });
   $('speed-select').addEventListener('change', function (e) { send('speed', e.target.value); });
   var source = new EventSource('events');
   source.onmessage = function (e) { var s = JSON.parse(e.data); update(s); if (s.status === 'ended') source.close(); };
@@ -130,7 +131,10 @@ def page(title: str) -> str:
 <span class="controls"><button data-command="pause">pause</button><button data-command="resume">resume</button>
 <button data-command="snapshot">snapshot now</button><button data-command="stop">stop</button>
 <select id="speed-select" title="speed"><option value="" selected disabled>speed…</option>{speeds}
-<option value="max">max</option></select></span><span id="control-reply"></span></header>
+<option value="max">max</option></select>
+<input id="rate-input" type="number" min="0" step="any" placeholder="actions/s" size="8" title="rate target">
+<button id="rate-set">set rate</button><button data-command="rate" data-value="off">rate off</button></span>
+<span id="rate"></span><span id="control-reply"></span></header>
 <main>
 <section id="ended"><b>The run has ended.</b> <a id="report-link" href="#">report</a></section>
 <div class="grid">

@@ -66,6 +66,29 @@ def test_run_control_commands() -> None:
         control.apply("explode")
 
 
+def test_run_control_rate_commands() -> None:
+    """rate N sets the target, +/- (faster/slower) then step the rate, not the speed; rate off
+    goes back to speed pacing."""
+    control = RunControl(speed=600.0)
+    events: list[str] = []
+    control.listeners.append(events.append)
+    assert control.apply("rate", "1000")["rate"] == 1000.0
+    control.apply("faster")
+    assert control.rate == 2000.0 and control.speed == 600.0
+    control.apply("slower")
+    control.apply("slower")
+    assert control.rate == 500.0
+    control.apply("rate", "0.7")
+    control.apply("slower")
+    assert control.rate == 0.35  # below the steps: halved
+    assert control.apply("rate", "off")["rate"] is None
+    control.apply("faster")
+    assert control.speed == 1800.0 and control.rate is None
+    assert events[:2] == ["rate 1,000/s", "rate 2,000/s"] and "rate off" in events
+    with pytest.raises(SimcoreError, match="rate"):
+        control.apply("rate", "lots")
+
+
 def test_socket_round_trip(tmp_path: Path) -> None:
     """The control socket carries commands and replies with the status; bad input gets an error reply."""
     control = RunControl()
@@ -75,6 +98,9 @@ def test_socket_round_trip(tmp_path: Path) -> None:
         status = send(tmp_path, "pause")
         assert status["paused"] is True and status["tick"] == 7
         assert send(tmp_path, "speed", "30")["speed"] == "30x"
+        assert send(tmp_path, "rate", "250")["rate"] == 250.0
+        with pytest.raises(SimcoreError, match="rate"):
+            send(tmp_path, "rate", "-3")  # checked before sending
         with pytest.raises(SimcoreError, match="--speed"):
             send(tmp_path, "speed", "fast")  # checked before sending
         with pytest.raises(ControlError, match="--speed"):
@@ -102,6 +128,8 @@ def test_ctl_cli_errors(tmp_path: Path) -> None:
     assert code == 2 and "no live run" in out and "Traceback" not in out
     code, out = _invoke("ctl", str(tmp_path), "speed")
     assert code == 2 and "give the new speed" in out
+    code, out = _invoke("ctl", str(tmp_path), "rate")
+    assert code == 2 and "give the new rate" in out
     code, out = _invoke("ctl", str(tmp_path / "nope"), "pause")
     assert code == 2 and "does not exist" in out
 
@@ -197,6 +225,8 @@ def test_cli_resume_from_a_middle_snapshot_matches_a_straight_run(tmp_path: Path
     for key in ("wall_seconds", "actions_per_second", "log", "snapshot", "resumed_from"):
         a.pop(key, None)
         b.pop(key, None)
+    for pacing in (a["pacing"], b["pacing"]):
+        pacing.pop("actions_per_second")  # real time, like wall_seconds
     assert a == b
 
 

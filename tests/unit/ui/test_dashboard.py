@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -14,8 +15,9 @@ from simcore.run.control import RunControl
 from simcore.run.controller import Controller
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
+from simcore.seam.contract import Outcomes
 from simcore.ui.cli import main
-from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, sparkline
+from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines, sparkline
 from simcore_backends.mock import MockBackend
 from tests.support.paths import DEFAULT_PROFILE
 
@@ -212,3 +214,67 @@ def test_hour_lines_follow_simulated_hours_whatever_the_tick_length(small_config
     controller.run(5)
     assert [h.tick for h in hours] == [1, 2, 4]
     assert metrics.n_hours == len(hours) == 3
+
+
+def test_live_stats_actions_per_second_from_batch_times(small_config: Config) -> None:
+    """Real actions/s over the recent batches: what arrived after the first, over the span."""
+    now = [0.0]
+    stats = LiveStats(clock=lambda: now[0])
+    sim = Simulation(with_overrides(small_config, start=dt.datetime(2026, 1, 5, 19, 0)))
+    assert stats.actions_per_second() is None
+    sizes = []
+    for step in range(6):
+        now[0] = step * 0.5
+        batch = sim.step()
+        sizes.append(len(batch))
+        stats.write(batch, Outcomes.ok(len(batch)))
+    assert stats.actions_per_second() == sum(sizes[1:]) / 2.5
+    now[0] = 100.0  # nothing for a long while: the last two batches still give a figure
+    assert stats.actions_per_second() == sizes[-1] / 0.5
+
+
+def test_rate_dashboard_and_plain_lines_show_the_target_and_real_rate(small_config: Config) -> None:
+    """With --rate: the target, the current speed and the real actions/s, in both views."""
+    config = with_overrides(small_config, start=dt.datetime(2026, 1, 5, 19, 0))
+    stats = LiveStats()
+    control = RunControl(None, 2000.0)
+    pacer = Pacer(config.tick_seconds, None, rate=2000.0)
+    console = Console(record=True, width=200, force_terminal=False, color_system=None)
+    plain = PlainLines(console, pacer)
+    controller = Controller(Simulation(config), MockBackend(), [stats], on_hour=plain.hour, pacer=pacer)
+    controller.run(61)
+    screen = Console(record=True, width=160, height=50, force_terminal=True, color_system=None)
+    dashboard = Dashboard(controller, stats, control, pacer, config.duration_ticks, screen)
+    text = _text(dashboard)
+    assert "rate 2,000/s" in text and "actions/s" in text
+    line = console.export_text().splitlines()[0]
+    assert "Mon 2026-01-05 20:00" in line and "rate 2,000/s" in line
+    shown = float(line.split(" actions/s")[0].rsplit(" ", 1)[1].replace(",", ""))
+    assert 0 < shown <= 2000 * 1.05  # paced: never faster than the target
+
+
+def test_run_at_a_rate_on_the_mock_reports_real_actions_per_second(tmp_path: Path) -> None:
+    """`simcore run --rate N`: the summary's pacing has the target and the real actions/s, which
+    a paced run never exceeds (accuracy is benchmarks/bench_rate.py's job), and the printed
+    summary shows both; the action log is the one a max-speed run writes."""
+    args = ["run", PROFILE, "--users", "200", "--duration", "90m", "--seed", "3", "--no-control"]
+    result = CliRunner().invoke(main, [*args, "--rate", "400", "--out", str(tmp_path / "rate")])
+    assert result.exit_code == 0, result.output
+    assert (
+        "rate 400/s" in result.output
+        and "real rate" in result.output
+        and "target 400/s" in result.output
+    )
+    summary = json.loads((tmp_path / "rate" / "summary.json").read_text())
+    pacing = summary["pacing"]
+    assert pacing["rate"] == 400.0
+    assert summary["actions"] > 300
+    assert 0.3 * 400 < pacing["actions_per_second"] <= 400 * 1.05
+    fast = CliRunner().invoke(main, [*args, "--out", str(tmp_path / "fast"), "-q"])
+    assert fast.exit_code == 0
+    assert (tmp_path / "rate" / "actions.jsonl").read_bytes() == (
+        tmp_path / "fast" / "actions.jsonl"
+    ).read_bytes()
+    bad = CliRunner().invoke(main, [*args, "--rate", "lots", "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2 and "--rate: got 'lots'" in bad.output
+    assert not (tmp_path / "bad").exists(), "a bad --rate must fail before the run directory is made"

@@ -105,7 +105,9 @@ def test_a_stopped_run_keeps_its_log_summary_and_report_and_resumes_exactly(
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == STOP_CODES[sig.name], out
+    # a second signal landing after everything is written and printed ends the process by the
+    # signal itself (-2), which a shell reports as 130 too
+    assert proc.returncode in (STOP_CODES[sig.name], -sig.value), out
     assert "Traceback" not in out and "Aborted" not in out, out
     for name in ("summary.json", "report.html"):
         assert (run_dir / name).is_file(), f"{name} missing after {how}:\n{out}"

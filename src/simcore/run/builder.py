@@ -73,6 +73,7 @@ class Run:
         self.result: RunResult | None = None
         self.summary: dict[str, Any] = {}
         self._finished = False
+        self.hold_signals = False  # keep noting signals after finish() until release_signals()
         self._actions_before = controller.totals.actions  # a resumed run's earlier actions
 
     @property
@@ -142,7 +143,13 @@ class Run:
         try:
             return self._finish()
         finally:
-            self.session.release_signals()  # a signal while the files were written was only noted
+            if not self.hold_signals:  # a signal while the files were written was only noted
+                self.session.release_signals()
+
+    def release_signals(self) -> None:
+        """Give SIGINT and SIGTERM back after a run whose ``hold_signals`` was set (the CLI
+        holds them until it has printed the summary: a late Ctrl-C is noted, not an abort)."""
+        self.session.release_signals()
 
     def _finish(self) -> dict[str, Any]:
         controller, session = self.controller, self.session

@@ -232,9 +232,13 @@ def run(
     if not quiet:
         _print_start(console, built, config_file, changes)
     web_on = web or web_bind is not None
-    with exported(built, console, web_on, web_bind, web_linger, otel_endpoint), built:
-        _execute(built, view)
-    _print_end(console, built)
+    built.hold_signals = True  # a Ctrl-C while the files are written and printed is only noted
+    try:
+        with exported(built, console, web_on, web_bind, web_linger, otel_endpoint), built:
+            _execute(built, view)
+        _print_end(console, built)
+    finally:
+        built.release_signals()
 
 
 def _scenario(

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from simcore.logs.formats import FILE_NAMES, format_of
 from simcore.logs.jsonl import read_log
-from simcore.logs.parquet import load_pyarrow
+from simcore.logs.parquet import read_table
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES
 
@@ -89,8 +89,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         finally:
             db.close()
     else:
-        _, _, pq = load_pyarrow()
-        rows = pq.read_table(str(path)).to_pylist()
+        rows = read_table(path).to_pylist()
         for row in rows:
             when: dt.datetime = row["time"]
             row["time"] = when.isoformat(timespec="milliseconds")
@@ -190,9 +189,8 @@ def read_columns(
         return _jsonl_columns(path, kind_code, outcomes)
     if fmt == "sqlite":
         return _sqlite_columns(path, outcomes)
-    _, _, pq = load_pyarrow()
     columns = ["time", "user", "action", "post", "ref", *(OUTCOME_COLUMNS if outcomes else ())]
-    return _arrow_columns(pq.read_table(str(path), columns=columns), kind_code, outcomes)
+    return _arrow_columns(read_table(path, columns=columns), kind_code, outcomes)
 
 
 def _jsonl_columns(path: Path, kind_code: dict[str, int], outcomes: bool) -> LogColumns:

@@ -84,7 +84,15 @@ def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("simcore-app.db"),
     show_default=True,
-    help="SQLite database file (created if missing).",
+    help="SQLite database file (created if missing, readable by its owner only).",
+)
+@click.option(
+    "--max-body",
+    default=64 * 1024,
+    show_default=True,
+    type=click.IntRange(1, 2**31),
+    metavar="BYTES",
+    help="Largest request body accepted; larger ones are refused with 413 before being read.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
@@ -103,7 +111,9 @@ def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
     help="Add a fixed latency to one route, e.g. 'GET /posts/{id}=20ms' (repeatable): "
     "a slower build, to try simcore compare on.",
 )
-def serve(db_path: Path, host: str, port: int, log_level: str, slow_specs: tuple[str, ...]) -> None:
+def serve(
+    db_path: Path, max_body: int, host: str, port: int, log_level: str, slow_specs: tuple[str, ...]
+) -> None:
     """Serve the reference social app with uvicorn (stop with Ctrl-C).
 
     \b
@@ -136,7 +146,7 @@ def serve(db_path: Path, host: str, port: int, log_level: str, slow_specs: tuple
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port or --host"
         ) from None
     try:
-        app = create_app(db_path)
+        app = create_app(db_path, max_body=max_body)
     except Exception as exc:  # sqlite3 errors: not a database, read-only, locked
         raise UsageError(f"--db {db_path}: cannot open the database: {exc}") from None
     try:

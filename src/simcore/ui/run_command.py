@@ -246,15 +246,19 @@ def run(
     if not quiet:
         _print_start(console, built, config_file, changes)
     web_on = web or web_bind is not None
-    with exported(built, console, web_on, web_bind, web_linger, otel_endpoint), built:
-        _execute(built, view)
-    code = _print_end(console, built)
-    stopped = built.result is not None and built.result.stopped_by is not None
-    if baseline is not None and not stopped:
-        result = compare_runs(baseline, built.directory, built.directory, CompareOptions())
-        code = max(code, report_comparison(console, result, built.directory))
-    elif baseline is not None:
-        console.print("[yellow]the run was stopped: not compared with the baseline[/]")
+    built.hold_signals = True  # a Ctrl-C while the files are written and printed is only noted
+    try:
+        with exported(built, console, web_on, web_bind, web_linger, otel_endpoint), built:
+            _execute(built, view)
+        code = _print_end(console, built)
+        stopped = built.result is not None and built.result.stopped_by is not None
+        if baseline is not None and not stopped:
+            result = compare_runs(baseline, built.directory, built.directory, CompareOptions())
+            code = max(code, report_comparison(console, result, built.directory))
+        elif baseline is not None:
+            console.print("[yellow]the run was stopped: not compared with the baseline[/]")
+    finally:
+        built.release_signals()
     if code:
         sys.exit(code)
 

@@ -2,7 +2,11 @@
 
 Build an app with :func:`create_app`, or serve one with
 ``uvicorn --factory simcore_backends.refapp.app:app_from_env`` (database path from the
-``SIMCORE_APP_DB`` environment variable).
+``SIMCORE_APP_DB`` environment variable, body limit from ``SIMCORE_APP_MAX_BODY``).
+
+The routes are plain functions: FastAPI runs them in its worker threads, so a slow or
+locked database never blocks the event loop (``/health`` answers at once), and a
+database locked past the busy timeout is a 503 with ``Retry-After`` (:mod:`.guards`).
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from .guards import DEFAULT_MAX_BODY, install_guards
+from .records import IDEMPOTENCY_TTL_SECONDS
 from .schemas import (
+    MAX_ID,
     ErrorOut,
     FollowOut,
     HealthOut,
@@ -31,9 +38,18 @@ from .schemas import (
 )
 from .store import IdempotencyConflictError, Outcome, PostRecord, Store
 
-__all__ = ["DB_ENV_VAR", "app_from_env", "create_app", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "DB_ENV_VAR",
+    "MAX_BODY_ENV_VAR",
+    "app_from_env",
+    "create_app",
+    "decode_cursor",
+    "encode_cursor",
+]
 
 DB_ENV_VAR = "SIMCORE_APP_DB"
+MAX_BODY_ENV_VAR = "SIMCORE_APP_MAX_BODY"
+KEY_TTL_ENV_VAR = "SIMCORE_APP_KEY_TTL"
 DEFAULT_DB = "simcore-app.db"
 
 _bearer = HTTPBearer(auto_error=False, description="The token returned by `POST /users`.")
@@ -62,7 +78,8 @@ IdempotencyKey = Annotated[
         max_length=255,
         description=(
             "Retrying with the same key returns the first answer and creates nothing;"
-            " reusing a key with a different body is a 422."
+            " reusing a key with a different body or route is a 422. Keys belong to the"
+            " user who sent them (sign-ups: to the client's address) and expire after 15 minutes."
         ),
     ),
 ]
@@ -82,7 +99,9 @@ def decode_cursor(cursor: str) -> int:
     if not raw.startswith("p") or not raw[1:].isdigit():
         raise ValueError(cursor)
     last_id = int(raw[1:])
-    if encode_cursor(last_id) != cursor:  # only canonical cursors (no padding, no junk)
+    if (
+        last_id > MAX_ID or encode_cursor(last_id) != cursor
+    ):  # only canonical cursors (no padding, no junk)
         raise ValueError(cursor)
     return last_id
 
@@ -114,6 +133,8 @@ def current_user(
 
 
 UserDep = Annotated[int, Depends(current_user)]
+PostId = Annotated[int, Path(ge=-MAX_ID, le=MAX_ID, description="A post id.")]
+UserId = Annotated[int, Path(ge=-MAX_ID, le=MAX_ID, description="A user id.")]
 
 router = APIRouter()
 
@@ -144,23 +165,28 @@ async def health() -> HealthOut:
 
 
 @router.post("/users", response_model=UserOut, status_code=201, tags=["users"])
-async def sign_up(body: UserIn, store: StoreDep, idempotency_key: IdempotencyKey = None) -> Any:
+def sign_up(
+    body: UserIn, request: Request, store: StoreDep, idempotency_key: IdempotencyKey = None
+) -> Any:
     """Create a user and return their bearer token."""
+    client = request.client.host if request.client is not None else ""
     try:
-        return store.create_user(body.name, body.external_id, idempotency_key)
+        return store.create_user(body.name, body.external_id, idempotency_key, client=client)
     except IdempotencyConflictError as exc:
         raise _conflict(str(exc)) from exc
 
 
 @router.get("/posts", response_model=PostPage, responses=_E401, tags=["posts"])
-async def list_posts(
+def list_posts(
     store: StoreDep,
     _user: UserDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
     cursor: Annotated[
         str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
     ] = None,
-    author: Annotated[int | None, Query(description="Only posts by this user id.")] = None,
+    author: Annotated[
+        int | None, Query(ge=-MAX_ID, le=MAX_ID, description="Only posts by this user id.")
+    ] = None,
     tag: Annotated[str | None, Query(max_length=64, description="Only posts with this tag.")] = None,
 ) -> Any:
     """The feed: live posts, newest first, cursor-paginated, optionally by one author or tag."""
@@ -185,7 +211,7 @@ def _page(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:
 
 
 @router.get("/feed/following", response_model=PostPage, responses=_E401, tags=["social"])
-async def following_feed(
+def following_feed(
     store: StoreDep,
     user_id: UserDep,
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
@@ -199,7 +225,7 @@ async def following_feed(
 
 
 @router.get("/posts/{post_id}", response_model=PostOut, responses=_E401 | _E404, tags=["posts"])
-async def read_post(post_id: int, store: StoreDep, _user: UserDep) -> Any:
+def read_post(post_id: PostId, store: StoreDep, _user: UserDep) -> Any:
     """Read one post; counts as one view."""
     post = store.read_post(post_id)
     if post is None:
@@ -214,7 +240,7 @@ async def read_post(post_id: int, store: StoreDep, _user: UserDep) -> Any:
     responses=_LOCATION | _E401,
     tags=["posts"],
 )
-async def create_post(
+def create_post(
     body: PostIn,
     response: Response,
     store: StoreDep,
@@ -239,8 +265,8 @@ async def create_post(
     responses=_LOCATION | _E401 | _E404,
     tags=["social"],
 )
-async def repost(
-    post_id: int,
+def repost(
+    post_id: PostId,
     response: Response,
     store: StoreDep,
     user_id: UserDep,
@@ -263,7 +289,7 @@ async def repost(
     responses=_E401 | _E404 | {409: {"model": ErrorOut, "description": "Already liked"}},
     tags=["social"],
 )
-async def like_post(post_id: int, store: StoreDep, user_id: UserDep) -> Any:
+def like_post(post_id: PostId, store: StoreDep, user_id: UserDep) -> Any:
     """Like a live post (once per user); returns the post with its new like count."""
     change = store.like_post(post_id, user_id)
     if change.outcome is Outcome.NOT_FOUND:
@@ -287,7 +313,7 @@ _FOLLOW_ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_E401 | _FOLLOW_ERRORS,
     tags=["social"],
 )
-async def follow(user_id: int, store: StoreDep, me: UserDep) -> Any:
+def follow(user_id: UserId, store: StoreDep, me: UserDep) -> Any:
     """Follow a user (not oneself, not twice)."""
     outcome, followers = store.follow(me, user_id)
     if outcome is Outcome.NOT_FOUND:
@@ -306,7 +332,7 @@ async def follow(user_id: int, store: StoreDep, me: UserDep) -> Any:
     responses=_E401 | _E404,
     tags=["social"],
 )
-async def unfollow(user_id: int, store: StoreDep, me: UserDep) -> Response:
+def unfollow(user_id: UserId, store: StoreDep, me: UserDep) -> Response:
     """Stop following a user (404 if the caller does not follow them)."""
     if store.unfollow(me, user_id) is not Outcome.OK:
         raise HTTPException(status_code=404, detail="you do not follow this user")
@@ -326,9 +352,18 @@ def _changed_or_raise(outcome: Outcome) -> None:
     responses=_E401 | _E403 | _E404,
     tags=["posts"],
 )
-async def update_post(post_id: int, body: PostIn, store: StoreDep, user_id: UserDep) -> Any:
-    """Replace the content of one of the caller's posts."""
-    change = store.update_post(post_id, user_id, body.content)
+def update_post(
+    post_id: PostId,
+    body: PostIn,
+    store: StoreDep,
+    user_id: UserDep,
+    idempotency_key: IdempotencyKey = None,
+) -> Any:
+    """Replace the content of one of the caller's posts (a replayed key applies once)."""
+    try:
+        change = store.update_post(post_id, user_id, body.content, idempotency_key)
+    except IdempotencyConflictError as exc:
+        raise _conflict(str(exc)) from exc
     _changed_or_raise(change.outcome)
     return change.post
 
@@ -340,16 +375,25 @@ async def update_post(post_id: int, body: PostIn, store: StoreDep, user_id: User
     responses=_E401 | _E403 | _E404,
     tags=["posts"],
 )
-async def delete_post(post_id: int, store: StoreDep, user_id: UserDep) -> Response:
+def delete_post(post_id: PostId, store: StoreDep, user_id: UserDep) -> Response:
     """Delete one of the caller's posts."""
     change = store.delete_post(post_id, user_id)
     _changed_or_raise(change.outcome)
     return Response(status_code=204)
 
 
-def create_app(db_path: str | pathlib.Path = DEFAULT_DB) -> FastAPI:
-    """Build the reference app over the SQLite database at ``db_path`` (created if missing)."""
-    store = Store(db_path)
+def create_app(
+    db_path: str | pathlib.Path = DEFAULT_DB,
+    *,
+    max_body: int = DEFAULT_MAX_BODY,
+    busy_timeout: float = 2.0,
+    idempotency_ttl: float = IDEMPOTENCY_TTL_SECONDS,
+) -> FastAPI:
+    """Build the reference app over the SQLite database at ``db_path`` (created 0600 if
+    missing). ``max_body``: the largest request body in bytes (larger: 413);
+    ``busy_timeout``: seconds to wait for a locked database before answering 503;
+    ``idempotency_ttl``: seconds an Idempotency-Key is remembered."""
+    store = Store(db_path, busy_timeout=busy_timeout, idempotency_ttl=idempotency_ttl)
     store.open()
 
     @asynccontextmanager
@@ -368,9 +412,18 @@ def create_app(db_path: str | pathlib.Path = DEFAULT_DB) -> FastAPI:
     )
     app.state.store = store
     app.include_router(router)
+    install_guards(app, max_body)
     return app
 
 
 def app_from_env() -> FastAPI:
-    """``uvicorn --factory`` entry point: the DB path comes from ``$SIMCORE_APP_DB``."""
-    return create_app(os.environ.get(DB_ENV_VAR, DEFAULT_DB))
+    """``uvicorn --factory`` entry point: the DB path comes from ``$SIMCORE_APP_DB``, the
+    body limit in bytes from ``$SIMCORE_APP_MAX_BODY``, how long Idempotency-Keys are
+    remembered (seconds) from ``$SIMCORE_APP_KEY_TTL``."""
+    max_body = os.environ.get(MAX_BODY_ENV_VAR)
+    ttl = os.environ.get(KEY_TTL_ENV_VAR)
+    return create_app(
+        os.environ.get(DB_ENV_VAR, DEFAULT_DB),
+        max_body=int(max_body) if max_body else DEFAULT_MAX_BODY,
+        idempotency_ttl=float(ttl) if ttl else IDEMPOTENCY_TTL_SECONDS,
+    )

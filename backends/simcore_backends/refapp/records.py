@@ -16,7 +16,7 @@ CREATE TABLE IF NOT EXISTS users (
     id          INTEGER PRIMARY KEY,
     name        TEXT    NOT NULL,
     external_id INTEGER,
-    token       TEXT    NOT NULL UNIQUE,
+    token_sha256 TEXT   NOT NULL UNIQUE,
     created_at  TEXT    NOT NULL
 );
 CREATE TABLE IF NOT EXISTS posts (
@@ -59,14 +59,22 @@ CREATE TABLE IF NOT EXISTS idempotency (
     created_at  TEXT NOT NULL,
     PRIMARY KEY (scope, key)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS idx_idempotency_age ON idempotency(created_at);
+CREATE TABLE IF NOT EXISTS app_meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 POST_COLUMNS = (
     "id, author_id, content, created_at, updated_at, version, views,"
     " tag, repost_of, quote_of, likes, reposts, quotes"
 )
-SIGNUP_SCOPE = "users"
 TOKEN_CACHE_MAX = 100_000
+#: How long an Idempotency-Key is remembered (retries come within seconds; a soak must not grow).
+IDEMPOTENCY_TTL_SECONDS = 15 * 60
+#: The largest id SQLite stores (ids at or above 2**63 are refused before any query).
+MAX_ID = 2**63 - 1
 
 PostRecord = dict[str, Any]
 """A post as a JSON-ready dict with the keys of the public post schema."""
@@ -89,6 +97,21 @@ class IdempotencyConflictError(Exception):
     """An ``Idempotency-Key`` was reused with a different request."""
 
 
+class StoreBusyError(Exception):
+    """The database stayed locked (by another process or a long transaction) past the busy timeout."""
+
+
+def token_digest(token: str) -> str:
+    """What the store keeps of a bearer token: its SHA-256. Tokens are 256 random bits, so a
+    plain hash is enough (no salt or slow KDF: there is nothing to guess)."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def key_digest(key: str) -> str:
+    """What the store keeps of an Idempotency-Key: a hash (a key lets its holder replay)."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True)
 class Change:
     """The result of an update or delete: an outcome and, on success, the post."""
@@ -105,6 +128,13 @@ def fingerprint(*parts: object) -> str:
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+def ago(seconds: float) -> str:
+    """The time ``seconds`` ago, formatted as :func:`now` (so the two compare as text)."""
+    return datetime.fromtimestamp(
+        datetime.now(timezone.utc).timestamp() - seconds, timezone.utc
+    ).isoformat(timespec="microseconds")
 
 
 def post_record(row: sqlite3.Row) -> PostRecord:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 __all__ = [
     "MAX_CONTENT",
+    "MAX_ID",
     "MAX_NAME",
     "ErrorOut",
     "FollowOut",
@@ -22,13 +24,28 @@ __all__ = [
 
 MAX_NAME = 64
 MAX_CONTENT = 2000
+#: Ids are SQLite integers: below 2**63 (larger ones are refused with a 422, never a 500).
+MAX_ID = 2**63 - 1
+
+
+def _utf8(text: str) -> str:
+    """Refuse text that is not Unicode (lone UTF-16 surrogates from JSON ``\\ud800`` escapes)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (it holds a lone UTF-16 surrogate)") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_utf8)]
+Id = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 
 
 class UserIn(BaseModel):
     """Body of ``POST /users``."""
 
-    name: str = Field(min_length=1, max_length=MAX_NAME, description="Display name.")
-    external_id: int | None = Field(
+    name: Text = Field(min_length=1, max_length=MAX_NAME, description="Display name.")
+    external_id: Id | None = Field(
         default=None, description="The caller's own id for this user (e.g. a simulator index)."
     )
 
@@ -44,9 +61,9 @@ class UserOut(BaseModel):
 class PostIn(BaseModel):
     """Body of ``POST /posts`` and ``PUT /posts/{id}``."""
 
-    content: str = Field(min_length=1, max_length=MAX_CONTENT)
-    tag: str | None = Field(default=None, max_length=MAX_NAME, description="A topic tag.")
-    quote_of: int | None = Field(
+    content: Text = Field(min_length=1, max_length=MAX_CONTENT)
+    tag: Text | None = Field(default=None, max_length=MAX_NAME, description="A topic tag.")
+    quote_of: Id | None = Field(
         default=None, description="Quote this post (404 if it is missing or deleted)."
     )
 
@@ -54,7 +71,7 @@ class PostIn(BaseModel):
 class RepostIn(BaseModel):
     """Optional body of ``POST /posts/{id}/repost``."""
 
-    content: str = Field(default="", max_length=MAX_CONTENT)
+    content: Text = Field(default="", max_length=MAX_CONTENT)
 
 
 class FollowOut(BaseModel):

@@ -3,36 +3,50 @@
 One :class:`Store` wraps one ``sqlite3`` connection (WAL, ``synchronous=NORMAL``, foreign
 keys on) guarded by a :class:`threading.Lock`. Every statement is parameterised; every
 write runs in its own ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction, so several processes
-may share one database file.
+may share one database file. The methods block (the app calls them from worker threads);
+a database locked for longer than ``busy_timeout`` raises :class:`StoreBusyError`.
+The database files are created readable by their owner only (0600).
 
-Idempotency keys are stored with a fingerprint of the request and a snapshot of the
-original response body, so a retried request is answered with exactly the first answer.
+Bearer tokens are kept only as SHA-256 digests. Idempotency keys are scoped to who
+sent them (a user, or for sign-ups the client's address), kept as digests with a
+fingerprint of the request and the first answer, and forgotten after ``idempotency_ttl``
+seconds. A replayed sign-up is answered with the same token, derived again from a
+server secret, the key, the client and the user id (the token is never stored).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+import os
 import pathlib
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from .records import (
+    IDEMPOTENCY_TTL_SECONDS,
     POST_COLUMNS,
     SCHEMA,
-    SIGNUP_SCOPE,
     TOKEN_CACHE_MAX,
     Change,
     IdempotencyConflictError,
     Outcome,
     PostRecord,
+    StoreBusyError,
     UserRecord,
+    ago,
     fingerprint,
+    key_digest,
     now,
     post_record,
+    token_digest,
 )
 
 __all__ = [
@@ -41,6 +55,7 @@ __all__ = [
     "Outcome",
     "PostRecord",
     "Store",
+    "StoreBusyError",
     "UserRecord",
     "fingerprint",
 ]
@@ -49,18 +64,27 @@ __all__ = [
 class Store:
     """The app's persistence: users, posts and idempotency records in one SQLite file."""
 
-    def __init__(self, db_path: str | pathlib.Path) -> None:
+    def __init__(
+        self,
+        db_path: str | pathlib.Path,
+        busy_timeout: float = 2.0,
+        idempotency_ttl: float = IDEMPOTENCY_TTL_SECONDS,
+    ) -> None:
         """Remember the path; the connection is opened by :meth:`open` (or lazily)."""
         self.db_path = str(db_path)
+        self.busy_timeout = busy_timeout
+        self.idempotency_ttl = idempotency_ttl
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._tokens: dict[str, int] = {}
+        self._secret = b""
+        self._next_purge = 0.0
 
     # -- lifecycle -------------------------------------------------------------------
 
     def open(self) -> None:
         """Open the connection, set the pragmas and create the schema if missing."""
-        with self._lock:
+        with self._locked():
             self._connect()
 
     def close(self) -> None:
@@ -72,25 +96,54 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.db_path, check_same_thread=False, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(SCHEMA)
+            _create_private(self.db_path)
+            conn = sqlite3.connect(
+                self.db_path, check_same_thread=False, isolation_level=None, timeout=self.busy_timeout
+            )
+            try:
+                conn.row_factory = sqlite3.Row
+                conn.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                _migrate_plain_tokens(conn)
+                conn.executescript(SCHEMA)
+                conn.execute(
+                    "INSERT OR IGNORE INTO app_meta (name, value) VALUES ('signup_secret', ?)",
+                    (secrets.token_hex(32),),
+                )
+                row = conn.execute("SELECT value FROM app_meta WHERE name = 'signup_secret'").fetchone()
+            except BaseException:
+                conn.close()
+                raise
+            self._secret = bytes.fromhex(row["value"])
             self._conn = conn
         return self._conn
 
     @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the connection's lock, or raise :class:`StoreBusyError` after the busy timeout;
+        SQLite's own "database is locked" becomes the same error."""
+        if not self._lock.acquire(timeout=self.busy_timeout):
+            raise StoreBusyError("the database is busy")
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StoreBusyError(str(exc)) from exc
+            raise
+        finally:
+            self._lock.release()
+
+    @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._locked():
             yield self._connect()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """Hold the lock and run the body in one immediate transaction."""
-        with self._lock:
+        with self._locked():
             conn = self._connect()
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -102,15 +155,16 @@ class Store:
 
     # -- idempotency -----------------------------------------------------------------
 
-    @staticmethod
     def _replay(
-        conn: sqlite3.Connection, scope: str, key: str | None, digest: str
+        self, conn: sqlite3.Connection, scope: str, key: str | None, digest: str
     ) -> dict[str, Any] | None:
+        """The first answer to ``key`` in ``scope`` (None if unseen or expired); raise
+        :class:`IdempotencyConflictError` if it came with another request."""
         if key is None:
             return None
         row = conn.execute(
-            "SELECT fingerprint, response FROM idempotency WHERE scope = ? AND key = ?",
-            (scope, key),
+            "SELECT fingerprint, response FROM idempotency WHERE scope = ? AND key = ? AND created_at > ?",
+            (scope, key_digest(key), ago(self.idempotency_ttl)),
         ).fetchone()
         if row is None:
             return None
@@ -119,55 +173,84 @@ class Store:
         body: dict[str, Any] = json.loads(row["response"])
         return body
 
-    @staticmethod
     def _remember(
-        conn: sqlite3.Connection, scope: str, key: str | None, digest: str, body: dict[str, Any]
+        self, conn: sqlite3.Connection, scope: str, key: str | None, digest: str, body: dict[str, Any]
     ) -> None:
         if key is None:
             return
         conn.execute(
-            "INSERT INTO idempotency (scope, key, fingerprint, response, created_at)"
+            "INSERT OR REPLACE INTO idempotency (scope, key, fingerprint, response, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
-            (scope, key, digest, json.dumps(body, ensure_ascii=False), now()),
+            (scope, key_digest(key), digest, json.dumps(body), now()),
         )
+        if time.monotonic() >= self._next_purge:  # forget expired keys, at most once a few seconds
+            self._next_purge = time.monotonic() + min(self.idempotency_ttl / 10, 30.0)
+            conn.execute("DELETE FROM idempotency WHERE created_at <= ?", (ago(self.idempotency_ttl),))
+
+    def idempotency_rows(self) -> int:
+        """How many Idempotency-Keys are remembered (expired ones are purged as writes go on)."""
+        with self._read() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM idempotency").fetchone()[0])
+
+    def _signup_token(self, client: str, key: str, user_id: int) -> str:
+        mac = hmac.new(
+            self._secret, f"{client}\0{key}\0{user_id}".encode("utf-8", "surrogatepass"), hashlib.sha256
+        )
+        return base64.urlsafe_b64encode(mac.digest()).decode("ascii").rstrip("=")
 
     # -- users -----------------------------------------------------------------------
 
     def create_user(
-        self, name: str, external_id: int | None, idempotency_key: str | None = None
+        self,
+        name: str,
+        external_id: int | None,
+        idempotency_key: str | None = None,
+        client: str = "",
     ) -> UserRecord:
         """Sign a user up and return ``{id, name, token}``.
 
-        With an idempotency key already seen, return the first answer and create nothing;
-        raise :class:`IdempotencyConflictError` if the key came with another request.
+        A sign-up's Idempotency-Key is scoped to the ``client`` (its address): the same
+        client retrying with the same key and body gets the first answer (the same user
+        and token) and creates nothing; the same key with another body is an
+        :class:`IdempotencyConflictError`; another client's key is another key.
         """
         digest = fingerprint("POST /users", name, external_id)
+        scope = f"signup:{client}"
         with self._write() as conn:
-            replay = self._replay(conn, SIGNUP_SCOPE, idempotency_key, digest)
-            if replay is not None:
-                return replay
-            token = secrets.token_urlsafe(32)
+            replay = self._replay(conn, scope, idempotency_key, digest)
+            if replay is not None and idempotency_key is not None:
+                token = self._signup_token(client, idempotency_key, int(replay["id"]))
+                return {"id": replay["id"], "name": replay["name"], "token": token}
+            placeholder = token_digest(secrets.token_urlsafe(32))
             cur = conn.execute(
-                "INSERT INTO users (name, external_id, token, created_at) VALUES (?, ?, ?, ?)",
-                (name, external_id, token, now()),
+                "INSERT INTO users (name, external_id, token_sha256, created_at) VALUES (?, ?, ?, ?)",
+                (name, external_id, placeholder, now()),
             )
-            user: UserRecord = {"id": cur.lastrowid, "name": name, "token": token}
-            self._remember(conn, SIGNUP_SCOPE, idempotency_key, digest, user)
-            return user
+            user_id = int(cur.lastrowid or 0)
+            if idempotency_key is None:
+                token = secrets.token_urlsafe(32)
+            else:
+                token = self._signup_token(client, idempotency_key, user_id)
+            conn.execute(
+                "UPDATE users SET token_sha256 = ? WHERE id = ?", (token_digest(token), user_id)
+            )
+            self._remember(conn, scope, idempotency_key, digest, {"id": user_id, "name": name})
+            return {"id": user_id, "name": name, "token": token}
 
     def user_for_token(self, token: str) -> int | None:
         """Return the id of the user holding ``token``, or ``None``."""
-        cached = self._tokens.get(token)
+        digest = token_digest(token)
+        cached = self._tokens.get(digest)
         if cached is not None:
             return cached
         with self._read() as conn:
-            row = conn.execute("SELECT id FROM users WHERE token = ?", (token,)).fetchone()
+            row = conn.execute("SELECT id FROM users WHERE token_sha256 = ?", (digest,)).fetchone()
         if row is None:
             return None
         user_id = int(row["id"])
         if len(self._tokens) >= TOKEN_CACHE_MAX:
             self._tokens.clear()
-        self._tokens[token] = user_id
+        self._tokens[digest] = user_id
         return user_id
 
     # -- posts -----------------------------------------------------------------------
@@ -185,8 +268,9 @@ class Store:
 
         A quote or repost of a post that is missing or deleted creates nothing: ``None``.
         """
-        digest = fingerprint("POST /posts", content, tag, quote_of, repost_of)
-        scope = f"posts:{author_id}"
+        route = "POST /posts/{id}/repost" if repost_of is not None else "POST /posts"
+        digest = fingerprint(route, content, tag, quote_of, repost_of)
+        scope = f"user:{author_id}"
         with self._write() as conn:
             replay = self._replay(conn, scope, idempotency_key, digest)
             if replay is not None:
@@ -316,9 +400,17 @@ class Store:
             return Outcome.NOT_FOUND
         return Outcome.OK if row["author_id"] == user_id else Outcome.FORBIDDEN
 
-    def update_post(self, post_id: int, user_id: int, content: str) -> Change:
-        """Replace a post's content if ``user_id`` wrote it: bumps version and updated_at."""
+    def update_post(
+        self, post_id: int, user_id: int, content: str, idempotency_key: str | None = None
+    ) -> Change:
+        """Replace a post's content if ``user_id`` wrote it: bumps version and updated_at.
+        A replay of the same key and request answers the first edit's post again (applied once)."""
+        digest = fingerprint("PUT /posts/{id}", post_id, content)
+        scope = f"user:{user_id}"
         with self._write() as conn:
+            replay = self._replay(conn, scope, idempotency_key, digest)
+            if replay is not None:
+                return Change(Outcome.OK, replay)
             outcome = self._owned(conn, post_id, user_id)
             if outcome is not Outcome.OK:
                 return Change(outcome)
@@ -327,7 +419,9 @@ class Store:
                 f" WHERE id = ? RETURNING {POST_COLUMNS}",
                 (content, now(), post_id),
             ).fetchone()
-            return Change(Outcome.OK, post_record(row))
+            post = post_record(row)
+            self._remember(conn, scope, idempotency_key, digest, post)
+            return Change(Outcome.OK, post)
 
     def delete_post(self, post_id: int, user_id: int) -> Change:
         """Soft-delete a post if ``user_id`` wrote it; a deleted post behaves as gone."""
@@ -338,3 +432,30 @@ class Store:
                     "UPDATE posts SET deleted = 1, updated_at = ? WHERE id = ?", (now(), post_id)
                 )
             return Change(outcome)
+
+
+def _create_private(path: str) -> None:
+    """Create the database file readable and writable by its owner only (SQLite gives its
+    -wal and -shm files the database file's permissions)."""
+    if path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+def _migrate_plain_tokens(conn: sqlite3.Connection) -> None:
+    """A database written before tokens were hashed: hash them in place and drop the stored
+    idempotent answers (they held tokens in plain text)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(users)")}
+    if "token" not in columns:
+        return
+    conn.create_function("token_digest", 1, token_digest, deterministic=True)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("ALTER TABLE users RENAME COLUMN token TO token_sha256")
+        conn.execute("UPDATE users SET token_sha256 = token_digest(token_sha256)")
+        conn.execute("DROP TABLE IF EXISTS idempotency")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

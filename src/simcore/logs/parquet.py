@@ -2,16 +2,27 @@
 
 The JSONL log's columns (``sent_at`` and ``bytes`` null where not recorded) with
 ``time`` as a millisecond timestamp and the names dictionary-encoded; batches are buffered into row groups of ``row_group`` rows.
+
+A Parquet file is readable only once its footer is written, so while a run goes on
+its rows go to complete part files in ``actions.parquet.parts/`` (each written
+atomically, holding whole ticks: one every ``row_group`` rows, and at least every
+``flush_seconds`` or when asked to flush, as before a snapshot). Closing the log
+joins the parts into ``actions.parquet`` and removes them. A run killed with -9
+keeps every part (``pyarrow.parquet.read_table("actions.parquet.parts")`` reads
+them); resuming it, or :func:`read_table`, joins them.
 """
 
 from __future__ import annotations
 
+import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from simcore import atomic
 from simcore.core.actions import ActionBatch
 from simcore.logs.fields import LogHeader, epoch_ms, logged_latency
 from simcore.logs.formats import LogError
@@ -32,8 +43,29 @@ def load_pyarrow() -> tuple[Any, Any, Any]:
     return pa, pc, pq
 
 
+def parts_of(path: Path) -> Path:
+    """The folder of a Parquet log's part files while its run goes on (or after a crash)."""
+    return path.with_name(path.name + ".parts")
+
+
+def _part_files(path: Path) -> list[Path]:
+    folder = parts_of(path)
+    return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
+
+
+def read_table(path: Path, columns: list[str] | None = None) -> Any:
+    """A Parquet log as one pyarrow table: the file, or the parts of a run that never closed it."""
+    pq = load_pyarrow()[2]
+    if not path.exists() and _part_files(path):
+        import pyarrow as pa
+
+        return pa.concat_tables([pq.read_table(str(p), columns=columns) for p in _part_files(path)])
+    return pq.read_table(str(path), columns=columns)
+
+
 class ParquetSink(LogSink):
-    """Buffers batches and writes them as Parquet row groups of about ``row_group`` rows."""
+    """Buffers batches and writes them as Parquet row groups of about ``row_group`` rows
+    (as part files until the log is closed; see the module's docstring)."""
 
     def __init__(
         self,
@@ -41,6 +73,7 @@ class ParquetSink(LogSink):
         header: LogHeader,
         row_group: int = 262_144,
         keep_before: int | None = None,
+        flush_seconds: float = 2.0,
     ) -> None:
         pa, self._pc, pq = load_pyarrow()
         self._pa = pa
@@ -82,23 +115,28 @@ class ParquetSink(LogSink):
                 ("bytes", pa.int64()),
             ]
         )
+        self._pq = pq
+        self.parts = parts_of(path)
+        self.flush_seconds = flush_seconds
         path.parent.mkdir(parents=True, exist_ok=True)
-        kept = (
-            self._rows_before(path, keep_before) if keep_before is not None and path.exists() else None
-        )
+        has_rows = path.exists() or bool(_part_files(path))
+        kept = self._rows_before(path, keep_before) if keep_before is not None and has_rows else None
         path.unlink(missing_ok=True)
-        self._writer: Any = pq.ParquetWriter(str(path), self.schema)
+        shutil.rmtree(self.parts, ignore_errors=True)
+        self.parts.mkdir()
+        self._open = True
+        self._part_count = 0
         self._pending: list[tuple[ActionBatch, Outcomes]] = []
         self._pending_rows = 0
+        self._last_flush = time.monotonic()
         if kept is not None and kept.num_rows:
-            self._writer.write_table(kept, row_group_size=self.row_group)
+            self._write_part(kept)
 
     def _rows_before(self, path: Path, seq: int) -> Any:
         """The rows of an existing log with sequence numbers below ``seq`` (a resumed run's)."""
-        pq = load_pyarrow()[2]
         try:
-            table = pq.read_table(str(path), schema=self.schema)
-        except Exception as exc:  # a log cut off by a crash has no footer
+            table = read_table(path).cast(self.schema)
+        except Exception as exc:  # a log cut off by a crash before this layout has no footer
             raise LogError(
                 f"cannot continue the Parquet log {path}: {exc}; it was probably cut off by a crash. "
                 "Move it away, or pass --log with another file or format"
@@ -106,9 +144,16 @@ class ParquetSink(LogSink):
         return table.filter(self._pc.less(table.column("seq"), seq))
 
     def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
-        """Buffer one batch; write a row group once enough rows are pending."""
-        if self._writer is None:
+        """Buffer one batch; write a part once enough rows are pending, or once the pending
+        rows are ``flush_seconds`` old and a new tick begins (parts hold whole ticks)."""
+        if not self._open:
             raise ValueError(f"the log {self.path} is closed")
+        if (
+            self._pending
+            and batch.tick != self._pending[-1][0].tick
+            and time.monotonic() - self._last_flush >= self.flush_seconds
+        ):
+            self.flush()
         if len(batch):
             self._pending.append((batch, outcomes))
             self._pending_rows += len(batch)
@@ -116,13 +161,38 @@ class ParquetSink(LogSink):
             self.flush()
 
     def flush(self) -> None:
-        """Write the pending batches as one row group."""
-        if not self._pending or self._writer is None:
+        """Write the pending batches as one part file (atomically)."""
+        self._last_flush = time.monotonic()
+        if not self._pending or not self._open:
             return
         batches = [b for b, _ in self._pending]
         outs = [o for _, o in self._pending]
-        self._writer.write_table(self._table(batches, outs), row_group_size=self._pending_rows)
+        self._write_part(self._table(batches, outs))
         self._pending, self._pending_rows = [], 0
+
+    def _write_part(self, table: Any) -> None:
+        target = self.parts / f"part-{self._part_count:06d}.parquet"
+        with atomic.replacing(target) as f:
+            self._pq.write_table(table, f, row_group_size=max(table.num_rows, 1))
+        self._part_count += 1
+
+    def _join_parts(self) -> None:
+        """Write the parts as ``path`` (row groups of about ``row_group`` rows), atomically."""
+        pa = self._pa
+        with atomic.replacing(self.path) as f:
+            writer = self._pq.ParquetWriter(f, self.schema)
+            try:
+                held = self.schema.empty_table()
+                for part in _part_files(self.path):
+                    held = pa.concat_tables([held, self._pq.read_table(str(part)).cast(self.schema)])
+                    while held.num_rows >= self.row_group:  # whole row groups; the rest waits
+                        writer.write_table(held.slice(0, self.row_group), row_group_size=self.row_group)
+                        held = held.slice(self.row_group)
+                if held.num_rows:
+                    writer.write_table(held, row_group_size=self.row_group)
+            finally:
+                writer.close()
+        shutil.rmtree(self.parts, ignore_errors=True)
 
     def _table(self, batches: list[ActionBatch], outs: list[Outcomes]) -> Any:
         pa, pc = self._pa, self._pc
@@ -193,14 +263,14 @@ class ParquetSink(LogSink):
         return sent_path, sent_at, size
 
     def close(self) -> None:
-        """Write what is pending and the file footer (idempotent)."""
-        if self._writer is None:
+        """Write what is pending and join the parts into the log file (idempotent)."""
+        if not self._open:
             return
         try:
             self.flush()
         finally:
-            self._writer.close()
-            self._writer = None
+            self._open = False
+        self._join_parts()
 
 
 def _as_real(outcomes: Outcomes) -> Outcomes:

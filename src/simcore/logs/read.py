@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from simcore.logs.formats import FILE_NAMES, format_of
 from simcore.logs.jsonl import read_log
-from simcore.logs.parquet import load_pyarrow
+from simcore.logs.parquet import read_table
 from simcore.scenario.kinds import KIND_NAMES
 from simcore.seam.contract import ERROR_NAMES
 
@@ -89,8 +89,7 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
         finally:
             db.close()
     else:
-        _, _, pq = load_pyarrow()
-        rows = pq.read_table(str(path)).to_pylist()
+        rows = read_table(path).to_pylist()
         for row in rows:
             when: dt.datetime = row["time"]
             row["time"] = when.isoformat(timespec="milliseconds")
@@ -174,18 +173,24 @@ def _jsonl_table(path: Path, outcomes: bool) -> Any:
     return pj.read_json(path, parse_options=options, read_options=pj.ReadOptions(block_size=1 << 24))
 
 
-def read_columns(path: Path, outcomes: bool = False) -> LogColumns:
+def read_columns(
+    path: Path, outcomes: bool = False, kind_names: Sequence[str] | None = None
+) -> LogColumns:
     """Time, user, kind and post of every action of the log at ``path``; with ``outcomes``,
-    also its sequence number, status, latency, error, send time and answer size."""
+    also its sequence number, status, latency, error, send time and answer size.
+
+    Kinds are coded by ``kind_names`` (the run's kinds in code order, e.g. from its
+    config's ``kind_set``; default: the built-in ones, then a kind of the run's own by the
+    order it is met), so two logs read with the same names code their kinds alike."""
     fmt = format_of(path)
-    kind_code = _KindCodes((name, code) for code, name in enumerate(KIND_NAMES))
+    names = KIND_NAMES if kind_names is None else kind_names
+    kind_code = _KindCodes((name, code) for code, name in enumerate(names))
     if fmt == "jsonl":
         return _jsonl_columns(path, kind_code, outcomes)
     if fmt == "sqlite":
         return _sqlite_columns(path, outcomes)
-    _, _, pq = load_pyarrow()
-    names = ["time", "user", "action", "post", "ref", *(OUTCOME_COLUMNS if outcomes else ())]
-    return _arrow_columns(pq.read_table(str(path), columns=names), kind_code, outcomes)
+    columns = ["time", "user", "action", "post", "ref", *(OUTCOME_COLUMNS if outcomes else ())]
+    return _arrow_columns(read_table(path, columns=columns), kind_code, outcomes)
 
 
 def _jsonl_columns(path: Path, kind_code: dict[str, int], outcomes: bool) -> LogColumns:

@@ -27,17 +27,16 @@ import numpy as np
 from simcore.analysis.endpoint import endpoints_of
 from simcore.analysis.metrics import Metrics
 from simcore.core.simulation import Simulation
-from simcore.logs.fields import LogHeader
-from simcore.logs.formats import format_of, log_targets
-from simcore.logs.jsonl import JsonlSink
+from simcore.errors import UsageError
 from simcore.logs.read import fastest_log
-from simcore.logs.sinks import open_sink
 from simcore.run import rundir
 from simcore.run import snapshot as snapshots
 from simcore.run.clock import Pacer
 from simcore.run.control import RunControl
 from simcore.run.controller import Controller
 from simcore.run.limits import FailureLimit
+from simcore.run.logfiles import open_logs, plan_logs
+from simcore.run.memory import check_memory, memory_message
 from simcore.run.runfiles import MetricsSink, analyse
 from simcore.run.session import RunResult, RunSession
 from simcore.run.sharded import ShardedSimulation, on_workers
@@ -75,6 +74,7 @@ class Run:
         self.result: RunResult | None = None
         self.summary: dict[str, Any] = {}
         self._finished = False
+        self.hold_signals = False  # keep noting signals after finish() until release_signals()
         self._actions_before = controller.totals.actions  # a resumed run's earlier actions
 
     @property
@@ -131,7 +131,9 @@ class Run:
 
     def execute(self, ticks: int | None = None) -> RunResult:
         """Run ``ticks`` ticks (default: to the config's duration) under control."""
-        self.result = self.session.run(self.remaining_ticks() if ticks is None else ticks)
+        self.result = self.session.run(
+            self.remaining_ticks() if ticks is None else ticks, keep_signals=True
+        )
         return self.result
 
     def finish(self) -> dict[str, Any]:
@@ -139,6 +141,18 @@ class Run:
         if self._finished:
             return self.summary
         self._finished = True
+        try:
+            return self._finish()
+        finally:
+            if not self.hold_signals:  # a signal while the files were written was only noted
+                self.session.release_signals()
+
+    def release_signals(self) -> None:
+        """Give SIGINT and SIGTERM back after a run whose ``hold_signals`` was set (the CLI
+        holds them until it has printed the summary: a late Ctrl-C is noted, not an abort)."""
+        self.session.release_signals()
+
+    def _finish(self) -> dict[str, Any]:
         controller, session = self.controller, self.session
         controller.close()
         _close_workers(controller.sim)
@@ -188,49 +202,15 @@ def resume_dir(snapshot: snapshots.Snapshot) -> Path:
     return parent.parent if parent.name == snapshots.SNAPSHOT_DIR else parent
 
 
-def open_logs(
-    choices: Sequence[str],
-    resume: snapshots.Snapshot | None,
-    directory: Path,
-    config: Config,
-    sim: Simulation,
-) -> tuple[list[Sink], list[Path]]:
-    """The action log sinks of a run (``choices``, else the config's ``output.log``), and their files.
-
-    On resume without ``choices`` the snapshot's own log is continued. A resumed
-    JSONL log is cut back to the snapshot's byte position and appended to; SQLite
-    and Parquet logs keep their rows before the snapshot's sequence number.
-    """
-    saved = (resume.manifest.get("log") or {}).get("path") if resume is not None else None
-    own = directory / saved if saved is not None else None
-    if choices:
-        targets = log_targets(list(choices), directory, Path.cwd())
-    elif resume is not None:
-        targets = [(format_of(own), own)] if own is not None else []
-    else:
-        targets = log_targets([config.output.log], directory)
-    header = LogHeader.of(sim)
-    sinks: list[Sink] = []
-    for fmt, path in targets:
-        if resume is not None and fmt == "jsonl" and own is not None and path.resolve() == own.resolve():
-            snapshots.truncate_log(path, int(resume.manifest["log"]["bytes"]))
-            sinks.append(JsonlSink(path, header, append=True))
-        elif resume is not None and fmt != "jsonl" and path.exists():
-            sinks.append(open_sink(fmt, path, header, keep_before=resume.seq))
-        else:
-            sinks.append(open_sink(fmt, path, header))
-    return sinks, [path for _, path in targets]
-
-
-def _simulation(config: Config, workers: int | None, ray_address: str | None) -> Simulation:
-    """The run's simulation: one process, or ``workers`` Ray workers (``ray_address``: join
-    that cluster; there, without ``workers``, one worker per node)."""
+def _workers(config: Config, workers: int | None, ray_address: str | None) -> ShardedSimulation | None:
+    """Ray workers for the run (``ray_address``: join that cluster; there, without
+    ``workers``, one worker per node), or None: one process."""
     if workers is None and ray_address is None:
-        return Simulation(config)
+        return None
     return ShardedSimulation.start(config, workers or 0, ray_address)
 
 
-def _close_workers(sim: Simulation) -> None:
+def _close_workers(sim: Simulation | None) -> None:
     if isinstance(sim, ShardedSimulation):
         sim.close()
 
@@ -254,6 +234,17 @@ def _open_backend(config: Config, backend: Backend | None, options: Mapping[str,
     built = backend if backend is not None else load_backend(config.backend.name, **options)
     built.open(BackendContext(config))
     return built
+
+
+def _directory(
+    config: Config, run_dir: Path | None, stem: str, resume: snapshots.Snapshot | None
+) -> tuple[Path, str]:
+    """The run directory and where its path came from (for messages)."""
+    if run_dir is not None:
+        return Path(run_dir), "--out"
+    if resume is not None:
+        return resume_dir(resume), "the snapshot's run directory"
+    return rundir.choose(Path(config.output.directory), stem, config.seed), "output.directory"
 
 
 def build_run(
@@ -289,28 +280,37 @@ def build_run(
     """
     config = with_namespace(config, resume)
     opened = _open_backend(config, backend, backend_options or {})
+    directory, origin = _directory(config, run_dir, stem, resume)
+    created = not directory.exists()
     try:
-        sim = _simulation(config, workers, ray_address)
+        sharded = _workers(config, workers, ray_address)
     except BaseException:
         opened.close()
         raise
-    if backend is None:  # built here by name: on workers, each worker may run its own
+    if sharded is not None and backend is None:  # built by name: each worker may run its own
         try:
-            opened = on_workers(sim, opened, config, backend_options or {})
+            opened = on_workers(sharded, opened, config, backend_options or {})
         except BaseException:
             opened.close()
-            _close_workers(sim)
+            _close_workers(sharded)
             raise
     try:
-        if resume is not None:
-            directory = run_dir or resume_dir(resume)
-        else:
-            directory = run_dir or rundir.choose(Path(config.output.directory), stem, config.seed)
+        fresh = resume is None or directory.resolve() != resume_dir(resume).resolve()
+        rundir.claim(directory, origin, fresh=fresh)
+        targets, own = plan_logs(logs, resume if not fresh else None, directory, config)
+        check_memory(config)
         rundir.prepare(directory, config)
-        all_sinks, log_files = open_logs(logs, resume, directory, config, sim)
+        try:
+            sim = sharded if sharded is not None else Simulation(config)
+        except MemoryError:
+            raise UsageError(memory_message(config, "numpy could not allocate its arrays")) from None
+        all_sinks: list[Sink] = open_logs(targets, None if fresh else resume, own, sim)
+        log_files = [path for _, path in targets]
     except BaseException:
         opened.close()
-        _close_workers(sim)
+        _close_workers(sharded)
+        if created:
+            rundir.remove_if_unused(directory)
         raise
     metrics = Metrics(
         config.tick_seconds,

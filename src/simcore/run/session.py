@@ -6,7 +6,10 @@ periodic snapshots, stops), the control socket in the run directory, and the
 signal handlers: the first SIGINT or SIGTERM asks for a graceful stop (finish
 the tick, flush the log, write a snapshot), a second one stops at once (what
 was logged is still flushed; the snapshot is skipped if a tick was cut short,
-so the previous one stays the one to resume from).
+so the previous one stays the one to resume from). Once the run has stopped, later
+signals are only noted until :meth:`RunSession.release_signals` (the builder's
+:class:`~simcore.run.builder.Run` calls it when summary.json and the report are
+written), so a Ctrl-C pressed while they are written does not lose them.
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ class RunSession:
         self.gate = RunGate(control, controller.pacer, snapshot_every, self._periodic_snapshot)
         self.snapshot_error: str | None = None
         self.lost: WorkerLost | None = None  # the worker whose death stopped the run
+        self.late_signal: str | None = None  # a signal noted after the run stopped
+        self._interruptible = False
+        self._previous_handlers: dict[int, Any] = {}
         controller.gate = self.gate
         control.status_provider = self.status
         if on_event is not None:
@@ -99,9 +105,12 @@ class RunSession:
             out.update(lag_seconds=round(ctl.pacer.lag, 3), max_lag_seconds=round(ctl.pacer.max_lag, 3))
         return out
 
-    def snapshot(self) -> Path:
-        """Write a snapshot of the state now (between ticks) and prune old ones."""
+    def snapshot(self, flush: bool = True) -> Path:
+        """Write a snapshot of the state now (between ticks) and prune old ones; first flush
+        the logs (unless the caller just did), so every row before it is on disk."""
         ctl = self.controller
+        if flush:
+            self._flush_logs()
         path = self.run_dir / snapshots.SNAPSHOT_DIR / snapshots.snapshot_name(ctl.sim.tick)
         snapshots.save(
             path,
@@ -124,23 +133,36 @@ class RunSession:
             if self.on_event is not None:
                 self.on_event(f"snapshot failed: {exc}")
 
-    @contextmanager
-    def _signals(self) -> Iterator[None]:
-        if not self.handle_signals or threading.current_thread() is not threading.main_thread():
-            yield
+    def _install_signals(self) -> None:
+        if (
+            not self.handle_signals
+            or self._previous_handlers
+            or threading.current_thread() is not threading.main_thread()
+        ):
             return
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             name = signal.Signals(signum).name
-            if not self.control.request_stop(name, notify=False):
+            first = self.control.request_stop(name, notify=False)
+            if not first and self._interruptible:
                 raise KeyboardInterrupt  # the second signal: stop at once
+            if not first:
+                self.late_signal = name
 
-        previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        self._previous_handlers = {
+            sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+
+    def release_signals(self) -> None:
+        """Give SIGINT and SIGTERM back to the handlers they had before the run (idempotent)."""
+        for sig, handler in self._previous_handlers.items():
+            signal.signal(sig, handler)
+        self._previous_handlers = {}
+
+    def _flush_logs(self) -> None:
+        for sink in self.controller.sinks:
+            if isinstance(sink, LogSink):
+                sink.flush()
 
     @contextmanager
     def _server(self) -> Iterator[None]:
@@ -152,28 +174,42 @@ class RunSession:
         with ControlServer(self.run_dir, self.control):
             yield
 
-    def run(self, ticks: int) -> RunResult:
-        """Run up to ``ticks`` ticks; snapshot at every stop (and at the end)."""
+    def run(self, ticks: int, keep_signals: bool = False) -> RunResult:
+        """Run up to ``ticks`` ticks; snapshot at every stop (and at the end).
+
+        ``keep_signals``: leave the signal handlers installed (noting, no longer
+        interrupting) until :meth:`release_signals`, for a caller that still has files
+        to write; otherwise they are released on return.
+        """
         hard = False
-        with self._signals(), self._server():
-            try:
-                self.controller.run(ticks)
-            except KeyboardInterrupt:
-                hard = True
-                self.control.request_stop("SIGINT")
-            except WorkerLost as exc:  # the state is still whole at the last finished tick
-                self.lost = exc
-                self.control.request_stop(exc.reason, notify=False)
-            for sink in self.controller.sinks:
-                if isinstance(sink, LogSink):
-                    sink.flush()
-            if not self.controller.mid_tick:
+        self._install_signals()
+        try:
+            with self._server():
+                self._interruptible = True
                 try:
-                    self.snapshot()
+                    self.controller.run(ticks)
                 except KeyboardInterrupt:
-                    hard = True  # the previous snapshot (if any) is intact
-                except snapshots.SnapshotError as exc:
-                    self.snapshot_error = str(exc)
+                    hard = True
+                    self.control.request_stop("SIGINT")
+                except WorkerLost as exc:  # the state is still whole at the last finished tick
+                    self.lost = exc
+                    self.control.request_stop(exc.reason, notify=False)
+                self._interruptible = False
+                self._flush_logs()
+                if not self.controller.mid_tick:
+                    self._interruptible = True  # one more signal skips the snapshot
+                    try:
+                        self.snapshot(flush=False)  # flushed just above, uninterruptibly
+                    except KeyboardInterrupt:
+                        hard = True  # the previous snapshot (if any) is intact
+                    except snapshots.SnapshotError as exc:
+                        self.snapshot_error = str(exc)
+                    finally:
+                        self._interruptible = False
+        finally:
+            self._interruptible = False
+            if not keep_signals:
+                self.release_signals()
         tick = self.controller.ticks_done
         return RunResult(
             stopped_by=self.control.stop_reason,

@@ -239,7 +239,48 @@ def loads_config(text: str, source: str | None = None) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([("", f"TOML syntax error: {exc}; fix the file's syntax")], source) from None
-    return structure(data, source)
+    except RecursionError:
+        raise _too_deep(None, source, text) from None
+    try:
+        return structure(data, source)
+    except RecursionError:
+        raise _too_deep(data, source) from None
+
+
+def _too_deep(data: dict[str, Any] | None, source: str | None, text: str = "") -> ConfigError:
+    """Tables or arrays nested past Python's recursion limit (no scenario nests past 5 levels)."""
+    if data is None:  # the parser gave up: name the line that opens the most brackets
+        lines = text.splitlines() or [""]
+        number = max(range(len(lines)), key=lambda i: lines[i].count("[") + lines[i].count("{"))
+        key = lines[number].split("=", 1)[0].strip() if "=" in lines[number] else ""
+        return ConfigError(
+            [
+                (
+                    key,
+                    f"line {number + 1} nests arrays or tables far too deep; a scenario nests a few levels",
+                )
+            ],
+            source,
+        )
+    path: list[str] = []
+    node: Any = data
+    while isinstance(node, dict) and len(node) >= 1 and len(path) < 8:
+        key = max(node, key=lambda k: _depth(node[k]))
+        path.append(str(key))
+        node = node[key]
+    where = ".".join(path) + (" …" if len(path) == 8 else "")
+    return ConfigError(
+        [(where, "tables or arrays are nested far too deep; a scenario nests at most a few levels")],
+        source,
+    )
+
+
+def _depth(node: Any, limit: int = 50) -> int:
+    depth = 0
+    while limit and isinstance(node, (dict, list)) and node:
+        node = next(iter(node.values())) if isinstance(node, dict) else node[0]
+        depth, limit = depth + 1, limit - 1
+    return depth
 
 
 def to_dict(config: Config) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import math
 import re
@@ -19,6 +20,9 @@ from simcore.scenario.thresholds import METRIC_NAMES, parse_condition
 Problems = list[tuple[str, str]]
 
 MAX_USERS = 2**31 - 2
+MAX_TICKS = 2**31 - 2
+#: The last simulated moment a run may reach (a week short of datetime's end, for calendars).
+LAST_DATE = dt.datetime(9999, 12, 24)
 CLIENTS = ("auto", "lean", "aiohttp")
 _APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
 _NAMESPACE = re.compile(r"[A-Za-z0-9_-]{0,32}")
@@ -207,6 +211,12 @@ def target_problem(target: str) -> str | None:
         return f"got {target!r}; a base URL has no query or fragment"
     if port == 0:
         return f"got {target!r}; port 0 is not a port to connect to"
+    host = url.hostname
+    if not host.startswith("[") and ":" not in host:
+        try:
+            host.encode("idna")
+        except UnicodeError:
+            return f"got {target!r}: '{host}' is not a valid host name (empty or over-long label)"
     return None
 
 
@@ -302,15 +312,39 @@ def problems_in(config: Config) -> Problems:
 
 
 def _clock(out: Problems, config: Config) -> None:
+    if not -(2**63) <= config.seed < 2**63:
+        out.append(("seed", f"got {config.seed}, expected an integer from -2**63 to 2**63-1"))
     _range(out, "tick_seconds", config.tick_seconds, 1, 3600)
     if out:
         return
     try:
         seconds = parse_seconds(config.duration, config.tick_seconds)
-        if seconds <= 0:
-            out.append(("duration", f"got {config.duration!r}, expected a positive duration"))
     except ValueError:
         out.append(("duration", f"got {config.duration!r}, expected {DURATION_HELP}"))
+        return
+    if not seconds > 0:
+        out.append(("duration", f"got {config.duration!r}, expected a positive duration"))
+        return
+    ticks = seconds / config.tick_seconds
+    if not ticks <= MAX_TICKS:
+        out.append(
+            (
+                "duration",
+                f"got {config.duration!r}, {ticks:.3g} ticks of {config.tick_seconds}s; expected at "
+                f"most {MAX_TICKS:,} ticks (the logs count ticks in 32 bits)",
+            )
+        )
+        return
+    room = (LAST_DATE - config.start).total_seconds()
+    if seconds > room:
+        out.append(
+            (
+                "start",
+                f"got {config.start.isoformat()} with duration {config.duration!r}: the run would "
+                f"end after {LAST_DATE:%Y-%m-%d}, the last date simcore can count to; start earlier "
+                "or shorten the duration",
+            )
+        )
 
 
 def _population(out: Problems, config: Config) -> None:

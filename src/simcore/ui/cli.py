@@ -16,6 +16,7 @@ from rich.markup import escape
 from simcore import __version__
 from simcore.errors import SimcoreError
 from simcore.ui.commands import backends_command, config, ctl, report_command, serve
+from simcore.ui.compare_command import compare_command
 from simcore.ui.plan_command import plan
 from simcore.ui.run_command import run
 
@@ -35,6 +36,15 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SimcoreError as exc:
             _fail(str(exc), exc.exit_code)
+        except OSError as exc:  # a file simcore reads or writes (a full disk, permissions)
+            where = f" '{exc.filename}'" if exc.filename else ""
+            _fail(
+                f"cannot use{where}: {exc.strerror or exc}; check the path, its permissions and free space"
+            )
+        except MemoryError:
+            _fail("out of memory; simulate fewer users (--users N) or a shorter --duration")
+        except RecursionError:
+            _fail("input nested too deeply to read (a config, snapshot or option); simplify it")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,7 +59,7 @@ def main() -> None:
     """
 
 
-for _command in (run, plan, report_command, ctl, serve, config, backends_command):
+for _command in (run, plan, report_command, compare_command, ctl, serve, config, backends_command):
     main.add_command(_command)
 
 

@@ -84,7 +84,15 @@ def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     default=Path("simcore-app.db"),
     show_default=True,
-    help="SQLite database file (created if missing).",
+    help="SQLite database file (created if missing, readable by its owner only).",
+)
+@click.option(
+    "--max-body",
+    default=64 * 1024,
+    show_default=True,
+    type=click.IntRange(1, 2**31),
+    metavar="BYTES",
+    help="Largest request body accepted; larger ones are refused with 413 before being read.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
@@ -95,7 +103,17 @@ def ctl(run_dir: Path, command: str, value: str | None, as_json: bool) -> None:
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
     help="uvicorn's log level (info logs every request).",
 )
-def serve(db_path: Path, host: str, port: int, log_level: str) -> None:
+@click.option(
+    "--slow",
+    "slow_specs",
+    multiple=True,
+    metavar="'METHOD /path=DELAY'",
+    help="Add a fixed latency to one route, e.g. 'GET /posts/{id}=20ms' (repeatable): "
+    "a slower build, to try simcore compare on.",
+)
+def serve(
+    db_path: Path, max_body: int, host: str, port: int, log_level: str, slow_specs: tuple[str, ...]
+) -> None:
     """Serve the reference social app with uvicorn (stop with Ctrl-C).
 
     \b
@@ -106,10 +124,15 @@ def serve(db_path: Path, host: str, port: int, log_level: str) -> None:
         import uvicorn
 
         from simcore_backends.refapp import create_app
+        from simcore_backends.refapp.slow import parse_slow, slow_down
     except ImportError as exc:
         raise UsageError(
             f"simcore serve needs FastAPI and uvicorn ({exc}); install them with pip install 'simcore[app]'"
         ) from None
+    try:
+        slow = [parse_slow(spec) for spec in slow_specs]
+    except ValueError as exc:
+        raise UsageError(f"--slow: {exc}") from None
     if db_path.parent != Path() and not db_path.parent.is_dir():
         raise UsageError(f"--db: the directory '{db_path.parent}' does not exist; create it first")
     import socket
@@ -123,14 +146,20 @@ def serve(db_path: Path, host: str, port: int, log_level: str) -> None:
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; pick another --port or --host"
         ) from None
     try:
-        app = create_app(db_path)
+        app = create_app(db_path, max_body=max_body)
     except Exception as exc:  # sqlite3 errors: not a database, read-only, locked
         raise UsageError(f"--db {db_path}: cannot open the database: {exc}") from None
+    try:
+        slow_down(app, slow)
+    except ValueError as exc:
+        raise UsageError(f"--slow: {exc}") from None
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     console.print(
         f"[bold]simcore serve[/]  reference app on http://{host}:{port}  database {db_path}  "
         "(Ctrl-C stops; API docs at /docs)"
     )
+    for item in slow:
+        console.print(f"  slowed: {item.method} {item.path} +{item.seconds * 1000:g} ms")
     uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
     console.print("[dim]stopped[/]")
 

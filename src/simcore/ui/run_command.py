@@ -11,12 +11,14 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from simcore.analysis.compare import CompareOptions
 from simcore.analysis.thresholds import EXIT_THRESHOLDS_FAILED
 from simcore.errors import UsageError
 from simcore.run import rundir
 from simcore.run import snapshot as snapshots
 from simcore.run.builder import Run, build_run
 from simcore.run.clock import SPEED_HELP, format_speed, parse_speed
+from simcore.run.comparison import check_run_dir, compare_runs
 from simcore.run.limits import EXIT_FAILURE_LIMIT, stopped_by_limit
 from simcore.run.loading import load_config
 from simcore.run.rate import RATE_HELP, format_rate, parse_rate
@@ -25,6 +27,7 @@ from simcore.scenario.durations import DURATION_HELP, parse_ticks
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.scenario.validate import target_problem
+from simcore.ui.compare_command import report_comparison
 from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines
 from simcore.ui.summary import print_thresholds, snapshot_warning, stop_message, summary_table
 from simcore.ui.webview import exported
@@ -145,6 +148,14 @@ EXIT_WORKER_LOST = (
     metavar="SNAPSHOT|RUN_DIR",
     help="Continue the run a snapshot (or a run directory's latest one) was taken of.",
 )
+@click.option(
+    "--baseline",
+    "baseline",
+    type=click.Path(path_type=Path),
+    metavar="RUN_DIR",
+    help="Then compare this run (B) with RUN_DIR (A), a run of the same config and seed, as "
+    "`simcore compare` does (compare.json and compare.html in this run's directory; exit 3 on a regression).",
+)
 @click.option("--force", is_flag=True, help="With --resume: continue even if the config changed.")
 @click.option(
     "--dashboard/--no-dashboard",
@@ -207,6 +218,7 @@ def run(
     snapshot_every: str | None,
     resume_from: Path | None,
     force: bool,
+    baseline: Path | None,
     dashboard: bool | None,
     control_socket: bool,
     web: bool,
@@ -226,6 +238,8 @@ def run(
     Ctrl-C stops after the current tick and writes a snapshot (twice: at once).
     """
     speed, rate = parse_speed(speed_text), parse_rate(rate_text)  # bad values fail before any work
+    if baseline is not None:
+        check_run_dir(baseline, "--baseline")
     config, snap = _scenario(config_file, resume_from)
     config = apply_options(config, seed, duration, users)
     config = _backend_options(config, backend_name, target, app_spec)
@@ -252,9 +266,21 @@ def run(
     if not quiet:
         _print_start(console, built, config_file, changes)
     web_on = web or web_bind is not None
-    with exported(built, console, web_on, web_bind, web_linger, otel_endpoint), built:
-        _execute(built, view)
-    _print_end(console, built)
+    built.hold_signals = True  # a Ctrl-C while the files are written and printed is only noted
+    try:
+        with exported(built, console, web_on, web_bind, web_linger, otel_endpoint), built:
+            _execute(built, view)
+        code = _print_end(console, built)
+        stopped = built.result is not None and built.result.stopped_by is not None
+        if baseline is not None and not stopped:
+            result = compare_runs(baseline, built.directory, built.directory, CompareOptions())
+            code = max(code, report_comparison(console, result, built.directory))
+        elif baseline is not None:
+            console.print("[yellow]the run was stopped: not compared with the baseline[/]")
+    finally:
+        built.release_signals()
+    if code:
+        sys.exit(code)
 
 
 def _scenario(
@@ -325,7 +351,9 @@ def _pacing(built: Run) -> str:
     return f"rate {format_rate(pacer.rate)} (speed up to {format_speed(pacer.speed)})"
 
 
-def _print_end(console: Console, built: Run) -> None:
+def _print_end(console: Console, built: Run) -> int:
+    """Print the results; return the exit code (a stop's or a failure limit's, 3 if thresholds
+    failed, else 0)."""
     summary, result = built.summary, built.result
     console.print(summary_table(summary))
     print_thresholds(console, summary)
@@ -342,7 +370,8 @@ def _print_end(console: Console, built: Run) -> None:
         if built.session.lost is not None:
             sys.exit(EXIT_WORKER_LOST)
         if stopped_by_limit(result.stopped_by):
-            sys.exit(EXIT_FAILURE_LIMIT)
-        sys.exit(_STOP_CODES.get(result.stopped_by, 0))
+            return EXIT_FAILURE_LIMIT
+        return _STOP_CODES.get(result.stopped_by, 0)
     if not summary["thresholds"]["passed"]:
-        sys.exit(EXIT_THRESHOLDS_FAILED)
+        return EXIT_THRESHOLDS_FAILED
+    return 0

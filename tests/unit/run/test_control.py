@@ -256,11 +256,17 @@ def test_cli_bad_snapshot_and_missing_config(tmp_path: Path) -> None:
     assert code == 2 and "--resume" in out
 
 
-def test_a_failing_snapshot_is_reported_and_the_run_goes_on(tmp_path: Path) -> None:
-    """If snapshots cannot be written (here: `snapshots` is a file), the run finishes and says so."""
+def test_a_failing_snapshot_is_reported_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If snapshots cannot be written (here: a full disk), the run finishes and says so.
+    (A run directory that already holds files is refused, so the disk fails instead.)"""
     run_dir = tmp_path / "run"
-    run_dir.mkdir()
-    (run_dir / snapshot.SNAPSHOT_DIR).write_text("in the way")
+
+    def full_disk(path: Path, *_: object) -> Path:
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(snapshot, "_write", full_disk)
     code, out = _invoke(
         "run", PROFILE, "--duration", "3h", "--snapshot-every", "1h", "--out", str(run_dir)
     )

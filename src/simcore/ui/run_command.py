@@ -267,8 +267,9 @@ def run(
         _print_start(console, built, config_file, changes)
     web_on = web or web_bind is not None
     built.hold_signals = True  # a Ctrl-C while the files are written and printed is only noted
+    web_view = None
     try:
-        with exported(built, console, web_on, web_bind, web_linger, otel_endpoint), built:
+        with exported(built, console, web_on, web_bind, web_linger, otel_endpoint) as web_view, built:
             _execute(built, view)
         code = _print_end(console, built)
         stopped = built.result is not None and built.result.stopped_by is not None
@@ -279,6 +280,8 @@ def run(
             console.print("[yellow]the run was stopped: not compared with the baseline[/]")
     finally:
         built.release_signals()
+        if web_view is not None:
+            web_view.close()
     if code:
         sys.exit(code)
 

@@ -182,13 +182,20 @@ class WebView:
             self.feed.sample()
 
     def finish(self, report: bool = True) -> None:
-        """Say the run has ended (linking its report), serve ``linger`` seconds more, stop."""
+        """Say the run has ended (linking its report); the page stays up until :meth:`close`."""
         self.feed.sample()
         self.feed.report = "report" if report else None
         self.feed.ended = True
-        if self.linger > 0:
-            time.sleep(self.linger)
-        self.stop()
+
+    def close(self) -> None:
+        """Serve ``linger`` seconds more (Ctrl-C ends that at once), then stop."""
+        try:
+            if self.linger > 0:
+                time.sleep(self.linger)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def stop(self) -> None:
         """Stop serving (idempotent)."""
@@ -203,8 +210,10 @@ class WebView:
 @contextmanager
 def exported(
     run: Run, console: Console, web: bool, bind: str | None, linger: float, otel_endpoint: str | None
-) -> Iterator[None]:
-    """Around a run: its live page (``web``) and its OpenTelemetry export, if asked for."""
+) -> Iterator[WebView | None]:
+    """Around a run: its live page (``web``) and its OpenTelemetry export, if asked for. The
+    page is left up, saying the run has ended: :meth:`WebView.close` it once the summary is
+    printed (it lingers there, where Ctrl-C is no longer held)."""
     view = otel = None
     if web:
         view = WebView(run, bind or DEFAULT_BIND, linger).start()
@@ -220,7 +229,7 @@ def exported(
 
         otel = OtelExport(run, otel_endpoint)
     try:
-        yield
+        yield view
     finally:
         if otel is not None:
             otel.close()

@@ -144,34 +144,44 @@ class IdMap:
     # -- snapshots -----------------------------------------------------------------
 
     def state_arrays(self) -> dict[str, NDArray[Any]]:
-        """The map as named arrays (strings as numpy unicode arrays: no pickle)."""
+        """The map as named arrays (strings packed as UTF-8 bytes and end offsets: no pickle,
+        and every character kept, NUL included)."""
         tokens = [t or "" for t in self.tokens]
         return {
             "post": self.post.copy(),
             "post_other_core": np.array(list(self.post_other), np.int64),
-            "post_other_id": _texts(self.post_other.values()),
+            **_pack("post_other_id", self.post_other.values()),
             "versions": self.versions.copy(),
             "user": self.user.copy(),
             "signed": self.signed.copy(),
             "user_other_core": np.array(list(self.user_other), np.int64),
-            "user_other_id": _texts(self.user_other.values()),
-            "token": _texts(tokens),
+            **_pack("user_other_id", self.user_other.values()),
+            **_pack("token", tokens),
             "has_token": np.array([t is not None for t in self.tokens], np.uint8),
         }
 
     def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
         """Replace the map with ``arrays`` (as :meth:`state_arrays` returned them)."""
         self.post = np.array(arrays["post"], np.int64)
-        self.post_other = dict(zip(arrays["post_other_core"].tolist(), arrays["post_other_id"].tolist()))
+        self.post_other = dict(zip(arrays["post_other_core"].tolist(), _unpack(arrays, "post_other_id")))
         self.versions = np.array(arrays["versions"], np.int32)
         self.user = np.array(arrays["user"], np.int64)
         self.signed = np.array(arrays["signed"], np.uint8)
-        self.user_other = dict(zip(arrays["user_other_core"].tolist(), arrays["user_other_id"].tolist()))
+        self.user_other = dict(zip(arrays["user_other_core"].tolist(), _unpack(arrays, "user_other_id")))
         has = arrays["has_token"].tolist()
-        self.tokens = [t if h else None for t, h in zip(arrays["token"].tolist(), has)]
+        self.tokens = [t if h else None for t, h in zip(_unpack(arrays, "token"), has)]
 
 
-def _texts(values: Any) -> NDArray[Any]:
-    """Strings as a numpy unicode array (``<U1`` when empty)."""
-    items = [str(v) for v in values]
-    return np.array(items, dtype=str) if items else np.zeros(0, "<U1")
+def _pack(name: str, values: Any) -> dict[str, NDArray[Any]]:
+    """Strings as ``NAME.bytes`` (their UTF-8, concatenated) and ``NAME.ends`` (end offsets)."""
+    encoded = [str(v).encode("utf-8", "surrogatepass") for v in values]
+    ends = np.cumsum([len(e) for e in encoded], dtype=np.int64) if encoded else np.zeros(0, np.int64)
+    return {f"{name}.bytes": np.frombuffer(b"".join(encoded), np.uint8).copy(), f"{name}.ends": ends}
+
+
+def _unpack(arrays: dict[str, NDArray[Any]], name: str) -> list[str]:
+    """The strings :func:`_pack` packed under ``name``."""
+    data = np.asarray(arrays[f"{name}.bytes"], np.uint8).tobytes()
+    ends = np.asarray(arrays[f"{name}.ends"], np.int64).tolist()
+    starts = [0, *ends[:-1]]
+    return [data[a:b].decode("utf-8", "surrogatepass") for a, b in zip(starts, ends)]

@@ -53,3 +53,17 @@ def test_the_state_arrays_round_trip(
         assert back.server_user(core) == ids.server_user(core)
         assert back.token(core) == ids.token(core)
     assert np.array_equal(back.versions, ids.versions)
+
+
+def test_tokens_and_ids_keep_every_character() -> None:
+    """A NUL at the end of a token or server id (numpy's unicode arrays drop it) survives."""
+    from simcore_backends.idmap import IdMap
+
+    ids = IdMap()
+    ids.set_user(0, "u\x00", "tok\x00")
+    ids.set_user(2, 7, None)
+    ids.set_post(1, "slug-é\x00")
+    again = IdMap()
+    again.load_state(ids.state_arrays())
+    assert again.token(0) == "tok\x00" and again.token(2) is None
+    assert again.server_user(0) == "u\x00" and again.server_post(1) == "slug-é\x00"

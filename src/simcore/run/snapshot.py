@@ -454,6 +454,15 @@ def truncate_log(log: Path, size: int) -> int:
             f"the action log {log} has {have} bytes, the snapshot continues it at byte {size}: "
             "it was replaced or cut. Restore it, or pass --log none (or another path)"
         )
+    if size > 0:  # a whole tick ends with a whole line: anything else is not this log's position
+        with open(log, "rb") as f:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":
+                raise SnapshotError(
+                    f"the snapshot continues the action log {log} at byte {size}, which is not the end "
+                    "of a line: the snapshot's manifest was edited or the log changed. Resume from "
+                    "another snapshot, or pass --log none (or another path)"
+                )
     if have > size:
         with open(log, "r+b") as f:
             f.truncate(size)

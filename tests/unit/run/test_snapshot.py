@@ -234,10 +234,14 @@ def test_changed_config_is_refused_with_the_changes_named(good: Path, small_conf
 
 
 def test_truncate_log(tmp_path: Path) -> None:
-    """The log is cut back to the snapshot's position; a shorter or missing log is an error."""
+    """The log is cut back to the snapshot's position; a shorter or missing log, or a position
+    that is not the end of a line (an edited manifest), is an error that leaves the log alone."""
     log = tmp_path / "a.jsonl"
-    log.write_bytes(b"0123456789")
-    assert snapshot.truncate_log(log, 4) == 6 and log.read_bytes() == b"0123"
+    log.write_bytes(b"012\n456\n89")
+    with pytest.raises(snapshot.SnapshotError, match="not the end of a line"):
+        snapshot.truncate_log(log, 2)
+    assert log.read_bytes() == b"012\n456\n89"
+    assert snapshot.truncate_log(log, 4) == 6 and log.read_bytes() == b"012\n"
     with pytest.raises(snapshot.SnapshotError, match="has 4 bytes"):
         snapshot.truncate_log(log, 10)
     with pytest.raises(snapshot.SnapshotError, match="missing"):

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from simcore.run import snapshot as snapshots
@@ -92,6 +92,7 @@ def _edit(snapshot: Path, path: tuple[str, ...], value: Any) -> None:
     max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
 @given(path=st.sampled_from(FIELDS), value=VALUES)
+@example(path=("log", "bytes"), value=1)  # inside the first line: refused, not a corrupt log
 def test_an_edited_manifest_resumes_or_is_refused_cleanly(
     run_dir: Path, path: tuple[str, ...], value: Any
 ) -> None:

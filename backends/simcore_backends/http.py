@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 from simcore.core.actions import ActionBatch
 from simcore.errors import BackendError
-from simcore.scenario.validate import target_problem
+from simcore.scenario.backendcheck import target_problem
 from simcore.seam.contract import (
     AsyncBackend,
     BackendContext,

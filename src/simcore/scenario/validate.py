@@ -4,56 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import math
-import re
-from urllib.parse import urlsplit
 
 import numpy as np
 
+from simcore.scenario.backendcheck import backend_problems, faults_problems, limits_problems
+from simcore.scenario.checks import Problems
+from simcore.scenario.checks import check_range as _range
+from simcore.scenario.checks import did_you_mean as _did_you_mean
 from simcore.scenario.durations import DURATION_HELP, parse_seconds
-from simcore.scenario.kindcheck import kind_set_problems, lacks_problems
-from simcore.scenario.routes import fields_of, route_problems
+from simcore.scenario.kindcheck import kind_set_problems
 from simcore.scenario.schedule import MINUTES_PER_DAY, block_minutes, coverage, parse_clock
 from simcore.scenario.schema import CURVES, EVENT_KINDS, Block, Config, Profile, parse_log_choice
 from simcore.scenario.thresholds import METRIC_NAMES, parse_condition
-
-Problems = list[tuple[str, str]]
 
 MAX_USERS = 2**31 - 2
 MAX_TICKS = 2**31 - 2
 #: The last simulated moment a run may reach (a week short of datetime's end, for calendars).
 LAST_DATE = dt.datetime(9999, 12, 24)
-CLIENTS = ("auto", "lean", "aiohttp")
-_APP_SPEC = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
-_NAMESPACE = re.compile(r"[A-Za-z0-9_-]{0,32}")
-
-
-def _did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
-    near = difflib.get_close_matches(name, list(known), n=1)
-    if near:
-        return f"did you mean '{near[0]}'?"
-    return f"expected one of: {', '.join(known)}" if known else "none are defined"
-
-
-def _range(
-    out: Problems,
-    path: str,
-    value: float,
-    low: float | None = None,
-    high: float | None = None,
-    *,
-    low_open: bool = False,
-) -> None:
-    if not math.isfinite(value):
-        out.append((path, f"got {value}, expected a finite number"))
-        return
-    too_low = low is not None and (value <= low if low_open else value < low)
-    too_high = high is not None and value > high
-    if too_low or too_high:
-        lo = "" if low is None else (f"> {low}" if low_open else f">= {low}")
-        hi = "" if high is None else f"<= {high}"
-        bounds = " and ".join(b for b in (lo, hi) if b)
-        out.append((path, f"got {value}, expected a value {bounds}"))
 
 
 def _clock_text(minute: int) -> str:
@@ -198,98 +165,6 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
             )
 
 
-def target_problem(target: str) -> str | None:
-    """Why ``target`` is not a usable base URL (None if it is)."""
-    try:
-        url = urlsplit(target)
-        port = url.port
-    except ValueError as exc:
-        return f"got {target!r}: {exc}; expected a URL such as http://127.0.0.1:8000"
-    if url.scheme not in ("http", "https") or not url.hostname:
-        return f"got {target!r}, expected an http:// or https:// URL such as http://127.0.0.1:8000"
-    if url.query or url.fragment:
-        return f"got {target!r}; a base URL has no query or fragment"
-    if port == 0:
-        return f"got {target!r}; port 0 is not a port to connect to"
-    host = url.hostname
-    if not host.startswith("[") and ":" not in host:
-        try:
-            host.encode("idna")
-        except UnicodeError:
-            return f"got {target!r}: '{host}' is not a valid host name (empty or over-long label)"
-    return None
-
-
-def _backend(out: Problems, config: Config) -> None:
-    b = config.backend
-    if not b.name:
-        out.append(("backend.name", "empty; name a backend such as 'mock'"))
-    problem = target_problem(b.target)
-    if problem:
-        out.append(("backend.target", problem))
-    if b.client not in CLIENTS:
-        out.append(("backend.client", f"got {b.client!r}; {_did_you_mean(b.client, CLIENTS)}"))
-    if b.app and not _APP_SPEC.fullmatch(b.app):
-        out.append(
-            ("backend.app", f"got {b.app!r}, expected 'module:attribute' such as 'myapp.main:app'")
-        )
-    _range(out, "backend.concurrency", b.concurrency, 1, 100_000)
-    _range(out, "backend.connections", b.connections, 0, 100_000)
-    _range(out, "backend.timeout", b.timeout, 0, 3600, low_open=True)
-    _range(out, "backend.pipeline", b.pipeline, 1, 64)
-    _range(out, "backend.retries", b.retries, 0, 100)
-    _range(out, "backend.backoff_ms", b.backoff_ms, 0, 3_600_000)
-    _range(out, "backend.backoff_max_ms", b.backoff_max_ms, 0, 3_600_000)
-    if b.backoff_max_ms < b.backoff_ms:
-        out.append(
-            ("backend.backoff_max_ms", f"got {b.backoff_max_ms}, expected at least backend.backoff_ms")
-        )
-    if not b.auth_header or any(c in b.auth_header for c in " :\r\n"):
-        out.append(("backend.auth_header", f"got {b.auth_header!r}, expected a header name"))
-    try:
-        names = fields_of(b.auth_format)
-    except ValueError as exc:
-        out.append(("backend.auth_format", f"malformed: {exc}"))
-    else:
-        if names != ["token"]:
-            out.append(
-                (
-                    "backend.auth_format",
-                    f"got {b.auth_format!r}, expected one {{token}}, e.g. 'Bearer {{token}}'",
-                )
-            )
-    if not _NAMESPACE.fullmatch(b.namespace):
-        out.append(
-            (
-                "backend.namespace",
-                f"got {b.namespace!r}, expected up to 32 letters, digits, '-' or '_' "
-                '(or "" for a random token per run)',
-            )
-        )
-    kind_problems, kinds = kind_set_problems(config)
-    out.extend(kind_problems)
-    out.extend(route_problems(b.routes, kinds=kinds))
-    out.extend(lacks_problems(config, kinds))
-
-
-def _limits(out: Problems, config: Config) -> None:
-    lim = config.limits
-    _range(out, "limits.failure_share", lim.failure_share, 0, 1, low_open=True)
-    _range(out, "limits.window", lim.window, 1, 100_000_000)
-    _range(out, "limits.unreachable_seconds", lim.unreachable_seconds, 0, 31_536_000)
-
-
-def _faults(out: Problems, config: Config) -> None:
-    f = config.faults
-    _range(out, "faults.error_rate", f.error_rate, 0, 1)
-    _range(out, "faults.timeout_rate", f.timeout_rate, 0, 1)
-    if math.isfinite(f.error_rate + f.timeout_rate) and f.error_rate + f.timeout_rate > 1:
-        out.append(("faults.timeout_rate", "faults.error_rate + faults.timeout_rate exceeds 1"))
-    _range(out, "faults.error_status", f.error_status, 400, 599)
-    _range(out, "faults.latency_median_ms", f.latency_median_ms, 0, 3_600_000)
-    _range(out, "faults.latency_sigma", f.latency_sigma, 0, 5)
-
-
 def problems_in(config: Config) -> Problems:
     """Every problem in ``config``'s values, as ``(toml key path, message with the fix)``."""
     out: Problems = []
@@ -302,9 +177,9 @@ def problems_in(config: Config) -> Problems:
         _community,
         _churn,
         _events,
-        _backend,
-        _faults,
-        _limits,
+        backend_problems,
+        faults_problems,
+        limits_problems,
         _output,
     ):
         check(out, config)

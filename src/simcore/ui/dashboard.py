@@ -9,19 +9,15 @@ views only read it:
   users total and by state, actions per minute by kind as sparklines, top
   posters and top posts, the latest actions, backend latency and errors, and at
   max speed a progress bar with ETA. Keys: space pauses and resumes, ``+``/``-``
-  change the speed, ``q`` stops (:class:`KeyReader`).
-- :class:`PlainLines` (CI, pipes): one line per simulated hour (with the real
-  actions per second it was sent at) and one per control event (paused,
+  change the speed, ``s`` takes a snapshot, ``q`` stops (:mod:`simcore.ui.keys`).
+- :mod:`simcore.ui.plainlines` (CI, pipes): one line per simulated hour (with the
+  real actions per second it was sent at) and one per control event (paused,
   resumed, speed, rate, snapshot, stop).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import select
-import sys
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -43,7 +39,6 @@ from simcore.run.clock import Pacer, format_speed
 from simcore.run.control import RunControl
 from simcore.run.controller import Controller
 from simcore.run.rate import format_rate
-from simcore.run.totals import HourReport
 from simcore.scenario.kinds import BUILT_IN, SHORT, KindSet
 from simcore.seam.contract import Outcomes
 
@@ -386,138 +381,3 @@ class Dashboard:
             self._live.refresh()
             self._live.stop()
             self._live = None
-
-
-class KeyReader:
-    """Reads single keys from a terminal in a thread: space, ``+``, ``-``, ``s``, ``q``."""
-
-    def __init__(self, control: RunControl, stream: Any = None) -> None:
-        self.control = control
-        self.stream = stream if stream is not None else sys.stdin
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._saved: Any = None
-
-    def handle(self, key: str) -> None:
-        """Act on one key."""
-        if key in (" ", "p"):
-            self.control.toggle()
-        elif key in ("+", "="):
-            self.control.step_speed(up=True)
-        elif key in ("-", "_"):
-            self.control.step_speed(up=False)
-        elif key in ("q", "Q"):
-            self.control.request_stop("key q")
-        elif key in ("s", "S"):
-            self.control.request_snapshot()
-
-    def start(self) -> KeyReader:
-        """Put the terminal in cbreak mode and read keys until :meth:`stop` (no-op if not a tty)."""
-        try:
-            import termios
-            import tty
-        except ImportError:  # pragma: no cover - Windows
-            return self
-        try:
-            fd = self.stream.fileno()
-        except (AttributeError, OSError, ValueError):
-            return self
-        if not os.isatty(fd):
-            return self
-        self._saved = termios.tcgetattr(fd)
-        tty.setcbreak(fd)
-        self._thread = threading.Thread(target=self._loop, args=(fd,), daemon=True)
-        self._thread.start()
-        return self
-
-    def _loop(self, fd: int) -> None:
-        while not self._stop.is_set():
-            ready, _, _ = select.select([fd], [], [], 0.1)
-            if ready:
-                data = os.read(fd, 1)
-                if not data:
-                    return
-                self.handle(data.decode(errors="replace"))
-
-    def stop(self) -> None:
-        """Stop reading and restore the terminal (idempotent)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=1.0)
-            self._thread = None
-        if self._saved is not None:
-            import termios
-
-            termios.tcsetattr(self.stream.fileno(), termios.TCSADRAIN, self._saved)
-            self._saved = None
-
-
-class PlainLines:
-    """Periodic plain lines for logs and pipes.
-
-    One line per simulated hour (``on_hour``), one per control event, and, when
-    paced slowly enough that hours are far apart, a progress line at least every
-    ``every`` real seconds (it is a sink, to see each tick go by).
-    """
-
-    def __init__(self, console: Console, pacer: Pacer | None = None, every: float = 10.0) -> None:
-        self.console = console
-        self.pacer = pacer
-        self.every = every
-        self.controller: Controller | None = None
-        self._last = time.monotonic()
-        self._hour_began = self._last  # real time (and paused seconds) when the hour began
-        self._hour_paused = 0.0
-
-    def _pace(self) -> str:
-        pacer = self.pacer
-        if pacer is not None and pacer.rate is not None:
-            return (
-                f"  [dim]rate {format_rate(pacer.rate)} speed {current_speed(pacer)} "
-                f"lag {pacer.lag:.2f}s[/]"
-            )
-        if pacer is not None and pacer.paced:
-            return f"  [dim]speed {format_speed(pacer.speed)} lag {pacer.lag:.2f}s[/]"
-        return ""
-
-    def _hour_rate(self, actions: int) -> str:
-        """The hour's real actions per second (time paused left out), and start the next hour."""
-        now = time.monotonic()
-        paused = self.pacer.paused_seconds if self.pacer is not None else 0.0
-        seconds = now - self._hour_began - (paused - self._hour_paused)
-        self._hour_began, self._hour_paused = now, paused
-        return f"  [bold]{actions / seconds:,.0f}[/] actions/s" if seconds > 0 else ""
-
-    def hour(self, report: HourReport) -> None:
-        """One line for a finished simulated hour."""
-        kinds = "  ".join(f"{SHORT.get(k, k)} {v:,}" for k, v in report.actions.items() if v)
-        failed = f"  [red]failed {report.failed:,}[/]" if report.failed else ""
-        actions = sum(report.actions.values())
-        self.console.print(
-            f"[dim]{report.time:%a %Y-%m-%d %H:%M}[/]  users [bold]{report.users:,}[/]  "
-            f"posts {report.posts:,}  actions {actions:,}{self._hour_rate(actions)}  [dim]{kinds}[/]"
-            f"{failed}{self._pace()}",
-            highlight=False,
-        )
-        self._last = time.monotonic()
-
-    def event(self, text: str) -> None:
-        """One line for a control event."""
-        self.console.print(f"[yellow]{escape(text)}[/]", highlight=False)
-        self._last = time.monotonic()
-
-    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
-        """A progress line if nothing was printed for ``every`` real seconds."""
-        ctl = self.controller
-        if ctl is None or time.monotonic() - self._last < self.every:
-            return
-        when = ctl.sim_time(batch.tick + 1)
-        self.console.print(
-            f"[dim]{when:%a %Y-%m-%d %H:%M}[/]  tick {batch.tick + 1:,}  users {ctl.users_before(batch.tick + 1):,}  "
-            f"actions {ctl.totals.actions + len(batch):,}{self._pace()}",
-            highlight=False,
-        )
-        self._last = time.monotonic()
-
-    def close(self) -> None:
-        """Nothing to release."""

@@ -23,12 +23,14 @@ from simcore.run.limits import EXIT_FAILURE_LIMIT, stopped_by_limit
 from simcore.run.loading import load_config
 from simcore.run.rate import RATE_HELP, format_rate, parse_rate
 from simcore.run.runfiles import REPORT_FILE
+from simcore.scenario.backendcheck import target_problem
 from simcore.scenario.durations import DURATION_HELP, parse_ticks
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
-from simcore.scenario.validate import target_problem
 from simcore.ui.compare_command import report_comparison
-from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines
+from simcore.ui.dashboard import Dashboard, LiveStats
+from simcore.ui.keys import KeyReader
+from simcore.ui.plainlines import PlainLines
 from simcore.ui.summary import print_thresholds, snapshot_warning, stop_message, summary_table
 from simcore.ui.webview import exported
 

@@ -17,7 +17,9 @@ from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import Outcomes
 from simcore.ui.cli import main
-from simcore.ui.dashboard import Dashboard, KeyReader, LiveStats, PlainLines, sparkline
+from simcore.ui.dashboard import Dashboard, LiveStats, sparkline
+from simcore.ui.keys import KeyReader
+from simcore.ui.plainlines import PlainLines
 from simcore_backends.mock import MockBackend
 from tests.support.paths import DEFAULT_PROFILE
 
@@ -187,7 +189,6 @@ def test_key_reader_reads_a_real_terminal() -> None:
 
 def test_plain_lines_report_progress_between_slow_hours(small_config: Config) -> None:
     """Paced slowly, a progress line still appears every `every` real seconds."""
-    from simcore.ui.dashboard import PlainLines
 
     console = Console(record=True, width=160, color_system=None)
     pacer = Pacer(small_config.tick_seconds, 1.0)

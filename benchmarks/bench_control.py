@@ -21,9 +21,10 @@ from common import EVENING, Table, machine, scenario_config
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.run import snapshot
-from simcore.run.clock import Pacer, RealTime
+from simcore.run.clock import Pacer
 from simcore.run.control import RunControl, RunGate
 from simcore.run.controller import Controller
+from simcore.run.timesource import RealTime
 from simcore.scenario.schema import Config
 from simcore.seam.contract import BackendContext, Outcomes
 from simcore_backends.mock import MockBackend

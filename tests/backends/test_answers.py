@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from attrs import evolve
 
+from simcore.scenario.backend_schema import Route
 from simcore.scenario.kinds import ActionKind as K
 from simcore.scenario.parse import loads_config
-from simcore.scenario.schema import Config, Route
+from simcore.scenario.schema import Config
 from simcore.seam.contract import BackendContext, ErrorKind, Outcomes
 from simcore_backends.testclient import TestClientBackend
 from tests.support import medium_api

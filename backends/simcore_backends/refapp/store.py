@@ -20,16 +20,16 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import pathlib
 import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from typing import Any
 
+from .dbfile import create_private, migrate_plain_tokens
 from .records import (
     IDEMPOTENCY_TTL_SECONDS,
     POST_COLUMNS,
@@ -96,7 +96,7 @@ class Store:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            _create_private(self.db_path)
+            create_private(self.db_path)
             conn = sqlite3.connect(
                 self.db_path, check_same_thread=False, isolation_level=None, timeout=self.busy_timeout
             )
@@ -106,7 +106,7 @@ class Store:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("PRAGMA foreign_keys=ON")
-                _migrate_plain_tokens(conn)
+                migrate_plain_tokens(conn)
                 conn.executescript(SCHEMA)
                 conn.execute(
                     "INSERT OR IGNORE INTO app_meta (name, value) VALUES ('signup_secret', ?)",
@@ -432,30 +432,3 @@ class Store:
                     "UPDATE posts SET deleted = 1, updated_at = ? WHERE id = ?", (now(), post_id)
                 )
             return Change(outcome)
-
-
-def _create_private(path: str) -> None:
-    """Create the database file readable and writable by its owner only (SQLite gives its
-    -wal and -shm files the database file's permissions)."""
-    if path == ":memory:" or path.startswith("file:") or os.path.exists(path):
-        return
-    with suppress(FileExistsError):
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-
-
-def _migrate_plain_tokens(conn: sqlite3.Connection) -> None:
-    """A database written before tokens were hashed: hash them in place and drop the stored
-    idempotent answers (they held tokens in plain text)."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(users)")}
-    if "token" not in columns:
-        return
-    conn.create_function("token_digest", 1, token_digest, deterministic=True)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("ALTER TABLE users RENAME COLUMN token TO token_sha256")
-        conn.execute("UPDATE users SET token_sha256 = token_digest(token_sha256)")
-        conn.execute("DROP TABLE IF EXISTS idempotency")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

@@ -30,8 +30,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from simcore.errors import SimcoreError
-from simcore.run.clock import Pacer, RealTime, format_speed, hold_while_paused, parse_speed
+from simcore.run.clock import Pacer, format_speed, hold_while_paused, parse_speed
 from simcore.run.rate import RATE_STEPS, format_rate, parse_rate
+from simcore.run.timesource import RealTime
 
 if TYPE_CHECKING:
     from simcore.run.controller import Controller

@@ -28,7 +28,7 @@ import numpy as np
 
 from simcore.core.actions import ActionBatch
 from simcore.run.control import RunControl
-from simcore.scenario.schema import Limits
+from simcore.scenario.backend_schema import Limits
 from simcore.seam.contract import ErrorKind, Outcomes
 
 #: The exit code of a run stopped by a failure limit (2: an error, 3: thresholds failed).

@@ -44,8 +44,8 @@ from urllib.parse import quote
 
 from attrs import frozen
 
+from simcore.scenario.backend_schema import Route
 from simcore.scenario.kinds import BUILT_IN, KindSet
-from simcore.scenario.schema import Route
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 BODY_ONLY = ("content",)

@@ -21,7 +21,8 @@ from numpy.typing import NDArray
 
 from simcore.core import rng
 from simcore.core.events import windows
-from simcore.scenario.schema import Config, Faults
+from simcore.scenario.backend_schema import Faults
+from simcore.scenario.schema import Config
 from simcore.seam.retry import RetryPolicy
 
 S_FAULT = rng.stream_id("faults.kind")

@@ -21,7 +21,7 @@ from attrs import frozen
 from numpy.typing import NDArray
 
 from simcore.core import rng
-from simcore.scenario.schema import Backend
+from simcore.scenario.backend_schema import Backend
 
 S_BACKOFF = rng.stream_id("retry.backoff")
 

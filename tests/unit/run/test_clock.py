@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.errors import UsageError
-from simcore.run.clock import FakeTime, Pacer, batch_slice, format_speed, parse_speed
+from simcore.run.clock import Pacer, batch_slice, format_speed, parse_speed
 from simcore.run.control import RunControl, RunGate
 from simcore.run.controller import Controller
+from simcore.run.timesource import FakeTime
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import BackendContext, Outcomes

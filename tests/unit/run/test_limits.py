@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from simcore.run.control import RunControl
 from simcore.run.limits import EXIT_FAILURE_LIMIT, FailureLimit
-from simcore.scenario.schema import Limits
+from simcore.scenario.backend_schema import Limits
 from simcore.seam.contract import ErrorKind, Outcomes
 from simcore.ui.cli import main
 from tests.support.helpers import scripted_batch

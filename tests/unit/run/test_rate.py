@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.errors import UsageError
-from simcore.run.clock import FakeTime, Pacer
+from simcore.run.clock import Pacer
 from simcore.run.control import RunControl, RunGate
 from simcore.run.controller import Controller
 from simcore.run.rate import format_rate, parse_rate, tick_real_seconds, tick_speed
+from simcore.run.timesource import FakeTime
 from simcore.scenario.parse import with_overrides
 from simcore.scenario.schema import Config
 from simcore.seam.contract import Outcomes

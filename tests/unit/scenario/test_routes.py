@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from simcore.errors import ConfigError
+from simcore.scenario.backend_schema import reference_routes
 from simcore.scenario.parse import dump_config, loads_config
 from simcore.scenario.routes import compile_route, compile_routes
-from simcore.scenario.schema import reference_routes
 
 
 def problems(text: str) -> list[tuple[str, str]]:

@@ -58,6 +58,7 @@ from simcore.seam.contract import (
 from simcore.seam.retry import RetryPolicy, parse_retry_after, retryable
 
 from . import wire
+from .idmap import combine_states
 from .ordering import Job, Tracker
 from .rest import Prepared, Request, Rest
 
@@ -132,6 +133,10 @@ class HttpBackend(AsyncBackend, Pipelined, OwnsEventLoop, Stateful, SharesIds):
         """Take the server ids other instances learned (``SharesIds``)."""
         if self.rest is not None:
             self.rest.ids.learn(ids)
+
+    def combine_states(self, states: list[dict[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
+        """The id maps of several instances as one (``SharesIds``)."""
+        return combine_states(states)
 
     def open(self, context: BackendContext) -> None:
         """Check the target and that it answers connections; set up the request builder."""

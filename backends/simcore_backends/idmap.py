@@ -172,6 +172,30 @@ class IdMap:
         self.tokens = [t if h else None for t, h in zip(_unpack(arrays, "token"), has)]
 
 
+def combine_states(states: list[dict[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
+    """One map from the maps of several instances (one per worker), as one instance would
+    have kept it: every server id any of them knows, each user's token from the instance
+    that signed it up, each post's highest content version (only its author's bumps it)."""
+    maps = []
+    for arrays in states:
+        one = IdMap()
+        one.load_state(arrays)
+        maps.append(one)
+    out = IdMap()
+    for one in maps:
+        for core in np.flatnonzero(one.post != NONE).tolist():
+            sid = one.server_post(core)
+            if sid is not None:
+                out.set_post(core, sid, learned=False)
+        out.versions = grow(out.versions, len(one.versions), 0)
+        out.versions[: len(one.versions)] = np.maximum(out.versions[: len(one.versions)], one.versions)
+        for core in np.flatnonzero(one.signed).tolist():
+            token = one.token(core)
+            if not out.is_signed(core) or (token is not None and out.token(core) is None):
+                out.set_user(core, one.server_user(core), token, learned=False)
+    return out.state_arrays()
+
+
 def _pack(name: str, values: Any) -> dict[str, NDArray[Any]]:
     """Strings as ``NAME.bytes`` (their UTF-8, concatenated) and ``NAME.ends`` (end offsets)."""
     encoded = [str(v).encode("utf-8", "surrogatepass") for v in values]

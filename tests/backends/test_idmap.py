@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simcore_backends.idmap import IdMap
+from simcore_backends.idmap import IdMap, combine_states
 
 
 @given(st.lists(st.lists(st.integers(0, 20), max_size=30), max_size=4))
@@ -67,3 +67,43 @@ def test_tokens_and_ids_keep_every_character() -> None:
     again.load_state(ids.state_arrays())
     assert again.token(0) == "tok\x00" and again.token(2) is None
     assert again.server_user(0) == "u\x00" and again.server_post(1) == "slug-é\x00"
+
+
+@given(
+    st.dictionaries(st.integers(0, 400), _server_id, max_size=20),
+    st.dictionaries(st.integers(0, 400), st.tuples(_server_id, st.text(max_size=8)), max_size=20),
+    st.integers(1, 3),
+)
+def test_combined_maps_are_the_map_one_instance_keeps(
+    posts: dict[int, int | str], users: dict[int, tuple[int | str, str]], shards: int
+) -> None:
+    """Instances that each signed up their own users (id % shards) and created their own
+    users' posts, having learned the others' ids, combine into the one instance's map:
+    every token from its own instance, every server id, the highest content version."""
+    one = IdMap()
+    parts = [IdMap() for _ in range(shards)]
+    for core, (server, token) in users.items():
+        one.set_user(core, server, token)
+        parts[core % shards].set_user(core, server, token)
+    for core, server in posts.items():
+        one.set_post(core, server)
+        parts[core % shards].set_post(core, server)
+    edits = np.array(sorted(posts), np.int64)
+    one.next_versions(edits)
+    for k, part in enumerate(parts):
+        part.next_versions(edits[edits % shards == k])
+        others = {
+            "posts": [(c, s) for c, s in posts.items() if c % shards != k],
+            "users": [(c, s) for c, (s, _) in users.items() if c % shards != k],
+        }
+        part.learn(others)
+    combined = IdMap()
+    combined.load_state(combine_states([part.state_arrays() for part in parts]))
+    for core in set(posts) | set(users) | {401}:
+        assert combined.server_post(core) == one.server_post(core)
+        assert combined.server_user(core) == one.server_user(core)
+        assert combined.is_signed(core) == one.is_signed(core)
+        assert combined.token(core) == one.token(core)
+    n = len(one.versions)
+    assert combined.versions[:n].tolist() == one.versions.tolist()
+    assert not combined.versions[n:].any()

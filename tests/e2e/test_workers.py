@@ -298,3 +298,76 @@ def test_a_killed_worker_through_the_cli(ray_runtime: None, tmp_path: Path) -> N
         "stopped gracefully by worker 1 lost" in output
         and "continue with: simcore run --resume" in output
     )
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_http_on_workers_resumes_with_every_workers_ids(ray_runtime: None, tmp_path: Path) -> None:
+    """An http run on 2 workers, stopped and resumed on 3 workers, then on none, against the
+    same reference app: the snapshots carry the ids every worker learned (tokens, users',
+    posts'), so the resumed runs read, like and follow what was created before the stop and
+    the statuses are the one-process mock run's."""
+    from simcore.logs.read import read_rows
+    from simcore_backends.refapp import create_app
+    from tests.support.liveserver import uvicorn_server
+
+    keep = ("seq", "tick", "user", "action", "path", "post", "ref", "status")
+    evening = with_overrides(
+        loads_config("start = 2026-01-05T19:00:00\n"),
+        seed=3,
+        population__initial_users=150,
+        duration="40m",
+    )
+    expected = [{k: r[k] for k in keep} for r in read_rows_of(_straight(evening, tmp_path / "mock"))]
+    folder = tmp_path / "http"
+    with uvicorn_server(create_app(tmp_path / "app.db")) as url:
+        config = with_overrides(evening, backend__name="http", backend__target=url)
+        snap = None
+        for workers, stop in ((2, 12), (3, 25), (None, None)):
+            with build_run(
+                config if snap is None else snap.config,
+                run_dir=folder if snap is None else None,
+                resume=snap,
+                control_socket=False,
+                handle_signals=False,
+                workers=workers,
+            ) as run:
+                if stop is not None:
+                    run.watch(sink=_At(stop, lambda: run.control.request_stop("ctl stop")))
+                result = run.execute()
+            if stop is not None:
+                assert result.tick == stop + 1 and result.snapshot is not None
+                snap = snapshots.load(result.snapshot)
+                assert any(k.startswith("backend.") for k in snap.arrays), "no id map saved"
+    got = [{k: r[k] for k in keep} for r in read_rows(folder / "actions.jsonl")]
+    assert len(got) == len(expected) > 100
+    assert got == expected
+    kinds = {r["action"] for r in got if r["tick"] > 12}
+    assert {"like_post", "read_post", "follow_user"} <= kinds  # of what the first part created
+
+
+def read_rows_of(log: bytes) -> list[dict[str, Any]]:
+    """The rows of a JSON lines log given as bytes."""
+    return [json.loads(line) for line in log.splitlines() if line.strip()]
+
+
+@pytest.mark.slow
+def test_ray_address_joins_a_running_cluster(
+    ray_runtime: None, single_log: bytes, tmp_path: Path
+) -> None:
+    """`--ray-address` joins a cluster that is already up (this session's runtime, as `ray
+    start --head` would leave one) from another process, places a worker on it without a
+    count (one per node), writes the one-process log, and leaves the cluster running."""
+    import subprocess
+
+    import ray
+
+    address = ray.get_runtime_context().gcs_address
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "simcore", *RUN, "--seed", "11", "--ray-address", address]
+    proc = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "actions.jsonl").read_bytes() == single_log
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["workers"] == len([n for n in ray.nodes() if n["Alive"]]) == 1
+    assert ray.is_initialized() and ray.get(ray.put(7)) == 7  # the cluster is still up

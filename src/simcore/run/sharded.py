@@ -4,11 +4,12 @@
 :meth:`step` does not decide: the workers (:class:`~simcore.run.workers.WorkerPool`)
 each decide their shard of users from the same world, the driver merges their
 decisions into the tick's batch (the canonical order and post ids do not depend on
-sharding), lives the tick itself (the deciders' rows, the sign-ups, the effects),
-and sends the batch back for every worker to apply. So the driver always holds the
-whole state of the one-process run at the last tick: the controller, the logs,
-metrics, dashboard, snapshots and ``--resume`` (with any worker count) work
-unchanged, and a dead worker leaves a whole-tick state to snapshot.
+sharding) and sends it back for every worker to apply, then lives the tick itself (the
+deciders' rows, the sign-ups, the effects) while the workers apply it and decide the
+next one. So the driver always holds the whole state of the one-process run at the
+last tick: the controller, the logs, metrics, dashboard, snapshots and ``--resume``
+(with any worker count) work unchanged, and a dead worker leaves a whole-tick state
+to snapshot.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from simcore.seam.contract import (
     Outcomes,
     Paced,
     SharesIds,
+    Stateful,
     SyncBackend,
 )
 
@@ -49,13 +51,14 @@ class ShardedSimulation(Simulation):
         return cls(config, WorkerPool(config, workers, address).start())
 
     def step(self, shards: int = 1) -> ActionBatch:
-        """Advance one tick: the workers decide, the driver merges and lives it, the workers
-        apply it. (``shards`` is the pool's; the argument is ignored.)"""
+        """Advance one tick: the workers decide, the driver merges it and sends the batch back
+        for the workers to apply (and decide the next tick) while it lives the tick itself.
+        (``shards`` is the pool's; the argument is ignored.)"""
         decisions = self.pool.decide(self.tick)
         batch = self.merge(decisions)
+        ahead = self.decide_ahead and self.tick + 1 < self.config.duration_ticks
+        self.pool.commit(batch, ahead=ahead)  # a copy as merged: each worker applies it itself
         self.follow(decisions, batch)
-        ahead = self.decide_ahead and self.tick < self.config.duration_ticks
-        self.pool.commit(batch, ahead=ahead)
         return batch
 
     def load_state(self, arrays: dict[str, Any]) -> None:
@@ -68,18 +71,22 @@ class ShardedSimulation(Simulation):
         self.pool.close()
 
 
-class WorkerBackend(SyncBackend, Paced):
+class WorkerBackend(SyncBackend, Paced, Stateful):
     """The run's backend, on the workers: worker k executes the actions of users ``id % N ==
     k`` (the load is generated where the users live) on its own instance, against the same
     server. At each tick's end every instance is handed the server ids the others learned
     (a post created on one worker is read or liked from another from the next tick on: the
     core decides from the world as it stood at the start of a tick)."""
 
-    def __init__(self, pool: WorkerPool, name: str, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self, pool: WorkerPool, local: SharesIds, name: str, options: Mapping[str, Any]
+    ) -> None:
         self.pool = pool
+        self.local = local  # the driver's own instance (closed): it knows how to combine states
         self.name = name
         self.options = dict(options)
         self._learned: list[dict[str, list[Any]]] = []
+        self._tick = 0
 
     def open(self, context: BackendContext) -> None:
         """Open one instance on every worker."""
@@ -98,7 +105,23 @@ class WorkerBackend(SyncBackend, Paced):
         """Paced (``Paced``): each worker schedules its part's actions at their delays."""
         return self._execute(batch, delays)  # the driver's loop has nothing else to do meanwhile
 
+    def state_arrays(self) -> dict[str, NDArray[Any]]:
+        """The workers' instances' states as one instance's (a snapshot resumes with any
+        number of workers, or none): each first takes what the others learned."""
+        n = self.pool.workers
+        states = self.pool.backend_states([self._others(k) for k in range(n)], self._tick)
+        self._learned = [{} for _ in range(n)]
+        if not any(states):
+            return {}
+        return self.local.combine_states(states)
+
+    def load_state(self, arrays: dict[str, NDArray[Any]]) -> None:
+        """Continue every worker's instance from a snapshot's state."""
+        self.pool.load_backend_states(arrays, self._tick)
+        self._learned = [{} for _ in range(self.pool.workers)]
+
     def _execute(self, batch: ActionBatch, delays: NDArray[np.float64] | None) -> Outcomes:
+        self._tick = batch.tick
         n = self.pool.workers
         shard = batch.user.astype(np.int64) % n
         index = [np.flatnonzero(shard == k) for k in range(n)]
@@ -143,7 +166,7 @@ def on_workers(sim: Simulation, backend: Backend, config: Config, options: Mappi
     if not isinstance(sim, ShardedSimulation) or not isinstance(backend, SharesIds):
         return backend
     backend.close()
-    spread = WorkerBackend(sim.pool, backend.name, options)
+    spread = WorkerBackend(sim.pool, backend, backend.name, options)
     spread.open(BackendContext(config))
     sim.decide_ahead = False
     return spread

@@ -39,6 +39,7 @@ from simcore.seam.contract import (
     OwnsEventLoop,
     Paced,
     SharesIds,
+    Stateful,
     SyncBackend,
 )
 from simcore.seam.registry import load_backend
@@ -91,6 +92,19 @@ class ShardWorker:
             raise WorkerError(f"backend {backend.name!r} has neither execute nor execute_async")
         learned = backend.learned_ids() if isinstance(backend, SharesIds) else {}
         return outcomes, learned
+
+    def backend_state(self, ids: dict[str, list[Any]]) -> dict[str, Any]:
+        """This worker's backend state for a snapshot, after taking the ids the other workers
+        learned in the last tick (empty for a backend that is not ``Stateful``)."""
+        backend = self.backend
+        if isinstance(backend, SharesIds):
+            backend.learn_ids(ids)
+        return backend.state_arrays() if isinstance(backend, Stateful) else {}
+
+    def load_backend_state(self, arrays: dict[str, Any]) -> None:
+        """Continue this worker's backend from a snapshot's (whole run's) backend state."""
+        if isinstance(self.backend, Stateful):
+            self.backend.load_state({k: np.array(v) for k, v in arrays.items()})
 
     def close_backend(self) -> None:
         """Close this worker's backend instance (and its event loop)."""
@@ -273,6 +287,17 @@ class WorkerPool:
         waits = delays if delays is not None else [None] * len(parts)
         refs = [a.execute.remote(part, i, d) for a, part, i, d in zip(self._actors, parts, ids, waits)]
         return self._gather(refs, tick + 1)
+
+    def backend_states(self, ids: list[dict[str, list[Any]]], tick: int) -> list[dict[str, Any]]:
+        """Each worker's backend state (after taking ``ids[k]``), in worker order."""
+        self._live()
+        return self._gather([a.backend_state.remote(i) for a, i in zip(self._actors, ids)], tick + 1)
+
+    def load_backend_states(self, arrays: dict[str, Any], tick: int) -> None:
+        """Continue every worker's backend from a snapshot's backend state."""
+        ray = self._live()
+        ref = ray.put(arrays)
+        self._gather([a.load_backend_state.remote(ref) for a in self._actors], tick)
 
     def close_backends(self) -> None:
         """Close the workers' backend instances (those still alive)."""

@@ -222,6 +222,11 @@ class SharesIds(Protocol):
     def learn_ids(self, ids: dict[str, list[Any]]) -> None:
         """Take what other instances learned (as :meth:`learned_ids` gives it)."""
 
+    def combine_states(self, states: list[dict[str, NDArray[Any]]]) -> dict[str, NDArray[Any]]:
+        """One instance's snapshot state (:class:`Stateful`) from the states of several, each
+        having learned what the others did: what a run on workers saves, so that it resumes
+        with any number of workers, or none."""
+
 
 @runtime_checkable
 class Stateful(Protocol):

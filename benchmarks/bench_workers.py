@@ -13,6 +13,7 @@ exchanged per tick. It checks that the worker run made exactly the one-process a
     python benchmarks/bench_workers.py --users 200000 --days 0.25    # a quick look
     python benchmarks/bench_workers.py --http                   # http against nginx, 1 vs 2 workers
     python benchmarks/bench_workers.py --phases 500000          # CPU per tick of each role, no Ray
+    python benchmarks/bench_workers.py --users 10000000 --workers 2 --no-single   # the scale run
 
 ``--phases USERS``: without Ray, in one process, CPU ms per tick of each role in the
 evening's busy hour (18:00-19:00 after a day's run): the one-process step, each shard's
@@ -97,11 +98,14 @@ def measure(users: int, days: float, workers: int, target: str = "") -> dict[str
                 t1 = time.perf_counter()
                 batch = sim.merge(decisions)
                 t2 = time.perf_counter()
-                sim.follow(decisions, batch)
+                # as ShardedSimulation.step: the batch sent (with the next tick's decisions asked
+                # for) before the driver lives the tick
+                ahead = sim.decide_ahead and sim.tick + 1 < sim.config.duration_ticks
+                pool.commit(batch, ahead=ahead)
                 t3 = time.perf_counter()
-                pool.commit(batch)
+                sim.follow(decisions, batch)
                 t4 = time.perf_counter()
-                for name, seconds in zip(parts, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                for name, seconds in zip(parts, (t1 - t0, t2 - t1, t4 - t3, t3 - t2)):
                     parts[name] += seconds
                 sizes["decisions"] += sum(
                     sum(getattr(d.batch, n).nbytes for n in d.batch.ARRAYS)
@@ -158,6 +162,9 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=1.0)
     parser.add_argument("--http", action="store_true", help="the http backend against nginx")
     parser.add_argument("--phases", type=int, metavar="USERS", help="CPU per tick of each role")
+    parser.add_argument(
+        "--no-single", action="store_true", help="workers only (a scale run: time, memory per user)"
+    )
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -186,20 +193,30 @@ def main() -> None:
         "send batch ms", "decisions KB", "batch KB"],
     )  # fmt: skip
     for users in args.users:
-        single = in_subprocess(users, args.days, 0)
-        runs.add(
-            f"{users:,}", "one process", f"{single['actions']:,}", "–", f"{single['wall_s']:.2f}",
-            "1.00×", f"{single['driver_cpu_s']:.2f}", f"{single['driver_mb']:.0f}", "–", "–",
-            f"{single['load']:.1f}",
-        )  # fmt: skip
+        single = None if args.no_single else in_subprocess(users, args.days, 0)
+        if single is not None:
+            runs.add(
+                f"{users:,}", "one process", f"{single['actions']:,}", "–", f"{single['wall_s']:.2f}",
+                "1.00×", f"{single['driver_cpu_s']:.2f}", f"{single['driver_mb']:.0f}", "–", "–",
+                f"{single['load']:.1f}",
+            )  # fmt: skip
         for workers in args.workers:
             r = in_subprocess(users, args.days, workers)
-            assert r["actions"] == single["actions"] and r["digest"] == single["digest"], (
-                "the worker run made other actions than the one process"
-            )
+            if single is not None:
+                assert r["actions"] == single["actions"] and r["digest"] == single["digest"], (
+                    "the worker run made other actions than the one process"
+                )
+            else:
+                total_mb = r["driver_mb"] + sum(r["worker_mb"])
+                print(
+                    f"{users:,} users on {workers} workers: {r['wall_s']:.0f} s, "
+                    f"{1e6 * r['wall_s'] / users:.1f} µs per user-day, {total_mb:,.0f} MB peak in all "
+                    f"({1e6 * total_mb / users / 1024:.0f} B per user, summed over driver and workers)"
+                )
+            speedup = f"{single['wall_s'] / r['wall_s']:.2f}×" if single is not None else "–"
             runs.add(
                 f"{users:,}", str(workers), f"{r['actions']:,}", f"{r['start_s']:.1f}",
-                f"{r['wall_s']:.2f}", f"{single['wall_s'] / r['wall_s']:.2f}×",
+                f"{r['wall_s']:.2f}", speedup,
                 f"{r['driver_cpu_s']:.2f}", f"{r['driver_mb']:.0f}",
                 " / ".join(f"{c:.1f}" for c in r["worker_cpu_s"]),
                 " / ".join(f"{mb:.0f}" for mb in r["worker_mb"]), f"{r['load']:.1f}",

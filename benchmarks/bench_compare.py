@@ -7,7 +7,9 @@ against a fresh ``simcore serve`` (fresh database) on a free loopback port; comp
 :func:`simcore.run.comparison.compare_runs` (what ``simcore compare`` runs).
 
 Runs A and B go **side by side**: both servers up, both ``simcore run`` started together,
-so that both see the machine as it is at that moment. Run one after the other on this shared
+so that both see the machine as it is at that moment, each on a core of its own (A's server
+and client on core 0, B's on core 1; ``--no-pin`` leaves them to the scheduler, which gave
+one run more of the CPUs than the other often enough to flag 14 % of the same-build cases). Run one after the other on this shared
 2-CPU machine (other jobs come and go), the same build's latency level moved by 10-30 %
 between runs and within them, and half of the A-vs-A′ cases were flagged; at ``--speed max``
 the two side-by-side runs compete for the CPUs and the same happens (RESULTS.md).
@@ -39,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from common import Table, machine, record_section, scenario_config
-from servers import HOST, Server
+from servers import HOST, Server, can_pin, pinned
 from simcore.analysis.compare import CompareOptions, _cluster_counts, _weighted_quantiles
 from simcore.logs.read import find_log, read_columns
 from simcore.run.comparison import compare_runs
@@ -69,8 +71,8 @@ class Serve(Server):
 
     name = "serve"
 
-    def __init__(self, slow: list[str]) -> None:
-        super().__init__()
+    def __init__(self, slow: list[str], core: int | None = None) -> None:
+        super().__init__(core)
         self.slow = slow
 
     def command(self) -> list[str]:
@@ -85,6 +87,8 @@ class Serve(Server):
 
 
 SPEED = "120"
+#: run A's server and client on core 0 and B's on core 1 (``--pin``)
+PIN = False
 
 
 def side_by_side(config: Path, out_a: Path, out_b: Path, slow_ms: float = 0.0) -> tuple[Path, Path]:
@@ -96,7 +100,8 @@ def side_by_side(config: Path, out_a: Path, out_b: Path, slow_ms: float = 0.0) -
     for out in (out_a, out_b):
         shutil.rmtree(out, ignore_errors=True)
     slow = [f"{SLOWED}={slow_ms:g}ms"] if slow_ms > 0 else []
-    with Serve([]) as server_a, Serve(slow) as server_b:
+    cores = (0, 1) if PIN and can_pin(0, 1) else (None, None)
+    with Serve([], cores[0]) as server_a, Serve(slow, cores[1]) as server_b:
         runs = []
         for server, out in ((server_a, out_a), (server_b, out_b)):
             command = [sys.executable, "-m", "simcore", "run", str(config), "--backend", "http"]
@@ -111,7 +116,12 @@ def side_by_side(config: Path, out_a: Path, out_b: Path, slow_ms: float = 0.0) -
                 "--no-control",
             ]
             runs.append(
-                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                subprocess.Popen(
+                    pinned(command, server.core),
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
             )
         for run in runs:
             _, err = run.communicate()
@@ -185,13 +195,18 @@ def main() -> None:
         help="section 3's slowdowns, shares of the endpoint's median latency in A",
     )
     parser.add_argument("--speed", default="120", help="simcore run --speed (max, or N x real time)")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="leave the runs to the scheduler (default: A's server and client on core 0, B's on core 1)",
+    )
     parser.add_argument("--record", choices=["yes", "no"], default="yes")
     parser.add_argument(
         "--keep", type=Path, help="keep the run directories here (runs already there are reused)"
     )
     args = parser.parse_args()
-    global SPEED
-    SPEED = args.speed
+    global SPEED, PIN
+    SPEED, PIN = args.speed, not args.no_pin
     started = time.perf_counter()
     work = args.keep or Path(tempfile.mkdtemp(prefix="simcore-bench-compare-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -351,7 +366,13 @@ def main() -> None:
                 "the runs already in DIR are reused and only the comparisons recomputed). "
                 f"{len(seeds)} seeds, {args.users:,} users × {args.duration} from Monday 19:00, default "
                 f"profile, http backend (lean client) at `--speed {args.speed}`; each comparison's A and B "
-                "run side by side (at the same time), each against its own fresh `simcore serve`; "
+                "run side by side (at the same time), each against its own fresh `simcore serve`"
+                + (
+                    "; A's server and client pinned to core 0, B's to core 1"
+                    if PIN and can_pin(0, 1)
+                    else ""
+                )
+                + "; "
                 f"tolerance {args.tolerance:g}, every other compare option at its default.",
                 t1.markdown(),
                 t2.markdown(),

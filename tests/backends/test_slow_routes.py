@@ -45,23 +45,20 @@ def test_only_the_slowed_route_waits(tmp_path: Path, monkeypatch: pytest.MonkeyP
     """GET /posts/{id} (named with a placeholder other than the app's {post_id}) waits 150 ms
     more; GET /posts, PUT /posts/{id} and POST /posts/{id}/like do not wait at all (the sleeps
     the middleware asks for are recorded, so no timing decides this)."""
-    import asyncio
 
     from fastapi.testclient import TestClient
 
     from simcore_backends.refapp import slow
 
     waits: list[tuple[str, str, float]] = []
-    real_sleep = asyncio.sleep
+    real_wait = slow.wait_precisely
 
-    class Recording:
-        @staticmethod
-        async def sleep(seconds: float) -> None:
-            waits.append((current["method"], current["path"], seconds))
-            await real_sleep(seconds)
+    async def recording(seconds: float) -> None:
+        waits.append((current["method"], current["path"], seconds))
+        await real_wait(seconds)
 
     current: dict[str, str] = {}
-    monkeypatch.setattr(slow, "asyncio", Recording)
+    monkeypatch.setattr(slow, "wait_precisely", recording)
     app = create_app(tmp_path / "app.db")
     slow_down(app, [parse_slow("GET /posts/{id}=150ms")])
     with TestClient(app) as client:
@@ -104,3 +101,35 @@ def test_serve_refuses_a_bad_slow_spec_with_exit_2(tmp_path: Path, spec: str, sa
         main, ["serve", "--db", str(tmp_path / "x.db"), "--port", "0", "--slow", spec]
     )
     assert result.exit_code == 2 and "--slow: " in result.output and said in result.output
+
+
+def test_a_precise_wait_lasts_its_time_and_lets_others_run() -> None:
+    """A wait of a fraction of a millisecond lasts at least that long (the event loop's timers
+    alone would make it a whole one or none), and waits overlap: the event loop is not held."""
+    import asyncio
+    import time
+
+    from simcore_backends.refapp.slow import wait_precisely
+
+    async def main() -> tuple[list[float], int]:
+        took = []
+        for seconds in (0.0003, 0.0017, 0.0042):
+            began = time.perf_counter()
+            await wait_precisely(seconds)
+            took.append(time.perf_counter() - began - seconds)
+        ticks = 0
+
+        async def count() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        counter = asyncio.ensure_future(count())
+        await asyncio.gather(*(wait_precisely(0.003) for _ in range(8)))
+        counter.cancel()
+        return took, ticks
+
+    took, ticks = asyncio.run(main())
+    assert all(extra >= 0 for extra in took), took
+    assert ticks > 8  # the loop went on running other work during the waits

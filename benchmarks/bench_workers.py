@@ -227,6 +227,7 @@ def main() -> None:
                 f"{t['follow']:.2f}", f"{t['send']:.2f}", f"{kb['decisions']:.0f}",
                 f"{kb['batch']:.0f}",
             )  # fmt: skip
+        print(f"({users:,} users done)", flush=True)
     runs.print()
     exchange.print()
 

@@ -175,8 +175,12 @@ def core_config(users: int, days: float, profile: Path = PROFILE, plain: bool = 
     ``plain`` the community behaviours' weights and read shares set to zero."""
     import attrs
 
+    base = load_config(profile)
     config = with_overrides(
-        load_config(profile), population__initial_users=users, duration=f"{days * 24:g}h"
+        base,
+        population__initial_users=users,
+        population__max_users=max(users, base.population.max_users),  # the profile's cap, or no growth
+        duration=f"{days * 24:g}h",
     )
     if not plain:
         return config

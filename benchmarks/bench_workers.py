@@ -211,7 +211,7 @@ def main() -> None:
                 print(
                     f"{users:,} users on {workers} workers: {r['wall_s']:.0f} s, "
                     f"{1e6 * r['wall_s'] / users:.1f} µs per user-day, {total_mb:,.0f} MB peak in all "
-                    f"({1e6 * total_mb / users / 1024:.0f} B per user, summed over driver and workers)"
+                    f"({total_mb * 2**20 / users:,.0f} B per user, summed over driver and workers)"
                 )
             speedup = f"{single['wall_s'] / r['wall_s']:.2f}×" if single is not None else "–"
             runs.add(

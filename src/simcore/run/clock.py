@@ -53,8 +53,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from simcore.core.actions import ActionBatch
-from simcore.errors import UsageError
-from simcore.run.rate import tick_real_seconds
+from simcore.run.rate import parse_positive, tick_real_seconds
 from simcore.run.timesource import RealTime, TimeSource
 from simcore.seam.contract import Outcomes
 
@@ -62,21 +61,8 @@ SPEED_HELP = "'max' (as fast as possible) or a number of simulated seconds per r
 
 
 def parse_speed(text: str | float | None) -> float | None:
-    """``'max'``/``None`` → ``None``; a positive finite number → that float."""
-    if text is None:
-        return None
-    if isinstance(text, str):
-        if text.strip().lower() in ("max", "inf", "infinity"):
-            return None
-        try:
-            value = float(text.strip().rstrip("xX"))
-        except ValueError:
-            raise UsageError(f"--speed: got {text!r}, expected {SPEED_HELP}") from None
-    else:
-        value = float(text)
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"--speed: got {text!r}, expected {SPEED_HELP}")
-    return value
+    """``'max'``/``None`` → ``None``; a positive finite number (``60x`` too) → that float."""
+    return parse_positive(text, "--speed", SPEED_HELP, ("max", "inf", "infinity"), "x")
 
 
 def format_speed(speed: float | None) -> str:

@@ -36,23 +36,32 @@ RATE_STEPS = (
 )  # fmt: skip
 
 
-def parse_rate(text: str | float | None, option: str = "--rate") -> float | None:
-    """``None``/``'off'`` → ``None`` (no rate target); a positive finite number → that float."""
+def parse_positive(
+    text: str | float | None, option: str, expected: str, off: tuple[str, ...], suffix: str
+) -> float | None:
+    """A pacing option's value: ``None`` or one of the ``off`` words → ``None``; a positive
+    finite number (``suffix`` allowed after it, any case) → that float; else a UsageError
+    naming ``option`` and what was ``expected``."""
     if text is None:
         return None
     if isinstance(text, str):
-        cleaned = text.strip().lower().removesuffix("/s")
-        if cleaned in ("off", "none"):
+        cleaned = text.strip().lower()
+        if cleaned in off:
             return None
         try:
-            value = float(cleaned)
+            value = float(cleaned.removesuffix(suffix))
         except ValueError:
-            raise UsageError(f"{option}: got {text!r}, expected {RATE_HELP}") from None
+            raise UsageError(f"{option}: got {text!r}, expected {expected}") from None
     else:
         value = float(text)
     if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"{option}: got {text!r}, expected {RATE_HELP}")
+        raise UsageError(f"{option}: got {text!r}, expected {expected}")
     return value
+
+
+def parse_rate(text: str | float | None, option: str = "--rate") -> float | None:
+    """``None``/``'off'`` → ``None`` (no rate target); a positive finite number → that float."""
+    return parse_positive(text, option, RATE_HELP, ("off", "none"), "/s")
 
 
 def format_rate(rate: float | None) -> str:

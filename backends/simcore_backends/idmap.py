@@ -182,18 +182,37 @@ def combine_states(states: list[dict[str, NDArray[Any]]]) -> dict[str, NDArray[A
         one.load_state(arrays)
         maps.append(one)
     out = IdMap()
+    out.post = _first_known([m.post for m in maps])
+    out.user = _first_known([m.user for m in maps])
+    out.signed = _padded([m.signed for m in maps], 0).max(axis=0)
+    out.versions = _padded([m.versions for m in maps], 0).max(axis=0)
+    tokens: list[str | None] = [None] * max((len(m.tokens) for m in maps), default=0)
     for one in maps:
-        for core in np.flatnonzero(one.post != NONE).tolist():
-            sid = one.server_post(core)
-            if sid is not None:
-                out.set_post(core, sid, learned=False)
-        out.versions = grow(out.versions, len(one.versions), 0)
-        out.versions[: len(one.versions)] = np.maximum(out.versions[: len(one.versions)], one.versions)
-        for core in np.flatnonzero(one.signed).tolist():
-            token = one.token(core)
-            if not out.is_signed(core) or (token is not None and out.token(core) is None):
-                out.set_user(core, one.server_user(core), token, learned=False)
+        out.post_other.update(one.post_other)
+        out.user_other.update(one.user_other)
+        for core, token in enumerate(one.tokens):
+            if token is not None:
+                tokens[core] = token
+    out.tokens = tokens
     return out.state_arrays()
+
+
+def _padded(arrays: list[NDArray[Any]], fill: int) -> NDArray[Any]:
+    """The arrays as rows of one, each padded with ``fill`` to the longest."""
+    width = max((len(a) for a in arrays), default=0)
+    out = np.full((len(arrays), width), fill, dtype=arrays[0].dtype if arrays else np.int64)
+    for row, a in zip(out, arrays):
+        row[: len(a)] = a
+    return out
+
+
+def _first_known(arrays: list[NDArray[np.int64]]) -> NDArray[np.int64]:
+    """Per core id, the first of ``arrays`` that knows a server id (not :data:`NONE`)."""
+    rows = _padded(arrays, NONE)
+    if len(rows) == 0:
+        return np.full(1024, NONE, np.int64)
+    known = rows != NONE
+    return rows[known.argmax(axis=0), np.arange(rows.shape[1])]
 
 
 def _pack(name: str, values: Any) -> dict[str, NDArray[Any]]:

@@ -318,7 +318,8 @@ def test_http_on_workers_resumes_with_every_workers_ids(ray_runtime: None, tmp_p
         population__initial_users=150,
         duration="40m",
     )
-    expected = [{k: r[k] for k in keep} for r in read_rows_of(_straight(evening, tmp_path / "mock"))]
+    _straight(evening, tmp_path / "mock")
+    expected = [{k: r[k] for k in keep} for r in read_rows(tmp_path / "mock" / "actions.jsonl")]
     folder = tmp_path / "http"
     with uvicorn_server(create_app(tmp_path / "app.db")) as url:
         config = with_overrides(evening, backend__name="http", backend__target=url)
@@ -344,11 +345,6 @@ def test_http_on_workers_resumes_with_every_workers_ids(ray_runtime: None, tmp_p
     assert got == expected
     kinds = {r["action"] for r in got if r["tick"] > 12}
     assert {"like_post", "read_post", "follow_user"} <= kinds  # of what the first part created
-
-
-def read_rows_of(log: bytes) -> list[dict[str, Any]]:
-    """The rows of a JSON lines log given as bytes."""
-    return [json.loads(line) for line in log.splitlines() if line.strip()]
 
 
 @pytest.mark.slow

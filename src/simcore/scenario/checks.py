@@ -17,6 +17,17 @@ def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
     return f"expected one of: {', '.join(known)}" if known else "none are defined"
 
 
+def check_known(
+    out: Problems, path: str, what: str, name: str, names: list[str] | tuple[str, ...]
+) -> bool:
+    """Whether ``name`` is one of ``names``; if not, a problem at ``path``: ``unknown WHAT
+    'NAME'`` and the nearest names."""
+    if name in names:
+        return True
+    out.append((path, f"unknown {what} '{name}'; {did_you_mean(name, names)}"))
+    return False
+
+
 def check_range(
     out: Problems,
     path: str,

@@ -8,7 +8,7 @@ import difflib
 import numpy as np
 
 from simcore.scenario.backendcheck import backend_problems, faults_problems, limits_problems
-from simcore.scenario.checks import Problems
+from simcore.scenario.checks import Problems, check_known
 from simcore.scenario.checks import check_range as _range
 from simcore.scenario.checks import did_you_mean as _did_you_mean
 from simcore.scenario.durations import DURATION_HELP, parse_seconds
@@ -97,44 +97,18 @@ def _profile(out: Problems, path: str, profile: Profile, config: Config) -> None
             )
         )
     for before, row in profile.next.items():
-        if before not in choice_kinds:
-            out.append(
-                (
-                    f"{path}.next.{before}",
-                    f"unknown action '{before}'; {_did_you_mean(before, choice_kinds)}",
-                )
-            )
-            continue
-        for after, affinity in row.items():
-            if after not in choice_kinds:
-                out.append(
-                    (
-                        f"{path}.next.{before}.{after}",
-                        f"unknown action '{after}'; {_did_you_mean(after, choice_kinds)}",
-                    )
-                )
-            else:
-                _range(out, f"{path}.next.{before}.{after}", affinity, 0, 1e6)
+        if check_known(out, f"{path}.next.{before}", "action", before, choice_kinds):
+            for after, affinity in row.items():
+                where = f"{path}.next.{before}.{after}"
+                if check_known(out, where, "action", after, choice_kinds):
+                    _range(out, where, affinity, 0, 1e6)
     states = config.routine.states
     for state, row in profile.weights.items():
-        if state not in states:
-            out.append(
-                (
-                    f"{path}.weights.{state}",
-                    f"unknown state '{state}'; {_did_you_mean(state, list(states))}",
-                )
-            )
-            continue
-        for kind, weight in row.items():
-            if kind not in choice_kinds:
-                out.append(
-                    (
-                        f"{path}.weights.{state}.{kind}",
-                        f"unknown action '{kind}'; {_did_you_mean(kind, choice_kinds)}",
-                    )
-                )
-            else:
-                _range(out, f"{path}.weights.{state}.{kind}", weight, 0)
+        if check_known(out, f"{path}.weights.{state}", "state", state, list(states)):
+            for kind, weight in row.items():
+                where = f"{path}.weights.{state}.{kind}"
+                if check_known(out, where, "action", kind, choice_kinds):
+                    _range(out, where, weight, 0)
     active = [state for state, spec in states.items() if spec.activity > 0]
     if active and not any(state in profile.weights for state in active):
         out.append(
@@ -246,13 +220,7 @@ def _population(out: Problems, config: Config) -> None:
         out.append(("population.factions", "the list is empty; name at least one faction"))
     profiles = list(config.profiles)
     for name, share in pop.mix.items():
-        if name not in config.profiles:
-            out.append(
-                (
-                    f"population.mix.{name}",
-                    f"unknown profile '{name}'; {_did_you_mean(name, profiles)}",
-                )
-            )
+        check_known(out, f"population.mix.{name}", "profile", name, profiles)
         _range(out, f"population.mix.{name}", share, 0)
     if not pop.mix or sum(max(v, 0.0) for v in pop.mix.values()) <= 0:
         out.append(("population.mix", "the shares are all zero; give a profile a positive share"))

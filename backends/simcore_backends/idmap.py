@@ -212,7 +212,8 @@ def _first_known(arrays: list[NDArray[np.int64]]) -> NDArray[np.int64]:
     if len(rows) == 0:
         return np.full(1024, NONE, np.int64)
     known = rows != NONE
-    return rows[known.argmax(axis=0), np.arange(rows.shape[1])]
+    first: NDArray[np.int64] = rows[known.argmax(axis=0), np.arange(rows.shape[1])]
+    return first
 
 
 def _pack(name: str, values: Any) -> dict[str, NDArray[Any]]:

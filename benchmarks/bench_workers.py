@@ -19,12 +19,14 @@ exchanged per tick. It checks that the worker run made exactly the one-process a
 evening's busy hour (18:00-19:00 after a day's run): the one-process step, each shard's
 decide and commit (what a worker does), the driver's merge and follow (what the driver
 adds), and the mock on the whole batch (which runs in the driver): the ceiling of the
-speedup whatever Ray costs.
+speedup whatever Ray costs, on free cores and packed on this machine's cores, for this
+design and for a driver that keeps no state.
 
 ``--http``: the http backend against nginx (a fixed JSON body, benchmarks/servers.py), the
 default profile with 40,000 users from Monday 19:00 for one simulated hour at max speed:
 actions per second of the one process and of ``--workers 2`` (each worker sends its own
-users' requests), the same action stream (digest checked).
+users' requests), the same action stream (digest checked); with the whole machine's CPU
+per action (the run, nginx and Ray) and from it the most any design could reach here.
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ def _cpu_s(pid: int) -> float:
     """CPU seconds (user + system) a local process has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_cpu_s() -> float:
+    """CPU seconds every process on the machine has used so far (busy time of /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(users: int, days: float, workers: int, target: str = "") -> dict[str, Any]:
@@ -120,7 +129,9 @@ def measure(users: int, days: float, workers: int, target: str = "") -> dict[str
         pids = [pid for _, pid in sim.pool.places] if isinstance(sim, ShardedSimulation) else []
         cpu_before = [_cpu_s(pid) for pid in pids]
         with run, Stopwatch() as watch:
+            machine_before = _machine_cpu_s()
             run.execute()
+            machine_cpu = _machine_cpu_s() - machine_before  # the run, a server, Ray: all of it
             worker_mb = [_hwm_mb(pid) for pid in pids]
             worker_cpu = [_cpu_s(pid) - before for pid, before in zip(pids, cpu_before)]
     ticks = run.controller.ticks_done
@@ -133,6 +144,7 @@ def measure(users: int, days: float, workers: int, target: str = "") -> dict[str
         "start_s": start_s,
         "wall_s": watch.wall,
         "driver_cpu_s": watch.cpu,
+        "machine_cpu_s": machine_cpu,
         "driver_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "worker_mb": worker_mb,
         "worker_cpu_s": worker_cpu,
@@ -242,10 +254,12 @@ def phases(users: int, workers: list[int]) -> None:
     print(
         f"- command: python benchmarks/bench_workers.py --phases {users} --workers {' '.join(map(str, workers))}"
     )
+    cores = os.cpu_count() or 1
     table = Table(
         f"CPU ms per tick, {users:,} users, 18:00-19:00 after a day (default profile, no Ray)",
-        ["shards", "actions/tick", "one-process step", "worker: decide", "worker: commit",
-         "driver: merge", "driver: follow", "mock (driver)", "ceiling"],
+        ["shards", "actions/tick", "one-process step", "worker: decide", "of which rows",
+         "worker: commit", "driver: merge", "driver: follow", "mock (driver)", "ceiling",
+         "ceiling, free driver", f"{cores}-core bound", f"{cores}-core bound, lean driver"],
     )  # fmt: skip
     config = with_overrides(core_config(users, 1.0, PROFILE), duration="2d")
     whole = Simulation(config)
@@ -264,17 +278,20 @@ def phases(users: int, workers: list[int]) -> None:
         mirror = Simulation(config)
         mirror.load_state({k: v.copy() for k, v in state.items()})
         mock = MockBackend()
-        t = dict.fromkeys(("step", "decide", "commit", "merge", "follow", "mock"), 0.0)
+        t = dict.fromkeys(("step", "decide", "rows", "commit", "merge", "follow", "mock"), 0.0)
         actions = 0
         for _ in range(60):
             c = time.process_time()
             expected = base.step()
             t["step"] += time.process_time() - c
-            decisions, worst_decide, worst_commit = [], 0.0, 0.0
+            decisions, worst_decide, worst_commit, worst_rows = [], 0.0, 0.0, 0.0
             for owner in owners:
                 c = time.process_time()
                 decisions.append(owner.decide())
                 worst_decide = max(worst_decide, time.process_time() - c)
+                c = time.process_time()  # the rows part of decide, gathered once more to time it
+                owner.population.rows(decisions[-1].users)
+                worst_rows = max(worst_rows, time.process_time() - c)
             c = time.process_time()
             batch = mirror.merge(decisions)
             t["merge"] += time.process_time() - c
@@ -289,6 +306,7 @@ def phases(users: int, workers: list[int]) -> None:
             mock.execute(batch)
             t["mock"] += time.process_time() - c
             t["decide"] += worst_decide
+            t["rows"] += worst_rows
             t["commit"] += worst_commit
             assert batch.equals(expected)
             actions += len(batch)
@@ -296,16 +314,25 @@ def phases(users: int, workers: list[int]) -> None:
         one = ms["step"] + ms["mock"]
         worker = ms["decide"] + ms["commit"]
         driver = ms["merge"] + ms["follow"] + ms["mock"]
+        lean_worker = worker - ms["rows"]  # a driver that keeps no state needs no rows
+        lean_driver = ms["merge"] + ms["mock"]  # the least a driver does: merge, run the mock
         table.add(
             str(n), f"{actions // 60:,}", f"{ms['step']:.1f}", f"{ms['decide']:.1f}",
-            f"{ms['commit']:.1f}", f"{ms['merge']:.1f}", f"{ms['follow']:.1f}", f"{ms['mock']:.1f}",
-            f"{one / max(worker, driver):.2f}×",
+            f"{ms['rows']:.1f}", f"{ms['commit']:.1f}", f"{ms['merge']:.1f}", f"{ms['follow']:.1f}",
+            f"{ms['mock']:.1f}", f"{one / max(worker, driver):.2f}×", f"{one / worker:.2f}×",
+            f"{one / max(worker, driver, (n * worker + driver) / cores):.2f}×",
+            f"{one / max(lean_worker, lean_driver, (n * lean_worker + lean_driver) / cores):.2f}×",
         )  # fmt: skip
     table.print()
     print(
         "\n_ceiling: (one-process step + mock) / max(a worker's decide + commit, the driver's merge +"
         " follow + mock), as if the driver and the workers overlapped perfectly on free cores and"
-        " Ray cost nothing; a worker's figures are the slowest shard's; metrics and logs, in the driver either way, left out._"
+        " Ray cost nothing; a worker's figures are the slowest shard's; metrics and logs, in the"
+        " driver either way, left out. ceiling, free driver: the same with a driver that costs"
+        " nothing (any driver design, while every worker applies the whole tick). core bound:"
+        " the CPU of the workers and the driver packed perfectly on this machine's cores."
+        " core bound, lean driver: the same for a driver that keeps no state (no follow, no"
+        " rows from the workers: it only merges and runs the mock)._"
     )
 
 
@@ -314,30 +341,37 @@ def http(workers: list[int]) -> None:
     import servers
 
     users, days = 40_000, 1 / 24
+    cores = os.cpu_count() or 1
     print(f"- machine: {machine()}")
     print(
         f"- command: python benchmarks/bench_workers.py --http --workers {' '.join(map(str, workers))}"
     )
     table = Table(
         "http backend against nginx (fixed JSON body), 40,000 users from Mon 19:00 for 1 h, max speed",
-        ["workers", "actions", "wall s", "actions/s", "speedup", "load"],
-    )
+        ["workers", "actions", "wall s", "actions/s", "speedup", "driver CPU s", "CPU s per worker",
+         "machine CPU s", "CPU µs per action", "cores busy", f"{cores}-core bound", "load"],
+    )  # fmt: skip
     with servers.Nginx() as nginx:
         single = in_subprocess(users, days, 0, nginx.url)
-        rate = single["actions"] / single["wall_s"]
-        table.add(
-            "one process", f"{single['actions']:,}", f"{single['wall_s']:.2f}", f"{rate:,.0f}",
-            "1.00×", f"{single['load']:.1f}",
-        )  # fmt: skip
-        for n in workers:
-            r = in_subprocess(users, days, n, nginx.url)
+        per_action = single["machine_cpu_s"] / single["actions"]
+        bound = cores / per_action / (single["actions"] / single["wall_s"])
+        for n, r in [(0, single), *((n, in_subprocess(users, days, n, nginx.url)) for n in workers)]:
             assert r["digest"] == single["digest"], "the worker run sent another action stream"
             table.add(
-                str(n), f"{r['actions']:,}", f"{r['wall_s']:.2f}",
+                str(n) if n else "one process", f"{r['actions']:,}", f"{r['wall_s']:.2f}",
                 f"{r['actions'] / r['wall_s']:,.0f}", f"{single['wall_s'] / r['wall_s']:.2f}×",
+                f"{r['driver_cpu_s']:.2f}", " / ".join(f"{c:.2f}" for c in r["worker_cpu_s"]) or "–",
+                f"{r['machine_cpu_s']:.2f}", f"{1e6 * r['machine_cpu_s'] / r['actions']:.1f}",
+                f"{r['machine_cpu_s'] / r['wall_s']:.2f}", f"{bound:.2f}×" if not n else "",
                 f"{r['load']:.1f}",
             )  # fmt: skip
     table.print()
+    print(
+        f"\n_machine CPU: busy time of all {cores} cores while the run executed (/proc/stat: its "
+        "processes, nginx, Ray's, anything else). core bound: the speedup if every core did the "
+        "one process's CPU per action (client + server) all the time: what no number of workers "
+        "on this machine can pass, whatever the design._"
+    )
 
 
 if __name__ == "__main__":

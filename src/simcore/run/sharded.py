@@ -42,7 +42,8 @@ class ShardedSimulation(Simulation):
         super().__init__(config)
         self.pool = pool
         #: ask the workers for the next tick's decisions as soon as a tick is merged (off
-        #: when the backend runs on the workers: its requests should not wait behind them)
+        #: when the backend runs on the workers: its requests should not wait behind them;
+        #: :class:`WorkerBackend` asks for them behind the requests instead)
         self.decide_ahead = True
 
     @classmethod
@@ -79,12 +80,18 @@ class WorkerBackend(SyncBackend, Paced, Stateful):
     core decides from the world as it stood at the start of a tick)."""
 
     def __init__(
-        self, pool: WorkerPool, local: SharesIds, name: str, options: Mapping[str, Any]
+        self,
+        pool: WorkerPool,
+        local: SharesIds,
+        name: str,
+        options: Mapping[str, Any],
+        ticks: int | None = None,
     ) -> None:
         self.pool = pool
         self.local = local  # the driver's own instance (closed): it knows how to combine states
         self.name = name
         self.options = dict(options)
+        self.ticks = ticks  # the run's ticks: past the last, no tick is decided ahead
         self._learned: list[dict[str, list[Any]]] = []
         self._tick = 0
 
@@ -128,7 +135,8 @@ class WorkerBackend(SyncBackend, Paced, Stateful):
         ids = [self._others(k) for k in range(n)]
         parts = [batch.take(i) for i in index]
         waits = [delays[i] for i in index] if delays is not None else None
-        results = self.pool.execute(parts, ids, batch.tick, waits)
+        ahead = self.ticks is not None and batch.tick + 1 < self.ticks
+        results = self.pool.execute(parts, ids, batch.tick, waits, ahead=ahead)
         self._learned = [learned for _, learned in results]
         joined = Outcomes.concat([outcomes for outcomes, _ in results])
         place = np.empty(len(batch), np.int64)
@@ -166,7 +174,7 @@ def on_workers(sim: Simulation, backend: Backend, config: Config, options: Mappi
     if not isinstance(sim, ShardedSimulation) or not isinstance(backend, SharesIds):
         return backend
     backend.close()
-    spread = WorkerBackend(sim.pool, backend, backend.name, options)
+    spread = WorkerBackend(sim.pool, backend, backend.name, options, config.duration_ticks)
     spread.open(BackendContext(config))
     sim.decide_ahead = False
     return spread

@@ -11,7 +11,9 @@ Each tick costs one round trip: :meth:`WorkerPool.decide` gathers every shard's
 :class:`~simcore.core.simulation.Decision`, and :meth:`WorkerPool.commit` sends the
 merged batch (one object in Ray's store, shared by every actor) without waiting:
 the actors apply it while the driver logs the tick, and their next ``decide``
-runs after it (an actor runs its calls in order).
+runs after it (an actor runs its calls in order). With the backend on the workers
+(http) an actor's calls for a tick are commit, execute (its users' requests), then
+the next tick's decide, asked for with the requests so that it never delays them.
 """
 
 from __future__ import annotations
@@ -280,12 +282,17 @@ class WorkerPool:
         ids: list[dict[str, list[Any]]],
         tick: int,
         delays: list[NDArray[np.float64]] | None = None,
+        ahead: bool = False,
     ) -> list[Any]:
         """Each worker executes its part of a tick (after taking ``ids[k]``; paced by
-        ``delays[k]`` if given); their (outcomes, learned ids), in worker order."""
+        ``delays[k]`` if given); their (outcomes, learned ids), in worker order. ``ahead``:
+        then decide the next tick (queued behind the requests, so it never delays them: each
+        worker decides while the others finish their part and the driver records the tick)."""
         self._live()
         waits = delays if delays is not None else [None] * len(parts)
         refs = [a.execute.remote(part, i, d) for a, part, i, d in zip(self._actors, parts, ids, waits)]
+        if ahead and not self._ahead:  # once a tick, however many parts it is sent in
+            self._ahead = [actor.decide.remote() for actor in self._actors]
         return self._gather(refs, tick + 1)
 
     def backend_states(self, ids: list[dict[str, list[Any]]], tick: int) -> list[dict[str, Any]]:

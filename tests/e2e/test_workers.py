@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -19,16 +18,15 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simcore.core.actions import ActionBatch
 from simcore.core.simulation import Simulation
 from simcore.run import snapshot as snapshots
 from simcore.run.builder import build_run
 from simcore.run.sharded import ShardedSimulation
 from simcore.scenario.parse import loads_config, with_overrides
 from simcore.scenario.schema import Config
-from simcore.seam.contract import Outcomes
 from simcore.ui.cli import main
 from tests.support.paths import DEFAULT_PROFILE
+from tests.support.runner import AtTick
 
 RUN = ("run", str(DEFAULT_PROFILE), "--users", "150", "--duration", "3h", "--quiet", "--no-control")
 
@@ -86,21 +84,6 @@ def test_any_worker_count_decides_the_one_process_batches(
     assert all(np.array_equal(left[k], right[k]) for k in left)
 
 
-class _At:
-    """A sink that calls ``then`` once, after tick ``tick`` was written."""
-
-    def __init__(self, tick: int, then: Any) -> None:
-        self.tick, self.then, self.done = tick, then, False
-
-    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
-        if batch.tick == self.tick and not self.done:
-            self.done = True
-            self.then()
-
-    def close(self) -> None:
-        pass
-
-
 def _config(seed: int = 5) -> Config:
     return with_overrides(loads_config(""), seed=seed, population__initial_users=200, duration="3h")
 
@@ -119,14 +102,14 @@ def test_stopped_with_two_workers_resumed_with_three(ray_runtime: None, tmp_path
     expected = _straight(config, tmp_path / "straight")
     folder = tmp_path / "split"
     with build_run(config, run_dir=folder, control_socket=False, handle_signals=False, workers=2) as run:
-        run.watch(sink=_At(50, lambda: run.control.request_stop("ctl stop")))
+        run.watch(sink=AtTick(50, lambda: run.control.request_stop("ctl stop")))
         result = run.execute()
     assert result.stopped_by == "ctl stop" and result.tick == 51 and result.snapshot is not None
     snap = snapshots.load(result.snapshot)
     with build_run(
         snap.config, resume=snap, control_socket=False, handle_signals=False, workers=3
     ) as run:
-        run.watch(sink=_At(120, lambda: run.control.request_stop("ctl stop")))
+        run.watch(sink=AtTick(120, lambda: run.control.request_stop("ctl stop")))
         result = run.execute()
     assert result.tick == 121 and result.snapshot is not None
     snap = snapshots.load(result.snapshot)
@@ -148,7 +131,7 @@ def test_a_killed_worker_stops_the_run_at_its_last_whole_tick(ray_runtime: None,
         sim = run.simulation
         assert isinstance(sim, ShardedSimulation)
         _, pid = sim.pool.places[1]
-        run.watch(sink=_At(70, lambda: os.kill(pid, signal.SIGKILL)))
+        run.watch(sink=AtTick(70, lambda: os.kill(pid, signal.SIGKILL)))
         result = run.execute()
     lost = run.session.lost
     assert lost is not None and lost.worker == 1
@@ -263,7 +246,7 @@ def test_http_on_workers_sends_the_one_process_stream(ray_runtime: None, tmp_pat
 @pytest.mark.slow
 def test_a_killed_worker_through_the_cli(ray_runtime: None, tmp_path: Path) -> None:
     """Through `simcore run --workers 2`: a worker killed mid-run is named in a red error,
-    the stop message says where to resume from, and the exit code is 3."""
+    the stop message says where to resume from, and the exit code is 5."""
     import threading
     import time
 
@@ -334,7 +317,7 @@ def test_http_on_workers_resumes_with_every_workers_ids(ray_runtime: None, tmp_p
                 workers=workers,
             ) as run:
                 if stop is not None:
-                    run.watch(sink=_At(stop, lambda: run.control.request_stop("ctl stop")))
+                    run.watch(sink=AtTick(stop, lambda: run.control.request_stop("ctl stop")))
                 result = run.execute()
             if stop is not None:
                 assert result.tick == stop + 1 and result.snapshot is not None

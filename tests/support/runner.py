@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,22 @@ class Collect:
         text = format_lines(batch, outcomes, LogHeader.of(self.sim))
         self.records.extend(json.loads(line) for line in text.splitlines())
         self.outcomes.append(outcomes)
+
+    def close(self) -> None:
+        pass
+
+
+class AtTick:
+    """A sink that calls ``then`` once, after tick ``tick`` was written (to stop a run there,
+    press a key, kill a worker...)."""
+
+    def __init__(self, tick: int, then: Callable[[], object]) -> None:
+        self.tick, self.then, self.done = tick, then, False
+
+    def write(self, batch: ActionBatch, outcomes: Outcomes) -> None:
+        if batch.tick == self.tick and not self.done:
+            self.done = True
+            self.then()
 
     def close(self) -> None:
         pass

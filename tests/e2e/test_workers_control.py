@@ -26,7 +26,7 @@ from simcore.run.control import socket_path
 from simcore.scenario.parse import loads_config, with_overrides
 from simcore.ui.cli import main
 from simcore.ui.keys import KeyReader
-from tests.e2e.test_web_view import web_run
+from tests.e2e.test_web_view import _get, _state, _wait, web_run
 from tests.support.paths import DEFAULT_PROFILE
 from tests.support.runner import AtTick
 
@@ -43,15 +43,6 @@ def _status(run_dir: Path) -> dict[str, Any]:
     assert code == 0, output
     document: dict[str, Any] = json.loads(output)
     return document
-
-
-def _wait_for(what: str, check: Any, timeout: float = 60.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _address() -> str:
@@ -78,7 +69,7 @@ def test_ctl_steers_a_live_run_on_workers_and_it_resumes_on_three(
     command += ["--workers", "2", "--ray-address", _address(), "--out", str(run_dir)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_for("the run's control socket", lambda: socket_path(run_dir).exists() and log.exists())
+        _wait("the run's control socket", lambda: socket_path(run_dir).exists() and log.exists(), 60)
         code, output = _cli("ctl", str(run_dir), "pause")
         assert code == 0 and "paused           True" in output, output
         time.sleep(0.3)  # a tick in flight finishes its slice
@@ -89,7 +80,7 @@ def test_ctl_steers_a_live_run_on_workers_and_it_resumes_on_three(
         assert log.stat().st_size == size, "actions were logged while paused"
         assert _cli("ctl", str(run_dir), "speed", "3600")[0] == 0
         assert _cli("ctl", str(run_dir), "resume")[0] == 0
-        _wait_for("ticks after the resume", lambda: _status(run_dir)["tick"] > still["tick"] + 5)
+        _wait("ticks after the resume", lambda: _status(run_dir)["tick"] > still["tick"] + 5, 60)
         status = _status(run_dir)
         assert status["speed"] == "3600x" and status["paused"] is False
         assert _cli("ctl", str(run_dir), "stop")[0] == 0
@@ -189,10 +180,10 @@ def _final_state(tmp_path: Path, *extra: str) -> tuple[dict[str, Any], str, Path
         state: dict[str, Any] = {}
 
         def ended() -> bool:
-            state.update(_get_json(base + "state"))
+            state.update(_state(base))
             return bool(state["status"] == "ended")
 
-        _wait_for("the run to end", ended, 120)
+        _wait("the run to end", ended, 120)
         return state, _get(base + "metrics").decode(), out
 
 
@@ -220,16 +211,3 @@ def test_the_web_view_follows_a_run_on_workers(ray_runtime: None, tmp_path: Path
     )
     assert scraped == Counter((r["action"], str(r["status"])) for r in rows)
     assert json.loads((out / "summary.json").read_text())["workers"] == 2
-
-
-def _get(url: str) -> bytes:
-    import urllib.request
-
-    with urllib.request.urlopen(url, timeout=5) as response:
-        data: bytes = response.read()
-        return data
-
-
-def _get_json(url: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(_get(url))
-    return document

@@ -13,6 +13,7 @@ exchanged per tick. It checks that the worker run made exactly the one-process a
     python benchmarks/bench_workers.py --users 200000 --days 0.25    # a quick look
     python benchmarks/bench_workers.py --http                   # http against nginx, 1 vs 2 workers
     python benchmarks/bench_workers.py --phases 500000          # CPU per tick of each role, no Ray
+    python benchmarks/bench_workers.py --phases 500000 --blocks 4096   # the same, block shards
     python benchmarks/bench_workers.py --users 10000000 --workers 2 --no-single   # the scale run
 
 ``--phases USERS``: without Ray, in one process, CPU ms per tick of each role in the
@@ -20,7 +21,10 @@ evening's busy hour (18:00-19:00 after a day's run): the one-process step, each 
 decide and commit (what a worker does), the driver's merge and follow (what the driver
 adds), and the mock on the whole batch (which runs in the driver): the ceiling of the
 speedup whatever Ray costs, on free cores and packed on this machine's cores, for this
-design and for a driver that keeps no state.
+design and for a driver that keeps no state; then each phase of the tick in the one
+process against the slowest shard, to show which part of deciding does not split.
+``--blocks B`` shards the users in blocks of B ids instead of by id modulo N (an
+experiment: runs on workers shard by id modulo N).
 
 ``--http``: the http backend against nginx (a fixed JSON body, benchmarks/servers.py), the
 default profile with 40,000 users from Monday 19:00 for one simulated hour at max speed:
@@ -175,6 +179,10 @@ def main() -> None:
     parser.add_argument("--http", action="store_true", help="the http backend against nginx")
     parser.add_argument("--phases", type=int, metavar="USERS", help="CPU per tick of each role")
     parser.add_argument(
+        "--blocks", type=int, default=0, metavar="B",
+        help="with --phases: shard users in blocks of B ids (id // B %% N) instead of by id %% N",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-single", action="store_true", help="workers only (a scale run: time, memory per user)"
     )
     parser.add_argument("--one", nargs=4, help=argparse.SUPPRESS)
@@ -187,7 +195,7 @@ def main() -> None:
         http(args.workers)
         return
     if args.phases:
-        phases(args.phases, args.workers)
+        phases(args.phases, args.workers, args.blocks)
         return
     print(f"- machine: {machine()}")
     print(
@@ -244,7 +252,7 @@ def main() -> None:
     exchange.print()
 
 
-def phases(users: int, workers: list[int]) -> None:
+def phases(users: int, workers: list[int], blocks: int = 0) -> None:
     """CPU ms per tick of each role of a run on workers, in one process (no Ray)."""
     from simcore.core.simulation import Simulation
     from simcore.scenario.parse import with_overrides
@@ -253,28 +261,39 @@ def phases(users: int, workers: list[int]) -> None:
     print(f"- machine: {machine()}")
     print(
         f"- command: python benchmarks/bench_workers.py --phases {users} --workers {' '.join(map(str, workers))}"
+        + (f" --blocks {blocks}" if blocks else "")
     )
     cores = os.cpu_count() or 1
     table = Table(
         f"CPU ms per tick, {users:,} users, 18:00-19:00 after a day (default profile, no Ray)",
         ["shards", "actions/tick", "one-process step", "worker: decide", "of which rows",
          "worker: commit", "driver: merge", "driver: follow", "mock (driver)", "ceiling",
-         "ceiling, free driver", f"{cores}-core bound", f"{cores}-core bound, lean driver"],
+         "ceiling, free driver", f"{cores}-core bound", f"{cores}-core bound, lean driver",
+         f"{cores}-core bound, any driver"],
     )  # fmt: skip
     config = with_overrides(core_config(users, 1.0, PROFILE), duration="2d")
     whole = Simulation(config)
     for _ in range(18 * 60):
         whole.step()
     state = {k: v.copy() for k, v in whole.state_arrays().items()}
+    split = Table(
+        f"CPU ms per tick of each phase, {users:,} users: the one process against the slowest shard",
+        ["phase", "one process", *(f"shard of {n}" for n in workers), *(f"share, {n}" for n in workers)],
+    )
+    in_one: dict[str, float] = {}
+    in_shard: dict[int, dict[str, float]] = {}
     for n in workers:
         base = Simulation(config)
         base.load_state({k: v.copy() for k, v in state.items()})
-        owners = []
+        if n == workers[0]:
+            in_one = _time_phases(base)
+        owners, timings = [], []
         for k in range(n):
-            owner = Simulation(config)
+            owner = _block_shard(config, blocks) if blocks else Simulation(config)
             owner.own(k, n)
             owner.load_state({k2: v.copy() for k2, v in state.items()})
             owners.append(owner)
+            timings.append(_time_phases(owner))
         mirror = Simulation(config)
         mirror.load_state({k: v.copy() for k, v in state.items()})
         mock = MockBackend()
@@ -298,10 +317,12 @@ def phases(users: int, workers: list[int]) -> None:
             c = time.process_time()
             mirror.follow(decisions, batch)
             t["follow"] += time.process_time() - c
-            for owner in owners:
+            for owner, timing in zip(owners, timings):
                 c = time.process_time()
                 owner.commit(batch)
-                worst_commit = max(worst_commit, time.process_time() - c)
+                spent = time.process_time() - c
+                timing["apply"] = timing.get("apply", 0.0) + spent  # a worker's commit is its apply
+                worst_commit = max(worst_commit, spent)
             c = time.process_time()
             mock.execute(batch)
             t["mock"] += time.process_time() - c
@@ -311,6 +332,7 @@ def phases(users: int, workers: list[int]) -> None:
             assert batch.equals(expected)
             actions += len(batch)
         ms = {k: 1000 * v / 60 for k, v in t.items()}
+        in_shard[n] = {name: 1000 * max(tm.get(name, 0.0) for tm in timings) / 60 for name in in_one}
         one = ms["step"] + ms["mock"]
         worker = ms["decide"] + ms["commit"]
         driver = ms["merge"] + ms["follow"] + ms["mock"]
@@ -322,8 +344,23 @@ def phases(users: int, workers: list[int]) -> None:
             f"{ms['mock']:.1f}", f"{one / max(worker, driver):.2f}×", f"{one / worker:.2f}×",
             f"{one / max(worker, driver, (n * worker + driver) / cores):.2f}×",
             f"{one / max(lean_worker, lean_driver, (n * lean_worker + lean_driver) / cores):.2f}×",
+            f"{one / max(lean_worker, ms['mock'], (n * lean_worker + ms['mock']) / cores):.2f}×",
+        )  # fmt: skip
+    for name, cpu in in_one.items():
+        one_ms = 1000 * cpu / 60
+        shard_ms = [in_shard[n][name] for n in workers]
+        split.add(
+            name, f"{one_ms:.2f}", *(f"{v:.2f}" for v in shard_ms),
+            *(f"{v / one_ms:.0%}" if one_ms else "–" for v in shard_ms),
         )  # fmt: skip
     table.print()
+    split.print()
+    print(
+        "\n_phases: deciding (wake to order) as `Simulation.step` runs it in one process and as a"
+        " worker's `decide` runs it on its shard; apply: the one process's, against a worker's"
+        " `commit` of the whole merged batch. A shard's figure is its slowest worker's."
+        " share: the shard's cost as a part of the one process's (1/N if it split perfectly)._"
+    )
     print(
         "\n_ceiling: (one-process step + mock) / max(a worker's decide + commit, the driver's merge +"
         " follow + mock), as if the driver and the workers overlapped perfectly on free cores and"
@@ -332,8 +369,51 @@ def phases(users: int, workers: list[int]) -> None:
         " nothing (any driver design, while every worker applies the whole tick). core bound:"
         " the CPU of the workers and the driver packed perfectly on this machine's cores."
         " core bound, lean driver: the same for a driver that keeps no state (no follow, no"
-        " rows from the workers: it only merges and runs the mock)._"
+        " rows from the workers: it only merges and runs the mock). core bound, any driver: the"
+        " same with nothing in the driver but the mock, the server's work that the one process"
+        " also does: the most any design reaches here while every worker applies the whole"
+        " world's changes of each tick._"
     )
+
+
+def _block_shard(config: Any, blocks: int) -> Any:
+    """A shard owner that owns users in blocks of ``blocks`` ids (``id // blocks % N``): its
+    users share fewer cache lines with the other shards' than ``id % N`` ones (an experiment:
+    the runs on workers shard by ``id % N``)."""
+    from simcore.core.routine import NEVER
+    from simcore.core.simulation import Simulation
+    from simcore.core.step import TickWork
+
+    class BlockShard(Simulation):
+        def _park(self, users: Any) -> None:
+            shard, shards = self.owned or (0, 1)
+            self.population.next_event[users[users // blocks % shards != shard]] = NEVER
+
+        def arrive(self, work: TickWork) -> None:
+            work.arrivals = self.arrivals.arrive(work.tick)
+            self._park(work.arrivals)
+            shard, shards = self.owned or (0, 1)
+            work.arrivals = work.arrivals[work.arrivals // blocks % shards == shard]
+
+    return BlockShard(config)
+
+
+def _time_phases(sim: Any) -> dict[str, float]:
+    """Time each phase of ``sim``'s plan from now on: CPU seconds by phase name, summed."""
+    from simcore.core.step import Phase, TickWork, wrap_phases
+
+    spent: dict[str, float] = {}
+
+    def wrap(name: str, phase: Phase) -> Phase:
+        def timed(work: TickWork) -> None:
+            c = time.process_time()
+            phase(work)
+            spent[name] = spent.get(name, 0.0) + time.process_time() - c
+
+        return timed
+
+    sim.plan = wrap_phases(sim.plan, wrap)
+    return spent
 
 
 def http(workers: list[int]) -> None:

@@ -45,6 +45,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from common import PROFILE, OutcomeSink, Stopwatch, Table, core_config, machine, scenario_config
 
 
@@ -377,23 +379,14 @@ def phases(users: int, workers: list[int], blocks: int = 0) -> None:
 
 
 def _block_shard(config: Any, blocks: int) -> Any:
-    """A shard owner that owns users in blocks of ``blocks`` ids (``id // blocks % N``): its
+    """A shard owner whose shards are blocks of ``blocks`` ids (``id // blocks % N``): its
     users share fewer cache lines with the other shards' than ``id % N`` ones (an experiment:
     the runs on workers shard by ``id % N``)."""
-    from simcore.core.routine import NEVER
     from simcore.core.simulation import Simulation
-    from simcore.core.step import TickWork
 
     class BlockShard(Simulation):
-        def _park(self, users: Any) -> None:
-            shard, shards = self.owned or (0, 1)
-            self.population.next_event[users[users // blocks % shards != shard]] = NEVER
-
-        def arrive(self, work: TickWork) -> None:
-            work.arrivals = self.arrivals.arrive(work.tick)
-            self._park(work.arrivals)
-            shard, shards = self.owned or (0, 1)
-            work.arrivals = work.arrivals[work.arrivals // blocks % shards == shard]
+        def shard_of(self, users: Any, shards: int) -> Any:
+            return users.astype(np.int64, copy=False) // blocks % shards
 
     return BlockShard(config)
 

@@ -120,17 +120,23 @@ class Simulation:
     # --- deciding in shards (distributed workers) ---------------------------------------
 
     def own(self, shard: int, shards: int) -> None:
-        """From now on decide only users ``id % shards == shard`` (:meth:`decide`); park the
+        """From now on decide only the users of ``shard`` (:meth:`shard_of`, :meth:`decide`); park the
         others' calendars so the due scan never wakes them. Call again after :meth:`load_state`."""
         if not 0 <= shard < shards:
             raise UsageError(f"shard {shard} is not one of 0..{shards - 1}")
         self.owned = (shard, shards)
         self._park(np.arange(self.population.n, dtype=np.int64))
 
+    def shard_of(self, users: NDArray[Any], shards: int) -> NDArray[np.int64]:
+        """The shard that decides (and, on workers, executes) each of ``users``: id modulo
+        ``shards``. Any rule gives the same batches; this is the one place that sets it."""
+        shard: NDArray[np.int64] = users.astype(np.int64, copy=False) % shards
+        return shard
+
     def _park(self, users: NDArray[np.int64]) -> None:
         if self.owned is not None:
             shard, shards = self.owned
-            self.population.next_event[users[users % shards != shard]] = NEVER
+            self.population.next_event[users[self.shard_of(users, shards) != shard]] = NEVER
 
     def decide(self) -> Decision:
         """Decide the tick for the owned shard of users (:meth:`own`) without changing the
@@ -180,7 +186,8 @@ class Simulation:
         elif work.shards == 1:
             work.parts = [ShardWork(due)]
         else:
-            work.parts = [ShardWork(due[due % work.shards == i]) for i in range(work.shards)]
+            shard = self.shard_of(due, work.shards)
+            work.parts = [ShardWork(due[shard == i]) for i in range(work.shards)]
         for part in work.parts:
             self.sessions.cross_edges(part.due, work.tick)
 
@@ -213,7 +220,7 @@ class Simulation:
         if self.owned is not None:
             self._park(work.arrivals)
             shard, shards = self.owned
-            work.arrivals = work.arrivals[work.arrivals % shards == shard]
+            work.arrivals = work.arrivals[self.shard_of(work.arrivals, shards) == shard]
 
     def order(self, work: TickWork) -> None:
         """Merge the shards' actions and the sign-ups into one batch in canonical order."""

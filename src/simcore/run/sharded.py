@@ -14,7 +14,7 @@ to snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -73,9 +73,9 @@ class ShardedSimulation(Simulation):
 
 
 class WorkerBackend(SyncBackend, Paced, Stateful):
-    """The run's backend, on the workers: worker k executes the actions of users ``id % N ==
-    k`` (the load is generated where the users live) on its own instance, against the same
-    server. At each tick's end every instance is handed the server ids the others learned
+    """The run's backend, on the workers: worker k executes the actions of the users it
+    decides (``shard_of``: the load is generated where the users live) on its own instance,
+    against the same server. At each tick's end every instance is handed the server ids the others learned
     (a post created on one worker is read or liked from another from the next tick on: the
     core decides from the world as it stood at the start of a tick)."""
 
@@ -86,8 +86,11 @@ class WorkerBackend(SyncBackend, Paced, Stateful):
         name: str,
         options: Mapping[str, Any],
         ticks: int | None = None,
+        *,
+        shard_of: Callable[[NDArray[Any], int], NDArray[np.int64]],
     ) -> None:
         self.pool = pool
+        self.shard_of = shard_of  # the simulation's rule: a user's actions go to its own worker
         self.local = local  # the driver's own instance (closed): it knows how to combine states
         self.name = name
         self.options = dict(options)
@@ -130,7 +133,7 @@ class WorkerBackend(SyncBackend, Paced, Stateful):
     def _execute(self, batch: ActionBatch, delays: NDArray[np.float64] | None) -> Outcomes:
         self._tick = batch.tick
         n = self.pool.workers
-        shard = batch.user.astype(np.int64) % n
+        shard = self.shard_of(batch.user, n)
         index = [np.flatnonzero(shard == k) for k in range(n)]
         ids = [self._others(k) for k in range(n)]
         parts = [batch.take(i) for i in index]
@@ -174,7 +177,9 @@ def on_workers(sim: Simulation, backend: Backend, config: Config, options: Mappi
     if not isinstance(sim, ShardedSimulation) or not isinstance(backend, SharesIds):
         return backend
     backend.close()
-    spread = WorkerBackend(sim.pool, backend, backend.name, options, config.duration_ticks)
+    spread = WorkerBackend(
+        sim.pool, backend, backend.name, options, config.duration_ticks, shard_of=sim.shard_of
+    )
     spread.open(BackendContext(config))
     sim.decide_ahead = False
     return spread

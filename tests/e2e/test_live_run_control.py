@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from simcore.run import snapshot
 from simcore.run.control import socket_path
 from simcore.ui.cli import main
+from tests.support.helpers import wait_until
 from tests.support.paths import DEFAULT_PROFILE
 
 PROFILE = str(DEFAULT_PROFILE)
@@ -29,15 +30,6 @@ def _invoke(*args: str) -> tuple[int, str]:
 
 def _simcore(*args: str) -> list[str]:
     return [sys.executable, "-m", "simcore.ui.cli", *args]
-
-
-def _wait_for(check: object, timeout: float = 15.0) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise AssertionError("timed out")
 
 
 @pytest.mark.slow
@@ -55,7 +47,9 @@ def test_sigint_to_a_real_process_then_resume(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         text=True,
     )
-    _wait_for(lambda: log.exists() and log.stat().st_size > 0)
+    wait_until(
+        "the first actions in the log", lambda: log.exists() and log.stat().st_size > 0, 15, every=0.02
+    )
     time.sleep(random.uniform(0.0, 0.7))
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
@@ -87,7 +81,9 @@ def test_ctl_pause_resume_speed_stop_a_live_run(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        _wait_for(lambda: socket_path(run_dir).exists() and log.exists())
+        wait_until(
+            "the run's control socket", lambda: socket_path(run_dir).exists() and log.exists(), 15
+        )
         code, out = _invoke("ctl", str(run_dir), "pause")
         assert code == 0 and "paused           True" in out
         time.sleep(0.3)  # let a tick that was in flight finish its current slice
@@ -99,11 +95,13 @@ def test_ctl_pause_resume_speed_stop_a_live_run(tmp_path: Path) -> None:
         assert log.stat().st_size == size, "actions were logged while paused"
         assert _invoke("ctl", str(run_dir), "speed", "3600")[0] == 0
         assert _invoke("ctl", str(run_dir), "resume")[0] == 0
-        _wait_for(
+        wait_until(
+            "ticks after the resume",
             lambda: (
                 json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])["tick"]
                 > still["tick"] + 5
-            )
+            ),
+            15,
         )
         status = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])
         assert status["speed"] == "3600x" and status["paused"] is False
@@ -133,16 +131,20 @@ def test_ctl_rate_changes_a_live_runs_target(tmp_path: Path) -> None:
         text=True,
     )
     try:
-        _wait_for(lambda: socket_path(run_dir).exists() and log.exists())
+        wait_until(
+            "the run's control socket", lambda: socket_path(run_dir).exists() and log.exists(), 15
+        )
         status = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])
         assert status["rate"] == 100.0
         code, out = _invoke("ctl", str(run_dir), "rate", "400")
         assert code == 0 and "rate             400.0" in out
         before = json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])["actions"]
-        _wait_for(
+        wait_until(
+            "200 more actions at the new rate",
             lambda: (
                 json.loads(_invoke("ctl", str(run_dir), "status", "--json")[1])["actions"] > before + 200
-            )
+            ),
+            15,
         )
         assert _invoke("ctl", str(run_dir), "stop")[0] == 0
         out, _ = proc.communicate(timeout=30)

@@ -13,10 +13,7 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,63 +21,13 @@ from typing import Any, ClassVar
 import pytest
 
 from simcore.logs.read import read_rows
+from tests.support.helpers import wait_until
 from tests.support.liveserver import free_port
 from tests.support.paths import DEFAULT_PROFILE, REPO_ROOT
+from tests.support.webrun import get, get_state, web_run
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser")) if p), None)
 ARTIFACTS = REPO_ROOT / "test-artifacts" / "web"
-
-
-def _get(url: str, timeout: float = 5.0) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        data: bytes = response.read()
-        return data
-
-
-def _state(base: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(_get(base + "state"))
-    return document
-
-
-@contextmanager
-def web_run(
-    tmp_path: Path, *extra: str, linger: str = "30"
-) -> Iterator[tuple[str, subprocess.Popen[str], Path]]:
-    """``simcore run --web`` in a subprocess; yields (page URL, process, run dir); stops it after."""
-    port = free_port()
-    out = tmp_path / "run"
-    args = [sys.executable, "-m", "simcore", "run", str(DEFAULT_PROFILE), "--out", str(out), "--quiet"]
-    args += ["--no-control", "--web-bind", f"127.0.0.1:{port}", "--web-linger", linger, *extra]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                _state(base)
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"the web view did not come up: {proc.communicate()}") from None
-                time.sleep(0.2)
-        yield base, proc, out
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-
-
-def _wait(what: str, check: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.mark.server
@@ -117,18 +64,18 @@ def test_the_page_updates_and_its_controls_steer_the_run(tmp_path: Path) -> None
             page.wait_for_function(
                 "document.documentElement.dataset.status === 'paused'", timeout=10_000
             )
-            tick = _state(base)["tick"]
+            tick = get_state(base)["tick"]
             time.sleep(2.0)
-            assert _state(base)["tick"] == tick  # it stopped advancing
+            assert get_state(base)["tick"] == tick  # it stopped advancing
             page.screenshot(path=str(ARTIFACTS / "paused.png"), full_page=True)
 
             page.select_option("#speed-select", "1800x")
-            _wait("the speed change", lambda: _state(base)["speed"] == "1800x", 10)
+            wait_until("the speed change", lambda: get_state(base)["speed"] == "1800x", 10)
             page.fill("#rate-input", "250")
             page.click("#rate-set")
-            _wait("the rate target", lambda: _state(base)["rate"] == "250/s", 10)
+            wait_until("the rate target", lambda: get_state(base)["rate"] == "250/s", 10)
             page.click("button[data-command=rate]")  # rate off
-            _wait("the rate target off", lambda: _state(base)["rate"] == "off", 10)
+            wait_until("the rate target off", lambda: get_state(base)["rate"] == "off", 10)
 
             assert not list((out / "snapshots").glob("tick-*.npz"))
             page.click("button[data-command=snapshot]")  # paused: now, or when the paused tick is done
@@ -139,15 +86,15 @@ def test_the_page_updates_and_its_controls_steer_the_run(tmp_path: Path) -> None
             page.wait_for_function(
                 "document.documentElement.dataset.status === 'running'", timeout=10_000
             )
-            _wait("the run to advance", lambda: _state(base)["tick"] > tick, 10)
-            _wait("a snapshot", lambda: list((out / "snapshots").glob("tick-*.npz")), 10)
-            assert _state(base)["status"] == "running"
+            wait_until("the run to advance", lambda: get_state(base)["tick"] > tick, 10)
+            wait_until("a snapshot", lambda: list((out / "snapshots").glob("tick-*.npz")), 10)
+            assert get_state(base)["status"] == "running"
 
             page.click("button[data-command=stop]")
             page.wait_for_function("document.documentElement.dataset.status === 'ended'", timeout=30_000)
             assert page.is_visible("#ended")
             assert (
-                _get(base + "report").lower().startswith(b"<!doctype html")
+                get(base + "report").lower().startswith(b"<!doctype html")
             )  # the page's report link works
             page.screenshot(path=str(ARTIFACTS / "ended.png"), full_page=True)
             browser.close()
@@ -165,8 +112,8 @@ def test_metrics_equal_the_log(tmp_path: Path) -> None:
     from prometheus_client.parser import text_string_to_metric_families
 
     with web_run(tmp_path, "--duration", "3h", "--users", "300") as (base, _proc, out):
-        _wait("the run to end", lambda: _state(base)["status"] == "ended", 60)
-        text = _get(base + "metrics").decode()
+        wait_until("the run to end", lambda: get_state(base)["status"] == "ended", 60)
+        text = get(base + "metrics").decode()
     families = {f.name: f for f in text_string_to_metric_families(text)}
     scraped = Counter(
         {
@@ -269,14 +216,14 @@ def test_the_web_view_follows_a_resumed_run(tmp_path: Path) -> None:
 
         def ended() -> bool:
             try:
-                return bool(_state(base)["status"] == "ended")
+                return bool(get_state(base)["status"] == "ended")
             except OSError:
                 assert proc.poll() is None, proc.communicate()
                 return False
 
-        _wait("the resumed run to end", ended, 60)
-        state = _state(base)
-        text = _get(base + "metrics").decode()
+        wait_until("the resumed run to end", ended, 60)
+        state = get_state(base)
+        text = get(base + "metrics").decode()
     finally:
         proc.terminate()
         proc.wait(timeout=15)

@@ -26,9 +26,10 @@ from simcore.run.control import socket_path
 from simcore.scenario.parse import loads_config, with_overrides
 from simcore.ui.cli import main
 from simcore.ui.keys import KeyReader
-from tests.e2e.test_web_view import _get, _state, _wait, web_run
+from tests.support.helpers import wait_until
 from tests.support.paths import DEFAULT_PROFILE
 from tests.support.runner import AtTick
+from tests.support.webrun import get, get_state, web_run
 
 PROFILE = str(DEFAULT_PROFILE)
 
@@ -69,7 +70,9 @@ def test_ctl_steers_a_live_run_on_workers_and_it_resumes_on_three(
     command += ["--workers", "2", "--ray-address", _address(), "--out", str(run_dir)]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait("the run's control socket", lambda: socket_path(run_dir).exists() and log.exists(), 60)
+        wait_until(
+            "the run's control socket", lambda: socket_path(run_dir).exists() and log.exists(), 60
+        )
         code, output = _cli("ctl", str(run_dir), "pause")
         assert code == 0 and "paused           True" in output, output
         time.sleep(0.3)  # a tick in flight finishes its slice
@@ -80,7 +83,7 @@ def test_ctl_steers_a_live_run_on_workers_and_it_resumes_on_three(
         assert log.stat().st_size == size, "actions were logged while paused"
         assert _cli("ctl", str(run_dir), "speed", "3600")[0] == 0
         assert _cli("ctl", str(run_dir), "resume")[0] == 0
-        _wait("ticks after the resume", lambda: _status(run_dir)["tick"] > still["tick"] + 5, 60)
+        wait_until("ticks after the resume", lambda: _status(run_dir)["tick"] > still["tick"] + 5, 60)
         status = _status(run_dir)
         assert status["speed"] == "3600x" and status["paused"] is False
         assert _cli("ctl", str(run_dir), "stop")[0] == 0
@@ -180,11 +183,11 @@ def _final_state(tmp_path: Path, *extra: str) -> tuple[dict[str, Any], str, Path
         state: dict[str, Any] = {}
 
         def ended() -> bool:
-            state.update(_state(base))
+            state.update(get_state(base))
             return bool(state["status"] == "ended")
 
-        _wait("the run to end", ended, 120)
-        return state, _get(base + "metrics").decode(), out
+        wait_until("the run to end", ended, 120)
+        return state, get(base + "metrics").decode(), out
 
 
 @pytest.mark.slow

@@ -1,8 +1,11 @@
-"""Small helpers shared by tests: run a config to a log in memory, a config busy with edits."""
+"""Small helpers shared by tests: run a config to a log in memory, a config busy with edits,
+wait for a condition."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 from attrs import evolve
@@ -69,3 +72,15 @@ def scripted_batch(
         ref=np.full(n, -1, np.int32) if ref is None else np.array(ref, np.int32),
         seq0=seq0,
     )
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:
+    """Poll ``check`` until it returns something true and return that; fail naming ``what``
+    after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out waiting for {what}")

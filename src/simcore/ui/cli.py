@@ -29,11 +29,15 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 class _Group(click.Group):
-    """Turns every :class:`SimcoreError` into a clear message and exit code 2."""
+    """Turns every :class:`SimcoreError` into a clear message and exit code 2, and a Ctrl-C
+    that no run handles (another command's, or a second one after a stopped run has written
+    and printed everything) into exit code 130, as a shell reports it, not click's "Aborted!"."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            sys.exit(130)
         except SimcoreError as exc:
             _fail(str(exc), exc.exit_code)
         except OSError as exc:  # a file simcore reads or writes (a full disk, permissions)

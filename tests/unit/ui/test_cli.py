@@ -199,3 +199,18 @@ def test_syntax_error_exits_2(tmp_path: Path) -> None:
     bad.write_text("seed = [")
     code = CliRunner().invoke(main, ["config", "check", str(bad)])
     assert code.exit_code == 2 and "TOML syntax error" in code.output
+
+
+def test_a_ctrl_c_outside_a_run_exits_130_without_aborted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A Ctrl-C that no run handles (here while ``config check`` reads its file; in ``simcore
+    run``, a second one landing after the stopped run printed everything) ends with 130."""
+
+    def interrupted(path: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("simcore.ui.commands.load_config", interrupted)
+    result = CliRunner().invoke(main, ["config", "check", str(DEFAULT_PROFILE)])
+    assert result.exit_code == 130, result.output
+    assert "Aborted" not in result.output
